@@ -1,0 +1,99 @@
+"""Forms for login and for managing users and their role assignments."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from guanai.org.models import School, SchoolClass
+
+from .models import Role, RoleAssignment, User
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": "用户名或密码不正确。连续输错 5 次将锁定 15 分钟。",
+        "inactive": "该账号已停用，请联系镇管理员。",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "用户名"
+        self.fields["password"].label = "密码"
+        self.fields["username"].widget.attrs.update({"autocapitalize": "none"})
+
+
+class UserForm(forms.ModelForm):
+    password = forms.CharField(
+        label="初始密码",
+        widget=forms.PasswordInput,
+        min_length=8,
+        required=False,
+        help_text="至少 8 位；留空则不修改",
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "display_name", "phone", "is_active"]
+        labels = {"username": "用户名", "is_active": "启用"}
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password", "")
+        if not self.instance.pk and not password:
+            raise forms.ValidationError("新用户必须设置初始密码")
+        return password
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        if self.cleaned_data.get("password"):
+            user.set_password(self.cleaned_data["password"])
+        if commit:
+            user.save()
+        return user
+
+
+class RoleAssignmentForm(forms.ModelForm):
+    class Meta:
+        model = RoleAssignment
+        fields = ["role", "school", "grade", "school_class", "valid_from", "valid_to"]
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "valid_to": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, town=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.town = town
+        self.fields["school"].queryset = School.objects.filter(town=town)
+        self.fields["school_class"].queryset = SchoolClass.objects.filter(
+            school__town=town
+        ).select_related("school")
+        self.fields["school_class"].label_from_instance = lambda c: c.label
+
+    def clean(self):
+        data = super().clean()
+        role, school = data.get("role"), data.get("school")
+        school_class, grade = data.get("school_class"), data.get("grade")
+        if role in (Role.TOWN_ADMIN, Role.INSPECTOR):
+            data["school"], data["grade"], data["school_class"] = None, None, None
+        elif not school and not school_class:
+            self.add_error("school", "该角色需要选择学校")
+        if role == Role.GRADE_LEADER and grade is None:
+            self.add_error("grade", "年级负责人需要填写年级")
+        if role == Role.CLASS_TEACHER:
+            if not school_class:
+                self.add_error("school_class", "班主任需要选择班级")
+            else:
+                data["school"] = school_class.school
+        if school_class and school and school_class.school_id != school.pk:
+            self.add_error("school_class", "班级不属于所选学校")
+        vf, vt = data.get("valid_from"), data.get("valid_to")
+        if vf and vt and vt < vf:
+            self.add_error("valid_to", "截止日期不能早于起始日期")
+        return data
+
+    def save(self, commit: bool = True) -> RoleAssignment:
+        ra = super().save(commit=False)
+        if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
+            ra.town = self.town
+        if commit:
+            ra.save()
+        return ra

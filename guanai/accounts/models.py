@@ -1,0 +1,243 @@
+"""Users, their role assignments (which decide scope), API tokens and the access log."""
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from guanai.lib.grades import grade_name
+
+
+class Role(models.TextChoices):
+    TOWN_ADMIN = "town_admin", "镇管理员"
+    INSPECTOR = "inspector", "督导员"
+    SCHOOL_LEADER = "school_leader", "校领导"
+    GRADE_LEADER = "grade_leader", "年级负责人"
+    CLASS_TEACHER = "class_teacher", "班主任"
+    SUBJECT_TEACHER = "subject_teacher", "任课教师"
+    COUNSELOR = "counselor", "心理辅导员"
+    PROXY_PARENT = "proxy_parent", "代理家长"
+
+
+TOWN_ROLES = {Role.TOWN_ADMIN, Role.INSPECTOR}
+SCHOOL_ROLES = {Role.SCHOOL_LEADER, Role.COUNSELOR, Role.SUBJECT_TEACHER, Role.PROXY_PARENT}
+READ_ONLY_ROLES = {Role.INSPECTOR}
+# Roles that may see full ID numbers on the card (each view logged).
+FULL_ID_ROLES = {
+    Role.TOWN_ADMIN,
+    Role.SCHOOL_LEADER,
+    Role.GRADE_LEADER,
+    Role.CLASS_TEACHER,
+    Role.SUBJECT_TEACHER,
+    Role.COUNSELOR,
+}
+EXPORT_ROLES = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER}
+
+
+class User(AbstractUser):
+    """A person who logs in: teacher, leader, administrator, inspector or proxy parent."""
+
+    display_name = models.CharField("姓名", max_length=50, blank=True)
+    phone = models.CharField("手机", max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def active_roles(self, on: dt.date | None = None) -> list["RoleAssignment"]:
+        """Role assignments valid today (cached on the instance for one request)."""
+        cache = getattr(self, "_active_roles", None)
+        if cache is not None and on is None:
+            return cache
+        day = on or timezone.localdate()
+        roles = list(
+            self.role_assignments.filter(valid_from__lte=day)
+            .filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=day))
+            .select_related("town", "school", "school_class")
+        )
+        if on is None:
+            self._active_roles = roles
+        return roles
+
+    def role_codes(self) -> set[str]:
+        return {r.role for r in self.active_roles()}
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_codes() & set(roles))
+
+    @property
+    def is_read_only(self) -> bool:
+        codes = self.role_codes()
+        return bool(codes) and codes <= READ_ONLY_ROLES
+
+    @property
+    def is_town_admin(self) -> bool:
+        return self.is_superuser or self.has_role(Role.TOWN_ADMIN)
+
+    @property
+    def can_export(self) -> bool:
+        return self.is_superuser or self.has_role(*EXPORT_ROLES)
+
+
+class RoleAssignment(models.Model):
+    """A role held over an org unit for a period: the source of every scope decision."""
+
+    user = models.ForeignKey(
+        User, models.CASCADE, related_name="role_assignments", verbose_name="用户"
+    )
+    role = models.CharField("角色", max_length=20, choices=Role.choices)
+    town = models.ForeignKey(
+        "org.Town",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        verbose_name="镇",
+    )
+    school = models.ForeignKey(
+        "org.School",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        verbose_name="学校",
+    )
+    grade = models.PositiveSmallIntegerField("年级", null=True, blank=True)
+    school_class = models.ForeignKey(
+        "org.SchoolClass",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        verbose_name="班级",
+    )
+    valid_from = models.DateField("起始日期", default=timezone.localdate)
+    valid_to = models.DateField("截止日期", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "角色分配"
+        verbose_name_plural = "角色分配"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role__in=["town_admin", "inspector"])
+                | models.Q(town__isnull=False),
+                name="accounts_role_town_unit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["town_admin", "inspector"])
+                | models.Q(school__isnull=False),
+                name="accounts_role_school_unit",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="grade_leader") | models.Q(grade__isnull=False),
+                name="accounts_role_grade_unit",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="class_teacher") | models.Q(school_class__isnull=False),
+                name="accounts_role_class_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.unit_label}"
+
+    @property
+    def unit_label(self) -> str:
+        if self.school_class_id:
+            return self.school_class.label
+        if self.grade is not None and self.school_id:
+            return f"{self.school.name} {grade_name(self.grade)}"
+        if self.school_id:
+            return self.school.name
+        if self.town_id:
+            return self.town.name
+        return ""
+
+
+class ApiToken(models.Model):
+    """A bearer token for programs; only its SHA-256 is stored (long random secret)."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="api_tokens", verbose_name="用户")
+    key_hash = models.CharField("令牌摘要", max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API 令牌"
+        verbose_name_plural = "API 令牌"
+
+    def __str__(self) -> str:
+        return f"{self.user} 的令牌"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User) -> str:
+        key = secrets.token_urlsafe(32)
+        cls.objects.create(user=user, key_hash=cls.digest(key))
+        return key
+
+
+class AccessAction(models.TextChoices):
+    VIEW_ID_NUMBER = "view_id_number", "查看完整身份证号"
+    VIEW_SENSITIVE = "view_sensitive", "查看敏感信息"
+    EXPORT = "export", "导出"
+    API_CARD = "api_card", "API 读取档卡"
+
+
+class AccessLog(models.Model):
+    """Who saw or exported whose personal data, and when. Append-only (等保 audit)."""
+
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        User, models.PROTECT, null=True, related_name="access_logs", verbose_name="用户"
+    )
+    username = models.CharField("登录名", max_length=150)
+    action = models.CharField("操作", max_length=20, choices=AccessAction.choices)
+    child = models.ForeignKey(
+        "children.Child",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_logs",
+        verbose_name="儿童",
+    )
+    school = models.ForeignKey(
+        "org.School",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_logs",
+        verbose_name="学校",
+    )
+    detail = models.CharField("内容", max_length=200, blank=True)
+    ip = models.GenericIPAddressField("地址", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "访问日志"
+        verbose_name_plural = "访问日志"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Audit records are protected from editing: only inserts are allowed.
+        if self.pk is not None:
+            raise PermissionError("访问日志不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("访问日志不可删除")

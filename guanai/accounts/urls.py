@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("users/", views.user_list, name="users"),
+    path("users/new/", views.user_edit, name="user_new"),
+    path("users/<int:pk>/", views.user_edit, name="user_edit"),
+    path("users/<int:pk>/roles/", views.role_add, name="role_add"),
+    path("users/<int:pk>/roles/<int:role_pk>/end/", views.role_end, name="role_end"),
+    path("access-log/", views.access_log, name="access_log"),
+]

@@ -1,0 +1,126 @@
+"""The REST API at /api/v1/: one NinjaAPI, one Router per app, Chinese error bodies."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from guanai.accounts.models import ApiToken
+from guanai.children.services import StaleVersion
+from guanai.children.validation import FIELD_LABELS, CardInvalid
+
+PYDANTIC_MESSAGES = {
+    "missing": "必填",
+    "extra_forbidden": "不是可以提交的字段",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "date_from_datetime_parsing": "日期格式不对，应为 2015-03-02",
+    "date_parsing": "日期格式不对，应为 2015-03-02",
+    "date_from_datetime_inexact": "日期格式不对，应为 2015-03-02",
+    "datetime_parsing": "时间格式不对，应为 ISO 8601，如 2026-11-29T10:00:00",
+    "datetime_from_date_parsing": "时间格式不对，应为 ISO 8601，如 2026-11-29T10:00:00",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文字",
+    "string_too_long": "太长了",
+    "list_type": "应为列表",
+    "model_attributes_type": "应为对象",
+    "dict_type": "应为对象",
+    "json_invalid": "请求体不是合法的 JSON",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+}
+
+
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer <token>`; the token's SHA-256 is looked up."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        row = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=ApiToken.digest(token), user__is_active=True)
+            .first()
+        )
+        if row is None:
+            return None
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+        request.user = row.user
+        return row.user
+
+
+api = NinjaAPI(
+    title="关爱 Guanai API",
+    version="1",
+    description="留守儿童关爱管理系统 API。所有数据按用户范围返回；范围以外一律 404。",
+    auth=[BearerAuth(), SessionAuth()],
+    urls_namespace="api",
+)
+
+
+def _detail(loc: list[Any], message: str) -> dict[str, Any]:
+    field = ".".join(str(p) for p in loc if p not in ("body", "query", "path", "payload"))
+    field = field.removeprefix("data.")
+    label = FIELD_LABELS.get(field, field)
+    return {"loc": loc, "field": field, "msg": f"{label}：{message}" if label else message}
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError):
+    details = []
+    for err in exc.errors:
+        message = PYDANTIC_MESSAGES.get(err.get("type", ""), "格式不对")
+        if err.get("type") == "value_error" and err.get("ctx", {}).get("error"):
+            message = str(err["ctx"]["error"])
+        loc = [p for p in err.get("loc", []) if p != "payload"]
+        details.append(_detail(list(loc), message))
+    return api.create_response(request, {"detail": details}, status=422)
+
+
+@api.exception_handler(CardInvalid)
+def on_card_invalid(request: HttpRequest, exc: CardInvalid):
+    details = [
+        {"loc": ["body", *k.split(".")], "field": k, "msg": f"{FIELD_LABELS.get(k, k)}：{v}"}
+        for k, v in exc.errors.items()
+    ]
+    return api.create_response(request, {"detail": details}, status=422)
+
+
+@api.exception_handler(StaleVersion)
+def on_stale(request: HttpRequest, exc: StaleVersion):
+    return api.create_response(
+        request, {"detail": "此档卡已被他人修改，请重新读取后再保存（version 已过期）"}, status=409
+    )
+
+
+@api.exception_handler(Http404)
+def on_404(request: HttpRequest, exc: Http404):
+    return api.create_response(request, {"detail": "未找到"}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def on_403(request: HttpRequest, exc: PermissionDenied):
+    return api.create_response(request, {"detail": str(exc) or "没有权限"}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def on_401(request: HttpRequest, exc: AuthenticationError):
+    return api.create_response(request, {"detail": "请先登录或提供有效的令牌"}, status=401)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+from guanai.accounts.api import router as accounts_router
+from guanai.children.api import router as children_router
+
+api.add_router("/auth", accounts_router)
+api.add_router("/children", children_router)

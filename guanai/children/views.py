@@ -1,0 +1,236 @@
+"""Pages: home counts, the child list, the card, edit and add. Scope via visible_to()."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from guanai.accounts.models import AccessAction
+from guanai.accounts.permissions import writer_required
+from guanai.accounts.services import log_access
+from guanai.lib.grades import GRADE_NAMES
+from guanai.org.models import School, SchoolClass
+
+from .access import FULL, REDUCED, card_access
+from .forms import SENSITIVE_KEYS, CardForm, initial_for
+from .models import Category, Child
+from .services import StaleVersion, category_timeline, child_history, create_child, update_child
+from .validation import CardInvalid
+
+PAGE_SIZE = 25
+
+
+def _scope(request: HttpRequest, action: str = "view"):
+    return Child.objects.visible_to(request.user, action=action)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Counts of the user's scope by category, and incomplete cards."""
+    qs = _scope(request).active()
+    counts = dict(qs.values_list("category").annotate(n=Count("id")).order_by())
+    incomplete = qs.filter(
+        Q(category=Category.UNKNOWN)
+        | Q(birth_date__isnull=True)
+        | Q(village="")
+        | (Q(id_number_hash__isnull=True) & Q(student_no=""))
+    ).count()
+    cards = [(c.value, c.label, counts.get(c.value, 0)) for c in Category]
+    total = sum(counts.values())
+    return render(
+        request,
+        "children/home.html",
+        {
+            "cards": cards,
+            "total": total,
+            "incomplete": incomplete,
+            "left_behind": counts.get("single", 0) + counts.get("double", 0),
+            "civil": qs.filter(civil_affairs=True).count(),
+        },
+    )
+
+
+def _filtered(request: HttpRequest):
+    qs = _scope(request).select_related("school", "school_class", "guardian")
+    g = request.GET
+    enrolment = g.get("enrolment") or "enrolled"
+    if enrolment != "all":
+        qs = qs.filter(enrolment=enrolment)
+    if g.get("school"):
+        qs = qs.filter(school__code=g["school"])
+    if g.get("grade", "").isdigit():
+        qs = qs.filter(school_class__grade=int(g["grade"]))
+    if g.get("class_no", "").isdigit():
+        qs = qs.filter(school_class__class_no=int(g["class_no"]))
+    if g.get("category") in Category.values:
+        qs = qs.filter(category=g["category"])
+    if g.get("civil") in ("1", "0"):
+        qs = qs.filter(civil_affairs=g["civil"] == "1")
+    if g.get("mine") == "1":
+        qs = qs.filter(responsible_teacher=request.user)
+    if g.get("q"):
+        qs = qs.search(g["q"])
+    return qs.order_by("school_id", "school_class__grade", "school_class__class_no", "name", "id")
+
+
+@login_required
+def child_list(request: HttpRequest) -> HttpResponse:
+    """Search and filter children in scope; HTMX requests get just the table."""
+    page = Paginator(_filtered(request), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {
+        "page": page,
+        "query": query.urlencode(),
+        "categories": Category.choices,
+        "schools": School.objects.filter(pk__in=_scope(request).values("school_id")).order_by("id"),
+        "grades": sorted(GRADE_NAMES.items()),
+        "f": request.GET,
+    }
+    template = "children/_table.html" if request.htmx else "children/list.html"
+    return render(request, template, ctx)
+
+
+@login_required
+def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The card. A full ID number is shown only here, only in scope, and the view is logged."""
+    child = get_object_or_404(
+        _scope(request)
+        .select_related("school", "school_class", "responsible_teacher")
+        .prefetch_related("parents"),
+        pk=pk,
+    )
+    access = card_access(request.user)
+    id_number = None
+    if access == FULL and child.id_number_enc and request.GET.get("show_id") == "1":
+        id_number = child.id_number
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.VIEW_ID_NUMBER,
+            child=child,
+            detail="档卡页查看完整身份证号",
+        )
+    can_edit = not request.user.is_read_only and _scope(request, "change").filter(pk=pk).exists()
+    return render(
+        request,
+        "children/detail.html",
+        {
+            "child": child,
+            "access": access,
+            "id_number": id_number,
+            "can_edit": can_edit,
+            "father": child.parent("father"),
+            "mother": child.parent("mother"),
+            "guardian": getattr(child, "guardian", None),
+            "history": child_history(child),
+            "timeline": category_timeline(child),
+            "reduced": access == REDUCED,
+            "missing": child.missing_fields(),
+        },
+    )
+
+
+def _hidden_for(request: HttpRequest) -> set[str]:
+    return set() if card_access(request.user) == FULL else set(SENSITIVE_KEYS)
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a card; the version makes a second concurrent save reload instead of overwrite."""
+    child = get_object_or_404(_scope(request, "change").prefetch_related("parents"), pk=pk)
+    hide = _hidden_for(request)
+    initial = initial_for(child, with_id="id_number" not in hide)
+    initial["_current"] = {
+        "birth_date": child.birth_date,
+        "gender": child.gender,
+        "id_number": initial.get("id_number", ""),
+    }
+    form = CardForm(request.POST or None, initial=initial | {"version": child.version}, hide=hide)
+    stale = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_child(
+                child=child,
+                data=form.changes(),
+                by=request.user,
+                version=form.cleaned_data["version"] or 0,
+                reason=form.cleaned_data["reason"],
+            )
+        except StaleVersion:
+            stale = True
+        except CardInvalid as exc:
+            for key, message in exc.errors.items():
+                form.add_error(key if key in form.fields else None, message)
+        else:
+            messages.success(request, "已保存，修改记录见档卡下方的变更历史")
+            return redirect("children:detail", pk=child.pk)
+    return render(
+        request,
+        "children/edit.html",
+        {"form": form, "child": child, "stale": stale},
+        status=409 if stale else 200,
+    )
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def child_create(request: HttpRequest) -> HttpResponse:
+    """Add a child by hand with the same validation as the importer."""
+    classes = (
+        SchoolClass.objects.filter(pk__in=_classes_for(request))
+        .select_related("school")
+        .order_by("school_id", "grade", "class_no")
+    )
+    if not classes:
+        raise PermissionDenied("您没有可以添加学生的班级")
+    form = CardForm(request.POST or None, hide=_hidden_for(request) - {"id_number"})
+    class_id = request.POST.get("school_class") or request.GET.get("school_class")
+    if request.method == "POST" and form.is_valid():
+        school_class = classes.filter(pk=class_id).first() if str(class_id).isdigit() else None
+        if school_class is None:
+            form.add_error(None, "请选择班级")
+        else:
+            try:
+                child = create_child(
+                    school_class=school_class,
+                    data=form.changes(),
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except CardInvalid as exc:
+                for key, message in exc.errors.items():
+                    form.add_error(key if key in form.fields else None, message)
+            else:
+                messages.success(request, f"已为 {child.name} 建卡")
+                return redirect("children:detail", pk=child.pk)
+    return render(
+        request,
+        "children/edit.html",
+        {"form": form, "classes": classes, "class_id": class_id, "creating": True},
+    )
+
+
+def _classes_for(request: HttpRequest):
+    """Classes the user may add children to, from their role assignments."""
+    from guanai.accounts.models import Role
+
+    user = request.user
+    if user.is_superuser:
+        return SchoolClass.objects.values("pk")
+    cond = Q(pk__in=[])
+    for ra in user.active_roles():
+        if ra.role == Role.TOWN_ADMIN:
+            cond |= Q(school__town_id=ra.town_id)
+        elif ra.role == Role.SCHOOL_LEADER:
+            cond |= Q(school_id=ra.school_id)
+        elif ra.role == Role.GRADE_LEADER:
+            cond |= Q(school_id=ra.school_id, grade=ra.grade)
+        elif ra.role == Role.CLASS_TEACHER:
+            cond |= Q(pk=ra.school_class_id)
+    return SchoolClass.objects.filter(cond, active=True).values("pk")

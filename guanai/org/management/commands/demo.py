@@ -1,0 +1,29 @@
+import subprocess
+import sys
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from guanai.org.demo import DEMO_LOGINS
+from guanai.testing import DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "载入演示镇并在 127.0.0.1 上启动网站和后台任务。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, port: int = 8000, **options):
+        call_command("init", demo=True)
+        url = f"http://127.0.0.1:{port}/"
+        self.stdout.write(self.style.SUCCESS(f"\n关爱 演示站： {url}"))
+        self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+        for login, who in DEMO_LOGINS:
+            self.stdout.write(f"  {login:<14} {who}")
+        self.stdout.write("按 Ctrl+C 停止。\n")
+        worker = subprocess.Popen([sys.executable, "-m", "guanai", "db_worker"])
+        try:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        finally:
+            worker.terminate()

@@ -1,0 +1,149 @@
+"""Plain builders shared by tests and the demo loader, and the demo roles as pytest fixtures."""
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from django.utils import timezone
+
+from guanai.accounts.models import Role, RoleAssignment, User
+from guanai.children.models import Child, ChildAssignment
+from guanai.children.services import create_child
+from guanai.lib.idcard import make_id_number
+from guanai.org.models import School, SchoolClass, Town
+
+DEMO_PASSWORD = "guanai-demo"
+REGION = "431121"  # 湖南省永州市祁阳县 (now 祁阳市): a real code, so IDs validate
+_seq = itertools.count(1)
+
+
+def make_town(name: str = "虎山镇") -> Town:
+    return Town.objects.get_or_create(name=name)[0]
+
+
+def make_school(
+    code: str = "HS-ZX",
+    name: str = "虎山镇中心小学",
+    *,
+    town: Town | None = None,
+    is_central: bool = False,
+) -> School:
+    town = town or make_town()
+    return School.objects.get_or_create(
+        code=code, defaults={"name": name, "town": town, "is_central": is_central}
+    )[0]
+
+
+def make_class(school: School | None = None, grade: int = 3, class_no: int = 1) -> SchoolClass:
+    school = school or make_school()
+    return SchoolClass.objects.get_or_create(school=school, grade=grade, class_no=class_no)[0]
+
+
+def make_user(
+    username: str,
+    role: str | None = None,
+    *,
+    password: str = DEMO_PASSWORD,
+    display_name: str = "",
+    **unit: Any,
+) -> User:
+    user = User.objects.create_user(
+        username=username, password=password, display_name=display_name or username
+    )
+    if role:
+        RoleAssignment.objects.create(user=user, role=role, **unit)
+    return user
+
+
+def new_id_number(birth: dt.date, gender: str = "male", region: str = REGION) -> str:
+    n = next(_seq) % 500
+    seq = n * 2 + (1 if gender == "male" else 0)
+    return make_id_number(region, birth, seq % 1000 or 2)
+
+
+def make_child(
+    school_class: SchoolClass | None = None, *, by: User | None = None, **overrides: Any
+) -> Child:
+    """A valid child (both parents away unless overridden); keys as in card input."""
+    school_class = school_class or make_class()
+    birth = overrides.pop("birth", None) or dt.date(2017, 3, 2)
+    gender = overrides.get("gender", "male")
+    data: dict[str, Any] = {
+        "name": "张三",
+        "gender": gender,
+        "id_number": new_id_number(birth, gender),
+        "hukou": "rural",
+        "village": "虎山村",
+        "group": "1组",
+        "father.name": "张父",
+        "father.status": "away",
+        "father.phone": "13812345678",
+        "mother.name": "李母",
+        "mother.status": "away",
+        "guardian.name": "张奶奶",
+        "guardian.relation": "祖母",
+        "guardian.phone": "13912345678",
+        "guardian.age": "66",
+    }
+    data.update(overrides)
+    return create_child(school_class=school_class, data=data, by=by)
+
+
+def assign_child(user: User, child: Child, kind: str = "proxy_parent") -> ChildAssignment:
+    return ChildAssignment.objects.create(
+        user=user, child=child, kind=kind, valid_from=timezone.localdate()
+    )
+
+
+def make_cast() -> dict[str, Any]:
+    """The eight demo roles over a small town: three schools, a few classes, few children."""
+    town = make_town()
+    zx = make_school("HS-ZX", "虎山镇中心小学", town=town, is_central=True)
+    bq = make_school("HS-BQ", "板桥小学", town=town)
+    gt = make_school("HS-GT", "古田小学", town=town)
+    c31 = make_class(zx, 3, 1)
+    c32 = make_class(zx, 3, 2)
+    c41 = make_class(zx, 4, 1)
+    bq31 = make_class(bq, 3, 1)
+    users = {
+        "town": make_user("town", Role.TOWN_ADMIN, town=town, display_name="镇管理员"),
+        "inspector": make_user("inspector", Role.INSPECTOR, town=town, display_name="督导员"),
+        "zx_leader": make_user("zx_leader", Role.SCHOOL_LEADER, school=zx, display_name="刘校长"),
+        "zx_grade3": make_user(
+            "zx_grade3", Role.GRADE_LEADER, school=zx, grade=3, display_name="陈主任"
+        ),
+        "zx_teacher31": make_user(
+            "zx_teacher31", Role.CLASS_TEACHER, school=zx, school_class=c31, display_name="王老师"
+        ),
+        "zx_counselor": make_user("zx_counselor", Role.COUNSELOR, school=zx, display_name="周老师"),
+        "bq_leader": make_user("bq_leader", Role.SCHOOL_LEADER, school=bq, display_name="赵校长"),
+        "proxy_wang": make_user("proxy_wang", Role.PROXY_PARENT, school=zx, display_name="王叔叔"),
+    }
+    children = {
+        "c31a": make_child(c31, name="张三", birth=dt.date(2017, 3, 2)),
+        "c31b": make_child(
+            c31,
+            name="单小明",
+            gender="female",
+            birth=dt.date(2017, 5, 9),
+            **{"father.status": "home", "mother.status": "away"},
+        ),
+        "c32a": make_child(c32, name="李四", birth=dt.date(2017, 1, 20)),
+        "c41a": make_child(
+            c41,
+            name="王五",
+            birth=dt.date(2016, 4, 1),
+            **{"father.status": "home", "mother.status": "home"},
+        ),
+        "bq31a": make_child(bq31, name="赵六", birth=dt.date(2017, 6, 6)),
+        "gt": make_child(make_class(gt, 5, 1), name="孙七", birth=dt.date(2015, 8, 8)),
+    }
+    assign_child(users["proxy_wang"], children["c31a"])
+    assign_child(users["proxy_wang"], children["c32a"])
+    return {
+        "town_obj": town,
+        "schools": {"zx": zx, "bq": bq, "gt": gt},
+        "classes": {"c31": c31, "c32": c32, "c41": c41, "bq31": bq31},
+        "users": users,
+        "children": children,
+    }

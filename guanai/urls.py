@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from guanai.api import api
+from guanai.children import views as children_views
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 — any database failure means unhealthy
+        return JsonResponse({"status": "database unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", children_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("help/", TemplateView.as_view(template_name="help.html"), name="help"),
+    path("accounts/", include("guanai.accounts.urls")),
+    path("children/", include("guanai.children.urls")),
+    path("org/", include("guanai.org.urls")),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+]
