@@ -145,7 +145,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 # shares one router, and one address cannot guess at many accounts without locking each.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_LOCKOUT_CALLABLE = "guanai.accounts.lockout.lockout_response"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("GUANAI_PROXY_COUNT", "0"))
 AXES_VERBOSE = False
 

@@ -147,3 +147,46 @@ def make_cast() -> dict[str, Any]:
         "users": users,
         "children": children,
     }
+
+
+# --- scope assertions ---------------------------------------------------------------------------
+
+# Which cast children each demo role may see (view) and edit (change).
+VISIBLE = {
+    "town": {"c31a", "c31b", "c32a", "c41a", "bq31a", "gt"},
+    "inspector": {"c31a", "c31b", "c32a", "c41a", "bq31a", "gt"},
+    "zx_leader": {"c31a", "c31b", "c32a", "c41a"},
+    "zx_grade3": {"c31a", "c31b", "c32a"},
+    "zx_teacher31": {"c31a", "c31b"},
+    "zx_counselor": {"c31a", "c31b", "c32a", "c41a"},
+    "bq_leader": {"bq31a"},
+    "proxy_wang": {"c31a", "c32a"},
+}
+EDITABLE = {role: kids for role, kids in VISIBLE.items() if role not in ("inspector", "proxy_wang")}
+EDITABLE["inspector"] = set()
+EDITABLE["proxy_wang"] = set()
+
+
+def login(client, user: User) -> None:
+    client.force_login(user)
+
+
+def assert_scoped(
+    client,
+    users: dict,
+    url_for,
+    *,
+    allowed: set[str],
+    denied: set[str],
+    ok: int = 200,
+    not_found: int = 404,
+    method: str = "get",
+    **kwargs,
+) -> None:
+    """Request url_for(name) as each user: allowed answer `ok`, denied answer `not_found`."""
+    for name in allowed | denied:
+        client.force_login(users[name])
+        url = url_for(name)
+        response = getattr(client, method)(url, **kwargs)
+        expected = ok if name in allowed else not_found
+        assert response.status_code == expected, (name, url, response.status_code)

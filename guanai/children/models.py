@@ -74,11 +74,15 @@ LEFT_BEHIND = ("single", "double")
 
 class ChildQuerySet(models.QuerySet):
     def visible_to(self, user, action: str = "view") -> "ChildQuerySet":
-        """The one scope method: the children `user` may see (`view`) or edit (`change`).
+        """The one scope method: the children `user` may act on.
 
+        `view` reads the card; `contact` logs contacts (everyone but read-only roles);
+        `change` edits the card (not proxy parents or teachers merely assigned to a child).
         Every page, API route, export, search and count starts here, so anything outside the
         scope is simply not found.
         """
+        if action not in ("view", "contact", "change"):
+            raise ValueError(f"unknown action {action!r}")
         if user is None or not user.is_authenticated:
             return self.none()
         if user.is_superuser:
@@ -96,12 +100,14 @@ class ChildQuerySet(models.QuerySet):
                 scope |= Q(school_id=ra.school_id, school_class__grade=ra.grade)
             elif ra.role == Role.CLASS_TEACHER:
                 scope |= Q(school_class_id=ra.school_class_id)
-        # Children named to the user: responsible teacher, proxy parent, subject teacher.
+        # Children named to the user: the responsible teacher may also edit the card; proxy
+        # parents and following teachers may read it and log contacts.
         scope |= Q(responsible_teacher=user)
-        assigned = ChildAssignment.objects.filter(user=user, valid_from__lte=today).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gte=today)
-        )
-        scope |= Q(pk__in=assigned.values("child_id"))
+        if action != "change":
+            assigned = ChildAssignment.objects.filter(user=user, valid_from__lte=today).filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gte=today)
+            )
+            scope |= Q(pk__in=assigned.values("child_id"))
         return self.filter(scope)
 
     def active(self) -> "ChildQuerySet":

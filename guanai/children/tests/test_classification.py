@@ -12,8 +12,15 @@ ON = dt.date(2026, 11, 29)
 def c(father, mother, *, migrant=False, hukou="rural", birth=dt.date(2017, 3, 2), **kw):
     f = father if isinstance(father, ParentFacts) else ParentFacts(father)
     m = mother if isinstance(mother, ParentFacts) else ParentFacts(mother)
-    return classify(father=f, mother=m, is_migrant=migrant, hukou=hukou, birth_date=birth,
-                    on=kw.pop("on", ON), **kw)
+    return classify(
+        father=f,
+        mother=m,
+        is_migrant=migrant,
+        hukou=hukou,
+        birth_date=birth,
+        on=kw.pop("on", ON),
+        **kw,
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,219 @@
+"""Card pages: list, card, edit with history and version check, add by hand."""
+
+import datetime as dt
+
+from django.urls import reverse
+
+from guanai.accounts.models import AccessLog
+from guanai.children.models import Child
+from guanai.testing import make_child, new_id_number
+
+
+def edit_data(child_page_form, **changes):
+    data = {
+        k: ("" if v is None else v)
+        for k, v in child_page_form.initial.items()
+        if not k.startswith("_")
+    }
+    data = {k: v for k, v in data.items() if v is not False and v != []}
+    data.update(changes)
+    return data
+
+
+def test_list_search_by_pinyin_initials(client, cast):
+    client.force_login(cast["users"]["zx_teacher31"])
+    body = client.get(reverse("children:list"), {"q": "zs"}).content.decode()
+    assert "张三" in body and "单小明" not in body
+
+
+def test_list_masks_id_and_phone(client, cast):
+    client.force_login(cast["users"]["zx_teacher31"])
+    child = cast["children"]["c31a"]
+    body = client.get(reverse("children:list")).content.decode()
+    assert child.id_number_masked in body and child.id_number not in body
+    assert "139****5678" in body and "13912345678" not in body
+
+
+def test_list_htmx_returns_fragment(client, cast):
+    client.force_login(cast["users"]["town"])
+    response = client.get(reverse("children:list"), {"q": "李"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "<html" not in body and "李四" in body
+
+
+def test_list_empty_state_says_what_to_do(client, cast):
+    client.force_login(cast["users"]["town"])
+    body = client.get(reverse("children:list"), {"q": "不存在的人"}).content.decode()
+    assert "没有找到符合条件的学生" in body
+
+
+def test_list_filters_civil_affairs_and_category(client, cast):
+    client.force_login(cast["users"]["town"])
+    page = client.get(reverse("children:list"), {"category": "single"}).context["page"]
+    assert [c.name for c in page.object_list] == ["单小明"]
+    page = client.get(reverse("children:list"), {"civil": "1"}).context["page"]
+    assert {c.name for c in page.object_list} == {"张三", "李四", "赵六", "孙七"}
+
+
+def test_list_page_query_count_is_pinned(client, cast, django_assert_max_num_queries):
+    for i in range(15):
+        make_child(cast["classes"]["c31"], name=f"学生{i}")
+    client.force_login(cast["users"]["town"])
+    with django_assert_max_num_queries(10):
+        client.get(reverse("children:list"))
+
+
+def test_card_shows_derived_category_with_reason(client, cast):
+    client.force_login(cast["users"]["zx_teacher31"])
+    body = client.get(reverse("children:detail", args=[cast["children"]["c31b"].pk])).content
+    text = body.decode()
+    assert "单留守" in text and "母亲外出务工，父亲在家" in text
+
+
+def test_card_full_id_only_on_request_and_logged(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    plain = client.get(reverse("children:detail", args=[child.pk])).content.decode()
+    assert child.id_number not in plain and not AccessLog.objects.exists()
+    shown = client.get(reverse("children:detail", args=[child.pk]), {"show_id": "1"})
+    assert child.id_number in shown.content.decode()
+    assert AccessLog.objects.filter(child=child, username="zx_teacher31").count() == 1
+
+
+def test_inspector_cannot_reveal_full_id(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["inspector"])
+    body = client.get(reverse("children:detail", args=[child.pk]), {"show_id": "1"}).content
+    assert child.id_number not in body.decode()
+    assert not AccessLog.objects.exists()
+
+
+def test_proxy_card_has_no_id_health_psychology(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["proxy_wang"])
+    body = client.get(reverse("children:detail", args=[child.pk]), {"show_id": "1"}).content
+    text = body.decode()
+    assert "身份证号" not in text and "健康状况" not in text and "心理状况" not in text
+    assert child.id_number_masked not in text
+
+
+def _form(client, child):
+    return client.get(reverse("children:edit", args=[child.pk])).context["form"]
+
+
+def test_edit_guardian_phone_appears_in_history(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    form = _form(client, child)
+    response = client.post(
+        reverse("children:edit", args=[child.pk]),
+        edit_data(form, **{"guardian.phone": "137 0000 2222", "reason": "电话换号"}),
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    card = client.get(response["Location"]).content.decode()
+    assert "13700002222" in card
+    assert "监护人电话：13912345678 → <strong>13700002222</strong>" in card
+    assert "电话换号" in card
+
+
+def test_edit_with_stale_version_is_refused_and_keeps_input(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    form = _form(client, child)
+    first = edit_data(form, village="甲村")
+    second = edit_data(form, village="乙村")
+    assert client.post(reverse("children:edit", args=[child.pk]), first).status_code == 302
+    response = client.post(reverse("children:edit", args=[child.pk]), second)
+    assert response.status_code == 409
+    text = response.content.decode()
+    assert "已被他人修改" in text and "乙村" in text
+    child.refresh_from_db()
+    assert child.village == "甲村"
+
+
+def test_edit_bad_input_names_field_in_chinese(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    form = _form(client, child)
+    response = client.post(
+        reverse("children:edit", args=[child.pk]),
+        edit_data(form, **{"guardian.phone": "12345", "birth_date": "2001-01-01"}),
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "不是 11 位手机号" in errors["guardian.phone"][0]
+    assert "不一致" in errors["birth_date"][0]
+    child.refresh_from_db()
+    assert child.guardian.phone == "13912345678"
+
+
+def test_unchanged_save_adds_no_history(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    before = child.history.count()
+    form = _form(client, child)
+    assert (
+        client.post(reverse("children:edit", args=[child.pk]), edit_data(form)).status_code == 302
+    )
+    assert child.history.count() == before
+
+
+def test_create_child_by_hand(client, cast):
+    client.force_login(cast["users"]["zx_teacher31"])
+    number = new_id_number(dt.date(2017, 9, 9), "female")
+    response = client.post(
+        reverse("children:create"),
+        {
+            "school_class": cast["classes"]["c31"].pk,
+            "name": "刘小红",
+            "id_number": number,
+            "father.status": "away",
+            "mother.status": "home",
+            "hukou": "rural",
+        },
+    )
+    assert response.status_code == 302
+    child = Child.objects.get(name="刘小红")
+    assert child.birth_date == dt.date(2017, 9, 9) and child.gender == "female"
+    assert child.category == "single"
+    assert child.id_number_enc and number not in child.id_number_enc
+
+
+def test_create_refuses_id_active_at_other_school(client, cast):
+    other = cast["children"]["bq31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    response = client.post(
+        reverse("children:create"),
+        {
+            "school_class": cast["classes"]["c31"].pk,
+            "name": "重复",
+            "id_number": other.id_number,
+        },
+    )
+    assert response.status_code == 200
+    assert "板桥小学" in response.context["form"].errors["id_number"][0]
+
+
+def test_create_requires_class_in_own_scope(client, cast):
+    client.force_login(cast["users"]["zx_teacher31"])
+    response = client.post(
+        reverse("children:create"),
+        {
+            "school_class": cast["classes"]["bq31"].pk,
+            "name": "越权",
+            "id_number": new_id_number(dt.date(2017, 1, 1)),
+        },
+    )
+    assert response.status_code == 200
+    assert not Child.objects.filter(name="越权").exists()
+
+
+def test_create_bad_id_number_messages(client, cast):
+    client.force_login(cast["users"]["zx_teacher31"])
+    for bad, message in (("430102201503021231", "校验位"), ("4301022015", "18 位"), ("", "学籍号")):
+        response = client.post(
+            reverse("children:create"),
+            {"school_class": cast["classes"]["c31"].pk, "name": "坏号", "id_number": bad},
+        )
+        assert message in str(response.context["form"].errors), bad
+    assert not Child.objects.filter(name="坏号").exists()

@@ -1,0 +1,73 @@
+"""The `guanai` console script: init, add-school, the demo town."""
+
+import pytest
+from django.core.management import call_command
+from django.test import RequestFactory
+
+from guanai.children.models import Child
+from guanai.cli import main
+from guanai.org.demo import DEMO_LOGINS
+from guanai.org.models import School
+from guanai.testing import DEMO_PASSWORD
+
+
+def authenticate(*, username, password):
+    from django.contrib.auth import authenticate as auth
+
+    return auth(RequestFactory().post("/"), username=username, password=password)
+
+
+def test_add_school_creates_town_and_is_idempotent(db, capsys):
+    main(["add-school", "--code", "HS-X", "--name", "新小学", "--town", "新镇"])
+    main(["add-school", "--code", "HS-X", "--name", "新小学", "--town", "新镇"])
+    assert School.objects.filter(code="HS-X").count() == 1
+    assert "新镇" in capsys.readouterr().out
+
+
+def test_add_school_without_any_town_says_so(db):
+    with pytest.raises(SystemExit) as exc:
+        main(["add-school", "--code", "HS-X", "--name", "新小学"])
+    assert exc.value.code != 0
+
+
+def test_init_demo_loads_once(db, capsys):
+    call_command("init", demo=True)
+    out = capsys.readouterr().out
+    assert "已载入演示镇" in out
+    call_command("init", demo=True)
+    assert "未载入演示数据" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_demo_town_matches_spec():
+    from guanai.org.demo import load_demo
+
+    load_demo()
+    assert set(School.objects.values_list("code", flat=True)) == {"HS-ZX", "HS-BQ", "HS-GT"}
+    total = Child.objects.count()
+    assert 1100 <= total <= 1300
+    share = Child.objects.left_behind().count() / total
+    assert 0.35 <= share <= 0.45
+    assert Child.objects.filter(category="unknown").exists()  # some not yet screened
+    assert Child.objects.filter(category="migrant").exists()
+    assert Child.objects.exclude(latitude=None).exists()
+    expected = {"town": 3, "inspector": 3, "zx_leader": 1, "bq_leader": 1}
+    for login, _who in DEMO_LOGINS:
+        user = authenticate(username=login, password=DEMO_PASSWORD)
+        assert user is not None, login
+        schools = set(Child.objects.visible_to(user).values_list("school__code", flat=True))
+        if login in expected:
+            assert len(schools) == expected[login]
+        elif login == "bq_leader":
+            assert schools == {"HS-BQ"}
+        else:
+            assert schools == {"HS-ZX"}, login
+    proxy = authenticate(username="proxy_wang", password=DEMO_PASSWORD)
+    assert Child.objects.visible_to(proxy).count() == 2
+    teacher = authenticate(username="zx_teacher31", password=DEMO_PASSWORD)
+    grades = set(
+        Child.objects.visible_to(teacher).values_list(
+            "school_class__grade", "school_class__class_no"
+        )
+    )
+    assert grades == {(3, 1)}
