@@ -6,6 +6,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from .models import ApiToken
+from .services import has_confirmed_totp, verify_totp
 
 router = Router(tags=["auth"])
 
@@ -28,4 +29,6 @@ def issue_token(request: HttpRequest, payload: TokenIn):
         if getattr(request, "axes_locked_out", False):
             raise HttpError(429, "登录失败次数过多，已锁定 15 分钟")
         raise HttpError(401, "用户名或密码不正确")
+    if has_confirmed_totp(user) and not verify_totp(user=user, code=payload.otp):
+        raise HttpError(401, "该账号已启用动态口令：请在 otp 字段提供认证器上的 6 位数字")
     return {"token": ApiToken.issue(user)}

@@ -36,3 +36,49 @@ def create_user(
     for spec in roles or []:
         RoleAssignment.objects.create(user=user, **spec)
     return user
+
+
+def has_confirmed_totp(user: User) -> bool:
+    from .models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+@transaction.atomic
+def start_totp_enrolment(*, user: User) -> tuple[str, str]:
+    """Create (or restart) an unconfirmed TOTP device; returns (secret, otpauth URI)."""
+    import pyotp
+
+    from guanai.lib import crypto
+
+    from .models import TOTPDevice
+
+    secret = pyotp.random_base32()
+    TOTPDevice.objects.update_or_create(
+        user=user,
+        defaults={"secret_enc": crypto.encrypt(secret), "confirmed_at": None, "last_counter": 0},
+    )
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="关爱 Guanai")
+    return secret, uri
+
+
+@transaction.atomic
+def confirm_totp(*, user: User, code: str) -> bool:
+    """Confirm enrolment with a first valid code."""
+    from django.utils import timezone
+
+    from .models import TOTPDevice
+
+    device = TOTPDevice.objects.select_for_update().filter(user=user).first()
+    if device is None or not device.verify(code):
+        return False
+    device.confirmed_at = timezone.now()
+    device.save(update_fields=["confirmed_at"])
+    return True
+
+
+def verify_totp(*, user: User, code: str | None) -> bool:
+    from .models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    return device is not None and device.verify(code or "")

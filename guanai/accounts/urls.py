@@ -6,6 +6,8 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/otp/", views.otp_login, name="otp"),
+    path("2fa/", views.twofa, name="twofa"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("users/", views.user_list, name="users"),
     path("users/new/", views.user_edit, name="user_new"),

@@ -3,7 +3,9 @@
 import datetime as dt
 
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
@@ -16,12 +18,70 @@ from guanai.org.models import Town
 from .forms import LoginForm, RoleAssignmentForm, UserForm
 from .models import AccessAction, AccessLog, RoleAssignment, User
 from .permissions import town_admin_required
+from .services import confirm_totp, has_confirmed_totp, start_totp_enrolment, verify_totp
 
 
 class LoginView(auth_views.LoginView):
+    """Password first; users with a confirmed authenticator then give a TOTP code."""
+
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if has_confirmed_totp(user):
+            self.request.session["otp_user"] = user.pk
+            self.request.session["otp_backend"] = user.backend
+            self.request.session["otp_next"] = self.get_success_url()
+            self.request.session["otp_failures"] = 0
+            return redirect("accounts:otp")
+        return super().form_valid(form)
+
+
+@require_http_methods(["GET", "POST"])
+def otp_login(request: HttpRequest) -> HttpResponse:
+    """Second step of login: the 6-digit code from the authenticator app."""
+    user_pk = request.session.get("otp_user")
+    if not user_pk:
+        return redirect("accounts:login")
+    error = ""
+    if request.method == "POST":
+        user = User.objects.get(pk=user_pk)
+        if verify_totp(user=user, code=request.POST.get("code")):
+            next_url = request.session.get("otp_next") or "/"
+            backend = request.session.get("otp_backend")
+            for key in ("otp_user", "otp_backend", "otp_next", "otp_failures"):
+                request.session.pop(key, None)
+            auth_login(request, user, backend=backend)
+            return redirect(next_url)
+        failures = request.session.get("otp_failures", 0) + 1
+        request.session["otp_failures"] = failures
+        if failures >= 5:
+            request.session.flush()
+            messages.error(request, "动态口令连续错误 5 次，请重新登录")
+            return redirect("accounts:login")
+        error = "动态口令不正确或已使用过，请输入认证器上最新的 6 位数字"
+    return render(request, "accounts/otp.html", {"error": error})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def twofa(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app (TOTP) for the signed-in user."""
+    secret = uri = ""
+    enrolled = has_confirmed_totp(request.user)
+    if request.method == "POST" and request.POST.get("action") == "start":
+        secret, uri = start_totp_enrolment(user=request.user)
+        enrolled = False
+    elif request.method == "POST" and request.POST.get("action") == "confirm":
+        if confirm_totp(user=request.user, code=request.POST.get("code", "")):
+            messages.success(request, "已启用动态口令，下次登录需要输入认证器上的 6 位数字")
+            return redirect("accounts:twofa")
+        messages.error(request, "动态口令不正确，请重新扫描或输入密钥后再试")
+    return render(
+        request, "accounts/twofa.html", {"secret": secret, "uri": uri, "enrolled": enrolled}
+    )
 
 
 def _towns(request: HttpRequest):

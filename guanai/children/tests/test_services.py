@@ -147,3 +147,10 @@ def test_access_log_cannot_be_edited_or_deleted(cast):
     with pytest.raises(PermissionError):
         row.delete()
     assert AccessLog.objects.get(pk=row.pk).detail == "测试"
+
+
+def test_refresh_command_reports_changes(cast, capsys):
+    from django.core.management import call_command
+
+    call_command("refresh_classifications")
+    assert "已重新认定" in capsys.readouterr().out

@@ -1,3 +1,5 @@
+import io
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -13,6 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, demo: bool = False, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("数据库已就绪。")
+        call_command("refresh_classifications", stdout=io.StringIO())
         if demo:
             if School.objects.exists():
                 self.stdout.write("数据库已有数据，未载入演示数据。")
