@@ -1,0 +1,174 @@
+"""Consistent online backups, encrypted, and their restore.
+
+A backup is a tar holding the database (SQLite's online backup API, or `pg_dump -Fc` for
+PostgreSQL), the uploads folder and a manifest, encrypted in 4 MiB AES-GCM chunks with a key
+derived from GUANAI_FIELD_KEY — keep that key: without it a backup cannot be read.
+"""
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import sqlite3
+import struct
+import subprocess
+import tarfile
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.db import connection
+
+MAGIC = b"GUANAI-BACKUP-1\n"
+CHUNK = 4 * 1024 * 1024
+
+
+class BackupError(RuntimeError):
+    """A backup or restore that cannot be done; Chinese message."""
+
+
+def _aes() -> AESGCM:
+    return AESGCM(hashlib.sha256(b"guanai-backup:" + settings.FIELD_KEY.encode()).digest())
+
+
+def _encrypt_file(src: Path, dst: Path) -> None:
+    aes = _aes()
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        fout.write(MAGIC)
+        index = 0
+        while True:
+            block = fin.read(CHUNK)
+            last = len(block) < CHUNK
+            nonce = os.urandom(12)
+            aad = struct.pack(">Q?", index, last)  # order and end are authenticated
+            data = aes.encrypt(nonce, block, aad)
+            fout.write(struct.pack(">I?", len(data), last) + nonce + data)
+            index += 1
+            if last:
+                break
+
+
+def _decrypt_file(src: Path, dst: Path) -> None:
+    aes = _aes()
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        if fin.read(len(MAGIC)) != MAGIC:
+            raise BackupError("这不是关爱的备份文件")
+        index = 0
+        while True:
+            head = fin.read(5)
+            if len(head) < 5:
+                raise BackupError("备份文件不完整（被截断）")
+            size, last = struct.unpack(">I?", head)
+            nonce, data = fin.read(12), fin.read(size)
+            try:
+                fout.write(aes.decrypt(nonce, data, struct.pack(">Q?", index, last)))
+            except (InvalidTag, ValueError) as exc:
+                raise BackupError("无法解密备份：密钥不对或文件已损坏") from exc
+            index += 1
+            if last:
+                break
+
+
+def _pg_args() -> tuple[list[str], dict[str, str]]:
+    db = settings.DATABASES["default"]
+    args = [
+        "-h",
+        str(db.get("HOST") or "127.0.0.1"),
+        "-p",
+        str(db.get("PORT") or 5432),
+        "-U",
+        str(db.get("USER") or "postgres"),
+        "-d",
+        str(db["NAME"]),
+    ]
+    env = dict(os.environ, PGPASSWORD=str(db.get("PASSWORD") or ""))
+    return args, env
+
+
+def _dump_database(workdir: Path) -> str:
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        target = sqlite3.connect(workdir / "db.sqlite3")
+        with target:
+            connection.connection.backup(target)  # consistent while others keep writing
+        target.close()
+        return "sqlite"
+    if connection.vendor == "postgresql":
+        if not shutil.which("pg_dump"):
+            raise BackupError("需要 pg_dump（Debian 软件包 postgresql-client）")
+        args, env = _pg_args()
+        subprocess.run(
+            ["pg_dump", "-Fc", "-f", str(workdir / "db.pgdump"), *args],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        return "postgresql"
+    raise BackupError(f"不支持的数据库：{connection.vendor}")
+
+
+def create_backup(*, output: Path) -> dict:
+    """Write an encrypted backup of the database and uploads to `output`; returns the manifest."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        engine = _dump_database(work)
+        manifest = {"format": 1, "engine": engine, "created": datetime.now(UTC).isoformat()}
+        tar_path = work / "backup.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            data = json.dumps(manifest).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            for name in ("db.sqlite3", "db.pgdump"):
+                if (work / name).exists():
+                    tar.add(work / name, arcname=name)
+            uploads = Path(settings.MEDIA_ROOT)
+            if uploads.exists():
+                tar.add(uploads, arcname="uploads")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _encrypt_file(tar_path, output)
+    return manifest
+
+
+def restore_backup(*, source: Path) -> dict:
+    """Replace the database and uploads with those of an encrypted backup."""
+    if not source.exists():
+        raise BackupError(f"找不到备份文件 {source}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        _decrypt_file(source, work / "backup.tar")
+        with tarfile.open(work / "backup.tar") as tar:
+            tar.extractall(work / "x", filter="data")
+        manifest = json.loads((work / "x" / "manifest.json").read_text())
+        if manifest["engine"] != connection.vendor:
+            raise BackupError(
+                f"备份来自 {manifest['engine']}，当前数据库是 {connection.vendor}，不能直接恢复"
+            )
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            src = sqlite3.connect(work / "x" / "db.sqlite3")
+            src.backup(connection.connection)
+            src.close()
+        else:
+            args, env = _pg_args()
+            subprocess.run(
+                [
+                    "pg_restore",
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    *args,
+                    str(work / "x" / "db.pgdump"),
+                ],
+                check=True,
+                env=env,
+                capture_output=True,
+            )
+        uploads = work / "x" / "uploads"
+        if uploads.exists():
+            shutil.copytree(uploads, settings.MEDIA_ROOT, dirs_exist_ok=True)
+    return manifest
