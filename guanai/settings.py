@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "guanai.org",
     "guanai.children",
     "guanai.pairing",
+    "guanai.contacts",
+    "guanai.screening",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,8 @@ urlpatterns = [
     path("accounts/", include("guanai.accounts.urls")),
     path("children/", include("guanai.children.urls")),
     path("org/", include("guanai.org.urls")),
+    path("contacts/", include("guanai.contacts.urls")),
+    path("screening/", include("guanai.screening.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

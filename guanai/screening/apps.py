@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ScreeningConfig(AppConfig):
+    name = "guanai.screening"
+    label = "screening"
+    verbose_name = "摸底排查与核实"
