@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "guanai.pairing",
     "guanai.contacts",
     "guanai.screening",
+    "guanai.jobs",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,7 @@ urlpatterns = [
     path("org/", include("guanai.org.urls")),
     path("contacts/", include("guanai.contacts.urls")),
     path("screening/", include("guanai.screening.urls")),
+    path("jobs/", include("guanai.jobs.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
