@@ -119,8 +119,18 @@ def on_http_error(request: HttpRequest, exc: HttpError):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
+# Routers are mounted after the handlers above exist (their modules import this one's helpers).
 from guanai.accounts.api import router as accounts_router
 from guanai.children.api import router as children_router
+from guanai.contacts import api as contacts_api
+from guanai.pairing.api import router as pairing_router
+from guanai.screening import api as screening_api
 
 api.add_router("/auth", accounts_router)
 api.add_router("/children", children_router)
+api.add_router("/contacts", contacts_api.router)
+api.add_router("/messages", contacts_api.messages_router)
+api.add_router("/screenings", screening_api.screenings_router)
+api.add_router("/verifications", screening_api.verifications_router)
+api.add_router("/imports", screening_api.imports_router)
+api.add_router("/pairs", pairing_router)

@@ -183,6 +183,11 @@ NINJA_MAX_PER_PAGE_SIZE = 500
 GUANAI_AWAY_MONTHS = int(os.environ.get("GUANAI_AWAY_MONTHS", "3"))
 # 民政口径: under this age at the reference date.
 GUANAI_CIVIL_AFFAIRS_AGE = 16
+# 结对帮扶: the pairing objective's weights (SPEC §6.1) and the same-gender rule.
+GUANAI_PAIR_SAME_GENDER = os.environ.get("GUANAI_PAIR_SAME_GENDER", "") == "1"
+GUANAI_PAIR_DISTANCE_WEIGHT = float(os.environ.get("GUANAI_PAIR_DISTANCE_WEIGHT", "1"))
+GUANAI_PAIR_AGE_WEIGHT = float(os.environ.get("GUANAI_PAIR_AGE_WEIGHT", "1"))
+GUANAI_PAIR_MAX_AGE_GAP_DAYS = int(os.environ.get("GUANAI_PAIR_MAX_AGE_GAP_DAYS", "730"))
 
 LOGGING = {
     "version": 1,

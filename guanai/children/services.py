@@ -76,6 +76,19 @@ def _apply_classification(child: Child, parents: dict[str, Parent], on: dt.date)
     child.classified_on = on
 
 
+PAIRABLE = ("single", "double", "migrant")
+
+
+def _end_pairs_if_role_changed(child: Child, before: str, by) -> None:
+    """A child who stops being left-behind (or a buddy who becomes so) leaves their pair."""
+    if (before in PAIRABLE) == (child.category in PAIRABLE) or before == "unknown":
+        return
+    from guanai.pairing.services import end_pairs_of_child
+
+    reason = "不再是留守或随迁儿童" if before in PAIRABLE else "结对同学成为留守儿童"
+    end_pairs_of_child(child=child, by=by, reason=reason)
+
+
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
     changed = False
     for key, value in values.items():
@@ -141,6 +154,8 @@ def _save_card(
     changed = changed or before != (child.category, child.civil_affairs)
     if not (changed or dirty or is_new):
         return child
+    if not is_new:
+        _end_pairs_if_role_changed(child, before[0], by)
     if not is_new:
         child.version += 1
     child._history_user = by
@@ -232,6 +247,7 @@ def refresh_classifications(*, on: dt.date | None = None) -> int:
         before = (child.category, child.civil_affairs)
         _apply_classification(child, {p.relation: p for p in child.parents.all()}, on)
         if before != (child.category, child.civil_affairs):
+            _end_pairs_if_role_changed(child, before[0], None)
             child._change_reason = "按日期重新认定"
             child.save(update_fields=None)
             changed += 1

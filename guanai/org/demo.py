@@ -10,6 +10,7 @@ from django.utils import timezone
 from guanai.accounts.models import Role
 from guanai.children.services import create_child
 from guanai.lib.idcard import make_id_number
+from guanai.pairing.services import accept_pairs, propose_pairs
 from guanai.testing import assign_child, make_class, make_school, make_town, make_user
 
 DEMO_LOGINS = [
@@ -226,4 +227,12 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
             progress(f"  {school.name}：已建卡")
     for child in proxy_kids:
         assign_child(users["proxy_wang"], child)
-    return {"schools": 3, "children": count, "users": len(users)}
+    pairs = 0
+    for school in (zx, bq, gt):
+        # most pairs accepted, a few left as drafts for teachers to review
+        drafts = propose_pairs(school=school, by=users["town"], dry_run=False).saved
+        accepted = accept_pairs(pairs=drafts[: int(len(drafts) * 0.8)], by=users["town"])
+        pairs += len(accepted)
+    if progress:
+        progress(f"  结对帮扶：{pairs} 对")
+    return {"schools": 3, "children": count, "users": len(users), "pairs": pairs}
