@@ -123,6 +123,7 @@ def on_http_error(request: HttpRequest, exc: HttpError):
 from guanai.accounts.api import router as accounts_router
 from guanai.children.api import router as children_router
 from guanai.contacts import api as contacts_api
+from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
 from guanai.screening import api as screening_api
 
@@ -134,3 +135,5 @@ api.add_router("/screenings", screening_api.screenings_router)
 api.add_router("/verifications", screening_api.verifications_router)
 api.add_router("/imports", screening_api.imports_router)
 api.add_router("/pairs", pairing_router)
+api.add_router("/responsibilities", pairing_api.responsibilities_router)
+api.add_router("/proxy-parents", pairing_api.proxy_parents_router)

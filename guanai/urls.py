@@ -28,6 +28,7 @@ urlpatterns = [
     path("contacts/", include("guanai.contacts.urls")),
     path("screening/", include("guanai.screening.urls")),
     path("jobs/", include("guanai.jobs.urls")),
+    path("pairing/", include("guanai.pairing.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]

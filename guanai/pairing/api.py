@@ -226,3 +226,7 @@ def end(request: HttpRequest, pair_id: int, payload: EndIn):
     except PairingError as exc:
         raise HttpError(409, str(exc)) from exc
     return _pairs(request).get(pk=pair_id)
+
+
+responsibilities_router = Router(tags=["responsibilities"])  # /api/v1/responsibilities
+proxy_parents_router = Router(tags=["proxy-parents"])  # /api/v1/proxy-parents
