@@ -154,9 +154,12 @@ def _raise(message: str):
     raise ValueError(message)
 
 
+STATUS_CODES = frozenset(ParentStatus.values)
+
+
 def _status(value: Any) -> str:
     text = clean(value)
-    if text in ParentStatus.values:
+    if text in STATUS_CODES:
         return text
     return parse_parent_status(text)
 

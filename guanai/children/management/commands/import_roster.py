@@ -12,6 +12,8 @@ from guanai.org.models import School
 
 
 class Command(BaseCommand):
+    # A data command must not fail because an unrelated page's code has a problem.
+    requires_system_checks: list = []
     help = (
         "导入花名册（.xlsx/.xls/.csv）：逐行校验，按身份证号或学籍号新建或更新档卡。"
         "退出码：0 全部导入；1 有被拒绝的行；2 文件无法读取、没有表头行或学校代码不存在。"
