@@ -312,16 +312,40 @@ def child_history(child: Child) -> list[dict[str, Any]]:
                 "by_name": str(record.history_user) if record.history_user else "系统",
                 "reason": record.history_change_reason or "",
                 "created": record.history_type == "+",
+                "kind": "child" if not prefix else prefix.rstrip("."),
                 "changes": changes,
                 "_order": (record.history_date, record.history_id),
             }
         )
+    entries = _merge_creation(entries)
     entries.sort(key=lambda e: e["_order"], reverse=True)
     for e in entries:
         del e["_order"]
+        del e["kind"]
         for c in e["changes"]:
             c["label"] = FIELD_LABELS.get(c["field"], c["field"])
     return entries
+
+
+def _merge_creation(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One 建卡 entry: the parents' and guardian's first records, written in the same save as
+    the card, join the card's creation entry instead of standing alone."""
+    created = next((e for e in entries if e["created"] and e["kind"] == "child"), None)
+    if created is None:
+        return entries
+    out = []
+    for e in entries:
+        same_save = (
+            e is not created
+            and e["created"]
+            and e["by"] == created["by"]
+            and abs((e["at"] - created["at"]).total_seconds()) < 5
+        )
+        if same_save:
+            created["changes"].extend(e["changes"])
+        else:
+            out.append(e)
+    return out
 
 
 def classification_on(child: Child, on: dt.date):

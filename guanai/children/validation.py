@@ -73,6 +73,8 @@ FIELD_LABELS: dict[str, str] = {
     "school": "学校",
     "responsible_teacher": "责任教师",
     "version": "版本",
+    "reason": "原因",
+    "user": "用户",
 }
 for _who in ("father", "mother"):
     for _k, (_label, _n) in PARENT_TEXT.items():

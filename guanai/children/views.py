@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -15,7 +15,7 @@ from guanai.accounts.services import log_access
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School, SchoolClass
 
-from .access import FULL, REDUCED, card_access
+from .access import FULL, REDUCED, SENSITIVE_FIELDS, card_access
 from .forms import SENSITIVE_KEYS, CardForm, initial_for
 from .models import Category, Child
 from .services import StaleVersion, category_timeline, child_history, create_child, update_child
@@ -50,6 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "incomplete": incomplete,
             "left_behind": counts.get("single", 0) + counts.get("double", 0),
             "civil": qs.filter(civil_affairs=True).count(),
+            "can_add": _can_add(request),
         },
     )
 
@@ -87,7 +88,12 @@ def child_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "categories": Category.choices,
-        "schools": School.objects.filter(pk__in=_scope(request).values("school_id")).order_by("id"),
+        "can_add": _can_add(request),
+        "reduced": card_access(request.user) == REDUCED,
+        # EXISTS per school, not a scan of every child in scope (bench/list_children.py)
+        "schools": School.objects.filter(
+            Exists(_scope(request).filter(school_id=OuterRef("pk")))
+        ).order_by("id"),
         "grades": sorted(GRADE_NAMES.items()),
         "f": request.GET,
     }
@@ -127,12 +133,26 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "father": child.parent("father"),
             "mother": child.parent("mother"),
             "guardian": getattr(child, "guardian", None),
-            "history": child_history(child),
+            "history": visible_history(child, access),
             "timeline": category_timeline(child),
             "reduced": access == REDUCED,
             "missing": child.missing_fields(),
         },
     )
+
+
+def _can_add(request: HttpRequest) -> bool:
+    return not request.user.is_read_only and _classes_for(request).exists()
+
+
+def visible_history(child: Child, access: str) -> list[dict]:
+    """The card's history without the fields this reader may not see."""
+    entries = child_history(child)
+    if access != FULL:
+        hidden = {"id_number"} | SENSITIVE_FIELDS
+        for entry in entries:
+            entry["changes"] = [c for c in entry["changes"] if c["field"] not in hidden]
+    return entries
 
 
 def _hidden_for(request: HttpRequest) -> set[str]:

@@ -217,3 +217,50 @@ def test_create_bad_id_number_messages(client, cast):
         )
         assert message in str(response.context["form"].errors), bad
     assert not Child.objects.filter(name="坏号").exists()
+
+
+def test_reduced_card_history_hides_health_and_psychology(client, cast):
+    from guanai.children.services import update_child
+
+    child = cast["children"]["c31a"]
+    update_child(
+        child=child,
+        version=child.version,
+        by=None,
+        data={"health": "哮喘需随身带药", "psych_summary": "想念妈妈"},
+    )
+    client.force_login(cast["users"]["proxy_wang"])
+    text = client.get(reverse("children:detail", args=[child.pk])).content.decode()
+    assert "哮喘" not in text and "想念妈妈" not in text
+    client.force_login(cast["users"]["zx_teacher31"])
+    text = client.get(reverse("children:detail", args=[child.pk])).content.decode()
+    assert "哮喘需随身带药" in text
+
+
+def test_add_button_only_for_those_who_can_add(client, cast):
+    for role, expected in (
+        ("proxy_wang", False),
+        ("zx_counselor", False),
+        ("inspector", False),
+        ("zx_teacher31", True),
+        ("zx_leader", True),
+    ):
+        client.force_login(cast["users"][role])
+        body = client.get(reverse("children:list")).content.decode()
+        assert ("添加学生" in body) is expected, role
+
+
+def test_proxy_list_has_no_id_column(client, cast):
+    client.force_login(cast["users"]["proxy_wang"])
+    body = client.get(reverse("children:list")).content.decode()
+    assert "身份证号" not in body.split("<tbody>")[0].split("<thead>")[-1]
+    assert cast["children"]["c31a"].id_number_masked not in body
+
+
+def test_card_creation_is_one_history_entry(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["town"])
+    items = client.get(f"/api/v1/children/{child.pk}/history").json()["items"]
+    assert len(items) == 1
+    fields = {c["field"] for c in items[0]["changes"]}
+    assert {"name", "father.status", "guardian.phone"} <= fields
