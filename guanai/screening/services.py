@@ -1,0 +1,700 @@
+"""Workflows of screening (摸底排查), verification (核实), vacation plans and roster imports in the
+pages. Shared by pages, API and job handlers. Callers fetch children and schools through scope
+first (Child.objects.visible_to, schools_visible_to / schools_managed_by); these functions
+enforce the workflow rules and raise CardInvalid with Chinese messages keyed by field.
+"""
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from guanai.accounts.models import Role
+from guanai.children.models import Category, Child, Enrolment
+from guanai.children.services import StaleVersion, update_child
+from guanai.children.validation import CardInvalid
+from guanai.jobs.models import Job, JobStatus
+from guanai.jobs.services import start_job
+from guanai.lib.dates import DateError, current_term, parse_date, parse_term
+from guanai.lib.grades import grade_name
+from guanai.lib.phone import PhoneError, parse_phone
+from guanai.lib.text import clean
+from guanai.org.models import School
+
+from .models import (
+    VACATION_TERM,
+    CampaignStatus,
+    CardCheck,
+    CardVerification,
+    CheckSource,
+    Destination,
+    FieldGroup,
+    GradeSignOff,
+    PledgeItem,
+    RoundStatus,
+    ScreeningCampaign,
+    ScreeningOutcome,
+    ScreeningRecord,
+    Vacation,
+    VacationPlan,
+    VerificationResult,
+    VerificationRound,
+    schools_managed_by,
+)
+
+IMPORT_KIND = "roster_import"
+UPLOAD_SUFFIXES = (".xlsx", ".xls", ".csv")
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+SCREENING_GROUPS = [FieldGroup.PARENTS, FieldGroup.GUARDIAN]
+
+
+def this_term() -> str:
+    return current_term(timezone.localdate())
+
+
+def _term(value: str | None, *, key: str = "term") -> str:
+    if not clean(value):
+        return this_term()
+    try:
+        return parse_term(value or "")
+    except DateError as exc:
+        raise CardInvalid({key: str(exc)}) from None
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def _percent(done: int, total: int) -> int:
+    return done * 100 // total if total else 0
+
+
+def progress_of(children: QuerySet, done: QuerySet) -> dict[str, Any]:
+    """Completion of `children` (enrolled, in scope) where `done` holds the child ids done:
+    overall, per grade and per class."""
+    rows = (
+        children.values("school_class_id", "school_class__grade", "school_class__class_no")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(pk__in=done)))
+        .order_by("school_class__grade", "school_class__class_no")
+    )
+    grades: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        g = grades.setdefault(
+            r["school_class__grade"],
+            {
+                "grade": r["school_class__grade"],
+                "name": grade_name(r["school_class__grade"]),
+                "total": 0,
+                "done": 0,
+                "classes": [],
+            },
+        )
+        g["total"] += r["total"]
+        g["done"] += r["done"]
+        g["classes"].append(
+            {
+                "id": r["school_class_id"],
+                "class_no": r["school_class__class_no"],
+                "label": f"{grade_name(r['school_class__grade'])}({r['school_class__class_no']})班",
+                "total": r["total"],
+                "done": r["done"],
+                "missing": r["total"] - r["done"],
+                "percent": _percent(r["done"], r["total"]),
+            }
+        )
+    out_grades = []
+    for g in grades.values():
+        g["missing"] = g["total"] - g["done"]
+        g["percent"] = _percent(g["done"], g["total"])
+        out_grades.append(g)
+    total = sum(g["total"] for g in out_grades)
+    done_n = sum(g["done"] for g in out_grades)
+    return {
+        "total": total,
+        "done": done_n,
+        "missing": total - done_n,
+        "percent": _percent(done_n, total),
+        "grades": out_grades,
+    }
+
+
+# --- field-group freshness -------------------------------------------------------------------
+
+
+def record_checks(*, child: Child, groups: list[str], by, source: str) -> None:
+    """Mark groups of the card's fields verified now by `by`."""
+    now = timezone.now()
+    term = this_term()
+    for group in groups:
+        CardCheck.objects.update_or_create(
+            child=child,
+            group=group,
+            defaults={"term": term, "source": source, "checked_by": by, "checked_at": now},
+        )
+
+
+def card_freshness(child: Child) -> list[dict[str, Any]]:
+    """Each field group of the card with when it was last verified, by whom and whether that
+    was this term."""
+    term = this_term()
+    checks = {c.group: c for c in child.checks.select_related("checked_by")}
+    out = []
+    for value, label in FieldGroup.choices:
+        c = checks.get(value)
+        out.append(
+            {
+                "group": value,
+                "label": label,
+                "checked_at": c.checked_at if c else None,
+                "by": str(c.checked_by) if c and c.checked_by else None,
+                "source": c.get_source_display() if c else "",
+                "current": bool(c and c.term == term),
+            }
+        )
+    return out
+
+
+def stale_cards(children: QuerySet, term: str | None = None) -> QuerySet:
+    """Enrolled children with some field group not verified in `term` (default this term)."""
+    term = term or this_term()
+    fresh = (
+        CardCheck.objects.filter(term=term)
+        .values("child_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=len(FieldGroup.values))
+        .values("child_id")
+    )
+    return children.filter(enrolment=Enrolment.ENROLLED).exclude(pk__in=fresh)
+
+
+# --- 摸底排查 -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_campaign(*, school: School, term: str | None, by) -> ScreeningCampaign:
+    """Start the term's screening of a school. Raises CardInvalid for a bad or duplicate term."""
+    term = _term(term)
+    if ScreeningCampaign.objects.filter(school=school, term=term).exists():
+        raise CardInvalid({"term": f"{school.name}已有 {term} 学期的摸底排查"})
+    try:
+        with transaction.atomic():
+            return ScreeningCampaign.objects.create(school=school, term=term, started_by=by)
+    except IntegrityError:
+        raise CardInvalid({"term": f"{school.name}已有 {term} 学期的摸底排查"}) from None
+
+
+def screening_children(campaign: ScreeningCampaign, scope: QuerySet) -> QuerySet:
+    """The campaign's students within a scope: the school's enrolled children."""
+    return scope.filter(school_id=campaign.school_id, enrolment=Enrolment.ENROLLED)
+
+
+def campaign_progress(campaign: ScreeningCampaign, scope: QuerySet) -> dict[str, Any]:
+    done = ScreeningRecord.objects.filter(campaign=campaign).values("child_id")
+    return progress_of(screening_children(campaign, scope), done)
+
+
+def _check_campaign(campaign: ScreeningCampaign, child: Child) -> None:
+    status = ScreeningCampaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)
+    if status.first() != CampaignStatus.OPEN:
+        raise CardInvalid({"campaign": "本次摸底排查已结束，不能再标记"})
+    if child.school_id != campaign.school_id or child.enrolment != Enrolment.ENROLLED:
+        raise CardInvalid({"child": "该学生不在本校在读名单中"})
+
+
+def _record_screening(
+    *, campaign: ScreeningCampaign, child: Child, outcome: str, note: str, by
+) -> ScreeningRecord:
+    record, _ = ScreeningRecord.objects.update_or_create(
+        campaign=campaign,
+        child=child,
+        defaults={
+            "outcome": outcome,
+            "category": child.category,
+            "note": clean(note)[:200],
+            "screened_by": by,
+            "screened_at": timezone.now(),
+        },
+    )
+    record_checks(child=child, groups=SCREENING_GROUPS, by=by, source=CheckSource.SCREENING)
+    return record
+
+
+@transaction.atomic
+def mark_screened(
+    *,
+    campaign: ScreeningCampaign,
+    child: Child,
+    data: dict[str, Any],
+    version: int,
+    by,
+    note: str = "",
+) -> ScreeningRecord:
+    """Screen a child: apply any changes to the situation (parents, guardian …) through
+    update_child — the card's version guards concurrent edits — and mark the child screened.
+    The parents' status must be known afterwards."""
+    _check_campaign(campaign, child)
+    if data:
+        child = update_child(
+            child=child, data=data, version=version, by=by, reason=f"{campaign.term} 摸底排查"
+        )
+    else:
+        child = Child.objects.get(pk=child.pk)
+        if child.version != version:
+            raise StaleVersion()
+    if child.category == Category.UNKNOWN:
+        raise CardInvalid(
+            {"father.status": "请填写父亲状况和母亲状况后再标记已摸排（不清楚时先联系家长）"}
+        )
+    return _record_screening(
+        campaign=campaign, child=child, outcome=ScreeningOutcome.MARKED, note=note, by=by
+    )
+
+
+@transaction.atomic
+def confirm_not_left_behind(
+    *, campaign: ScreeningCampaign, child: Child, version: int, by, note: str = ""
+) -> ScreeningRecord:
+    """Confirm "非留守": a parent status still blank is recorded as 在家. Refused when the parents'
+    facts make the child left-behind (change the parents' status instead)."""
+    _check_campaign(campaign, child)
+    child = Child.objects.prefetch_related("parents").get(pk=child.pk)
+    if child.category in (Category.SINGLE, Category.DOUBLE):
+        raise CardInvalid(
+            {
+                "category": f"按父母状况，该学生为{child.get_category_display()}，"
+                "不能确认为非留守；如父母已返乡，请在“核对情况”中修改父母状况"
+            }
+        )
+    data = {}
+    for relation in ("father", "mother"):
+        parent = child.parent(relation)
+        if parent is None or not parent.status:
+            data[f"{relation}.status"] = "home"
+    if data:
+        child = update_child(
+            child=child,
+            data=data,
+            version=version,
+            by=by,
+            reason=f"{campaign.term} 摸底排查：确认非留守",
+        )
+    return _record_screening(
+        campaign=campaign,
+        child=child,
+        outcome=ScreeningOutcome.NOT_LEFT_BEHIND,
+        note=note,
+        by=by,
+    )
+
+
+@transaction.atomic
+def close_campaign(*, campaign: ScreeningCampaign, by, reason: str = "") -> ScreeningCampaign:
+    """Close a campaign. With students of the school still unscreened a reason is required;
+    the completion at closing is kept."""
+    campaign = ScreeningCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if not campaign.is_open:
+        raise CardInvalid({"campaign": "本次摸底排查已经结束"})
+    progress = campaign_progress(campaign, Child.objects.all())
+    reason = clean(reason)
+    if progress["missing"] and not reason:
+        raise CardInvalid(
+            {"reason": f"还有 {progress['missing']} 名学生未摸排，提前结束请填写原因"}
+        )
+    if len(reason) > 200:
+        raise CardInvalid({"reason": "原因不能超过 200 个字"})
+    missing = (
+        screening_children(campaign, Child.objects.all())
+        .exclude(pk__in=campaign.records.values("child_id"))
+        .values_list("pk", flat=True)
+    )
+    campaign.status = CampaignStatus.CLOSED
+    campaign.closed_by = by
+    campaign.closed_at = timezone.now()
+    campaign.close_reason = reason
+    campaign.summary = {
+        "total": progress["total"],
+        "done": progress["done"],
+        "missing": progress["missing"],
+        "missing_ids": list(missing[:2000]),
+    }
+    campaign.save()
+    return campaign
+
+
+# --- 核实 ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_round(
+    *, school: School, term: str | None, vacation: str, deadline: Any, by
+) -> VerificationRound:
+    """Start a verification round before a vacation (寒假 closes the autumn term …-1, 暑假 the
+    spring term …-2), with a deadline not in the past."""
+    errors: dict[str, str] = {}
+    try:
+        term = _term(term)
+    except CardInvalid as exc:
+        errors.update(exc.errors)
+    if vacation not in Vacation.values:
+        errors["vacation"] = "假期应为 寒假 或 暑假"
+    elif not errors and term and term[-1] != VACATION_TERM[Vacation(vacation)]:
+        season = "秋季（…-1）" if vacation == Vacation.WINTER else "春季（…-2）"
+        errors["vacation"] = f"{Vacation(vacation).label}在{season}学期末，与学期 {term} 不符"
+    try:
+        day = parse_date(deadline) if not isinstance(deadline, dt.date) else deadline
+    except DateError as exc:
+        errors["deadline"] = f"截止日期：{exc}"
+        day = None
+    if "deadline" not in errors:
+        if day is None:
+            errors["deadline"] = "请填写截止日期"
+        elif day < timezone.localdate():
+            errors["deadline"] = "截止日期不能早于今天"
+        elif day > timezone.localdate() + dt.timedelta(days=365):
+            errors["deadline"] = "截止日期不能晚于一年以后"
+    if (
+        not errors
+        and VerificationRound.objects.filter(school=school, term=term, vacation=vacation).exists()
+    ):
+        errors["vacation"] = f"{school.name}已有 {term} 学期的{Vacation(vacation).label}前核实"
+    if errors:
+        raise CardInvalid(errors)
+    return VerificationRound.objects.create(
+        school=school, term=term, vacation=vacation, deadline=day, created_by=by
+    )
+
+
+def round_children(round: VerificationRound, scope: QuerySet) -> QuerySet:
+    return scope.filter(school_id=round.school_id, enrolment=Enrolment.ENROLLED)
+
+
+def round_progress(round: VerificationRound, scope: QuerySet) -> dict[str, Any]:
+    """Cards verified per grade and class, the grade sign-offs, vacation plans and pledges."""
+    children = round_children(round, scope)
+    progress = progress_of(children, round.verifications.values("child_id"))
+    signoffs = {s.grade: s for s in round.signoffs.select_related("signed_by")}
+    for g in progress["grades"]:
+        s = signoffs.get(g["grade"])
+        g["signed_off"] = s is not None
+        g["signed_by"] = str(s.signed_by) if s and s.signed_by else None
+        g["signed_at"] = s.signed_at if s else None
+    plans = round.vacation_plans.filter(child__in=children)
+    progress["plans"] = plans.exclude(destination="").count()
+    progress["pledges"] = plans.filter(pledge_returned=True).count()
+    progress["signed_off"] = sum(1 for g in progress["grades"] if g["signed_off"])
+    return progress
+
+
+def _round_is_open(round: VerificationRound) -> bool:
+    status = VerificationRound.objects.filter(pk=round.pk).values_list("status", flat=True)
+    return status.first() == RoundStatus.OPEN
+
+
+def _check_round(round: VerificationRound, child: Child) -> None:
+    if not _round_is_open(round):
+        raise CardInvalid({"round": "本轮核实已结束"})
+    if child.school_id != round.school_id or child.enrolment != Enrolment.ENROLLED:
+        raise CardInvalid({"child": "该学生不在本校在读名单中"})
+    if round.signoffs.filter(grade=child.school_class.grade).exists():
+        raise CardInvalid({"child": "该年级已签字确认，不能再修改核实结果"})
+
+
+@transaction.atomic
+def verify_card(
+    *,
+    round: VerificationRound,
+    child: Child,
+    data: dict[str, Any],
+    version: int,
+    groups: list[str],
+    by,
+    note: str = "",
+) -> CardVerification:
+    """Confirm a card (no changes) or correct it (changes through update_child, version
+    guarded). The checked field groups get this check's date and name."""
+    child = Child.objects.select_related("school_class").get(pk=child.pk)
+    _check_round(round, child)
+    bad = [g for g in groups if g not in FieldGroup.values]
+    if bad or not groups:
+        raise CardInvalid({"groups": "请勾选已核对的信息组（至少一项）"})
+    result = VerificationResult.CONFIRMED
+    if data:
+        before = child.version
+        child = update_child(
+            child=child,
+            data=data,
+            version=version,
+            by=by,
+            reason=f"{round.term} {round.get_vacation_display()}前核实：更正",
+        )
+        if child.version != before:
+            result = VerificationResult.CORRECTED
+    elif version != child.version:
+        raise StaleVersion()
+    record, _ = CardVerification.objects.update_or_create(
+        round=round,
+        child=child,
+        defaults={
+            "result": result,
+            "groups": sorted(set(groups)),
+            "note": clean(note)[:200],
+            "verified_by": by,
+            "verified_at": timezone.now(),
+        },
+    )
+    record_checks(child=child, groups=groups, by=by, source=CheckSource.VERIFICATION)
+    return record
+
+
+def clean_vacation_plan(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate a vacation plan's raw input; Chinese messages keyed by field."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    dest = clean(data.get("destination"))
+    if dest and dest not in Destination.values:
+        labels = {str(label): value for value, label in Destination.choices}
+        if dest in labels:
+            dest = labels[dest]
+        else:
+            errors["destination"] = "假期去向应为：" + "、".join(Destination.labels)
+    out["destination"] = dest
+    limits = {"place": ("去向地点", 100), "with_whom": ("看护人", 50), "activities": ("活动", 300)}
+    for key, (label, limit) in limits.items():
+        text = clean(data.get(key))
+        if len(text) > limit:
+            errors[key] = f"{label}不能超过 {limit} 个字"
+        out[key] = text
+    try:
+        out["contact_phone"] = parse_phone(data.get("contact_phone") or "").number
+    except PhoneError as exc:
+        errors["contact_phone"] = f"看护人电话：{exc}"
+    returned = data.get("pledge_returned")
+    out["pledge_returned"] = returned in (True, "1", "on", "true", "是")
+    try:
+        out["pledge_returned_on"] = parse_date(data.get("pledge_returned_on"))
+    except DateError as exc:
+        errors["pledge_returned_on"] = f"交回日期：{exc}"
+    if out.get("pledge_returned_on") and out["pledge_returned_on"] > timezone.localdate():
+        errors["pledge_returned_on"] = "交回日期不能晚于今天"
+    if out["pledge_returned"] and not out.get("pledge_returned_on") and not errors:
+        out["pledge_returned_on"] = timezone.localdate()
+    if not out["pledge_returned"]:
+        out["pledge_returned_on"] = None
+    items = data.get("pledge_items") or []
+    if isinstance(items, str):
+        items = [items]
+    bad = [i for i in items if i not in PledgeItem.values]
+    if bad:
+        errors["pledge_items"] = "责任书条目不正确：" + "、".join(map(str, bad))
+    out["pledge_items"] = [i for i in PledgeItem.values if i in items]
+    if (
+        dest in (Destination.RELATIVES, Destination.PARENTS, Destination.OTHER)
+        and not (out["place"])
+    ):
+        errors["place"] = "外出过假期请填写去向地点"
+    if errors:
+        raise CardInvalid(errors)
+    return out
+
+
+@transaction.atomic
+def save_vacation_plan(
+    *, round: VerificationRound, child: Child, data: dict[str, Any], by
+) -> VacationPlan:
+    """Record the child's vacation plan and whether the safety pledge came back."""
+    child = Child.objects.select_related("school_class").get(pk=child.pk)
+    if not _round_is_open(round):
+        raise CardInvalid({"round": "本轮核实已结束"})
+    if child.school_id != round.school_id or child.enrolment != Enrolment.ENROLLED:
+        raise CardInvalid({"child": "该学生不在本校在读名单中"})
+    values = clean_vacation_plan(data)
+    plan, _ = VacationPlan.objects.update_or_create(
+        round=round, child=child, defaults=values | {"updated_by": by}
+    )
+    return plan
+
+
+def can_sign_off(user, round: VerificationRound, grade: int) -> bool:
+    """The grade's leader (领导包年级), a leader of the school or a town admin."""
+    if user.is_read_only:
+        return False
+    if schools_managed_by(user).filter(pk=round.school_id).exists():
+        return True
+    return any(
+        ra.role == Role.GRADE_LEADER and ra.school_id == round.school_id and ra.grade == grade
+        for ra in user.active_roles()
+    )
+
+
+@transaction.atomic
+def sign_off_grade(*, round: VerificationRound, grade: int, by, note: str = "") -> GradeSignOff:
+    """Sign off a grade once every card of it is verified; the round closes when every grade
+    with students is signed off."""
+    round = VerificationRound.objects.select_for_update().get(pk=round.pk)
+    if not round.is_open:
+        raise CardInvalid({"round": "本轮核实已结束"})
+    children = round_children(round, Child.objects.all())
+    grade_children = children.filter(school_class__grade=grade)
+    total = grade_children.count()
+    if not total:
+        raise CardInvalid({"grade": f"本校{grade_name(grade)}没有在读学生"})
+    if round.signoffs.filter(grade=grade).exists():
+        raise CardInvalid({"grade": f"{grade_name(grade)}已经签字确认"})
+    missing = grade_children.exclude(pk__in=round.verifications.values("child_id")).count()
+    if missing:
+        raise CardInvalid({"grade": f"{grade_name(grade)}还有 {missing} 张档卡未核实，不能签字"})
+    signoff = GradeSignOff.objects.create(
+        round=round, grade=grade, signed_by=by, note=clean(note)[:200]
+    )
+    grades = set(children.values_list("school_class__grade", flat=True).distinct())
+    if grades <= set(round.signoffs.values_list("grade", flat=True)):
+        round.status = RoundStatus.CLOSED
+        round.closed_at = timezone.now()
+        round.save(update_fields=["status", "closed_at", "updated_at"])
+    return signoff
+
+
+# --- roster imports in the pages -------------------------------------------------------------
+
+
+def import_jobs_visible_to(user) -> QuerySet:
+    """Import jobs of the schools the user may import into (leaders and town admins)."""
+    return Job.objects.filter(kind=IMPORT_KIND, school__in=schools_managed_by(user))
+
+
+def save_upload(upload, *, school: School) -> str:
+    """Store an uploaded roster under MEDIA_ROOT/imports; the path relative to MEDIA_ROOT."""
+    name = Path(upload.name or "").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise CardInvalid({"file": "请上传 .xlsx、.xls 或 .csv 格式的花名册"})
+    if not upload.size:
+        raise CardInvalid({"file": "上传的文件是空的"})
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise CardInvalid({"file": "文件太大（超过 50 MB），请按学校或年级分开上传"})
+    folder = Path(settings.MEDIA_ROOT) / "imports" / school.code
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = folder / f"{timezone.localdate():%Y%m%d}-{uuid.uuid4().hex[:12]}{suffix}"
+    with stored.open("wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
+    return str(stored.relative_to(Path(settings.MEDIA_ROOT)))
+
+
+def start_import(*, school: School, upload, term: str | None, dry_run: bool, by) -> Job:
+    """Store the file and queue the import (or its dry run, the preview) as a background job."""
+    term = _term(term)
+    path = save_upload(upload, school=school)
+    return start_job(
+        kind=IMPORT_KIND,
+        params={
+            "path": path,
+            "filename": Path(upload.name).name[:200],
+            "term": term,
+            "dry_run": dry_run,
+        },
+        by=by,
+        school=school,
+    )
+
+
+@transaction.atomic
+def confirm_import(*, job: Job, by) -> Job:
+    """Run for real the import a preview (dry run) showed. Confirming twice gives the same job."""
+    job = Job.objects.select_for_update().get(pk=job.pk)
+    if not job.params.get("dry_run"):
+        raise CardInvalid({"job": "这不是一次预览"})
+    if job.params.get("confirmed_job"):
+        return Job.objects.get(pk=job.params["confirmed_job"])
+    if job.status != JobStatus.SUCCEEDED:
+        raise CardInvalid({"job": "预览还没有完成，请稍候"})
+    summary = (job.result or {}).get("summary") or {}
+    if not (summary.get("created") or summary.get("updated")):
+        raise CardInvalid({"job": "没有可以导入的行：请按错误原因修改后重新上传"})
+    if not (Path(settings.MEDIA_ROOT) / job.params["path"]).exists():
+        raise CardInvalid({"file": "上传的文件已不存在，请重新上传"})
+    params = dict(job.params, dry_run=False, preview_of=job.pk, rows=summary.get("rows", 0))
+    params.pop("confirmed_job", None)
+    new = start_job(kind=IMPORT_KIND, params=params, by=by, school=job.school)
+    Job.objects.filter(pk=job.pk).update(params=dict(job.params, confirmed_job=new.pk))
+    return new
+
+
+def import_summary(job: Job) -> dict[str, Any] | None:
+    """SPEC §6.1's JSON for a finished import job, else None."""
+    if job.status != JobStatus.SUCCEEDED or not job.result:
+        return None
+    return job.result.get("summary")
+
+
+def rejected_rows_by_number(job: Job) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for e in (import_summary(job) or {}).get("errors", []):
+        out[e["row"]].append(e)
+    return dict(out)
+
+
+def write_rejected_rows(*, job: Job, path: Path) -> int:
+    """The rejected rows of an import as an .xlsx the teacher fixes and re-uploads: a title
+    row, the header in the template's names, an 错误原因 column, the wrong cells in red."""
+    import xlsxwriter
+
+    from guanai.children.roster import TEXT_COLUMNS, find_header, read_sheet
+
+    errors = rejected_rows_by_number(job)
+    source = Path(settings.MEDIA_ROOT) / job.params["path"]
+    header, rows = find_header(read_sheet(source))
+    columns = sorted(header.index.items(), key=lambda kv: kv[1])
+    canonical_of = {label: col for col, label in header.labels.items()} | {
+        col: col for col, _i in columns
+    }
+    book = xlsxwriter.Workbook(str(path))
+    text = book.add_format({"num_format": "@"})
+    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    red = book.add_format({"bg_color": "#F8D7DA", "num_format": "@"})
+    why = book.add_format({"font_color": "#B02A37", "text_wrap": True})
+    date_format = book.add_format({"num_format": "yyyy-mm-dd", "bg_color": "#FFFFFF"})
+    sheet = book.add_worksheet("未导入的行")
+    sheet.write_string(
+        0,
+        0,
+        f"以下 {len(errors)} 行没有导入（原文件“{job.params.get('filename', '')}”）。"
+        "请按“错误原因”修改标红的单元格，然后重新上传本文件；已导入的行不必再上传。",
+    )
+    sheet.write_string(1, 0, "错误原因", bold)
+    sheet.set_column(0, 0, 48)
+    for j, (col, _i) in enumerate(columns, start=1):
+        sheet.write_string(1, j, col, bold)
+        sheet.set_column(j, j, 20 if col in TEXT_COLUMNS else 12, text)
+    sheet.write_string(1, len(columns) + 1, "原行号", bold)
+    out_row = 2
+    for number, cells in rows:
+        row_errors = errors.get(number)
+        if not row_errors:
+            continue
+        message = "；".join(f"{e['column']}：{e['message']}" for e in row_errors)
+        sheet.write_string(out_row, 0, message, why)
+        wrong = {canonical_of.get(e["column"], e["column"]) for e in row_errors}
+        for j, (col, i) in enumerate(columns, start=1):
+            value = cells[i] if i < len(cells) else ""
+            fmt = red if col in wrong else text
+            if isinstance(value, dt.datetime | dt.date):
+                sheet.write_datetime(out_row, j, value, date_format)
+            elif isinstance(value, bool):
+                sheet.write_string(out_row, j, "是" if value else "否", fmt)
+            elif isinstance(value, int | float):
+                sheet.write_number(out_row, j, value, fmt)
+            elif value in ("", None):
+                sheet.write_blank(out_row, j, None, fmt)
+            else:
+                sheet.write_string(out_row, j, str(value), fmt)
+        sheet.write_number(out_row, len(columns) + 1, number)
+        out_row += 1
+    sheet.freeze_panes(2, 2)
+    book.close()
+    return out_row - 2
