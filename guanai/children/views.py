@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
+from guanai.contacts.services import home_panel
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School, SchoolClass
 
@@ -50,6 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "incomplete": incomplete,
             "left_behind": counts.get("single", 0) + counts.get("double", 0),
             "civil": qs.filter(civil_affairs=True).count(),
+            "contact_panel": home_panel(request.user),
             "can_add": _can_add(request),
         },
     )

@@ -1,6 +1,466 @@
-"""/api/v1/contacts and /api/v1/messages."""
+"""/api/v1/contacts (log, list, due) and /api/v1/messages (send through a gateway, status).
 
-from ninja import Router
+Everything starts from Child.objects.visible_to(): a child outside the user's scope is not
+found, in a query string and in a request body alike.
+"""
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, FilterSchema, Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import ConfigDict
+
+from guanai.accounts.models import User
+from guanai.children.access import REDUCED, card_access
+from guanai.children.models import Child
+from guanai.children.validation import CardInvalid
+
+from . import messaging
+from .gateways import default_gateway
+from .models import FINDING_AREAS, Contact, Message
+from .rules import SHANGHAI, due_items
+from .services import (
+    IdempotencyConflict,
+    clean_contact,
+    complete_follow_up,
+    log_contact,
+    may_log_contacts,
+    own_children_filter,
+)
 
 router = Router(tags=["contacts"])  # mounted at /api/v1/contacts
 messages_router = Router(tags=["messages"])  # mounted at /api/v1/messages
+
+KindCode = Literal["home_visit", "phone", "video", "message", "letter", "meeting", "family_call"]
+LevelCode = Literal["normal", "watch", "follow_up", ""]
+AreaCode = Literal["study", "life", "psych", "safety"]
+RuleCode = Literal["home_visit", "guardian_contact", "family_call"]
+CategoryCode = Literal["single", "double", "migrant", "none", "unknown"]
+
+
+class FindingIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    level: LevelCode = ""
+    text: str = Field("", max_length=500)
+
+
+class ContactIn(Schema):
+    """A contact to log. `at` without a zone is Asia/Shanghai."""
+
+    model_config = ConfigDict(extra="forbid")
+    child: int
+    kind: KindCode
+    at: dt.datetime
+    with_whom: str = Field("", max_length=100)
+    notes: str = Field("", max_length=5000)
+    follow_up_by: dt.date | None = None
+    findings: dict[AreaCode, FindingIn] | None = None
+
+
+class FindingOut(Schema):
+    level: str
+    text: str
+
+
+class ContactOut(Schema):
+    id: int
+    child: int
+    child_name: str
+    kind: str
+    at: dt.datetime
+    with_whom: str
+    notes: str
+    follow_up_by: dt.date | None
+    follow_up_done: bool
+    follow_up_done_at: dt.datetime | None
+    by: str
+    by_name: str
+    findings: dict[str, FindingOut]
+    created_at: dt.datetime
+
+
+class ContactFilter(FilterSchema):
+    child: int | None = None
+    kind: KindCode | None = None
+    since: str | None = Field(None, description="起始日期或时间（含），如 2026-11-01")
+    until: str | None = Field(None, description="截止日期或时间（含），如 2026-11-30")
+    by: str | None = Field(None, description="联系人登录名")
+    teacher: str | None = Field(None, description="同 by：记录联系的教师登录名")
+    school: str | None = None
+    follow_up: Literal["open", "done"] | None = None
+
+
+class DueFilter(FilterSchema):
+    school: str | None = None
+    grade: int | None = Field(None, ge=0, le=12)
+    class_no: int | None = Field(None, ge=1, le=99)
+    child: int | None = None
+    rule: RuleCode | None = None
+    mine: bool | None = Field(None, description="只看我的学生（责任教师、所带班级、分配给我的）")
+    teacher: str | None = Field(None, description="责任教师登录名")
+    on: dt.date | None = Field(None, description="按哪一天计算（默认今天）")
+
+
+class DueOut(Schema):
+    child: int
+    child_name: str
+    school: str
+    grade: int
+    class_no: int
+    rule: str
+    rule_name: str
+    last_at: dt.datetime | None
+    due_since: dt.date
+    days_overdue: int
+
+
+class DoneIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field("", max_length=500)
+
+
+def contact_out(contact: Contact, *, hide_psych: bool = False) -> dict[str, Any]:
+    findings = {}
+    for area, _label in FINDING_AREAS:
+        if hide_psych and area == "psych":
+            continue
+        level, text = getattr(contact, f"{area}_level"), getattr(contact, f"{area}_text")
+        if level or text:
+            findings[area] = {"level": level, "text": text}
+    return {
+        "id": contact.pk,
+        "child": contact.child_id,
+        "child_name": contact.child.name,
+        "kind": contact.kind,
+        "at": contact.at.astimezone(SHANGHAI),
+        "with_whom": contact.with_whom,
+        "notes": contact.notes,
+        "follow_up_by": contact.follow_up_by,
+        "follow_up_done": contact.follow_up_done_at is not None,
+        "follow_up_done_at": contact.follow_up_done_at.astimezone(SHANGHAI)
+        if contact.follow_up_done_at
+        else None,
+        "by": contact.by.username,
+        "by_name": str(contact.by),
+        "findings": findings,
+        "created_at": contact.created_at.astimezone(SHANGHAI),
+    }
+
+
+def _hide_psych(user: User, contact: Contact) -> bool:
+    """Proxy parents (reduced card) do not read psychological findings others recorded."""
+    return card_access(user) == REDUCED and contact.by_id != user.pk
+
+
+def _parse_moment(value: str, field: str, *, end: bool) -> dt.datetime:
+    """A date (the whole day) or an ISO datetime; naive values are Asia/Shanghai."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
+            return dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CardInvalid({field: "日期格式不对，应为 2026-11-01 或 2026-11-01T08:00:00"}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
+@router.post("", response={200: ContactOut, 201: ContactOut})
+def create_contact(request: HttpRequest, payload: ContactIn):
+    """Log a contact (家访, 电话 …) for a child in the user's scope.
+
+    A repeated `Idempotency-Key` answers the first contact (200) and creates nothing; the same
+    key with a different body answers 409.
+    """
+    user = request.user
+    may_log_contacts(user)
+    child = get_object_or_404(Child.objects.visible_to(user, "contact"), pk=payload.child)
+    values = clean_contact(
+        kind=payload.kind,
+        at=payload.at,
+        with_whom=payload.with_whom,
+        notes=payload.notes,
+        follow_up_by=payload.follow_up_by,
+        findings={k: v.model_dump() for k, v in (payload.findings or {}).items()},
+    )
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > 100:
+        raise CardInvalid({"Idempotency-Key": "不能超过 100 个字符"})
+    try:
+        contact, created = log_contact(child=child, by=user, values=values, idempotency_key=key)
+    except IdempotencyConflict:
+        raise HttpError(409, "这个 Idempotency-Key 已用于另一条不同的联系记录") from None
+    contact = Contact.objects.select_related("child", "by").get(pk=contact.pk)
+    return Status(201 if created else 200, contact_out(contact))
+
+
+@router.get("", response=list[ContactOut])
+@paginate(PageNumberPagination, page_size=50)
+def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
+    """Contacts of the children in the user's scope, ordered by id."""
+    qs = Contact.objects.visible_to(request.user).select_related("child", "by")
+    if filters.child is not None:
+        qs = qs.filter(child_id=filters.child)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.since:
+        qs = qs.filter(at__gte=_parse_moment(filters.since, "since", end=False))
+    if filters.until:
+        until = _parse_moment(filters.until, "until", end=True)
+        qs = (
+            qs.filter(at__lt=until)
+            if len(filters.until.strip()) == 10
+            else qs.filter(at__lte=until)
+        )
+    if filters.by or filters.teacher:
+        qs = qs.filter(by__username=filters.by or filters.teacher)
+    if filters.school:
+        qs = qs.filter(child__school__code=filters.school)
+    if filters.follow_up == "open":
+        qs = qs.open_follow_ups()
+    elif filters.follow_up == "done":
+        qs = qs.filter(follow_up_done_at__isnull=False)
+    user = request.user
+    reduced = card_access(user) == REDUCED
+    page = _LazyOut(
+        qs.order_by("id"), lambda c: contact_out(c, hide_psych=reduced and c.by_id != user.pk)
+    )
+    return page
+
+
+class _LazyOut:
+    """A queryset seen through a function: the paginator slices and counts it in SQL, and only
+    the page's rows are converted."""
+
+    def __init__(self, qs, convert):
+        self.qs, self.convert = qs, convert
+
+    def __len__(self) -> int:
+        return self.qs.count()
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __getitem__(self, item):
+        rows = self.qs[item]
+        return [self.convert(c) for c in rows] if isinstance(item, slice) else self.convert(rows)
+
+
+@router.get("/due", response=list[DueOut])
+@paginate(PageNumberPagination, page_size=50)
+def list_due(request: HttpRequest, filters: Query[DueFilter]):
+    """Children due or overdue under the frequency rules, one item per child and rule, most
+    overdue first. See the rules page (or `contacts.rules`) for what "due" means exactly."""
+    user = request.user
+    children = Child.objects.visible_to(user)
+    if filters.school:
+        children = children.filter(school__code=filters.school)
+    if filters.grade is not None:
+        children = children.filter(school_class__grade=filters.grade)
+    if filters.class_no is not None:
+        children = children.filter(school_class__class_no=filters.class_no)
+    if filters.child is not None:
+        children = children.filter(pk=filters.child)
+    if filters.mine:
+        children = children.filter(own_children_filter(user))
+    if filters.teacher:
+        children = children.filter(responsible_teacher__username=filters.teacher)
+    as_of = filters.on or timezone.localdate()
+    items = due_items(children, as_of=as_of, rule_codes=[filters.rule] if filters.rule else None)
+    return [vars(i) for i in items]
+
+
+@router.get("/{int:contact_id}", response=ContactOut)
+def get_contact(request: HttpRequest, contact_id: int):
+    """One contact. Out of scope: 404."""
+    contact = get_object_or_404(
+        Contact.objects.visible_to(request.user).select_related("child", "by"), pk=contact_id
+    )
+    return contact_out(contact, hide_psych=_hide_psych(request.user, contact))
+
+
+@router.post("/{int:contact_id}/follow-up-done", response=ContactOut)
+def follow_up_done(request: HttpRequest, contact_id: int, payload: DoneIn):
+    """Mark the contact's follow-up done; it leaves the teachers' home pages."""
+    may_log_contacts(request.user)
+    contact = get_object_or_404(
+        Contact.objects.filter(
+            child__in=Child.objects.visible_to(request.user, "contact").values("pk")
+        ).select_related("child", "by"),
+        pk=contact_id,
+    )
+    complete_follow_up(contact=contact, by=request.user, note=payload.note)
+    return contact_out(contact, hide_psych=_hide_psych(request.user, contact))
+
+
+# --- /api/v1/messages ----------------------------------------------------------------------------
+
+
+class MessageIn(Schema):
+    """A message to the guardians of a selection: `children`, or school/grade/class/category,
+    optionally only those due under a rule (`rule`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(..., min_length=1, max_length=500)
+    gateway: str | None = None
+    children: list[int] | None = None
+    school: str | None = None
+    grade: int | None = Field(None, ge=0, le=12)
+    class_no: int | None = Field(None, ge=1, le=99)
+    category: CategoryCode | Literal["left_behind"] | None = None
+    rule: RuleCode | None = None
+
+
+class JobOut(Schema):
+    id: int
+    status: str
+    done: int
+    total: int
+    message: str
+
+
+class MessageCreatedOut(Schema):
+    id: int
+    job: JobOut | None
+    gateway: str
+    recipients: int
+    queued: int
+    refused: int
+
+
+class RecipientOut(Schema):
+    id: int
+    child: int
+    child_name: str
+    guardian_name: str
+    phone: str
+    status: str
+    status_label: str
+    reason: str
+    attempts: int
+    sent_at: dt.datetime | None
+    contact: int | None
+
+
+class MessageOut(Schema):
+    id: int
+    text: str
+    gateway: str
+    selection: str
+    created_at: dt.datetime
+    by: str
+    job: JobOut | None
+    counts: dict[str, int]
+    recipients: list[RecipientOut]
+
+
+class MessageListOut(Schema):
+    id: int
+    text: str
+    gateway: str
+    selection: str
+    created_at: dt.datetime
+    by: str
+    counts: dict[str, int]
+
+
+def _job_out(job) -> dict[str, Any] | None:
+    if job is None:
+        return None
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "done": job.done,
+        "total": job.total,
+        "message": job.message,
+    }
+
+
+@messages_router.post("", response={202: MessageCreatedOut})
+def send_message(request: HttpRequest, payload: MessageIn):
+    """Queue a message to the guardians of the selected children; a background job sends it.
+    Numbers that cannot receive it are refused before sending (status 失败 with the reason)."""
+    user = request.user
+    messaging.may_send(user)
+    selection = payload.model_dump(exclude={"text", "gateway"})
+    children = messaging.select_children(user=user, **selection)
+    if payload.children:
+        found = set(children.values_list("pk", flat=True))
+        missing = [pk for pk in payload.children if pk not in found]
+        if missing:
+            raise HttpError(404, "未找到")
+    message = messaging.create_message(
+        by=user,
+        text=payload.text,
+        gateway=payload.gateway or default_gateway(),
+        children=children,
+        selection=messaging.describe_selection(**selection),
+    )
+    total = message.recipients.count()
+    refused = message.recipients.filter(status="failed", attempts=0).count()
+    message.refresh_from_db(fields=["job"])
+    return Status(
+        202,
+        {
+            "id": message.pk,
+            "job": _job_out(message.job),
+            "gateway": message.gateway,
+            "recipients": total,
+            "queued": total - refused,
+            "refused": refused,
+        },
+    )
+
+
+@messages_router.get("", response=list[MessageListOut])
+@paginate(PageNumberPagination, page_size=50)
+def list_messages(request: HttpRequest):
+    """Messages the user sent or that reached children in the user's scope, newest first."""
+    qs = Message.objects.visible_to(request.user).select_related("created_by").order_by("-id")
+    return _LazyOut(qs, lambda m: _message_summary(m))
+
+
+def _message_summary(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "text": message.text,
+        "gateway": message.gateway,
+        "selection": message.selection,
+        "created_at": message.created_at,
+        "by": message.created_by.username,
+        "counts": messaging.counts(message),
+    }
+
+
+@messages_router.get("/{int:message_id}", response=MessageOut)
+def get_message(request: HttpRequest, message_id: int):
+    """A message with the status of each recipient the user may see (phones masked)."""
+    user: User = request.user
+    message = get_object_or_404(
+        Message.objects.visible_to(user).select_related("created_by", "job"), pk=message_id
+    )
+    recipients = messaging.recipients_for(message, user)
+    out = _message_summary(message)
+    out["job"] = _job_out(message.job)
+    out["recipients"] = [
+        {
+            "id": r.pk,
+            "child": r.child_id,
+            "child_name": r.child.name,
+            "guardian_name": r.guardian_name,
+            "phone": r.masked_phone,
+            "status": r.status,
+            "status_label": r.get_status_display(),
+            "reason": r.reason,
+            "attempts": r.attempts,
+            "sent_at": r.sent_at,
+            "contact": r.contact_id,
+        }
+        for r in recipients
+    ]
+    return out

@@ -1,0 +1,115 @@
+"""A term of contacts for the demo town: visits, calls, family calls, messages and follow-ups."""
+
+import datetime as dt
+import random
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from guanai.accounts.models import Role, RoleAssignment, User
+from guanai.children.models import LEFT_BEHIND, Child
+
+from .models import Contact, ContactKind
+from .rules import SHANGHAI
+
+FINDINGS = {
+    "study": ["作业基本按时完成", "数学较吃力，已安排同学帮助", "上课注意力不集中", "成绩稳定"],
+    "life": ["祖母照顾周到，饭菜正常", "衣着单薄，已提醒添衣", "家里卫生较差", "作息规律"],
+    "psych": ["性格开朗", "想念父母，偶尔哭闹", "较内向，话少", "情绪稳定"],
+    "safety": ["家门口有水塘，已叮嘱", "放学路上要过公路", "用电安全已讲解", "无明显隐患"],
+}
+WHO = ["祖母", "祖父", "外祖母", "外祖父", "母亲", "父亲"]
+
+
+def _moment(rng: random.Random, start: dt.date, end: dt.date) -> dt.datetime:
+    day = start + dt.timedelta(days=rng.randrange(max((end - start).days, 1) + 1))
+    return dt.datetime.combine(
+        day, dt.time(rng.randint(8, 20), rng.choice([0, 15, 30, 45])), SHANGHAI
+    )
+
+
+def _visit(rng: random.Random, child: Child, by: User, when: dt.datetime) -> Contact:
+    contact = Contact(
+        child=child, by=by, kind=ContactKind.HOME_VISIT, at=when, with_whom=rng.choice(WHO)
+    )
+    for area, texts in FINDINGS.items():
+        if rng.random() < 0.8:
+            level = rng.choices(["normal", "watch", "follow_up"], [0.7, 0.22, 0.08])[0]
+            setattr(contact, f"{area}_level", level)
+            setattr(contact, f"{area}_text", rng.choice(texts))
+    contact.notes = rng.choice(
+        [
+            "与监护人交流孩子在校表现，宣传防溺水知识。",
+            "了解家庭近况，父母春节回家。",
+            "送去学习用品，叮嘱按时作息。",
+        ]
+    )
+    return contact
+
+
+def load_demo_contacts(
+    *, seed: int = 20261129, progress: Callable[[str], None] | None = None
+) -> int:
+    """About three months of contacts for the left-behind children of the demo town, and a few
+    open follow-ups on 王老师's home page. Written with bulk_create (a few seconds)."""
+    rng = random.Random(seed)
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=95)
+    teachers = {
+        ra.school_class_id: ra.user
+        for ra in RoleAssignment.objects.filter(role=Role.CLASS_TEACHER).select_related("user")
+    }
+    leaders = {
+        ra.school_id: ra.user
+        for ra in RoleAssignment.objects.filter(role=Role.SCHOOL_LEADER).select_related("user")
+    }
+    # The demo's cards were registered at the start of the term (the loader creates them now),
+    # so that children never contacted are overdue from then, as in a school mid-term.
+    registered = dt.datetime.combine(start - dt.timedelta(days=5), dt.time(9), SHANGHAI)
+    Child.objects.filter(created_at__gt=registered).update(created_at=registered)
+    fallback = User.objects.filter(username="town").first()
+    rows: list[Contact] = []
+    for child in Child.objects.filter(category__in=LEFT_BEHIND).order_by("pk"):
+        by = teachers.get(child.school_class_id) or leaders.get(child.school_id) or fallback
+        if by is None:
+            continue
+        if rng.random() < 0.6:
+            rows.append(_visit(rng, child, by, _moment(rng, start, today - dt.timedelta(days=3))))
+        for _ in range(rng.choice([0, 1, 2, 3])):
+            kind = rng.choice(
+                [ContactKind.PHONE, ContactKind.PHONE, ContactKind.MESSAGE, ContactKind.VIDEO]
+            )
+            rows.append(
+                Contact(
+                    child=child,
+                    by=by,
+                    kind=kind,
+                    at=_moment(rng, start, today),
+                    with_whom=rng.choice(WHO),
+                )
+            )
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            rows.append(
+                Contact(
+                    child=child,
+                    by=by,
+                    kind=ContactKind.FAMILY_CALL,
+                    at=_moment(rng, start, today),
+                    with_whom=rng.choice(["父亲", "母亲"]),
+                    notes="在留守儿童之家与父母视频通话",
+                )
+            )
+    # 王老师 (三年级(1)班) has a few follow-ups due on her home page
+    teacher = User.objects.filter(username="zx_teacher31").first()
+    if teacher is not None:
+        mine = list(Child.objects.filter(responsible_teacher=teacher, category__in=LEFT_BEHIND)[:3])
+        for n, child in enumerate(mine):
+            visit = _visit(rng, child, teacher, _moment(rng, today - dt.timedelta(days=10), today))
+            visit.safety_level, visit.safety_text = "follow_up", "家门口水塘没有护栏"
+            visit.notes = "联系村委会在水塘边加装护栏，并再次家访确认"
+            visit.follow_up_by = today + dt.timedelta(days=n * 3 - 1)
+            rows.append(visit)
+    Contact.objects.bulk_create(rows, batch_size=500)
+    if progress:
+        progress(f"  家校联系：{len(rows)} 条")
+    return len(rows)

@@ -1,0 +1,243 @@
+"""Forms of the contact pages; validation delegates to the services shared with the API."""
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from guanai.children.models import Category, Child
+from guanai.children.validation import CardInvalid
+
+from .models import FINDING_AREAS, ContactKind, FindingLevel, RulePeriod
+from .services import clean_contact
+
+LEVEL_CHOICES = [("", "未记录"), *FindingLevel.choices]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list:
+        if not data:
+            return []
+        items = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(d, initial) for d in items]
+
+
+def with_whom_choices(child: Child) -> list[str]:
+    """The people a teacher usually talks to: guardian first, then the parents."""
+    out = []
+    guardian = getattr(child, "guardian", None)
+    if guardian and guardian.name:
+        out.append(f"{guardian.relation or '监护人'} {guardian.name}".strip())
+    for parent in child.parents.all():
+        label = f"{parent.get_relation_display()} {parent.name}".strip()
+        if label not in out:
+            out.append(label)
+    if "本人" not in out:
+        out.append("学生本人")
+    return out
+
+
+class ContactForm(forms.Form):
+    """Log one contact. The hidden `idempotency_key` makes a resubmit (after a network drop)
+    answer the first save instead of creating a duplicate."""
+
+    kind = forms.ChoiceField(
+        label="联系方式", choices=ContactKind.choices, widget=forms.RadioSelect
+    )
+    at = forms.DateTimeField(
+        label="时间",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+    with_whom = forms.CharField(label="联系对象", max_length=100, required=False)
+    notes = forms.CharField(
+        label="情况记录", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    follow_up_by = forms.DateField(
+        label="需跟进，截止日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="有需要跟进的事项时填写；跟进完成前会显示在您的首页",
+    )
+    photos = MultipleFileField(label="照片", required=False)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args: Any, child: Child, **kwargs: Any) -> None:
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("idempotency_key", uuid.uuid4().hex)
+        initial.setdefault("at", timezone.localtime().replace(second=0, microsecond=0))
+        initial.setdefault("kind", ContactKind.HOME_VISIT)
+        super().__init__(*args, **kwargs)
+        self.child = child
+        for area, label in FINDING_AREAS:
+            self.fields[f"{area}_level"] = forms.ChoiceField(
+                label=label, choices=LEVEL_CHOICES, required=False, widget=forms.RadioSelect
+            )
+            self.fields[f"{area}_text"] = forms.CharField(
+                label=f"{label}情况", max_length=500, required=False
+            )
+        if not child.photo_consent:
+            del self.fields["photos"]
+        self.values: dict[str, Any] = {}
+
+    def area_fields(self) -> list[tuple[str, Any, Any]]:
+        return [
+            (label, self[f"{area}_level"], self[f"{area}_text"]) for area, label in FINDING_AREAS
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        findings = {
+            area: {"level": data.get(f"{area}_level", ""), "text": data.get(f"{area}_text", "")}
+            for area, _label in FINDING_AREAS
+        }
+        try:
+            self.values = clean_contact(
+                kind=data["kind"],
+                at=data["at"],
+                with_whom=data.get("with_whom", ""),
+                notes=data.get("notes", ""),
+                follow_up_by=data.get("follow_up_by"),
+                findings=findings,
+            )
+        except CardInvalid as exc:
+            for key, message in exc.errors.items():
+                field = key.replace("findings.", "").replace(".", "_")
+                self.add_error(field if field in self.fields else None, message)
+        return data
+
+
+class DoneForm(forms.Form):
+    note = forms.CharField(label="跟进结果", max_length=500, required=False)
+
+
+class RuleForm(forms.Form):
+    """One frequency rule as edited on the rules page."""
+
+    name = forms.CharField(
+        label="名称", max_length=50, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    active = forms.BooleanField(
+        label="启用",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    period = forms.ChoiceField(
+        label="频次",
+        choices=RulePeriod.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    days = forms.IntegerField(
+        label="天数",
+        min_value=1,
+        max_value=366,
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
+    kinds = forms.MultipleChoiceField(
+        label="算作完成的联系方式",
+        choices=ContactKind.choices,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+    categories = forms.MultipleChoiceField(
+        label="适用儿童",
+        choices=Category.choices,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("period") == RulePeriod.DAYS and not data.get("days"):
+            self.add_error("days", "“每 N 天一次”请填写天数")
+        return data
+
+
+class TemplateForm(forms.Form):
+    title = forms.CharField(label="标题", max_length=100)
+    body = forms.CharField(label="正文", widget=forms.Textarea(attrs={"rows": 14}))
+    receipt_text = forms.CharField(
+        label="回执内容",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class PrintForm(forms.Form):
+    """Print a letter for a class, a grade or a school."""
+
+    template = forms.TypedChoiceField(label="信件", coerce=int)
+    unit = forms.ChoiceField(label="范围")
+    left_behind_only = forms.BooleanField(label="只给留守儿童家庭", required=False)
+    holiday_start = _date_field("假期开始")
+    holiday_end = _date_field("假期结束")
+    return_on = _date_field("返校日期")
+
+    def __init__(self, *args: Any, templates: list, units: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [(t.pk, t.title) for t in templates]
+        self.fields["unit"].choices = units
+
+    def values(self) -> dict[str, str]:
+        names = {"holiday_start": "假期开始", "holiday_end": "假期结束", "return_on": "返校日期"}
+        return {
+            label: self.cleaned_data[field].isoformat()
+            for field, label in names.items()
+            if isinstance(self.cleaned_data.get(field), dt.date)
+        }
+
+
+class ReceiptForm(forms.Form):
+    code = forms.CharField(
+        label="回执编号",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "off", "autocapitalize": "characters"}
+        ),
+    )
+
+
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        label="消息内容",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="可用占位符：{学生姓名} {监护人} {班级} {学校} {班主任}",
+    )
+    gateway = forms.ChoiceField(label="发送通道")
+    unit = forms.ChoiceField(label="范围", required=False)
+    category = forms.ChoiceField(
+        label="儿童类别",
+        required=False,
+        choices=[("", "全部学生"), ("left_behind", "留守儿童"), *Category.choices],
+    )
+    rule = forms.ChoiceField(label="只发给待联系的", required=False)
+    children = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, gateways: list, units: list, rules: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["gateway"].choices = gateways
+        self.fields["unit"].choices = [("", "（按名单）"), *units]
+        self.fields["rule"].choices = [("", "不限"), *rules]
+
+    def child_ids(self) -> list[int]:
+        raw = self.cleaned_data.get("children") or ""
+        return [int(x) for x in raw.split(",") if x.strip().isdigit()]

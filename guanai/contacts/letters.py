@@ -1,0 +1,556 @@
+"""致家长的一封信: placeholders, printing runs (batches), the PDF and receipt slips (回执).
+
+A school's letters are rendered class by class with WeasyPrint (which holds a whole document in
+memory) into temporary files and joined with pypdf, so printing a school never holds more than
+one class's document. Chinese text needs a CJK font: Noto Sans CJK SC from Debian's
+fonts-noto-cjk (installed by ./bin/demo and ./bin/test), or a font file placed in
+guanai/static/fonts/.
+"""
+
+import datetime as dt
+import glob
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from guanai.accounts.models import Role, RoleAssignment, User
+from guanai.children.models import LEFT_BEHIND, Child, Enrolment
+from guanai.children.validation import CardInvalid
+from guanai.lib.dates import current_term
+from guanai.lib.grades import grade_name
+from guanai.org.models import School, SchoolClass
+
+from .models import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    Contact,
+    ContactKind,
+    Letter,
+    LetterBatch,
+    LetterTemplate,
+    new_receipt_code,
+)
+
+PLACEHOLDER_RE = re.compile(r"\{([^{}\s]{1,10})\}")
+PLACEHOLDERS = {
+    "学生姓名": "孩子的姓名",
+    "监护人": "监护人姓名（没有时写“家长”）",
+    "班级": "如 三年级(1)班",
+    "学校": "学校名称",
+    "班主任": "班主任姓名",
+    "日期": "打印日期，如 2026年11月29日",
+    "学期": "如 2026—2027学年第一学期",
+    "假期开始": "打印时填写",
+    "假期结束": "打印时填写",
+    "返校日期": "打印时填写",
+}
+DATE_VALUES = ("假期开始", "假期结束", "返校日期")
+FONT_DIRS = [Path(settings.BASE_DIR) / "static" / "fonts", Path("/usr/share/fonts")]
+FONT_PATTERNS = ["**/NotoSansCJK*.tt[cf]", "**/NotoSansCJK*.otf", "**/NotoSansSC*.[ot]tf"]
+
+
+def placeholders_in(text: str) -> list[str]:
+    return PLACEHOLDER_RE.findall(text or "")
+
+
+def check_placeholders(text: str, field: str) -> None:
+    """Unknown placeholders are refused, naming the allowed ones."""
+    unknown = [p for p in placeholders_in(text) if p not in PLACEHOLDERS]
+    if unknown:
+        allowed = "、".join("{" + p + "}" for p in PLACEHOLDERS)
+        raise CardInvalid({field: f"不认识的占位符 {{{unknown[0]}}}；可以使用 {allowed}"})
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace {占位符} with values; unknown ones are left as written."""
+    return PLACEHOLDER_RE.sub(lambda m: values.get(m[1], m[0]), text or "")
+
+
+def term_label(day: dt.date) -> str:
+    start, end, half = current_term(day).split("-")
+    return f"{start}—{end}学年第{'一' if half == '1' else '二'}学期"
+
+
+def cn_date(day: dt.date | None) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if day else "____年__月__日"
+
+
+def class_teachers(class_ids: set[int]) -> dict[int, str]:
+    """The class teacher's name for each class (the first active assignment)."""
+    today = timezone.localdate()
+    rows = (
+        RoleAssignment.objects.filter(
+            role=Role.CLASS_TEACHER, school_class_id__in=class_ids, valid_from__lte=today
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .select_related("user")
+        .order_by("id")
+    )
+    out: dict[int, str] = {}
+    for ra in rows:
+        out.setdefault(ra.school_class_id, str(ra.user))
+    return out
+
+
+def child_values(child: Child, teachers: dict[int, str], extra: dict[str, str]) -> dict[str, str]:
+    guardian = getattr(child, "guardian", None)
+    return {
+        "学生姓名": child.name,
+        "监护人": (guardian.name if guardian and guardian.name else "家长"),
+        "班级": str(child.school_class),
+        "学校": child.school.name,
+        "班主任": teachers.get(child.school_class_id, "班主任"),
+        **extra,
+    }
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+def ensure_builtin_templates() -> None:
+    """The built-in letters come with migration 0002; recreate them if a database was flushed."""
+    from .builtin_letters import BUILT_IN
+
+    if LetterTemplate.objects.filter(built_in=True).exists():
+        return
+    for title, body in BUILT_IN:
+        LetterTemplate.objects.get_or_create(built_in=True, title=title, defaults={"body": body})
+
+
+def templates_for(user: User) -> QuerySet[LetterTemplate]:
+    """Built-in templates and those of the user's towns and schools."""
+    ensure_builtin_templates()
+    if user.is_superuser:
+        return LetterTemplate.objects.all()
+    towns = {ra.town_id for ra in user.active_roles() if ra.town_id}
+    schools = {ra.school_id for ra in user.active_roles() if ra.school_id}
+    towns |= set(School.objects.filter(pk__in=schools).values_list("town_id", flat=True))
+    return LetterTemplate.objects.filter(
+        Q(built_in=True) | Q(town_id__in=towns) | Q(school_id__in=schools)
+    )
+
+
+@transaction.atomic
+def save_template(
+    *,
+    by: User,
+    title: str,
+    body: str,
+    receipt_text: str,
+    template: LetterTemplate | None = None,
+) -> LetterTemplate:
+    """Create or change a town's (or school's) letter template. Built-ins are copied, not
+    changed. Raises CardInvalid."""
+    errors: dict[str, str] = {}
+    title, body, receipt_text = (title or "").strip(), (body or "").strip(), (receipt_text or "")
+    if not title or len(title) > 100:
+        errors["title"] = "请填写标题（100 字以内）"
+    if not body:
+        errors["body"] = "请填写正文"
+    elif len(body) > 5000:
+        errors["body"] = "正文不能超过 5000 字"
+    if len(receipt_text.strip()) > 300:
+        errors["receipt_text"] = "回执内容不能超过 300 字"
+    for field, text in (("title", title), ("body", body), ("receipt_text", receipt_text)):
+        try:
+            check_placeholders(text, field)
+        except CardInvalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise CardInvalid(errors)
+    if template is None or template.built_in:
+        unit = _template_unit(by)
+        template = LetterTemplate(created_by=by, **unit)
+    template.title, template.body = title, body
+    template.receipt_text = (
+        receipt_text.strip() or LetterTemplate._meta.get_field("receipt_text").default
+    )
+    template.save()
+    return template
+
+
+def _template_unit(user: User) -> dict[str, Any]:
+    for ra in user.active_roles():
+        if ra.role == Role.TOWN_ADMIN:
+            return {"town_id": ra.town_id}
+    for ra in user.active_roles():
+        if ra.school_id:
+            return {"school_id": ra.school_id}
+    raise PermissionDenied("没有可以保存模板的学校")
+
+
+def may_edit_template(user: User, template: LetterTemplate) -> bool:
+    if user.is_read_only or template.built_in:
+        return False
+    if user.is_superuser:
+        return True
+    for ra in user.active_roles():
+        if ra.role == Role.TOWN_ADMIN and template.town_id == ra.town_id:
+            return True
+        if ra.role == Role.SCHOOL_LEADER and template.school_id == ra.school_id:
+            return True
+    return template.created_by_id == user.pk
+
+
+# --- which units a user may print for ----------------------------------------------------------
+
+PRINT_ROLES = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER}
+
+
+def printable_classes(user: User) -> QuerySet[SchoolClass]:
+    """Classes whose letters the user may print (whole units of her roles)."""
+    if user.is_superuser:
+        return SchoolClass.objects.filter(active=True)
+    cond = Q(pk__in=[])
+    for ra in user.active_roles():
+        if ra.role == Role.TOWN_ADMIN:
+            cond |= Q(school__town_id=ra.town_id)
+        elif ra.role == Role.SCHOOL_LEADER:
+            cond |= Q(school_id=ra.school_id)
+        elif ra.role == Role.GRADE_LEADER:
+            cond |= Q(school_id=ra.school_id, grade=ra.grade)
+        elif ra.role == Role.CLASS_TEACHER:
+            cond |= Q(pk=ra.school_class_id)
+    return SchoolClass.objects.filter(cond, active=True)
+
+
+def may_print(user: User) -> None:
+    if user.is_read_only:
+        raise PermissionDenied("督导员为只读角色，不能打印家长信")
+    if not user.is_superuser and not (user.role_codes() & PRINT_ROLES):
+        raise PermissionDenied("只有班主任、年级负责人、校领导和镇管理员可以打印家长信")
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def unique_codes(n: int) -> list[str]:
+    """n receipt codes not used by any letter yet."""
+    codes: set[str] = set()
+    while len(codes) < n:
+        fresh = {new_receipt_code() for _ in range(n - len(codes))} - codes
+        taken = set(Letter.objects.filter(code__in=fresh).values_list("code", flat=True))
+        codes |= fresh - taken
+    return list(codes)
+
+
+@transaction.atomic
+def create_batch(
+    *,
+    by: User,
+    template: LetterTemplate,
+    school: School,
+    grade: int | None = None,
+    school_class: SchoolClass | None = None,
+    left_behind_only: bool = False,
+    values: dict[str, str] | None = None,
+) -> LetterBatch:
+    """A printing run: one letter (with a receipt code) per enrolled child of the class, grade
+    or school. The caller checks the unit is printable by `by`. The PDF is built by a job."""
+    values = {k: v for k, v in (values or {}).items() if k in DATE_VALUES and v}
+    batch = LetterBatch.objects.create(
+        template=template,
+        school=school,
+        grade=school_class.grade if school_class else grade,
+        school_class=school_class,
+        title=template.title,
+        body=template.body,
+        receipt_text=template.receipt_text,
+        values=values,
+        created_by=by,
+    )
+    children = Child.objects.filter(school=school, enrolment=Enrolment.ENROLLED)
+    if school_class is not None:
+        children = children.filter(school_class=school_class)
+    elif grade is not None:
+        children = children.filter(school_class__grade=grade)
+    if left_behind_only:
+        children = children.filter(category__in=LEFT_BEHIND)
+    rows = list(
+        children.select_related("guardian")
+        .order_by("school_class__grade", "school_class__class_no", "name", "pk")
+        .only("pk", "guardian__name")
+    )
+    if not rows:
+        raise CardInvalid({"school_class": "这个范围内没有在读学生"})
+    codes = unique_codes(len(rows))
+    Letter.objects.bulk_create(
+        Letter(
+            batch=batch,
+            child=child,
+            code=code,
+            guardian_name=getattr(getattr(child, "guardian", None), "name", "") or "",
+        )
+        for child, code in zip(rows, codes, strict=True)
+    )
+    return batch
+
+
+def batches_visible_to(user: User) -> QuerySet[LetterBatch]:
+    """Batches with at least one letter to a child the user may see."""
+    kids = Child.objects.visible_to(user).values("pk")
+    return LetterBatch.objects.filter(
+        pk__in=Letter.objects.filter(child__in=kids).values("batch_id")
+    )
+
+
+def cjk_font_file() -> Path | None:
+    """A Noto Sans CJK / Noto Sans SC font file, vendored or from the system."""
+    for base in FONT_DIRS:
+        for pattern in FONT_PATTERNS:
+            found = sorted(glob.glob(str(base / pattern), recursive=True))
+            regular = [f for f in found if "Regular" in f or "[" in f] or found
+            if regular:
+                return Path(regular[0])
+    return None
+
+
+def render_letters_pdf(batch: LetterBatch, letters: list[Letter]) -> bytes:
+    """One class's letters as PDF bytes (A4, one page each with its receipt slip)."""
+    from weasyprint import HTML
+
+    if cjk_font_file() is None:
+        raise RuntimeError(
+            "缺少中文字体（Noto Sans CJK）：请运行 ./bin/demo 或 apt-get install fonts-noto-cjk"
+        )
+    teachers = class_teachers({letter.child.school_class_id for letter in letters})
+    today = timezone.localdate()
+    extra = {
+        "日期": cn_date(batch.created_at.astimezone(timezone.get_current_timezone()).date()),
+        "学期": term_label(today),
+    }
+    for key in DATE_VALUES:
+        extra[key] = (
+            cn_date(dt.date.fromisoformat(batch.values[key]))
+            if batch.values.get(key)
+            else "____年__月__日"
+        )
+    pages = []
+    for letter in letters:
+        values = child_values(letter.child, teachers, extra)
+        if letter.guardian_name:
+            values["监护人"] = letter.guardian_name
+        pages.append(
+            {
+                "letter": letter,
+                "title": fill(batch.title, values),
+                "paragraphs": [p for p in fill(batch.body, values).split("\n")],
+                "receipt": fill(batch.receipt_text, values),
+                "values": values,
+                "barcode": code39_svg(letter.code),
+            }
+        )
+    # A vendored font file is declared with @font-face; the system's Noto Sans CJK SC is found
+    # by name through fontconfig (a .ttc's first face is Japanese, so never by file).
+    font = cjk_font_file()
+    vendored = font is not None and FONT_DIRS[0] in font.parents
+    html = render_to_string(
+        "contacts/letters_pdf.html",
+        {"pages": pages, "batch": batch, "font_url": font.as_uri() if vendored else ""},
+    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def letters_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "letters"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_batch_pdf(
+    batch: LetterBatch, progress: Callable[[int, int, str], None] | None = None
+) -> Path:
+    """Render the batch class by class into temporary files and join them with pypdf."""
+    from pypdf import PdfWriter
+
+    class_ids = list(
+        batch.letters.order_by("child__school_class__grade", "child__school_class__class_no")
+        .values_list("child__school_class_id", flat=True)
+        .distinct()
+    )
+    seen: list[int] = []
+    for cid in class_ids:
+        if cid not in seen:
+            seen.append(cid)
+    out = letters_dir() / f"letters-{batch.pk}.pdf"
+    with tempfile.TemporaryDirectory() as tmp:
+        parts = []
+        for i, class_id in enumerate(seen):
+            letters = list(
+                batch.letters.filter(child__school_class_id=class_id)
+                .select_related("child", "child__school", "child__school_class", "child__guardian")
+                .order_by("child__name", "child_id")
+            )
+            if progress:
+                progress(
+                    i, len(seen), f"正在生成 {letters[0].child.school_class}（{len(letters)} 封）"
+                )
+            part = Path(tmp) / f"{i:04d}.pdf"
+            part.write_bytes(render_letters_pdf(batch, letters))
+            parts.append(part)
+        writer = PdfWriter()
+        for part in parts:
+            writer.append(str(part))
+        with open(out, "wb") as fh:
+            writer.write(fh)
+    batch.pdf = out.name
+    batch.save(update_fields=["pdf"])
+    if progress:
+        progress(len(seen), len(seen), "已生成")
+    return out
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+def normalize_code(text: str) -> str:
+    """Codes as typed or scanned: case, spaces, dashes and full-width characters ignored."""
+    import unicodedata
+
+    code = unicodedata.normalize("NFKC", text or "").upper()
+    return "".join(ch for ch in code if ch.isalnum())
+
+
+class ReceiptError(Exception):
+    """A receipt code that cannot be recorded; the message is Chinese."""
+
+
+@transaction.atomic
+def record_receipt(*, code: str, by: User) -> tuple[Letter, bool]:
+    """Mark the letter with this code returned (and log a 书信 contact on the card). Returns
+    (letter, newly_recorded). Codes outside the user's scope are not found."""
+    code = normalize_code(code)
+    if len(code) != CODE_LENGTH or set(code) - set(CODE_ALPHABET):
+        raise ReceiptError(f"回执编号“{code}”格式不对：应为 {CODE_LENGTH} 位字母数字")
+    kids = Child.objects.visible_to(by, "contact").values("pk")
+    letter = (
+        Letter.objects.select_for_update()
+        .select_related("child", "child__school_class", "batch")
+        .filter(code=code, child__in=kids)
+        .first()
+    )
+    if letter is None:
+        raise ReceiptError(f"没有找到回执编号 {code}（请核对，或不在您的范围内）")
+    if letter.returned_at is not None:
+        return letter, False
+    now = timezone.now()
+    letter.returned_at, letter.returned_by = now, by
+    letter.save(update_fields=["returned_at", "returned_by"])
+    Contact.objects.create(
+        child=letter.child,
+        kind=ContactKind.LETTER,
+        at=now,
+        by=by,
+        with_whom=letter.guardian_name or "家长",
+        notes=f"《{letter.batch.title}》回执已收回（编号 {letter.code}）",
+    )
+    return letter, True
+
+
+def receipt_summary(batch: LetterBatch, user: User) -> list[dict[str, Any]]:
+    """Per class: letters, returned, and the children whose slip has not come back."""
+    kids = Child.objects.visible_to(user).values("pk")
+    rows = (
+        batch.letters.filter(child__in=kids)
+        .select_related("child", "child__school_class")
+        .order_by("child__school_class__grade", "child__school_class__class_no", "child__name")
+    )
+    classes: dict[int, dict[str, Any]] = {}
+    for letter in rows:
+        klass = letter.child.school_class
+        entry = classes.setdefault(
+            klass.pk, {"label": str(klass), "total": 0, "returned": 0, "missing": []}
+        )
+        entry["total"] += 1
+        if letter.returned_at:
+            entry["returned"] += 1
+        else:
+            entry["missing"].append(letter)
+    return list(classes.values())
+
+
+# Code 39 (ISO/IEC 16388): nine elements per character, bar first, n = narrow, w = wide. A USB
+# barcode scanner types the code followed by Enter into the receipt page's field.
+CODE39 = {
+    "0": "nnnwwnwnn", "1": "wnnwnnnnw", "2": "nnwwnnnnw", "3": "wnwwnnnnn", "4": "nnnwwnnnw",
+    "5": "wnnwwnnnn", "6": "nnwwwnnnn", "7": "nnnwnnwnw", "8": "wnnwnnwnn", "9": "nnwwnnwnn",
+    "A": "wnnnnwnnw", "B": "nnwnnwnnw", "C": "wnwnnwnnn", "D": "nnnnwwnnw", "E": "wnnnwwnnn",
+    "F": "nnwnwwnnn", "G": "nnnnnwwnw", "H": "wnnnnwwnn", "I": "nnwnnwwnn", "J": "nnnnwwwnn",
+    "K": "wnnnnnnww", "L": "nnwnnnnww", "M": "wnwnnnnwn", "N": "nnnnwnnww", "O": "wnnnwnnwn",
+    "P": "nnwnwnnwn", "Q": "nnnnnnwww", "R": "wnnnnnwwn", "S": "nnwnnnwwn", "T": "nnnnwnwwn",
+    "U": "wwnnnnnnw", "V": "nwwnnnnnw", "W": "wwwnnnnnn", "X": "nwnnwnnnw", "Y": "wwnnwnnnn",
+    "Z": "nwwnwnnnn", "*": "nwnnwnwnn",
+}  # fmt: skip
+
+
+def code39_svg(code: str, *, height: int = 40) -> str:
+    """An inline SVG Code 39 barcode of `code` (start/stop `*` added), 1:3 narrow:wide."""
+    x = 10  # quiet zone
+    bars = []
+    for ch in f"*{code}*":
+        for i, element in enumerate(CODE39[ch]):
+            width = 3 if element == "w" else 1
+            if i % 2 == 0:
+                bars.append(f'<rect x="{x}" y="0" width="{width}" height="{height}"/>')
+            x += width
+        x += 1  # inter-character gap
+    x += 9
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {x} {height}" '
+        f'width="{x * 0.75:.0f}pt" height="{height * 0.6:.0f}pt" preserveAspectRatio="none">'
+        + "".join(bars)
+        + "</svg>"
+    )
+
+
+def units_for(user: User) -> list[tuple[str, str]]:
+    """The classes, grades and schools the user may print letters (or send messages) for:
+    whole units of her roles, as ("class:ID" | "grade:SCHOOL:GRADE" | "school:ID", label)."""
+    classes = list(printable_classes(user).select_related("school").ordered())
+    whole_schools: set[int] = set()
+    whole_grades: set[tuple[int, int]] = set()
+    for ra in user.active_roles():
+        if ra.role == Role.TOWN_ADMIN:
+            whole_schools |= {c.school_id for c in classes if c.school.town_id == ra.town_id}
+        elif ra.role == Role.SCHOOL_LEADER:
+            whole_schools.add(ra.school_id)
+        elif ra.role == Role.GRADE_LEADER and ra.grade is not None:
+            whole_grades.add((ra.school_id, ra.grade))
+    if user.is_superuser:
+        whole_schools = {c.school_id for c in classes}
+    out: list[tuple[str, str]] = []
+    seen_schools: set[int] = set()
+    seen_grades: set[tuple[int, int]] = set()
+    for c in classes:
+        if c.school_id in whole_schools and c.school_id not in seen_schools:
+            seen_schools.add(c.school_id)
+            out.append((f"school:{c.school_id}", f"{c.school.name}（全校）"))
+        key = (c.school_id, c.grade)
+        if (c.school_id in whole_schools or key in whole_grades) and key not in seen_grades:
+            seen_grades.add(key)
+            out.append((f"grade:{c.school_id}:{c.grade}", f"{c.school.name} {grade_name(c.grade)}"))
+        out.append((f"class:{c.pk}", f"{c.school.name} {c}"))
+    return out
+
+
+def resolve_unit(user: User, value: str) -> tuple[School, int | None, SchoolClass | None]:
+    """(school, grade, class) of a unit value the user may use; Http404 otherwise."""
+    from django.http import Http404
+
+    if value not in dict(units_for(user)):
+        raise Http404("没有这个范围")
+    kind, *ids = value.split(":")
+    if kind == "class":
+        klass = SchoolClass.objects.select_related("school").get(pk=int(ids[0]))
+        return klass.school, klass.grade, klass
+    school = School.objects.get(pk=int(ids[0]))
+    return school, (int(ids[1]) if kind == "grade" else None), None

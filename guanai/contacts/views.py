@@ -1,0 +1,543 @@
+"""Pages of 家校联系: log a contact (phone first), timelines, follow-ups, due lists, 普访
+coverage, frequency rules and the weekly visit plan. Letters and messages: views_outreach.py.
+Scope via Child.objects.visible_to(), as everywhere."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from guanai.accounts.models import AccessAction, Role
+from guanai.accounts.permissions import writer_required
+from guanai.accounts.services import log_access
+from guanai.children.access import REDUCED, card_access
+from guanai.children.models import Child
+from guanai.children.validation import CardInvalid
+from guanai.lib.grades import GRADE_NAMES
+from guanai.org.models import School
+
+from .forms import ContactForm, DoneForm, RuleForm, with_whom_choices
+from .models import Contact, ContactKind, ContactPhoto, PlannedVisit
+from .rules import DEFAULT_RULES, RULE_CODES, coverage, due_items, rules_for_schools, term_start
+from .services import (
+    IdempotencyConflict,
+    complete_follow_up,
+    follow_ups_for,
+    log_contact,
+    own_children_filter,
+    plan_visit,
+    reset_school_rule,
+    save_rule,
+    unplan_visit,
+    week_of,
+)
+
+PAGE_SIZE = 25
+
+
+def _scope(request: HttpRequest, action: str = "view"):
+    return Child.objects.visible_to(request.user, action=action)
+
+
+def _parse_date(value: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+@writer_required
+def index(request: HttpRequest) -> HttpResponse:
+    """家校联系: the children the user may contact, her own first, with the last home visit and
+    what is due; one tap to log a visit or a call."""
+    own = own_children_filter(request.user)
+    last_visit = (
+        Contact.objects.filter(child=OuterRef("pk"), kind=ContactKind.HOME_VISIT)
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    qs = (
+        _scope(request, "contact")
+        .active()
+        .select_related("school", "school_class", "guardian")
+        .annotate(
+            own=Case(When(own, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            last_visit=Subquery(last_visit),
+        )
+    )
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.search(q)
+    if request.GET.get("mine") == "1":
+        qs = qs.filter(own)
+    qs = qs.order_by("own", "school_id", "school_class__grade", "school_class__class_no", "name")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    due: dict[int, list[str]] = {}
+    ids = [c.pk for c in page]
+    for item in due_items(Child.objects.filter(pk__in=ids), as_of=timezone.localdate()):
+        due.setdefault(item.child, []).append(item.rule_name)
+    for child in page:
+        child.due_rules = due.get(child.pk, [])
+    template = "contacts/_children.html" if request.htmx else "contacts/index.html"
+    return render(request, template, {"page": page, "q": q, "mine": request.GET.get("mine")})
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def contact_new(request: HttpRequest) -> HttpResponse:
+    """Log a contact from a phone in under a minute: big buttons, the last visit's findings
+    above the form, a hidden idempotency key so a resubmit never creates a duplicate."""
+    child_id = request.POST.get("child") or request.GET.get("child") or ""
+    if not child_id.isdigit():
+        return redirect("contacts:index")
+    child = get_object_or_404(
+        _scope(request, "contact")
+        .select_related("school", "school_class", "guardian")
+        .prefetch_related("parents"),
+        pk=child_id,
+    )
+    kind = request.GET.get("kind")
+    initial = {"kind": kind} if kind in ContactKind.values else {}
+    form = ContactForm(request.POST or None, request.FILES or None, child=child, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact, created = log_contact(
+                child=child,
+                by=request.user,
+                values=form.values,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                photos=form.cleaned_data.get("photos") or [],
+            )
+        except IdempotencyConflict:
+            form.add_error(None, "这张表单已经保存过一条不同的记录；如需再记一条，请重新打开表单")
+        except CardInvalid as exc:
+            for key, message in exc.errors.items():
+                form.add_error(key if key in form.fields else None, message)
+        else:
+            note = "已保存" if created else "这条记录之前已经保存（没有重复保存）"
+            messages.success(request, f"{child.name}：{contact.get_kind_display()}{note}")
+            target = _safe_next(request, reverse("contacts:index"))
+            # `saved` lets the next page drop the form's draft kept in the phone's storage
+            sep = "&" if "?" in target else "?"
+            return redirect(f"{target}{sep}saved={child.pk}")
+    last = (
+        Contact.objects.filter(child=child, kind=ContactKind.HOME_VISIT)
+        .select_related("by")
+        .order_by("-at")
+        .first()
+    )
+    return render(
+        request,
+        "contacts/new.html",
+        {
+            "form": form,
+            "child": child,
+            "last": last,
+            "hide_psych": last is not None and _hides_psych(request, last),
+            "people": with_whom_choices(child),
+            "kinds": ContactKind.choices,
+            "next": _safe_next(request, ""),
+        },
+    )
+
+
+def _hides_psych(request: HttpRequest, contact: Contact) -> bool:
+    return card_access(request.user) == REDUCED and contact.by_id != request.user.pk
+
+
+@login_required
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The child's contact timeline (the card loads it with HTMX), newest first."""
+    child = get_object_or_404(_scope(request).select_related("school_class"), pk=pk)
+    contacts = (
+        Contact.objects.filter(child=child)
+        .select_related("by", "follow_up_done_by")
+        .prefetch_related("photos")
+        .order_by("-at", "-id")
+    )
+    page = Paginator(contacts, 20).get_page(request.GET.get("page"))
+    reduced = card_access(request.user) == REDUCED
+    for c in page:
+        c.hide_psych = reduced and c.by_id != request.user.pk
+    can_log = not request.user.is_read_only and _scope(request, "contact").filter(pk=pk).exists()
+    ctx = {"child": child, "page": page, "can_log": can_log}
+    template = "contacts/_timeline.html" if request.htmx else "contacts/timeline.html"
+    return render(request, template, ctx)
+
+
+@writer_required
+@require_POST
+def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a follow-up done: it leaves the home page."""
+    contact = get_object_or_404(
+        Contact.objects.filter(child__in=_scope(request, "contact").values("pk")), pk=pk
+    )
+    form = DoneForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        complete_follow_up(contact=contact, by=request.user, note=note)
+    except CardInvalid as exc:
+        messages.error(request, "；".join(exc.errors.values()))
+    else:
+        messages.success(request, f"{contact.child.name} 的跟进事项已完成")
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    return redirect(_safe_next(request, reverse("home")))
+
+
+@login_required
+def follow_ups(request: HttpRequest) -> HttpResponse:
+    """All open follow-ups of the user's own children and those she recorded."""
+    page = Paginator(follow_ups_for(request.user), 50).get_page(request.GET.get("page"))
+    return render(
+        request, "contacts/follow_ups.html", {"page": page, "today": timezone.localdate()}
+    )
+
+
+@login_required
+def photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """A contact photo, only for users who may see the child."""
+    item = get_object_or_404(
+        ContactPhoto.objects.filter(contact__child__in=_scope(request).values("pk")), pk=pk
+    )
+    return FileResponse(item.file.open("rb"))
+
+
+# --- due lists, coverage ------------------------------------------------------------------------
+
+
+def _filter_children(request: HttpRequest):
+    g = request.GET
+    qs = _scope(request)
+    if g.get("school"):
+        qs = qs.filter(school__code=g["school"])
+    if g.get("grade", "").isdigit():
+        qs = qs.filter(school_class__grade=int(g["grade"]))
+    if g.get("class_no", "").isdigit():
+        qs = qs.filter(school_class__class_no=int(g["class_no"]))
+    if g.get("mine") == "1":
+        qs = qs.filter(own_children_filter(request.user))
+    return qs
+
+
+def _schools(request: HttpRequest):
+    return School.objects.filter(pk__in=_scope(request).values("school_id")).order_by("id")
+
+
+@login_required
+def due(request: HttpRequest) -> HttpResponse:
+    """Due and overdue: who has not been contacted or visited within the rules, most overdue
+    first; per teacher (mine), class, grade or school; counts per class at the top."""
+    as_of = _parse_date(request.GET.get("on"), timezone.localdate())
+    rule = request.GET.get("rule")
+    items = due_items(
+        _filter_children(request),
+        as_of=as_of,
+        rule_codes=[rule] if rule in RULE_CODES else None,
+    )
+    if request.GET.get("export") == "xlsx" and request.user.can_export:
+        return _export_due(request, items, as_of)
+    # counts per class within a school; per school when the list spans several
+    per_school = len({i.school for i in items}) > 1
+    summary: dict[tuple, dict] = {}
+    for item in items:
+        key = (item.school,) if per_school else (item.school, item.grade, item.class_no)
+        row = summary.setdefault(
+            key,
+            {
+                "school": item.school,
+                "grade": None if per_school else item.grade,
+                "class_no": None if per_school else item.class_no,
+                "counts": {},
+                "total": 0,
+            },
+        )
+        row["counts"][item.rule] = row["counts"].get(item.rule, 0) + 1
+        row["total"] += 1
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    names = _child_names({i.child for i in page})
+    for item in page:
+        item.teacher = names.get(item.child)
+    query = request.GET.copy()
+    query.pop("page", None)
+    planned = set(
+        PlannedVisit.objects.filter(user=request.user, week=week_of(as_of)).values_list(
+            "child_id", flat=True
+        )
+    )
+    ctx = {
+        "page": page,
+        "count": len(items),
+        "summary": sorted(
+            summary.values(), key=lambda r: (r["school"], r["grade"] or 0, r["class_no"] or 0)
+        ),
+        "per_school": per_school,
+        "rules": DEFAULT_RULES,
+        "rule_names": {r.code: r.name for r in DEFAULT_RULES},
+        "schools": _schools(request),
+        "grades": sorted(GRADE_NAMES.items()),
+        "f": request.GET,
+        "as_of": as_of,
+        "query": query.urlencode(),
+        "planned": planned,
+        # a short list can be handed to the message page (a long one is chosen there by unit)
+        "child_ids": ",".join(str(c) for c in sorted({i.child for i in items}))
+        if len({i.child for i in items}) <= 300
+        else "",
+    }
+    template = "contacts/_due_table.html" if request.htmx else "contacts/due.html"
+    return render(request, template, ctx)
+
+
+def _child_names(ids: set[int]) -> dict[int, str]:
+    rows = Child.objects.filter(pk__in=ids).select_related("responsible_teacher")
+    return {c.pk: str(c.responsible_teacher) if c.responsible_teacher else "" for c in rows}
+
+
+def _export_due(request: HttpRequest, items: list, as_of: dt.date) -> HttpResponse:
+    import io
+
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("待联系名单")
+    now = timezone.localtime()
+    sheet.write(
+        0, 0, f"待联系名单（{as_of:%Y-%m-%d}）· 导出人 {request.user} · {now:%Y-%m-%d %H:%M}"
+    )
+    header = ["学校", "年级", "班级", "姓名", "规则", "上次联系", "逾期天数"]
+    for col, title in enumerate(header):
+        sheet.write(1, col, title)
+    for row, i in enumerate(items, start=2):
+        last = f"{i.last_at:%Y-%m-%d}" if i.last_at else "从未"
+        values = [i.school, i.grade, i.class_no, i.child_name, i.rule_name, last, i.days_overdue]
+        for col, value in enumerate(values):
+            sheet.write(row, col, value)
+    book.close()
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.EXPORT,
+        detail=f"导出待联系名单 {len(items)} 条",
+    )
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="due-{as_of:%Y%m%d}.xlsx"'
+    return response
+
+
+@login_required
+def coverage_page(request: HttpRequest) -> HttpResponse:
+    """普访 coverage: the share of children visited at home in a period, per school and class,
+    with the names of those not yet visited."""
+    today = timezone.localdate()
+    since = _parse_date(request.GET.get("since"), term_start(today))
+    until = _parse_date(request.GET.get("until"), today)
+    if until < since:
+        since, until = until, since
+    left_behind_only = request.GET.get("left_behind") == "1"
+    schools = list(_schools(request))
+    code = request.GET.get("school") or (schools[0].code if len(schools) == 1 else "")
+    children = _scope(request)
+    if code:
+        children = children.filter(school__code=code)
+    if request.GET.get("grade", "").isdigit():
+        children = children.filter(school_class__grade=int(request.GET["grade"]))
+    result = coverage(children, since=since, until=until, left_behind_only=left_behind_only)
+    total = sum(s.total for s in result)
+    visited = sum(s.visited for s in result)
+    return render(
+        request,
+        "contacts/coverage.html",
+        {
+            "result": result,
+            "since": since,
+            "until": until,
+            "left_behind_only": left_behind_only,
+            "school_code": code,
+            "schools": schools,
+            "total": total,
+            "visited": visited,
+            "percent": round(visited * 100 / total) if total else 0,
+            "f": request.GET,
+        },
+    )
+
+
+# --- frequency rules --------------------------------------------------------------------------
+
+
+def _rule_units(request: HttpRequest) -> tuple[list, set[int], set[int]]:
+    """Schools in scope, the towns the user administers and the schools she leads."""
+    user = request.user
+    towns = {ra.town_id for ra in user.active_roles() if ra.role == Role.TOWN_ADMIN}
+    led = {ra.school_id for ra in user.active_roles() if ra.role == Role.SCHOOL_LEADER}
+    if user.is_superuser:
+        towns = set(School.objects.values_list("town_id", flat=True))
+    return list(_schools(request).select_related("town")), towns, led
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rules_page(request: HttpRequest) -> HttpResponse:
+    """The frequency rules of the user's schools; town administrators edit the town's rules,
+    school leaders override them for their school."""
+    schools, towns, led = _rule_units(request)
+    if request.method == "POST":
+        return _save_rule(request, schools, towns, led)
+    effective = rules_for_schools([s.pk for s in schools])
+    rows = []
+    for school in schools:
+        rules = []
+        for rule in effective.get(school.pk, []):
+            rules.append(
+                {
+                    "rule": rule,
+                    "form": RuleForm(
+                        initial={
+                            "name": rule.name,
+                            "active": rule.active,
+                            "period": rule.period,
+                            "days": rule.days or 30,
+                            "kinds": list(rule.kinds),
+                            "categories": list(rule.categories),
+                        },
+                        prefix=f"{school.pk}-{rule.code}",
+                    ),
+                }
+            )
+        rows.append(
+            {
+                "school": school,
+                "rules": rules,
+                "edit_town": school.town_id in towns and not request.user.is_read_only,
+                "edit_school": (school.pk in led or school.town_id in towns)
+                and not request.user.is_read_only,
+            }
+        )
+    return render(request, "contacts/rules.html", {"rows": rows})
+
+
+def _save_rule(request: HttpRequest, schools: list, towns: set[int], led: set[int]):
+    if request.user.is_read_only:
+        raise PermissionDenied("督导员为只读角色，不能修改规则")
+    school = next((s for s in schools if str(s.pk) == request.POST.get("school")), None)
+    code = request.POST.get("code", "")
+    level = request.POST.get("level")
+    if school is None or code not in RULE_CODES:
+        raise PermissionDenied("没有修改这条规则的权限")
+    if level == "town" and school.town_id not in towns:
+        raise PermissionDenied("只有镇管理员可以修改全镇的规则")
+    if level == "school" and school.pk not in led and school.town_id not in towns:
+        raise PermissionDenied("只有本校领导可以为本校单独设置规则")
+    if request.POST.get("reset") == "1":
+        reset_school_rule(school=school, code=code)
+        messages.success(request, f"{school.name} 已恢复使用全镇规则")
+        return redirect("contacts:rules")
+    form = RuleForm(request.POST, prefix=f"{school.pk}-{code}")
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            save_rule(
+                code=code,
+                by=request.user,
+                town=school.town if level == "town" else None,
+                school=school if level == "school" else None,
+                name=d["name"],
+                kinds=d["kinds"],
+                period=d["period"],
+                days=d.get("days") or 30,
+                categories=d["categories"],
+                active=d["active"],
+            )
+        except CardInvalid as exc:
+            messages.error(request, "；".join(exc.errors.values()))
+        else:
+            where = school.town.name if level == "town" else school.name
+            messages.success(request, f"已保存 {where} 的规则：{d['name']}")
+    else:
+        errors = [
+            f"{form.fields[k].label if k in form.fields else ''}{v[0]}"
+            for k, v in form.errors.items()
+        ]
+        messages.error(request, "；".join(errors))
+    return redirect("contacts:rules")
+
+
+# --- weekly visit plan --------------------------------------------------------------------------
+
+
+@writer_required
+@require_http_methods(["GET", "POST"])
+def plan(request: HttpRequest) -> HttpResponse:
+    """The teacher's home visits for a week: planned children (done once visited that week) and
+    suggestions from her children due a home visit."""
+    week = week_of(
+        _parse_date(request.GET.get("week") or request.POST.get("week"), timezone.localdate())
+    )
+    if request.method == "POST":
+        child = get_object_or_404(_scope(request, "contact"), pk=request.POST.get("child") or 0)
+        if request.POST.get("remove") == "1":
+            unplan_visit(user=request.user, child=child, week=week)
+        else:
+            plan_visit(user=request.user, child=child, week=week)
+        return redirect(_safe_next(request, f"{reverse('contacts:plan')}?week={week}"))
+    start = dt.datetime.combine(week, dt.time.min, tzinfo=timezone.get_current_timezone())
+    visited = Contact.objects.filter(
+        child=OuterRef("child_id"),
+        kind=ContactKind.HOME_VISIT,
+        at__gte=start,
+        at__lt=start + dt.timedelta(days=7),
+    ).values("at")[:1]
+    planned = list(
+        PlannedVisit.objects.filter(
+            user=request.user, week=week, child__in=_scope(request, "contact").values("pk")
+        )
+        .select_related("child", "child__school_class", "child__guardian")
+        .annotate(visited_at=Subquery(visited))
+        .order_by("child__school_class__grade", "child__name")
+    )
+    mine = _scope(request, "contact").filter(own_children_filter(request.user))
+    planned_ids = {p.child_id for p in planned}
+    suggestions = [
+        i
+        for i in due_items(mine, as_of=week + dt.timedelta(days=6), rule_codes=["home_visit"])
+        if i.child not in planned_ids
+    ][:30]
+    return render(
+        request,
+        "contacts/plan.html",
+        {
+            "week": week,
+            "week_end": week + dt.timedelta(days=6),
+            "prev": week - dt.timedelta(days=7),
+            "next_week": week + dt.timedelta(days=7),
+            "planned": planned,
+            "suggestions": suggestions,
+            "done": sum(1 for p in planned if p.visited_at),
+        },
+    )
+
+
+@login_required
+def help_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "contacts/help.html", {"rules": DEFAULT_RULES})
