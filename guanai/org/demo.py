@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from guanai.accounts.models import Role
 from guanai.children.services import create_child
+from guanai.contacts.demo import load_demo_contacts
 from guanai.lib.idcard import make_id_number
+from guanai.org.models import SchoolClass
+from guanai.pairing.proxies import register_proxy_parent
 from guanai.pairing.services import accept_pairs, propose_pairs
 from guanai.testing import assign_child, make_class, make_school, make_town, make_user
 
@@ -227,12 +230,32 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
             progress(f"  {school.name}：已建卡")
     for child in proxy_kids:
         assign_child(users["proxy_wang"], child)
+    register_proxy_parent(
+        school=zx,
+        data={
+            "name": "王叔叔",
+            "phone": "13907391234",
+            "kind": "volunteer",
+            "village": proxy_kids[0].village if proxy_kids else "虎山村",
+        },
+        declared=True,
+        declared_on=today,
+        username="proxy_wang",
+        by=users["town"],
+    )
     pairs = 0
-    for school in (zx, bq, gt):
-        # most pairs accepted, a few left as drafts for teachers to review
-        drafts = propose_pairs(school=school, by=users["town"], dry_run=False).saved
+    for school_class in SchoolClass.objects.filter(school__in=[zx, bq, gt]).order_by("pk"):
+        # buddies from the child's own class (the class teacher follows the pair and so sees
+        # no one outside her class); most accepted, a few left as drafts to review
+        drafts = propose_pairs(
+            school=school_class.school,
+            school_class=school_class,
+            by=users["town"],
+            dry_run=False,
+        ).saved
         accepted = accept_pairs(pairs=drafts[: int(len(drafts) * 0.8)], by=users["town"])
         pairs += len(accepted)
     if progress:
         progress(f"  结对帮扶：{pairs} 对")
+    load_demo_contacts(seed=seed, progress=progress)
     return {"schools": 3, "children": count, "users": len(users), "pairs": pairs}

@@ -1,27 +1,37 @@
-"""/api/v1/pairs: list, propose, accept, swap, end. A pair is visible when its child is visible."""
+"""/api/v1/pairs: list, propose, accept, swap, end, follow. A pair is visible when its child is
+visible. The routers of /api/v1/responsibilities and /api/v1/proxy-parents live beside this
+module and are re-exported here, where guanai/api.py mounts them."""
 
 import datetime as dt
 from typing import Any, Literal
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, FilterSchema, Query, Router, Schema
+from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 
-from guanai.accounts.models import Role
 from guanai.children.models import Child
 from guanai.org.models import School
 
+from .api_common import ErrorsOut, unprocessable
+from .api_proxies import proxy_parents_router
+from .api_responsibility import responsibilities_router
 from .models import Pair
-from .services import PairingError, accept_pairs, end_pair, propose_pairs, swap_buddy
+from .permissions import check_manage_pair, class_for_proposal, school_for_proposal
+from .services import (
+    PairingError,
+    accept_pairs,
+    end_pair,
+    propose_pairs,
+    school_staff,
+    set_follow_teacher,
+    swap_buddy,
+)
 
 router = Router(tags=["pairs"])
-
-# Roles that manage pairs of the children in their scope; whole-school proposals need a
-# school-wide role.
-MANAGE_ROLES = (Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER)
 
 
 class PairFilter(FilterSchema):
@@ -80,9 +90,19 @@ class PairOut(Schema):
 
 
 class ProposeIn(Schema):
+    """A whole school, or one class of it (`grade` and `class_no` together)."""
+
     model_config = ConfigDict(extra="forbid")
     school: str = Field(..., min_length=1, max_length=20)
+    grade: int | None = Field(None, ge=0, le=12)
+    class_no: int | None = Field(None, ge=1, le=99)
     dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _class_needs_both(self) -> "ProposeIn":
+        if (self.grade is None) != (self.class_no is None):
+            raise ValueError("为一个班提建议时，年级 grade 和班级 class_no 要一起填写")
+        return self
 
 
 class ProposedPairOut(Schema):
@@ -118,49 +138,14 @@ class SwapOut(Schema):
     cost_change: float
 
 
-def _pairs(request: HttpRequest):
+def _pairs(request: HttpRequest) -> QuerySet[Pair]:
     return Pair.objects.visible_to(request.user).select_related(
         "child", "buddy", "school", "follow_teacher"
     )
 
 
-def _may_manage(request: HttpRequest, pair: Pair) -> None:
-    """403 unless the user manages pairs and may change the pair's child."""
-    user = request.user
-    if user.is_read_only:
-        raise HttpError(403, "只读账号不能修改结对")
-    if user.is_superuser:
-        return
-    if not user.has_role(*MANAGE_ROLES):
-        raise HttpError(403, "没有管理结对的权限")
-    if not Child.objects.visible_to(user, action="change").filter(pk=pair.child_id).exists():
-        raise HttpError(403, "没有管理这对结对的权限")
-
-
-def _school_for_proposal(request: HttpRequest, code: str) -> School:
-    """The school if the user may propose for all of it; 404 outside the scope, else 403."""
-    user = request.user
-    school = School.objects.filter(code=code.strip()).first()
-    if school is None:
-        raise HttpError(404, "未找到该学校")
-    if user.is_superuser:
-        return school
-    roles = user.active_roles()
-    in_scope = any(
-        ra.school_id == school.pk or (ra.town_id and ra.town_id == school.town_id) for ra in roles
-    )
-    if not in_scope and not Child.objects.visible_to(user).filter(school=school).exists():
-        raise HttpError(404, "未找到该学校")
-    if user.is_read_only:
-        raise HttpError(403, "只读账号不能生成结对建议")
-    allowed = any(
-        (ra.role == Role.TOWN_ADMIN and ra.town_id == school.town_id)
-        or (ra.role == Role.SCHOOL_LEADER and ra.school_id == school.pk)
-        for ra in roles
-    )
-    if not allowed:
-        raise HttpError(403, "只有校领导或镇管理员可以为全校生成结对建议")
-    return school
+def _conflict(exc: PairingError) -> HttpError:
+    return HttpError(409, str(exc))
 
 
 @router.get("", response=list[PairOut])
@@ -179,10 +164,42 @@ def list_pairs(request: HttpRequest, filters: Query[PairFilter]):
 
 @router.post("/propose", response=ProposalOut)
 def propose(request: HttpRequest, payload: ProposeIn) -> dict[str, Any]:
-    """Optimal pairs for a school (as `guanai pair --json`); saved as drafts unless dry_run."""
-    school = _school_for_proposal(request, payload.school)
-    proposal = propose_pairs(school=school, by=request.user, dry_run=payload.dry_run)
+    """Optimal pairs for a school (as `guanai pair --json`), or for one class with `grade` and
+    `class_no`; saved as drafts unless dry_run (replacing that school's or class's drafts).
+    A whole school needs a school leader or town administrator; a class, whoever arranges it."""
+    school_class = None
+    if payload.grade is None:
+        school = school_for_proposal(request.user, payload.school)
+    else:
+        school = School.objects.filter(code=payload.school.strip()).first()
+        if school is None:
+            raise HttpError(404, "未找到该学校")
+        school_class = class_for_proposal(request.user, school, payload.grade, payload.class_no)
+    proposal = propose_pairs(
+        school=school, school_class=school_class, by=request.user, dry_run=payload.dry_run
+    )
     return proposal.as_dict()
+
+
+class AcceptIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    pairs: list[int] = Field(..., min_length=1, max_length=500)
+
+
+@router.post("/accept", response=list[PairOut])
+def accept_many(request: HttpRequest, payload: AcceptIn):
+    """Accept several drafts at once (all or none)."""
+    ids = set(payload.pairs)
+    chosen = list(_pairs(request).filter(pk__in=ids))
+    if len(chosen) != len(ids):
+        raise HttpError(404, "未找到")
+    for pair in chosen:
+        check_manage_pair(request.user, pair)
+    try:
+        accept_pairs(pairs=chosen, by=request.user)
+    except PairingError as exc:
+        raise _conflict(exc) from exc
+    return list(_pairs(request).filter(pk__in=ids).order_by("id"))
 
 
 @router.get("/{pair_id}", response=PairOut)
@@ -195,11 +212,11 @@ def get_pair(request: HttpRequest, pair_id: int):
 def accept(request: HttpRequest, pair_id: int):
     """Accept a draft: it becomes active (进行中)."""
     pair = get_object_or_404(_pairs(request), pk=pair_id)
-    _may_manage(request, pair)
+    check_manage_pair(request.user, pair)
     try:
         accept_pairs(pairs=[pair], by=request.user)
     except PairingError as exc:
-        raise HttpError(409, str(exc)) from exc
+        raise _conflict(exc) from exc
     return _pairs(request).get(pk=pair_id)
 
 
@@ -207,12 +224,12 @@ def accept(request: HttpRequest, pair_id: int):
 def swap(request: HttpRequest, pair_id: int, payload: SwapIn) -> dict[str, Any]:
     """Give the pair another buddy (a child in the user's scope); answers the cost change."""
     pair = get_object_or_404(_pairs(request), pk=pair_id)
+    check_manage_pair(request.user, pair)
     buddy = get_object_or_404(Child.objects.visible_to(request.user), pk=payload.buddy)
-    _may_manage(request, pair)
     try:
         change = swap_buddy(pair=pair, buddy=buddy, by=request.user)
     except PairingError as exc:
-        raise HttpError(409, str(exc)) from exc
+        raise _conflict(exc) from exc
     return {"pair": _pairs(request).get(pk=pair_id), "cost_change": change}
 
 
@@ -220,13 +237,34 @@ def swap(request: HttpRequest, pair_id: int, payload: SwapIn) -> dict[str, Any]:
 def end(request: HttpRequest, pair_id: int, payload: EndIn):
     """End a pair with a reason."""
     pair = get_object_or_404(_pairs(request), pk=pair_id)
-    _may_manage(request, pair)
+    check_manage_pair(request.user, pair)
     try:
         end_pair(pair=pair, by=request.user, reason=payload.reason)
     except PairingError as exc:
-        raise HttpError(409, str(exc)) from exc
+        raise _conflict(exc) from exc
     return _pairs(request).get(pk=pair_id)
 
 
-responsibilities_router = Router(tags=["responsibilities"])  # /api/v1/responsibilities
-proxy_parents_router = Router(tags=["proxy-parents"])  # /api/v1/proxy-parents
+class FollowIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    teacher: str | None = Field(..., max_length=150, description="教职工的登录名；null 为不指定")
+
+
+@router.post("/{pair_id}/follow", response={200: PairOut, 422: ErrorsOut})
+def follow(request: HttpRequest, pair_id: int, payload: FollowIn):
+    """Name the teacher who follows the pair (a staff member of the school, by username)."""
+    pair = get_object_or_404(_pairs(request), pk=pair_id)
+    check_manage_pair(request.user, pair)
+    teacher = None
+    if payload.teacher:
+        teacher = school_staff(pair.school).filter(username=payload.teacher.strip()).first()
+        if teacher is None:
+            return unprocessable({"teacher": f"{payload.teacher} 不是{pair.school.name}的教职工"})
+    try:
+        set_follow_teacher(pair=pair, teacher=teacher, by=request.user)
+    except PairingError as exc:
+        raise _conflict(exc) from exc
+    return Status(200, _pairs(request).get(pk=pair_id))
+
+
+__all__ = ["proxy_parents_router", "responsibilities_router", "router"]

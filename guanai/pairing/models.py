@@ -1,5 +1,5 @@
 """结对帮扶: a left-behind (or 随迁) child paired with a local classmate, and the teacher who
-follows the pair's safety."""
+follows the pair's safety; 代理家长: the register of proxy parents."""
 
 from django.conf import settings
 from django.db import models
@@ -96,6 +96,13 @@ class Pair(models.Model):
     )
     ended_at = models.DateTimeField("结束时间", null=True, blank=True)
     end_reason = models.CharField("结束原因", max_length=200, blank=True)
+    follow_assignments = models.ManyToManyField(
+        "children.ChildAssignment",
+        blank=True,
+        related_name="follow_pairs",
+        verbose_name="跟踪分配",
+        help_text="确认结对后，跟踪教师对两个孩子的任课教师分配；结对结束时随之结束",
+    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -129,3 +136,113 @@ class Pair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} ↔ {self.buddy}（{self.get_status_display()}）"
+
+
+# --- 代理家长 -------------------------------------------------------------------------------------
+
+
+class ProxyKind(models.TextChoices):
+    TEACHER = "teacher", "教师"
+    CADRE = "cadre", "村（社区）干部"
+    VOLUNTEER = "volunteer", "志愿者"
+
+
+# 未成年人保护法 第二十二条 第二款 (一)–(三): who may not be entrusted with a child's care.
+EXCLUSIONS = (
+    "（一）曾实施性侵害、虐待、拐卖、暴力伤害等违法犯罪行为",
+    "（二）有吸毒、酗酒、赌博等恶习",
+    "（三）曾拒不履行或者长期怠于履行监护、照护职责",
+)
+
+
+class ProxyParentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ProxyParentQuerySet":
+        """The register entries a user may read: school staff and town roles for their schools,
+        and a proxy parent their own entry."""
+        from guanai.accounts.models import Role
+
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        scope = Q(user=user)
+        for ra in user.active_roles():
+            if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
+                scope |= Q(school__town_id=ra.town_id)
+            elif ra.role != Role.PROXY_PARENT:
+                scope |= Q(school_id=ra.school_id)
+        return self.filter(scope)
+
+    def active(self) -> "ProxyParentQuerySet":
+        return self.filter(active=True)
+
+
+class ProxyParent(models.Model):
+    """A proxy parent (代理家长): a teacher, village cadre or volunteer who looks after one or a
+    few children of a school. Their login has the 代理家长 role, so they see only the children
+    assigned to them (`children.ChildAssignment`, kind proxy_parent), on a reduced card.
+
+    Entry in the register needs the recorded declaration that they are not excluded by
+    未成年人保护法 §22 (一)–(三), with its date and who recorded it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        related_name="proxy_parent",
+        verbose_name="登录账号",
+    )
+    school = models.ForeignKey(
+        "org.School", models.PROTECT, related_name="proxy_parents", verbose_name="学校"
+    )
+    name = models.CharField("姓名", max_length=50)
+    phone = models.CharField("电话", max_length=20)
+    kind = models.CharField("身份", max_length=10, choices=ProxyKind.choices)
+    village = models.CharField("居住村", max_length=40, blank=True)
+    address = models.CharField("住址", max_length=200, blank=True)
+    declared = models.BooleanField(
+        "已声明无第二十二条（一）至（三）情形",
+        default=False,
+        help_text="未成年人保护法第二十二条第二款（一）至（三）项：不得作为被委托人的情形",
+    )
+    declared_on = models.DateField("声明日期")
+    declaration_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="声明记录人",
+    )
+    active = models.BooleanField("在册", default=True, db_index=True)
+    end_reason = models.CharField("退出原因", max_length=200, blank=True)
+    notes = models.TextField("备注", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="登记人",
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = ProxyParentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "代理家长"
+        verbose_name_plural = "代理家长"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["school", "village"], name="pairing_proxy_school_village")]
+        constraints = [
+            models.CheckConstraint(condition=Q(declared=True), name="pairing_proxy_declared"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["teacher", "cadre", "volunteer"]),
+                name="pairing_proxy_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,6 +6,7 @@ proposals as drafts and moves pairs through draft → active → ended with hist
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,8 +19,8 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from guanai.accounts.models import Role, RoleAssignment, User
-from guanai.children.models import Category, Child, Enrolment
-from guanai.org.models import School
+from guanai.children.models import AssignmentKind, Category, Child, ChildAssignment, Enrolment
+from guanai.org.models import School, SchoolClass
 
 from .matching import (
     Match,
@@ -34,6 +35,13 @@ from .matching import (
 from .models import Pair, PairStatus
 
 TO_PAIR = (Category.SINGLE, Category.DOUBLE, Category.MIGRANT)
+STAFF_ROLES = (
+    Role.SCHOOL_LEADER,
+    Role.GRADE_LEADER,
+    Role.CLASS_TEACHER,
+    Role.SUBJECT_TEACHER,
+    Role.COUNSELOR,
+)
 BUDDY_CATEGORY = Category.NONE
 REPLACED_REASON = "被新的结对建议替换"
 
@@ -71,22 +79,27 @@ def _in_active_pair() -> Q:
     return Q(pk__in=active.values("child_id")) | Q(pk__in=active.values("buddy_id"))
 
 
-def children_to_pair(school: School) -> QuerySet[Child]:
-    """Enrolled left-behind and 随迁 children of the school who are in no active pair."""
-    return (
-        Child.objects.filter(school=school, enrolment=Enrolment.ENROLLED, category__in=TO_PAIR)
-        .exclude(_in_active_pair())
-        .order_by("pk")
-    )
+def children_to_pair(school: School, school_class: SchoolClass | None = None) -> QuerySet[Child]:
+    """Enrolled left-behind and 随迁 children of the school (or of one of its classes) who are
+    in no active pair."""
+    qs = Child.objects.filter(school=school, enrolment=Enrolment.ENROLLED, category__in=TO_PAIR)
+    if school_class is not None:
+        qs = qs.filter(school_class=school_class)
+    return qs.exclude(_in_active_pair()).order_by("pk")
 
 
-def available_buddies(school: School) -> QuerySet[Child]:
-    """Enrolled children of the school with category `none` who are in no active pair."""
-    return (
-        Child.objects.filter(school=school, enrolment=Enrolment.ENROLLED, category=BUDDY_CATEGORY)
-        .exclude(_in_active_pair())
-        .order_by("pk")
-    )
+def available_buddies(school: School, school_class: SchoolClass | None = None) -> QuerySet[Child]:
+    """Enrolled children of the school with category `none` who are in no active pair.
+
+    For one class: its own such children, except those already the buddy in a draft of a child
+    of another class (a class proposal never takes another class's draft buddy)."""
+    qs = Child.objects.filter(
+        school=school, enrolment=Enrolment.ENROLLED, category=BUDDY_CATEGORY
+    ).exclude(_in_active_pair())
+    if school_class is not None:
+        held = Pair.objects.drafts().filter(school=school).exclude(child__school_class=school_class)
+        qs = qs.filter(school_class=school_class).exclude(pk__in=held.values("buddy_id"))
+    return qs.order_by("pk")
 
 
 def class_teachers(school: School) -> dict[int, User]:
@@ -158,6 +171,7 @@ class Proposal:
 
     school: School
     dry_run: bool
+    school_class: SchoolClass | None = None
     pairs: list[ProposedPair] = field(default_factory=list)
     unpaired: list[int] = field(default_factory=list)
     saved: list[Pair] = field(default_factory=list)
@@ -176,30 +190,45 @@ class Proposal:
         }
 
 
-def propose_pairs(*, school: School, by: User | None, dry_run: bool) -> Proposal:
+def propose_pairs(
+    *,
+    school: School,
+    by: User | None,
+    dry_run: bool,
+    school_class: SchoolClass | None = None,
+) -> Proposal:
     """Propose the optimal buddy pairs for a school; unless `dry_run`, save them as drafts.
 
     Saving replaces the school's earlier drafts (deleted, kept in history); active and ended
     pairs are never touched, and children in an active pair take no part. Atomic when it
     saves; a dry run only reads, so it opens no write transaction (SQLite has one writer).
+
+    With `school_class`, only that class's children and buddies take part (a class teacher
+    pairing her class), and only the drafts of that class's children are replaced.
     """
+    if school_class is not None and school_class.school_id != school.pk:
+        raise PairingError("该班级不属于所选学校")
     if dry_run:
-        return _propose(school=school, by=by, dry_run=True)
+        return _propose(school=school, by=by, dry_run=True, school_class=school_class)
     with transaction.atomic():
         # One proposal at a time per school: the second waits and then replaces the first.
         School.objects.select_for_update().filter(pk=school.pk).first()
-        return _propose(school=school, by=by, dry_run=False)
+        return _propose(school=school, by=by, dry_run=False, school_class=school_class)
 
 
-def _propose(*, school: School, by: User | None, dry_run: bool) -> Proposal:
-    children = list(children_to_pair(school).select_related("responsible_teacher"))
-    buddies = list(available_buddies(school))
+def _propose(
+    *, school: School, by: User | None, dry_run: bool, school_class: SchoolClass | None
+) -> Proposal:
+    children = list(children_to_pair(school, school_class).select_related("responsible_teacher"))
+    buddies = list(available_buddies(school, school_class))
     result = match(
         [person_of(c) for c in children], [person_of(b) for b in buddies], pairing_weights()
     )
     by_id = {c.pk: c for c in children} | {b.pk: b for b in buddies}
     teachers = class_teachers(school)
-    proposal = Proposal(school=school, dry_run=dry_run, unpaired=result.unpaired)
+    proposal = Proposal(
+        school=school, dry_run=dry_run, school_class=school_class, unpaired=result.unpaired
+    )
     for m in result.pairs:
         child = by_id[m.child]
         proposal.pairs.append(
@@ -212,7 +241,10 @@ def _propose(*, school: School, by: User | None, dry_run: bool) -> Proposal:
         )
     if dry_run:
         return proposal
-    for old in Pair.objects.filter(school=school, status=PairStatus.DRAFT).order_by("pk"):
+    old_drafts = Pair.objects.filter(school=school, status=PairStatus.DRAFT)
+    if school_class is not None:
+        old_drafts = old_drafts.filter(child__school_class=school_class)
+    for old in old_drafts.order_by("pk"):
         old._history_user = by
         old._change_reason = REPLACED_REASON
         old.delete()
@@ -233,6 +265,103 @@ def _propose(*, school: School, by: User | None, dry_run: bool) -> Proposal:
         drafts, Pair, batch_size=500, default_user=by, default_change_reason="结对建议"
     )
     return proposal
+
+
+# --- the following teacher ---------------------------------------------------------------------
+
+
+def _sync_following(pairs: list[Pair], by: User | None) -> None:
+    """Make each pair's open follow assignments exactly what its state calls for.
+
+    An active pair with a follow teacher gives that teacher a subject-teacher assignment for
+    both children (so they appear in her lists); any other state ends them. Ended rows stay,
+    so who followed whom, and when, is kept.
+    """
+    if not pairs:
+        return
+    today = timezone.localdate()
+    through = Pair.follow_assignments.through
+    links = through.objects.filter(
+        pair_id__in=[p.pk for p in pairs], childassignment__valid_to__isnull=True
+    ).select_related("childassignment")
+    open_by_pair: dict[int, list[ChildAssignment]] = {}
+    for link in links:
+        open_by_pair.setdefault(link.pair_id, []).append(link.childassignment)
+    new: list[ChildAssignment] = []
+    new_for: list[int] = []
+    for pair in pairs:
+        wanted: set[tuple[int, int]] = set()
+        if pair.status == PairStatus.ACTIVE and pair.follow_teacher_id:
+            wanted = {
+                (pair.follow_teacher_id, pair.child_id),
+                (pair.follow_teacher_id, pair.buddy_id),
+            }
+        for a in open_by_pair.get(pair.pk, []):
+            key = (a.user_id, a.child_id)
+            if key in wanted:
+                wanted.discard(key)
+                continue
+            # valid_to is the last day in effect: ending today removes the scope at once
+            # (a row started today keeps its true start, an empty period).
+            a.valid_to = today - dt.timedelta(days=1)
+            a._history_user = by
+            a._change_reason = "结对结束或更换，跟踪分配结束"
+            a.save()
+        for user_id, child_id in sorted(wanted):
+            new.append(
+                ChildAssignment(
+                    user_id=user_id,
+                    child_id=child_id,
+                    kind=AssignmentKind.SUBJECT_TEACHER,
+                    valid_from=today,
+                )
+            )
+            new_for.append(pair.pk)
+    if new:
+        saved = bulk_create_with_history(
+            new,
+            ChildAssignment,
+            batch_size=500,
+            default_user=by,
+            default_change_reason="结对跟踪教师",
+        )
+        through.objects.bulk_create(
+            [
+                through(pair_id=pk, childassignment_id=a.pk)
+                for pk, a in zip(new_for, saved, strict=True)
+            ]
+        )
+
+
+def school_staff(school: School) -> QuerySet[User]:
+    """People who may follow a pair or be named responsible: holders of a staff role at the
+    school today or later (leaders, teachers, counselors)."""
+    today = timezone.localdate()
+    ras = RoleAssignment.objects.filter(role__in=STAFF_ROLES, school=school).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=today)
+    )
+    return User.objects.filter(is_active=True, pk__in=ras.values("user_id")).order_by(
+        "display_name", "username"
+    )
+
+
+@transaction.atomic
+def set_follow_teacher(*, pair: Pair, teacher: User | None, by: User | None) -> Pair:
+    """Name the teacher who follows the pair's safety (None: nobody). For an active pair the
+    old teacher's assignments end and the new teacher's start today."""
+    pair = Pair.objects.select_for_update().get(pk=pair.pk)
+    if pair.status == PairStatus.ENDED:
+        raise PairingError("已结束的结对不能更换跟踪教师")
+    if teacher is not None and not school_staff(pair.school).filter(pk=teacher.pk).exists():
+        raise PairingError(f"{teacher} 不是{pair.school.name}的教职工")
+    if pair.follow_teacher_id == (teacher.pk if teacher else None):
+        return pair
+    pair.follow_teacher = teacher
+    pair._history_user = by
+    pair._change_reason = f"跟踪教师改为 {teacher}" if teacher else "取消跟踪教师"
+    pair.save()
+    _sync_following([pair], by)
+    return pair
 
 
 def _busy(people: Iterable[int], *, exclude: Iterable[int] = ()) -> QuerySet[Pair]:
@@ -284,6 +413,7 @@ def accept_pairs(*, pairs: Iterable[Pair], by: User | None) -> list[Pair]:
                 pair.save()
         except IntegrityError as exc:
             raise PairingError("已有进行中的结对，请刷新后再确认") from exc
+    _sync_following(locked, by)
     return locked
 
 
@@ -303,6 +433,7 @@ def end_pair(*, pair: Pair, by: User | None, reason: str) -> Pair:
     pair._history_user = by
     pair._change_reason = reason[:100]
     pair.save()
+    _sync_following([pair], by)
     return pair
 
 
@@ -396,4 +527,74 @@ def swap_buddy(*, pair: Pair, buddy: Child, by: User | None) -> float:
     pair._history_user = by
     pair._change_reason = f"更换结对伙伴：{old_buddy.name} → {buddy.name}"
     pair.save()
+    _sync_following([pair], by)
     return round_cost(after - before)
+
+
+@dataclass
+class SwapOption:
+    """A buddy the pair could take instead, and what it would change.
+
+    `trade_with` is the draft that holds this buddy now: it would get the pair's old buddy,
+    and `cost_change` covers both pairs (as `swap_buddy` answers)."""
+
+    buddy: Child
+    cost: float
+    cost_change: float
+    explanation: str
+    trade_with: Pair | None = None
+
+
+def swap_options(pair: Pair, candidates: QuerySet[Child], *, limit: int = 12) -> list[SwapOption]:
+    """The best buddies for a pair among `candidates` (already scoped by the caller), cheapest
+    change first. Buddies the rules forbid, or held by an active pair, are left out."""
+    weights = pairing_weights()
+    child = pair.child
+    if child.birth_date is None or pair.status == PairStatus.ENDED:
+        return []
+    gap = dt.timedelta(days=weights.max_age_gap_days)
+    qs = (
+        candidates.filter(
+            school_id=pair.school_id,
+            enrolment=Enrolment.ENROLLED,
+            category=BUDDY_CATEGORY,
+            birth_date__gte=child.birth_date - gap,
+            birth_date__lte=child.birth_date + gap,
+        )
+        .exclude(pk=pair.buddy_id)
+        .exclude(_in_active_pair())
+        .select_related("school_class")
+    )
+    people = list(qs)
+    holders = {
+        d.buddy_id: d
+        for d in Pair.objects.drafts()
+        .filter(buddy_id__in=[b.pk for b in people])
+        .exclude(pk=pair.pk)
+        .select_related("child")
+    }
+    me, old = person_of(child), person_of(pair.buddy)
+    current = round_cost(float(pair.cost))
+    options = []
+    for buddy in people:
+        m = evaluate_pair(me, person_of(buddy), weights)
+        if m is None:
+            continue
+        change = round_cost(m.cost) - current
+        other = holders.get(buddy.pk)
+        if other is not None:
+            traded = evaluate_pair(person_of(other.child), old, weights)
+            if traded is None:
+                continue
+            change += round_cost(traded.cost) - round_cost(float(other.cost))
+        options.append(
+            SwapOption(
+                buddy=buddy,
+                cost=round_cost(m.cost),
+                cost_change=round_cost(change),
+                explanation=explain(m),
+                trade_with=other,
+            )
+        )
+    options.sort(key=lambda o: (o.cost_change, o.buddy.pk))
+    return options[:limit]

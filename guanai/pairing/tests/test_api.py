@@ -182,3 +182,110 @@ def test_swap_answers_the_cost_change_and_hides_out_of_scope_buddies(users, scho
         f"{URL}/{zhang.pk}/swap", {"buddy": bq.pk}, content_type="application/json"
     )
     assert resp.status_code == 409 and "本校" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "login, body, status",
+    [
+        ("zx_teacher31", {"school": "HS-ZX", "grade": 3, "class_no": 1}, 200),
+        ("zx_grade3", {"school": "HS-ZX", "grade": 3, "class_no": 2}, 200),
+        ("zx_leader", {"school": "HS-ZX", "grade": 4, "class_no": 1}, 200),
+        ("zx_teacher31", {"school": "HS-ZX", "grade": 3, "class_no": 2}, 404),
+        ("zx_grade3", {"school": "HS-ZX", "grade": 4, "class_no": 1}, 404),
+        ("bq_leader", {"school": "HS-ZX", "grade": 3, "class_no": 1}, 404),
+        ("inspector", {"school": "HS-ZX", "grade": 3, "class_no": 1}, 403),
+        ("zx_counselor", {"school": "HS-ZX", "grade": 3, "class_no": 1}, 403),
+        ("proxy_wang", {"school": "HS-ZX", "grade": 3, "class_no": 1}, 404),
+        ("zx_leader", {"school": "HS-ZX", "grade": 9, "class_no": 1}, 404),
+    ],
+)
+def test_propose_for_one_class_scope(users, school, login, body, status):
+    resp = client_for(users[login]).post(
+        f"{URL}/propose", body | {"dry_run": True}, content_type="application/json"
+    )
+    assert resp.status_code == status, resp.content
+
+
+def test_propose_for_one_class_pairs_within_it(users, school):
+    resp = client_for(users["zx_teacher31"]).post(
+        f"{URL}/propose",
+        {"school": "HS-ZX", "grade": 3, "class_no": 1},
+        content_type="application/json",
+    )
+    kids, buddies = school["kids"], school["buddies"]
+    assert {(p["child"], p["buddy"]) for p in resp.json()["pairs"]} == {
+        (kids["c31a"].pk, buddies["liu"].pk),
+        (kids["c31b"].pk, buddies["chen"].pk),
+    }
+    assert Pair.objects.filter(created_by=users["zx_teacher31"]).count() == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"school": "HS-ZX", "grade": 3},
+        {"school": "HS-ZX", "class_no": 1},
+        {"school": "HS-ZX", "grade": 13, "class_no": 1},
+        {"school": "HS-ZX", "grade": "三", "class_no": 1},
+        {"school": "HS-ZX", "grade": 3, "class_no": 1, "extra": 1},
+    ],
+)
+def test_propose_for_one_class_rejects_a_bad_body(users, school, body):
+    resp = client_for(users["zx_leader"]).post(
+        f"{URL}/propose", body, content_type="application/json"
+    )
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["msg"]
+
+
+def test_accept_many_all_or_none(users, school, drafts):
+    zhang, shan, li = (draft_of(drafts, school, k) for k in ("c31a", "c31b", "c32a"))
+    teacher = client_for(users["zx_teacher31"])
+    resp = teacher.post(
+        f"{URL}/accept", {"pairs": [zhang.pk, li.pk]}, content_type="application/json"
+    )
+    assert resp.status_code == 404  # 李四 is outside her class
+    assert not Pair.objects.active().exists()
+    resp = client_for(users["proxy_wang"]).post(
+        f"{URL}/accept", {"pairs": [zhang.pk]}, content_type="application/json"
+    )
+    assert resp.status_code == 403
+    resp = teacher.post(
+        f"{URL}/accept", {"pairs": [zhang.pk, shan.pk]}, content_type="application/json"
+    )
+    assert resp.status_code == 200
+    assert [p["status"] for p in resp.json()] == ["active", "active"]
+    again = teacher.post(f"{URL}/accept", {"pairs": [zhang.pk]}, content_type="application/json")
+    assert again.status_code == 409
+    for bad in ({}, {"pairs": []}, {"pairs": ["x"]}):
+        assert (
+            teacher.post(f"{URL}/accept", bad, content_type="application/json").status_code == 422
+        )
+
+
+def test_follow_teacher_by_username(users, school, drafts):
+    zhang = draft_of(drafts, school, "c31a")
+    leader = client_for(users["zx_leader"])
+    resp = leader.post(
+        f"{URL}/{zhang.pk}/follow", {"teacher": "zx_grade3"}, content_type="application/json"
+    )
+    assert resp.status_code == 200 and resp.json()["follow_teacher"] == "陈主任"
+    resp = leader.post(
+        f"{URL}/{zhang.pk}/follow", {"teacher": "bq_leader"}, content_type="application/json"
+    )
+    assert resp.status_code == 422
+    assert resp.json()["detail"][0]["field"] == "teacher"
+    assert "跟踪教师" in resp.json()["detail"][0]["msg"]
+    assert (
+        leader.post(f"{URL}/{zhang.pk}/follow", {}, content_type="application/json").status_code
+        == 422
+    )
+    resp = leader.post(
+        f"{URL}/{zhang.pk}/follow", {"teacher": None}, content_type="application/json"
+    )
+    assert resp.status_code == 200 and resp.json()["follow_teacher"] is None
+    for login, status in (("inspector", 403), ("bq_leader", 404), ("proxy_wang", 403)):
+        resp = client_for(users[login]).post(
+            f"{URL}/{zhang.pk}/follow", {"teacher": None}, content_type="application/json"
+        )
+        assert resp.status_code == status, login

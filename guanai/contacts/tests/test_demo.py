@@ -1,0 +1,21 @@
+"""The demo's term of contacts."""
+
+from django.utils import timezone
+
+from guanai.children.models import Child
+from guanai.contacts.demo import load_demo_contacts
+from guanai.contacts.models import Contact
+from guanai.contacts.services import follow_ups_for
+
+
+def test_demo_contacts_give_a_term_of_work_and_follow_ups_for_the_class_teacher(cast):
+    teacher = cast["users"]["zx_teacher31"]
+    Child.objects.filter(school_class=cast["classes"]["c31"]).update(responsible_teacher=teacher)
+    n = load_demo_contacts(seed=1)
+    assert n == Contact.objects.count() > 0
+    kinds = set(Contact.objects.values_list("kind", flat=True))
+    assert {"home_visit", "family_call"} <= kinds
+    assert not Contact.objects.filter(at__date__gt=timezone.localdate()).exists()
+    assert follow_ups_for(teacher).exists()
+    # cards are dated to the start of the term, so never-contacted children are overdue
+    assert not Child.objects.filter(created_at__date=timezone.localdate()).exists()

@@ -1,0 +1,126 @@
+"""Who may do what with pairs, responsibilities and proxy parents — shared by pages and API.
+
+Data scope is never decided here: pairs come from `Pair.objects.visible_to`, children from
+`Child.objects.visible_to`. These helpers answer the second question — may this user *act* —
+and raise `Http404` for a unit outside the user's scope, `PermissionDenied` (403) for an action
+the role may not do, so pages and API answer alike.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from guanai.accounts.models import Role, User
+from guanai.children.models import Child
+from guanai.org.models import School, SchoolClass
+
+from .models import Pair
+
+# Roles that manage pairs of the children in their scope.
+MANAGE_ROLES = (Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER)
+
+
+def may_manage_pairs(user: User) -> bool:
+    """Whether the user's role lets them propose, accept, swap or end pairs at all."""
+    if user.is_superuser:
+        return True
+    return not user.is_read_only and user.has_role(*MANAGE_ROLES)
+
+
+def check_manage_pair(user: User, pair: Pair) -> None:
+    """403 unless the user manages pairs and may change the pair's child."""
+    if user.is_read_only:
+        raise PermissionDenied("只读账号不能修改结对")
+    if user.is_superuser:
+        return
+    if not user.has_role(*MANAGE_ROLES):
+        raise PermissionDenied("没有管理结对的权限")
+    if not Child.objects.visible_to(user, action="change").filter(pk=pair.child_id).exists():
+        raise PermissionDenied("没有管理这对结对的权限")
+
+
+def managed_schools(user: User) -> QuerySet[School]:
+    """Schools the user runs school-wide work for: town administrators and school leaders."""
+    if user.is_superuser:
+        return School.objects.all()
+    cond = Q(pk__in=[])
+    for ra in user.active_roles():
+        if ra.role == Role.TOWN_ADMIN:
+            cond |= Q(town_id=ra.town_id)
+        elif ra.role == Role.SCHOOL_LEADER:
+            cond |= Q(pk=ra.school_id)
+    return School.objects.filter(cond)
+
+
+def visible_classes(user: User) -> QuerySet[SchoolClass]:
+    """Classes whose named responsibility the user may read: the units of their roles (town,
+    school, grade, class). Proxy parents and subject teachers hold no unit."""
+    if user.is_superuser:
+        return SchoolClass.objects.all()
+    cond = Q(pk__in=[])
+    for ra in user.active_roles():
+        if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
+            cond |= Q(school__town_id=ra.town_id)
+        elif ra.role in (Role.SCHOOL_LEADER, Role.COUNSELOR):
+            cond |= Q(school_id=ra.school_id)
+        elif ra.role == Role.GRADE_LEADER:
+            cond |= Q(school_id=ra.school_id, grade=ra.grade)
+        elif ra.role == Role.CLASS_TEACHER:
+            cond |= Q(pk=ra.school_class_id)
+    return SchoolClass.objects.filter(cond)
+
+
+def arranged_classes(user: User) -> QuerySet[SchoolClass]:
+    """Classes the user arranges — proposes pairs for, names responsible teachers in: every
+    class of a managed school, a grade leader's grade, a class teacher's class."""
+    if user.is_read_only:
+        return SchoolClass.objects.none()
+    if user.is_superuser:
+        return SchoolClass.objects.all()
+    cond = Q(school__in=managed_schools(user))
+    for ra in user.active_roles():
+        if ra.role == Role.GRADE_LEADER:
+            cond |= Q(school_id=ra.school_id, grade=ra.grade)
+        elif ra.role == Role.CLASS_TEACHER:
+            cond |= Q(pk=ra.school_class_id)
+    return SchoolClass.objects.filter(cond, active=True)
+
+
+def school_for_proposal(user: User, code: str) -> School:
+    """The school if the user may propose for all of it; 404 outside the scope, else 403."""
+    school = School.objects.filter(code=(code or "").strip()).first()
+    if school is None:
+        raise Http404("未找到该学校")
+    if user.is_superuser:
+        return school
+    roles = user.active_roles()
+    in_scope = any(
+        ra.school_id == school.pk or (ra.town_id and ra.town_id == school.town_id) for ra in roles
+    )
+    if not in_scope and not Child.objects.visible_to(user).filter(school=school).exists():
+        raise Http404("未找到该学校")
+    if user.is_read_only:
+        raise PermissionDenied("只读账号不能生成结对建议")
+    if not managed_schools(user).filter(pk=school.pk).exists():
+        raise PermissionDenied("只有校领导或镇管理员可以为全校生成结对建议")
+    return school
+
+
+def class_for_proposal(user: User, school: School, grade: int, class_no: int) -> SchoolClass:
+    """One class of a school the user may propose for; 404 when it is outside their scope."""
+    found = arranged_classes(user).filter(school=school, grade=grade, class_no=class_no).first()
+    if found is None:
+        if visible_classes(user).filter(school=school, grade=grade, class_no=class_no).exists():
+            raise PermissionDenied("没有为这个班生成结对建议的权限")
+        raise Http404("未找到该班级")
+    return found
+
+
+def check_manage_school(user: User, school: School) -> None:
+    """403 unless the user is a writer who runs the school (school leader, town admin)."""
+    if user.is_read_only:
+        raise PermissionDenied("只读账号不能修改")
+    if not managed_schools(user).filter(pk=school.pk).exists():
+        raise PermissionDenied("只有校领导或镇管理员可以做这项安排")
