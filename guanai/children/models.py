@@ -133,7 +133,12 @@ class ChildQuerySet(models.QuerySet):
         # One condition chosen by what was typed: OR-ing them all forces a full scan.
         if q.isascii() and q.replace(" ", "").isalpha():
             key = q.replace(" ", "").lower()
-            return self.filter(Q(name_pinyin__startswith=key) | Q(name_pinyin__contains=" " + key))
+            # As a subquery on the pinyin column alone, SQLite scans its narrow index instead
+            # of the whole card table (bench/list_children.py).
+            keyed = Child.objects.filter(
+                Q(name_pinyin__startswith=key) | Q(name_pinyin__contains=" " + key)
+            )
+            return self.filter(pk__in=keyed.values("pk"))
         if len(ident) == 4 and ident[:3].isdigit() and (ident[3].isdigit() or ident[3] == "X"):
             return self.filter(id_last4=ident)
         if ident.isdigit() and len(ident) >= 6:
