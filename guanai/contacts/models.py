@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 # Receipt codes avoid characters that are easily misread on paper (0/O, 1/I/L, 2/Z, 5/S, 8/B).
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
@@ -85,6 +86,10 @@ class Contact(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
+    # Corrections keep every earlier version (who, when, why): nothing is ever lost.
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "idempotency_key", "request_digest", "created_at"]
+    )
     objects = ContactQuerySet.as_manager()
 
     class Meta:
@@ -165,6 +170,11 @@ class RulePeriod(models.TextChoices):
     DAYS = "days", "每 N 天一次"
 
 
+class RuleAudience(models.TextChoices):
+    CATEGORY = "category", "按儿童类别"
+    PROXY = "proxy", "有代理家长的儿童"
+
+
 class ContactRule(models.Model):
     """A frequency rule (联系频次): children of some categories need a contact of some kinds at
     least once a term or once every N days. Town rules apply to every school of the town; a
@@ -197,6 +207,13 @@ class ContactRule(models.Model):
         help_text="“每 N 天一次”：上次联系当天算第 1 天，第 N 天仍在期限内，第 N+1 天起列入待联系。",
     )
     categories = models.JSONField("适用儿童类别", default=list)
+    audience = models.CharField(
+        "适用对象",
+        max_length=10,
+        choices=RuleAudience.choices,
+        default=RuleAudience.CATEGORY,
+        help_text="“有代理家长的儿童”：只算当前代理家长本人做的联系，不看儿童类别。",
+    )
     active = models.BooleanField("启用", default=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -265,6 +282,63 @@ class PlannedVisit(models.Model):
         return f"{self.user} · {self.child} · {self.week}"
 
 
+class VisitRound(models.Model):
+    """A named round of home visits (普访), e.g. "2026 秋季学期普访": a period over which every
+    child (or every left-behind child) of a town or one school should be visited at home once.
+    Its coverage is counted from the home-visit contacts inside the period."""
+
+    town = models.ForeignKey(
+        "org.Town",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="visit_rounds",
+        verbose_name="镇",
+    )
+    school = models.ForeignKey(
+        "org.School",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="visit_rounds",
+        verbose_name="学校",
+    )
+    name = models.CharField("名称", max_length=60)
+    since = models.DateField("开始日期")
+    until = models.DateField("结束日期")
+    left_behind_only = models.BooleanField("只统计留守儿童", default=False)
+    notes = models.CharField("说明", max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="创建人",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "普访轮次"
+        verbose_name_plural = "普访轮次"
+        ordering = ["-since", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(town__isnull=False, school__isnull=True)
+                | Q(town__isnull=True, school__isnull=False),
+                name="visit_round_town_or_school",
+            ),
+            models.CheckConstraint(
+                condition=Q(until__gte=models.F("since")), name="visit_round_until_after_since"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # --- letters to families ------------------------------------------------------------------------
 
 
@@ -316,7 +390,7 @@ class LetterTemplate(models.Model):
 
 class LetterBatch(models.Model):
     """One printing of a letter for a class, grade or school: the text as printed, the letters
-    (one per child, each with its receipt code) and the PDF."""
+    (one per family, each with its receipt code) and the PDF."""
 
     template = models.ForeignKey(
         LetterTemplate,
@@ -379,7 +453,13 @@ def new_receipt_code() -> str:
 
 class Letter(models.Model):
     """One family's copy of a letter; its receipt slip (回执) carries `code`, typed or scanned
-    when the signed slip comes back."""
+    when the signed slip comes back.
+
+    A family is the children of the batch who share a guardian (same guardian phone, or the
+    same guardian name and address when there is no phone): brothers and sisters get one
+    letter, addressed to their guardian and naming each of them. `child` is the first of them
+    (the eldest); `children` lists them all (`LetterChild`), and a returned slip counts for
+    every one of them."""
 
     batch = models.ForeignKey(
         LetterBatch, models.CASCADE, related_name="letters", verbose_name="批次"
@@ -388,6 +468,13 @@ class Letter(models.Model):
         "children.Child", models.CASCADE, related_name="letters", verbose_name="儿童"
     )
     code = models.CharField("回执编号", max_length=12, unique=True, default=new_receipt_code)
+    children = models.ManyToManyField(
+        "children.Child",
+        through="LetterChild",
+        related_name="family_letters",
+        verbose_name="本户儿童",
+    )
+    family_key = models.CharField("家庭标识", max_length=64, blank=True)
     guardian_name = models.CharField("收信人", max_length=60, blank=True)
     returned_at = models.DateTimeField("回执收回时间", null=True, blank=True)
     returned_by = models.ForeignKey(
@@ -409,6 +496,29 @@ class Letter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch.title} · {self.child} · {self.code}"
+
+
+class LetterChild(models.Model):
+    """A child named in a family's letter. Each child appears in at most one letter of a batch."""
+
+    letter = models.ForeignKey(
+        Letter, models.CASCADE, related_name="letter_children", verbose_name="家长信"
+    )
+    child = models.ForeignKey(
+        "children.Child", models.CASCADE, related_name="letter_children", verbose_name="儿童"
+    )
+    batch = models.ForeignKey(LetterBatch, models.CASCADE, related_name="+", verbose_name="批次")
+
+    class Meta:
+        verbose_name = "家长信儿童"
+        verbose_name_plural = "家长信儿童"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "child"], name="letter_child_once_per_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter_id} · {self.child_id}"
 
 
 # --- messages to guardians (校信通) ----------------------------------------------------------------
