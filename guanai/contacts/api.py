@@ -39,7 +39,7 @@ messages_router = Router(tags=["messages"])  # mounted at /api/v1/messages
 KindCode = Literal["home_visit", "phone", "video", "message", "letter", "meeting", "family_call"]
 LevelCode = Literal["normal", "watch", "follow_up", ""]
 AreaCode = Literal["study", "life", "psych", "safety"]
-RuleCode = Literal["home_visit", "guardian_contact", "family_call"]
+RuleCode = Literal["home_visit", "guardian_contact", "family_call", "proxy_contact"]
 CategoryCode = Literal["single", "double", "migrant", "none", "unknown"]
 
 
@@ -117,6 +117,9 @@ class DueOut(Schema):
     last_at: dt.datetime | None
     due_since: dt.date
     days_overdue: int
+    proxy_user_id: int | None = Field(
+        None, description="代理家长规则：负责联系的代理家长（用户 id）"
+    )
 
 
 class DoneIn(Schema):

@@ -153,6 +153,7 @@ class RuleForm(forms.Form):
     )
     categories = forms.MultipleChoiceField(
         label="适用儿童",
+        required=False,  # checked by save_rule: a proxy-parent rule has none
         choices=Category.choices,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )

@@ -19,6 +19,11 @@ What "due" means, exactly (the help page and the rules page say the same in Chin
   the card's creation: a registered left-behind family should be contacted promptly.
 * `as_of` (default today) evaluates the rules on another day: contacts after that day are
   ignored, so next Monday's list shows who will be due by then.
+* Proxy-parent rules (audience `proxy`, built-in `proxy_contact`: every 7 days) concern the
+  children who have a proxy parent on `as_of`, whatever their category, and count only the
+  contacts made by one of their current proxy parents. Never contacted: due since the
+  assignment began (the earliest current one). The item names the proxy parent
+  (`proxy_user_id`), so a proxy parent's own list is their overdue list.
 """
 
 import datetime as dt
@@ -27,12 +32,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast
 
-from guanai.children.models import Child, Enrolment
+from guanai.children.models import AssignmentKind, Child, ChildAssignment, Enrolment
 
-from .models import Contact, ContactKind, ContactRule, RulePeriod
+from .models import Contact, ContactKind, ContactRule, RuleAudience, RulePeriod
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Shanghai has kept UTC+8 without daylight saving since 1991: the hot loops use the fixed
@@ -52,6 +57,7 @@ class Rule:
     days: int
     categories: tuple[str, ...]
     active: bool = True
+    audience: str = RuleAudience.CATEGORY
     level: str = field(default="default", compare=False)  # default / town / school
     row_id: int | None = field(default=None, compare=False)
 
@@ -61,6 +67,14 @@ class Rule:
         if self.period == RulePeriod.TERM:
             return f"每学期至少一次（{kinds}）"
         return f"每 {self.days} 天至少一次（{kinds}）"
+
+    @property
+    def for_proxies(self) -> bool:
+        return self.audience == RuleAudience.PROXY
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.active and self.kinds and (self.categories or self.for_proxies))
 
 
 DEFAULT_RULES: list[Rule] = [
@@ -74,7 +88,17 @@ DEFAULT_RULES: list[Rule] = [
         LEFT_BEHIND,
     ),
     Rule("family_call", "每月亲情电话", ("family_call",), RulePeriod.DAYS, 30, LEFT_BEHIND),
+    Rule(
+        "proxy_contact",
+        "代理家长每周联系",
+        ("home_visit", "phone", "video", "meeting"),
+        RulePeriod.DAYS,
+        7,
+        (),
+        audience=RuleAudience.PROXY,
+    ),
 ]
+DEFAULTS_BY_CODE = {r.code: r for r in DEFAULT_RULES}
 RULE_CODES = [r.code for r in DEFAULT_RULES]
 RULE_ORDER = {code: i for i, code in enumerate(RULE_CODES)}
 
@@ -113,6 +137,8 @@ def _parse_utc(text: str | dt.datetime) -> dt.datetime:
 
 
 def rule_from_row(row: ContactRule) -> Rule:
+    # The audience belongs to the rule's code: a proxy-parent rule stays one when edited.
+    default = DEFAULTS_BY_CODE.get(row.code)
     return Rule(
         code=row.code,
         name=row.name,
@@ -121,6 +147,7 @@ def rule_from_row(row: ContactRule) -> Rule:
         days=row.days if row.period == RulePeriod.DAYS else 0,
         categories=tuple(row.categories),
         active=row.active,
+        audience=default.audience if default else row.audience,
         level="school" if row.school_id else "town",
         row_id=row.pk,
     )
@@ -170,6 +197,7 @@ class DueItem:
     due_since: dt.date
     days_overdue: int
     responsible_teacher_id: int | None
+    proxy_user_id: int | None = None
 
 
 def due_items(
@@ -186,8 +214,7 @@ def due_items(
     groups: dict[Rule, list[int]] = defaultdict(list)
     for school_id, rules in rules_for_schools(school_ids).items():
         for rule in rules:
-            usable = rule.active and rule.kinds and rule.categories
-            if usable and (wanted is None or rule.code in wanted):
+            if rule.usable and (wanted is None or rule.code in wanted):
                 groups[rule].append(school_id)
     end = local_midnight(as_of + dt.timedelta(days=1))
     start_of_term = term_start(as_of)
@@ -195,25 +222,38 @@ def due_items(
     # query with one "last contact" column per rule.
     combos: dict[tuple, list[Rule]] = defaultdict(list)
     for rule, school_list in groups.items():
-        combos[(rule.categories, tuple(sorted(school_list)))].append(rule)
+        concerned = () if rule.for_proxies else rule.categories
+        combos[(rule.for_proxies, concerned, tuple(sorted(school_list)))].append(rule)
     items: list[DueItem] = []
-    for (categories, school_list), rules in combos.items():
+    for (for_proxies, categories, school_list), rules in combos.items():
+        base = children.filter(school_id__in=school_list, created_at__lt=end)
+        contacts = Contact.objects.filter(child=OuterRef("pk"), at__lt=end)
+        if for_proxies:
+            proxies = _proxies_on(as_of)
+            mine = proxies.filter(child=OuterRef("pk")).order_by("valid_from", "pk")
+            base = base.filter(Exists(mine)).annotate(
+                proxy_from=Subquery(mine.values("valid_from")[:1]),
+                proxy_user=Subquery(mine.values("user_id")[:1]),
+            )
+            contacts = contacts.filter(
+                by_id__in=proxies.filter(child=OuterRef(OuterRef("pk"))).values("user_id")
+            )
+        else:
+            base = base.filter(category__in=categories).annotate(
+                proxy_from=Value(None, output_field=CharField()),
+                proxy_user=Value(None, output_field=IntegerField()),
+            )
         # Timestamps are read as text and parsed here: Django's per-value datetime converters
         # cost more than the query itself on a county-sized list (see bench/contacts.py).
         lasts = {
             f"last_{i}": Cast(
-                Subquery(
-                    Contact.objects.filter(child=OuterRef("pk"), kind__in=rule.kinds, at__lt=end)
-                    .order_by("-at")
-                    .values("at")[:1]
-                ),
+                Subquery(contacts.filter(kind__in=rule.kinds).order_by("-at").values("at")[:1]),
                 CharField(),
             )
             for i, rule in enumerate(rules)
         }
         rows = (
-            children.filter(school_id__in=school_list, category__in=categories, created_at__lt=end)
-            .annotate(created_s=Cast("created_at", CharField()), **lasts)
+            base.annotate(created_s=Cast("created_at", CharField()), **lasts)
             .order_by()
             .values_list(
                 "pk",
@@ -224,21 +264,26 @@ def due_items(
                 "school_class_id",
                 "responsible_teacher_id",
                 "created_s",
+                "proxy_from",
+                "proxy_user",
                 *lasts,
             )
         )
         for row in rows:
             created_on: dt.date | None = None
-            for rule, last_s in zip(rules, row[8:], strict=True):
+            for rule, last_s in zip(rules, row[10:], strict=True):
                 last_day = _local_day(last_s) if last_s else None
+                if last_day is None or rule.period == RulePeriod.TERM:
+                    # never contacted (or a term rule): due since the card was created, or the
+                    # proxy assignment began, when that is later than the term's start
+                    created_on = created_on or _local_day(row[7])
+                    began = max(created_on, _as_date(row[8])) if row[8] else created_on
                 if rule.period == RulePeriod.TERM:
                     if last_day is not None and last_day >= start_of_term:
                         continue
-                    created_on = created_on or _local_day(row[7])
-                    since = max(start_of_term, created_on)
+                    since = max(start_of_term, began)
                 elif last_day is None:
-                    created_on = created_on or _local_day(row[7])
-                    since = created_on
+                    since = began
                 else:
                     since = last_day + dt.timedelta(days=rule.days)
                     if since > as_of:
@@ -257,10 +302,22 @@ def due_items(
                         due_since=since,
                         days_overdue=(as_of - since).days,
                         responsible_teacher_id=row[6],
+                        proxy_user_id=row[9],
                     )
                 )
     items.sort(key=lambda i: (-i.days_overdue, RULE_ORDER.get(i.rule, 99), i.child))
     return items
+
+
+def _proxies_on(day: dt.date) -> QuerySet[ChildAssignment]:
+    """Proxy-parent assignments valid on `day`."""
+    return ChildAssignment.objects.filter(
+        kind=AssignmentKind.PROXY_PARENT, valid_from__lte=day
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 @dataclass

@@ -23,9 +23,10 @@ from .models import (
     ContactRule,
     FindingLevel,
     PlannedVisit,
+    RuleAudience,
     RulePeriod,
 )
-from .rules import DEFAULT_RULES, SHANGHAI, local_date
+from .rules import DEFAULTS_BY_CODE, SHANGHAI, local_date
 
 AREA_KEYS = [key for key, _label in FINDING_AREAS]
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -247,7 +248,8 @@ def save_rule(
 ) -> ContactRule:
     """Create or change a town rule or a school's override of it. Raises CardInvalid."""
     errors: dict[str, str] = {}
-    if code not in {r.code for r in DEFAULT_RULES}:
+    default = DEFAULTS_BY_CODE.get(code)
+    if default is None:
         errors["code"] = "没有这条规则"
     name = (name or "").strip()
     if not name or len(name) > 50:
@@ -259,7 +261,10 @@ def save_rule(
     if period == RulePeriod.DAYS and not (isinstance(days, int) and 1 <= days <= 366):
         errors["days"] = "天数应为 1 到 366 之间的整数"
     allowed = {"single", "double", "migrant", "none", "unknown"}
-    if not categories or set(categories) - allowed:
+    for_proxies = default is not None and default.for_proxies
+    if for_proxies:
+        categories = []  # a proxy-parent rule concerns every child who has a proxy parent
+    elif not categories or set(categories) - allowed:
         errors["categories"] = "请至少选择一类儿童"
     if (town is None) == (school is None):
         errors["code"] = "规则应属于一个镇或一所学校"
@@ -275,6 +280,7 @@ def save_rule(
             "period": period,
             "days": days if period == RulePeriod.DAYS else 30,
             "categories": sorted(categories),
+            "audience": default.audience if default else RuleAudience.CATEGORY,
             "active": active,
             "updated_by": by,
         },

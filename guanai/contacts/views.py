@@ -16,12 +16,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanai.accounts.models import AccessAction, Role
+from guanai.accounts.models import Role, User
 from guanai.accounts.permissions import writer_required
-from guanai.accounts.services import log_access
 from guanai.children.access import REDUCED, card_access
 from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
+from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School
 
@@ -272,8 +272,12 @@ def due(request: HttpRequest) -> HttpResponse:
         row["total"] += 1
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     names = _child_names({i.child for i in page})
+    proxies = _user_names({i.proxy_user_id for i in page if i.proxy_user_id})
     for item in page:
-        item.teacher = names.get(item.child)
+        if item.proxy_user_id:
+            item.teacher = f"代理家长 {proxies.get(item.proxy_user_id, '')}"
+        else:
+            item.teacher = names.get(item.child)
     query = request.GET.copy()
     query.pop("page", None)
     planned = set(
@@ -305,44 +309,36 @@ def due(request: HttpRequest) -> HttpResponse:
     return render(request, template, ctx)
 
 
+def _user_names(ids: set[int]) -> dict[int, str]:
+    return {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
+
+
 def _child_names(ids: set[int]) -> dict[int, str]:
     rows = Child.objects.filter(pk__in=ids).select_related("responsible_teacher")
     return {c.pk: str(c.responsible_teacher) if c.responsible_teacher else "" for c in rows}
 
 
 def _export_due(request: HttpRequest, items: list, as_of: dt.date) -> HttpResponse:
-    import io
-
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet("待联系名单")
-    now = timezone.localtime()
-    sheet.write(
-        0, 0, f"待联系名单（{as_of:%Y-%m-%d}）· 导出人 {request.user} · {now:%Y-%m-%d %H:%M}"
+    proxies = _user_names({i.proxy_user_id for i in items if i.proxy_user_id})
+    return xlsx_download(
+        request,
+        filename=f"due-{as_of:%Y%m%d}.xlsx",
+        what=f"待联系名单（{as_of:%Y-%m-%d}）",
+        header=["学校", "年级", "班级", "姓名", "规则", "代理家长", "上次联系", "逾期天数"],
+        rows=(
+            [
+                i.school,
+                i.grade,
+                i.class_no,
+                i.child_name,
+                i.rule_name,
+                proxies.get(i.proxy_user_id, ""),
+                f"{i.last_at:%Y-%m-%d}" if i.last_at else "从未",
+                i.days_overdue,
+            ]
+            for i in items
+        ),
     )
-    header = ["学校", "年级", "班级", "姓名", "规则", "上次联系", "逾期天数"]
-    for col, title in enumerate(header):
-        sheet.write(1, col, title)
-    for row, i in enumerate(items, start=2):
-        last = f"{i.last_at:%Y-%m-%d}" if i.last_at else "从未"
-        values = [i.school, i.grade, i.class_no, i.child_name, i.rule_name, last, i.days_overdue]
-        for col, value in enumerate(values):
-            sheet.write(row, col, value)
-    book.close()
-    log_access(
-        request=request,
-        user=request.user,
-        action=AccessAction.EXPORT,
-        detail=f"导出待联系名单 {len(items)} 条",
-    )
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="due-{as_of:%Y%m%d}.xlsx"'
-    return response
 
 
 @login_required

@@ -164,7 +164,13 @@ def test_one_item_per_child_and_rule_most_overdue_first(cast, users):
     assert len(pairs) == len(set(pairs))
     assert [i.days_overdue for i in items] == sorted((i.days_overdue for i in items), reverse=True)
     assert (kids["c31a"].pk, "guardian_contact") not in pairs  # called 28 days ago
-    assert len(items) == 8
+    # 8 under the three category rules, and c31a and c32a have a proxy parent (proxy_wang)
+    assert len(items) == 10
+    proxied = {i.child: i.proxy_user_id for i in items if i.rule == "proxy_contact"}
+    assert proxied == {
+        kids["c31a"].pk: users["proxy_wang"].pk,
+        kids["c32a"].pk: users["proxy_wang"].pk,
+    }
 
 
 # --- rules per town, overridden per school --------------------------------------------------------
@@ -297,7 +303,7 @@ def test_due_api_shape_and_order(client, cast, users):
     assert visit["last_at"] == "2026-10-10T10:00:00+08:00" and visit["days_overdue"] == 20
     never = by_key[(kids["c31b"].pk, "home_visit")]
     assert never["last_at"] is None and never["days_overdue"] == 59
-    assert out["count"] == 5  # c31a: 2 rules; c31b: 3 rules
+    assert out["count"] == 6  # c31a: 2 rules and its proxy parent's; c31b: 3 rules
 
 
 @pytest.mark.parametrize("role", list(VISIBLE))
@@ -318,7 +324,13 @@ def test_due_api_lists_only_children_in_scope(client, cast, role):
             {"rule": "family_call"},
             {("c31a", "family_call"), ("c31b", "family_call"), ("c32a", "family_call")},
         ),
-        ({"class_no": 2}, {("c32a", r) for r in ("home_visit", "guardian_contact", "family_call")}),
+        (
+            {"class_no": 2},
+            {
+                ("c32a", r)
+                for r in ("home_visit", "guardian_contact", "family_call", "proxy_contact")
+            },
+        ),
         ({"child": "c31b", "rule": "home_visit"}, {("c31b", "home_visit")}),
         ({"mine": "true", "rule": "home_visit"}, {("c31a", "home_visit"), ("c31b", "home_visit")}),
         ({"school": "HS-BQ"}, set()),
@@ -374,6 +386,7 @@ def test_due_api_paginates(client, cast):
         make_child(c31, name=f"学生{n}")
     client.force_login(cast["users"]["zx_teacher31"])
     first = client.get("/api/v1/contacts/due").json()
-    assert first["count"] == 66 and len(first["items"]) == 50
+    # 22 children × 3 rules, and c31a's proxy parent has not met him yet
+    assert first["count"] == 67 and len(first["items"]) == 50
     second = client.get("/api/v1/contacts/due", {"page": 2}).json()
-    assert len(second["items"]) == 16
+    assert len(second["items"]) == 17
