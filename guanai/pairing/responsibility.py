@@ -16,7 +16,14 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
-from guanai.children.models import LEFT_BEHIND, Category, Child, Enrolment
+from guanai.children.models import (
+    LEFT_BEHIND,
+    AssignmentKind,
+    Category,
+    Child,
+    ChildAssignment,
+    Enrolment,
+)
 from guanai.lib.dates import DateError, current_term, parse_term
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, SchoolClass
@@ -296,6 +303,7 @@ class ClassRow:
     without_teacher: int = 0
     incomplete: int = 0
     drafts: int = 0
+    due: int = 0  # children due or overdue for a contact (open work only)
 
 
 @dataclass
@@ -330,9 +338,12 @@ class Overview:
         return sum(c.without_teacher for g in self.grades for c in g.classes)
 
 
-def overview(classes: QuerySet[SchoolClass], *, children: QuerySet[Child]) -> Overview:
+def overview(
+    classes: QuerySet[SchoolClass], *, children: QuerySet[Child], with_due: bool = False
+) -> Overview:
     """Build the responsibility picture in a fixed number of queries: the classes, the
-    assignments valid today or later, and counts of `children` (already scoped) per class."""
+    assignments valid today or later, and counts of `children` (already scoped) per class;
+    `with_due` also counts the children due for a contact under the frequency rules."""
     today = timezone.localdate()
     cls = list(
         classes.filter(active=True)
@@ -373,6 +384,12 @@ def overview(classes: QuerySet[SchoolClass], *, children: QuerySet[Child]) -> Ov
             .order_by()
         )
     )
+    due: Counter[int] = Counter()
+    if with_due:
+        from guanai.contacts.rules import due_items
+
+        children_due = {(i.class_id, i.child) for i in due_items(kids, as_of=today)}
+        due = Counter(class_id for class_id, _child in children_due)
     by_class: dict[int, ClassRow] = {}
     grades: dict[tuple[int, int], GradeRow] = {}
     for c in cls:
@@ -382,6 +399,7 @@ def overview(classes: QuerySet[SchoolClass], *, children: QuerySet[Child]) -> Ov
             without_teacher=counts.get(c.pk, {}).get("without_teacher", 0),
             incomplete=incomplete[c.pk],
             drafts=drafts[c.pk],
+            due=due[c.pk],
         )
         by_class[c.pk] = row
         key = (c.school_id, c.grade)
@@ -455,6 +473,12 @@ class OpenWork:
     drafts_count: int
     without_teacher: int
     oversee: Overview | None
+    # contacts due or overdue under the frequency rules: [(rule code, rule name, count)]
+    due: list[tuple[str, str, int]] = field(default_factory=list)
+
+    @property
+    def due_total(self) -> int:
+        return sum(n for _code, _name, n in self.due)
 
 
 LIMIT = 50
@@ -484,6 +508,7 @@ def open_work(person: User, *, scope: QuerySet[Child]) -> OpenWork:
     )
     led = _led_classes(person)
     return OpenWork(
+        due=_due_counts(person, scope),
         person=person,
         incomplete=list(
             incomplete.select_related("school_class", "guardian").order_by(
@@ -496,8 +521,30 @@ def open_work(person: User, *, scope: QuerySet[Child]) -> OpenWork:
         without_teacher=mine.filter(
             category__in=LEFT_BEHIND, responsible_teacher__isnull=True
         ).count(),
-        oversee=overview(led, children=scope) if led.exists() else None,
+        oversee=overview(led, children=scope, with_due=True) if led.exists() else None,
     )
+
+
+def _due_counts(person: User, scope: QuerySet[Child]) -> list[tuple[str, str, int]]:
+    """Contacts the person owes today, per rule: under the proxy-parent rule the children they
+    are proxy parent of; under the other rules the children they are responsible for, whose
+    class they teach, or whose pair they follow."""
+    from guanai.contacts.rules import DEFAULT_RULES, due_items
+
+    following = ChildAssignment.objects.filter(user=person, kind=AssignmentKind.SUBJECT_TEACHER)
+    proxied = ChildAssignment.objects.filter(user=person, kind=AssignmentKind.PROXY_PARENT)
+    today = timezone.localdate()
+    teaches = responsible_for(person) | Q(pk__in=valid_on(following, today).values("child_id"))
+    owed = set(scope.filter(teaches).values_list("pk", flat=True))
+    concerned = scope.filter(teaches | Q(pk__in=valid_on(proxied, today).values("child_id")))
+    counts: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for item in due_items(concerned, as_of=today):
+        if item.proxy_user_id == person.pk or (item.proxy_user_id is None and item.child in owed):
+            counts[item.rule] += 1
+            names[item.rule] = item.rule_name
+    order = {r.code: i for i, r in enumerate(DEFAULT_RULES)}
+    return [(code, names[code], n) for code, n in sorted(counts.items(), key=lambda x: order[x[0]])]
 
 
 def holders_by_user(rows: list[RoleAssignment]) -> dict[int, list[RoleAssignment]]:

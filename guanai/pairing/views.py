@@ -15,11 +15,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from guanai.accounts.models import User
 from guanai.accounts.permissions import writer_required
 from guanai.children.models import Child
+from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School
 
@@ -100,6 +102,8 @@ def _list(
         "child__name",
         "id",
     )
+    if request.GET.get("export") == "xlsx":
+        return _export(request, qs)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -117,6 +121,47 @@ def _list(
     }
     template = "pairing/_pairs.html" if request.htmx else "pairing/list.html"
     return render(request, template, ctx, status=status)
+
+
+def _export(request: HttpRequest, qs: QuerySet[Pair]) -> HttpResponse:
+    """The filtered list (every page) as Excel: who is paired with whom, why, who follows."""
+    today = timezone.localdate()
+    return xlsx_download(
+        request,
+        filename=f"pairs-{today:%Y%m%d}.xlsx",
+        what="结对名单",
+        header=[
+            "学校",
+            "班级",
+            "儿童",
+            "类别",
+            "结对伙伴",
+            "伙伴班级",
+            "状态",
+            "说明",
+            "跟踪教师",
+            "确认日期",
+            "结束日期",
+            "结束原因",
+        ],
+        rows=(
+            [
+                p.school.name,
+                str(p.child.school_class),
+                p.child.name,
+                p.child.get_category_display(),
+                p.buddy.name,
+                str(p.buddy.school_class),
+                p.get_status_display(),
+                p.explanation,
+                str(p.follow_teacher) if p.follow_teacher else "",
+                timezone.localdate(p.accepted_at) if p.accepted_at else None,
+                timezone.localdate(p.ended_at) if p.ended_at else None,
+                p.end_reason,
+            ]
+            for p in qs.iterator(chunk_size=500)
+        ),
+    )
 
 
 @login_required

@@ -3,6 +3,7 @@ children of their village who still need one, and a proxy parent's own page."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from typing import Any
 
 from django.contrib import messages
@@ -12,11 +13,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guanai.accounts.models import Role
 from guanai.accounts.permissions import writer_required
 from guanai.children.models import Child
+from guanai.contacts.rules import due_items
+from guanai.exports import xlsx_download
 
 from .forms import ProxyAssignForm, ProxyDetailsForm, ProxyRegisterForm, RetireForm, put_errors
 from .models import EXCLUSIONS, ProxyKind, ProxyParent
@@ -34,6 +38,8 @@ from .proxies import (
     update_proxy_parent,
 )
 from .responsibility import Invalid, responsible_for
+
+PROXY_RULE = "proxy_contact"
 
 PAGE_SIZE = 30
 
@@ -74,11 +80,17 @@ def proxy_list(request: HttpRequest) -> HttpResponse:
             distinct=True,
         )
     ).order_by("school_id", "village", "name", "pk")
+    due = _proxy_due(request)
+    if g.get("export") == "xlsx":
+        return _export(request, qs, due)
     page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    for proxy in page.object_list:
+        proxy.due = due.get(proxy.user_id, 0)
     query = g.copy()
     query.pop("page", None)
     ctx = {
         "page": page,
+        "due_total": sum(due.values()),
         "query": query.urlencode(),
         "f": g,
         "kinds": ProxyKind.choices,
@@ -88,6 +100,65 @@ def proxy_list(request: HttpRequest) -> HttpResponse:
         "can_register": not request.user.is_read_only and managed_schools(request.user).exists(),
     }
     return render(request, "pairing/proxies.html", ctx)
+
+
+def _proxy_due(request: HttpRequest) -> Counter[int]:
+    """Per proxy parent (user id): their children in the viewer's scope who are due for a
+    meeting or call under the proxy-parent rule today."""
+    today = timezone.localdate()
+    children = Child.objects.visible_to(request.user).filter(
+        pk__in=current_assignments(today).values("child_id")
+    )
+    items = due_items(children, as_of=today, rule_codes=[PROXY_RULE])
+    return Counter(i.proxy_user_id for i in items if i.proxy_user_id)
+
+
+def _export(request: HttpRequest, qs: QuerySet[ProxyParent], due: Counter[int]) -> HttpResponse:
+    """The register as filtered (every page) as Excel, with each one's current children."""
+    today = timezone.localdate()
+    visible = Child.objects.visible_to(request.user)
+    children: dict[int, list[str]] = defaultdict(list)
+    for a in (
+        current_assignments(today)
+        .filter(child__in=visible)
+        .select_related("child__school_class")
+        .order_by("child__school_class__grade", "child__name")
+    ):
+        children[a.user_id].append(f"{a.child.name}（{a.child.school_class}）")
+    return xlsx_download(
+        request,
+        filename=f"proxy-parents-{today:%Y%m%d}.xlsx",
+        what="代理家长名册",
+        header=[
+            "学校",
+            "姓名",
+            "身份",
+            "电话",
+            "居住村",
+            "住址",
+            "在册",
+            "声明日期",
+            "代理儿童",
+            "代理人数",
+            "待联系人数",
+        ],
+        rows=(
+            [
+                p.school.name,
+                p.name,
+                p.get_kind_display(),
+                p.phone,
+                p.village,
+                p.address,
+                "在册" if p.active else f"已退出（{p.end_reason}）",
+                p.declared_on,
+                "、".join(children.get(p.user_id, [])),
+                p.load,
+                due.get(p.user_id, 0),
+            ]
+            for p in qs
+        ),
+    )
 
 
 @writer_required

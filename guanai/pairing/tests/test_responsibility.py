@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment
 from guanai.children.models import Child
+from guanai.contacts.models import Contact
 from guanai.pairing.responsibility import (
     Invalid,
     assign_class_teacher,
@@ -243,6 +244,40 @@ def test_open_work_lists_cards_to_complete_and_drafts_to_review(cast, users, sch
     assert set(rows) == {"三年级(1)班", "三年级(2)班"}
     assert rows["三年级(1)班"].teachers[0].user == teacher
     assert (rows["三年级(1)班"].incomplete, rows["三年级(1)班"].drafts) == (1, 2)
+
+
+def test_open_work_counts_the_contacts_each_person_owes(cast, users):
+    teacher, proxy = users["zx_teacher31"], users["proxy_wang"]
+    kids = cast["children"]
+    work = open_work(teacher, scope=Child.objects.visible_to(teacher))
+    # her two left-behind children under the three category rules; c31a's proxy-parent
+    # meeting is proxy_wang's to make, not hers
+    assert work.due == [
+        ("home_visit", "每学期家访", 2),
+        ("guardian_contact", "每月联系监护人", 2),
+        ("family_call", "每月亲情电话", 2),
+    ]
+    assert work.due_total == 6
+    theirs = open_work(proxy, scope=Child.objects.visible_to(proxy))
+    assert theirs.due == [("proxy_contact", "代理家长每周联系", 2)]
+    Contact.objects.create(child=kids["c31a"], by=proxy, kind="meeting", at=timezone.now())
+    theirs = open_work(proxy, scope=Child.objects.visible_to(proxy))
+    assert theirs.due == [("proxy_contact", "代理家长每周联系", 1)]
+    lead = open_work(users["zx_grade3"], scope=Child.objects.visible_to(users["zx_grade3"]))
+    rows = {str(c.school_class): c.due for g in lead.oversee.grades for c in g.classes}
+    assert rows == {"三年级(1)班": 2, "三年级(2)班": 1}
+
+
+def test_work_page_shows_the_counts_and_a_leader_sees_them_per_class(client, users):
+    client.force_login(users["zx_grade3"])
+    page = client.get(reverse("pairing:work")).content.decode()
+    assert '<div class="num" data-count="due">0</div>' in page  # no children of his own
+    assert "没有到期未联系的儿童" in page
+    teacher = users["zx_teacher31"]
+    page = client.get(reverse("pairing:person_work", args=[teacher.pk])).content.decode()
+    assert '<div class="num" data-count="due">6</div>' in page
+    assert '<span>每学期家访</span><span class="fw-bold">2 人</span>' in page
+    assert "我的待联系名单" not in page  # the link is to one's own list only
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -519,7 +554,8 @@ def test_responsibility_and_work_pages_pin_their_query_counts(
     with django_assert_max_num_queries(22):
         client.get(reverse("pairing:responsibility"))
     client.force_login(users["zx_grade3"])
-    with django_assert_max_num_queries(18):
+    # 18, plus two due lists (the person's and the grade's) of a fixed 3–4 queries each
+    with django_assert_max_num_queries(25):
         client.get(reverse("pairing:work"))
 
 
