@@ -98,11 +98,23 @@ def test_proxy_parent_on_a_phone_sees_only_his_children(
         "李四",
     ]
     expect(cards.filter(has_text="张三")).to_contain_text("监护人 张奶奶（祖母）")
+    # Both are due for a meeting or call under the proxy-parent rule: he has met neither yet.
+    expect(page.locator(".due-state .text-bg-danger")).to_have_count(2)
+    expect(cards.filter(has_text="张三")).to_contain_text("代理家长每周联系 · 上次 还没有联系过")
     # Meetings and calls are logged as contacts, one tap from here.
     meeting = cards.filter(has_text="张三").get_by_role("link", name="记录见面")
     expect(meeting).to_have_attribute("href", re.compile(r"/contacts/new/\?child=\d+&kind=meeting"))
     assert_fits_phone(page, viewport)
     shoot(page, "mine")
+
+    meeting.click()
+    expect(page.locator("h1")).to_contain_text("张三")
+    page.get_by_label("情况记录").fill("周末到家里看了作业，孩子挺好")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("h1")).to_have_text("我代理的孩子")
+    expect(cards.filter(has_text="张三").locator(".due-state")).to_contain_text("已按时联系")
+    expect(cards.filter(has_text="李四").locator(".due-state")).to_contain_text("该联系了")
+    shoot(page, "met")
 
     cards.filter(has_text="李四").get_by_role("link", name="李四").click()
     expect(page.locator("h1")).to_contain_text("李四")

@@ -358,10 +358,22 @@ def my_children(request: HttpRequest) -> HttpResponse:
     proxy = ProxyParent.objects.filter(user=request.user).select_related("school").first()
     if proxy is None and not request.user.has_role(Role.PROXY_PARENT):
         raise Http404("您不是代理家长")
-    rows = (
+    rows = list(
         current_assignments()
         .filter(user=request.user, child__in=Child.objects.visible_to(request.user))
         .select_related("child__school_class", "child__guardian")
         .order_by("child__name", "pk")
     )
+    # the proxy-parent rule: who is due for a meeting or call (and since when)
+    due = {
+        i.child: i
+        for i in due_items(
+            Child.objects.filter(pk__in=[a.child_id for a in rows]),
+            as_of=timezone.localdate(),
+            rule_codes=[PROXY_RULE],
+        )
+        if i.proxy_user_id == request.user.pk
+    }
+    for a in rows:
+        a.due = due.get(a.child_id)
     return render(request, "pairing/my_children.html", {"proxy": proxy, "rows": rows})
