@@ -124,6 +124,17 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             detail="档卡页查看完整身份证号",
         )
     can_edit = not request.user.is_read_only and _scope(request, "change").filter(pk=pk).exists()
+    father, mother = child.parent("father"), child.parent("mother")
+    guardian = getattr(child, "guardian", None)
+    # The card shows parents' and guardian's phones in full (tap to call): that view is logged.
+    if any(p is not None and p.phone for p in (father, mother, guardian)):
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.VIEW_SENSITIVE,
+            child=child,
+            detail="档卡页查看完整电话号码",
+        )
     return render(
         request,
         "children/detail.html",
@@ -132,9 +143,9 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "access": access,
             "id_number": id_number,
             "can_edit": can_edit,
-            "father": child.parent("father"),
-            "mother": child.parent("mother"),
-            "guardian": getattr(child, "guardian", None),
+            "father": father,
+            "mother": mother,
+            "guardian": guardian,
             "history": visible_history(child, access),
             "timeline": category_timeline(child),
             "reduced": access == REDUCED,

@@ -16,8 +16,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanai.accounts.models import Role
+from guanai.accounts.models import AccessAction, Role
 from guanai.accounts.permissions import writer_required
+from guanai.accounts.services import log_access
 from guanai.children.models import Child
 from guanai.contacts.rules import due_items
 from guanai.exports import xlsx_download
@@ -376,4 +377,13 @@ def my_children(request: HttpRequest) -> HttpResponse:
     }
     for a in rows:
         a.due = due.get(a.child_id)
+        guardian = getattr(a.child, "guardian", None)
+        if guardian is not None and guardian.phone:  # shown in full, to call: logged
+            log_access(
+                request=request,
+                user=request.user,
+                action=AccessAction.VIEW_SENSITIVE,
+                child=a.child,
+                detail="代理家长页查看监护人电话",
+            )
     return render(request, "pairing/my_children.html", {"proxy": proxy, "rows": rows})

@@ -74,10 +74,36 @@ def test_card_full_id_only_on_request_and_logged(client, cast):
     child = cast["children"]["c31a"]
     client.force_login(cast["users"]["zx_teacher31"])
     plain = client.get(reverse("children:detail", args=[child.pk])).content.decode()
-    assert child.id_number not in plain and not AccessLog.objects.exists()
+    ids = AccessLog.objects.filter(action="view_id_number")
+    assert child.id_number not in plain and not ids.exists()
     shown = client.get(reverse("children:detail", args=[child.pk]), {"show_id": "1"})
     assert child.id_number in shown.content.decode()
-    assert AccessLog.objects.filter(child=child, username="zx_teacher31").count() == 1
+    assert ids.filter(child=child, username="zx_teacher31").count() == 1
+
+
+def test_card_shows_phones_in_full_and_logs_each_view(client, cast):
+    child = cast["children"]["c31a"]  # the guardian's phone is 13912345678
+    client.force_login(cast["users"]["zx_teacher31"])
+    page = client.get(reverse("children:detail", args=[child.pk])).content.decode()
+    assert 'href="tel:13912345678"' in page
+    log = AccessLog.objects.get(action="view_sensitive")
+    assert (log.child, log.username, log.detail) == (
+        child,
+        "zx_teacher31",
+        "档卡页查看完整电话号码",
+    )
+    client.get(reverse("children:detail", args=[child.pk]))
+    assert AccessLog.objects.filter(action="view_sensitive").count() == 2
+
+
+def test_a_card_without_phones_writes_no_phone_log(client, cast):
+    child = cast["children"]["c31a"]
+    child.guardian.phone = ""
+    child.guardian.save()
+    child.parents.update(phone="")
+    client.force_login(cast["users"]["zx_teacher31"])
+    client.get(reverse("children:detail", args=[child.pk]))
+    assert not AccessLog.objects.filter(action="view_sensitive").exists()
 
 
 def test_inspector_cannot_reveal_full_id(client, cast):
@@ -85,7 +111,7 @@ def test_inspector_cannot_reveal_full_id(client, cast):
     client.force_login(cast["users"]["inspector"])
     body = client.get(reverse("children:detail", args=[child.pk]), {"show_id": "1"}).content
     assert child.id_number not in body.decode()
-    assert not AccessLog.objects.exists()
+    assert not AccessLog.objects.filter(action="view_id_number").exists()
 
 
 def test_proxy_card_has_no_id_health_psychology(client, cast):

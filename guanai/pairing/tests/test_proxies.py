@@ -487,6 +487,17 @@ def test_my_children_page_is_for_proxy_parents(client, users, role):
         assert {a.child.name for a in response.context["rows"]} == {"张三", "李四"}
 
 
+def test_my_children_page_logs_the_guardian_phones_it_shows(client, users, cast):
+    from guanai.accounts.models import AccessLog
+
+    client.force_login(users["proxy_wang"])
+    page = client.get(reverse("pairing:my_children")).content.decode()
+    assert 'href="tel:13912345678"' in page
+    logs = AccessLog.objects.filter(action="view_sensitive", username="proxy_wang")
+    kids = cast["children"]
+    assert {log.child_id for log in logs} == {kids["c31a"].pk, kids["c32a"].pk}
+
+
 def test_register_page_pins_its_query_count(client, users, cast, django_assert_max_num_queries):
     zx = cast["schools"]["zx"]
     for i in range(15):
