@@ -231,7 +231,8 @@ def due_items(
         if for_proxies:
             proxies = _proxies_on(as_of)
             mine = proxies.filter(child=OuterRef("pk")).order_by("valid_from", "pk")
-            base = base.filter(Exists(mine)).annotate(
+            # IN over the (few) assignments: the database starts from them, not from every card
+            base = base.filter(pk__in=proxies.values("child_id")).annotate(
                 proxy_from=Subquery(mine.values("valid_from")[:1]),
                 proxy_user=Subquery(mine.values("user_id")[:1]),
             )
