@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice, product
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from guanai.lib.grades import GradeError, parse_class_no, parse_grade
 from guanai.lib.idcard import IdNumberError, parse_id_number
 from guanai.lib.masking import mask_id_number
 from guanai.lib.phone import PhoneError, parse_phone
-from guanai.lib.pinyin import MAX_COMBINATIONS, search_key
+from guanai.lib.pinyin import join_keys, ordered_readings, search_key
 from guanai.lib.text import clean, digits_of_number
 from guanai.lib.vocab import VocabError, parse_parent_status, parse_yes_no
 from guanai.org.models import School, SchoolClass
@@ -640,7 +639,7 @@ def _lookup(rows: list[Row]) -> tuple[dict[str, _Known], dict[str, _Known]]:
 def _char_options(char: str) -> tuple[list[str], list[str]]:
     """A character's initials and spellings as search_key lists them for a name."""
     return tuple(  # type: ignore[return-value]
-        sorted({r.lower() for r in pinyin(char, style=style, heteronym=True)[0]})
+        ordered_readings(pinyin(char, style=style, heteronym=True)[0])
         for style in (Style.FIRST_LETTER, Style.NORMAL)
     )
 
@@ -662,14 +661,8 @@ def _pinyin(name: str) -> str:
         or any(name[i:j] in PHRASES_DICT for i in range(n - 1) for j in range(i + 2, n + 1))
     ):
         return search_key(name)
-    keys: list[str] = []
-    for part in (0, 1):
-        options = [_char_options(c)[part] for c in name]
-        for combo in islice(product(*options), MAX_COMBINATIONS):
-            key = "".join(combo).replace(" ", "")
-            if key not in keys:
-                keys.append(key)
-    return " ".join(keys)
+    options = [_char_options(c) for c in name]
+    return join_keys([o[0] for o in options], [o[1] for o in options])
 
 
 def _school(school_id: int, cache: dict[int, School]) -> School:

@@ -232,6 +232,23 @@ def test_pinyin_indexes_every_reading():
     assert search_key("张三").split()[0] == "zs"
 
 
+@pytest.mark.parametrize(
+    "name", ["学生0的姐姐", "曾乐乐乐乐", "单单单单单单单单", "长乐朝阳重行行"]
+)
+def test_pinyin_key_fits_its_column_and_keeps_the_usual_reading(name):
+    from pypinyin import Style, pinyin
+
+    key = search_key(name)
+    assert len(key) <= 500  # Child.name_pinyin: PostgreSQL refuses a longer value
+    usual = "".join(r[0] for r in pinyin(name, style=Style.NORMAL, errors="default"))
+    assert usual in key.split()
+
+
+@given(st.text(alphabet="单长乐曾朝重行学生的姐张三", min_size=1, max_size=30))
+def test_pinyin_key_never_exceeds_500(name):
+    assert len(search_key(name)) <= 500
+
+
 def test_clean_and_numbers():
     assert clean("  １２３　") == "123"
     assert clean(None) == ""
