@@ -1,7 +1,8 @@
 """家校联系 in a real browser, at phone width (390×844) and on a desktop (1366×768):
 a class teacher logs a home visit with a follow-up (surviving a dropped connection without a
 duplicate) and finds the follow-up on her home page; a school leader prints a class's letters
-and records the returned slips. Screenshots go to e2e/screenshots/ — look at them.
+(one per family: twins share one) and records the returned slips, one slip counting for both
+twins. Screenshots go to e2e/screenshots/ — look at them.
 """
 
 import io
@@ -116,7 +117,15 @@ def test_teacher_logs_a_home_visit_with_a_follow_up_on_her_phone(
 def test_leader_prints_a_class_letters_and_records_returned_slips(
     page: Page, live_server, cast, viewport, shoot, immediate_jobs
 ):
-    from guanai.contacts.models import Letter
+    from guanai.children.models import Guardian
+    from guanai.contacts.models import Contact, Letter
+    from guanai.testing import make_child
+
+    # 张三 has a twin brother in his class, raised by the same grandmother; 单小明's family is
+    # another (the cast's builder gives every child the same grandmother's phone)
+    san, xiaoming = cast["children"]["c31a"], cast["children"]["c31b"]
+    Guardian.objects.filter(child=xiaoming).update(name="单爷爷", phone="13700001111")
+    si = make_child(cast["classes"]["c31"], name="张四", birth=san.birth_date)
 
     login(page, live_server.url, "zx_leader")
     page.goto(f"{live_server.url}/contacts/letters/")
@@ -141,16 +150,29 @@ def test_leader_prints_a_class_letters_and_records_returned_slips(
     assert len(pdf.pages) == 2
     assert "尊敬的张奶奶" in text and "2027年7月10日" in text and "回执" in text
 
+    assert "为了让张三、张四同学" in text and "尊敬的单爷爷" in text
+    assert "张三、张四（三年级(1)班）" in text  # the twins' one slip names both
     letters = {x.child.name: x.code for x in Letter.objects.select_related("child")}
+    assert set(letters) == {"张三", "单小明"}  # twins: the letter is the first on record
     assert all(code in text for code in letters.values())
+    expect(page.locator("#receipts")).to_contain_text("0 / 2 户")
+    expect(page.locator("#receipts .missing .family")).to_have_text(["单小明", "张三、张四"])
+    shoot(page, "batch")
+
     field = page.get_by_label("回执编号")
     field.fill(letters["张三"].lower())  # typed in lower case: still found
     field.press("Enter")
     log = page.locator("#receipt-log")
-    expect(log).to_contain_text("张三")
-    expect(log).to_contain_text("已登记回执")
+    expect(log).to_contain_text("张三、张四（三年级(1)班）：已登记回执")
+    expect(log).to_contain_text("2 名学生都记为书信联系")
     expect(page.locator("[data-count='returned']")).to_have_text("1")
     expect(page.locator("#receipts .missing")).to_have_text("单小明")
+    letter_contacts = Contact.objects.filter(kind="letter")
+    assert set(letter_contacts.values_list("child", flat=True)) == {san.pk, si.pk}
+    field.fill(letters["张三"])  # the same slip scanned again changes nothing
+    field.press("Enter")
+    expect(log.locator("li").first).to_contain_text("已登记过")
+    assert letter_contacts.count() == 2
     field.fill("XXXXXX")
     field.press("Enter")
     expect(log.locator("li").first).to_contain_text("没有找到")
@@ -158,5 +180,5 @@ def test_leader_prints_a_class_letters_and_records_returned_slips(
     shoot(page, "receipts")
 
     page.goto(f"{live_server.url}/contacts/letters/")
-    expect(page.locator("tbody tr").first).to_contain_text("1 / 2")
+    expect(page.locator("tbody tr").first).to_contain_text("1 / 2")  # families
     shoot(page, "letters")

@@ -1,5 +1,8 @@
 """致家长的一封信: placeholders, printing runs (batches), the PDF and receipt slips (回执).
 
+One letter per family: brothers and sisters in the batch who share a guardian get one letter
+naming each of them, and its one slip counts for all of them (see `family_key`).
+
 A school's letters are rendered class by class with WeasyPrint (which holds a whole document in
 memory) into temporary files and joined with pypdf, so printing a school never holds more than
 one class's document. Chinese text needs a CJK font: Noto Sans CJK SC from Debian's
@@ -11,22 +14,26 @@ import datetime as dt
 import glob
 import re
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
 from guanai.children.validation import CardInvalid
+from guanai.lib import crypto
 from guanai.lib.dates import current_term
 from guanai.lib.grades import grade_name
+from guanai.lib.phone import PhoneError, normalize_phone
+from guanai.lib.text import clean
 from guanai.org.models import School, SchoolClass
 
 from .models import (
@@ -36,13 +43,16 @@ from .models import (
     ContactKind,
     Letter,
     LetterBatch,
+    LetterChild,
     LetterTemplate,
     new_receipt_code,
 )
 
+T = TypeVar("T")
+
 PLACEHOLDER_RE = re.compile(r"\{([^{}\s]{1,10})\}")
 PLACEHOLDERS = {
-    "学生姓名": "孩子的姓名",
+    "学生姓名": "孩子的姓名（兄弟姐妹合用一封信时写全，如“张三、张四”）",
     "监护人": "监护人姓名（没有时写“家长”）",
     "班级": "如 三年级(1)班",
     "学校": "学校名称",
@@ -101,16 +111,37 @@ def class_teachers(class_ids: set[int]) -> dict[int, str]:
     return out
 
 
-def child_values(child: Child, teachers: dict[int, str], extra: dict[str, str]) -> dict[str, str]:
-    guardian = getattr(child, "guardian", None)
+def distinct(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def family_values(
+    children: Sequence[Child], guardian_name: str, teachers: dict[int, str], extra: dict[str, str]
+) -> dict[str, str]:
+    """Placeholder values for one family's letter: every child named, eldest first."""
     return {
-        "学生姓名": child.name,
-        "监护人": (guardian.name if guardian and guardian.name else "家长"),
-        "班级": str(child.school_class),
-        "学校": child.school.name,
-        "班主任": teachers.get(child.school_class_id, "班主任"),
+        "学生姓名": "、".join(child.name for child in children),
+        "监护人": guardian_name or "家长",
+        "班级": "、".join(distinct([str(child.school_class) for child in children])),
+        "学校": children[0].school.name,
+        # "请与班主任{班主任}联系" still reads well when a class has no teacher on record
+        "班主任": "、".join(
+            distinct(
+                [teachers[c.school_class_id] for c in children if c.school_class_id in teachers]
+            )
+        ),
         **extra,
     }
+
+
+def family_label(children: Sequence[Child], hidden: int = 0) -> str:
+    """The children of a letter with their classes: “张三、张四（三年级(1)班）；王五（四年级(1)班）”.
+    `hidden` counts children the reader may not see; they are not named."""
+    by_class: dict[str, list[str]] = {}
+    for child in children:
+        by_class.setdefault(str(child.school_class), []).append(child.name)
+    label = "；".join(f"{'、'.join(names)}（{klass}）" for klass, names in by_class.items())
+    return label + (f"，及本户另外 {hidden} 名学生" if hidden else "")
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -230,6 +261,85 @@ def may_print(user: User) -> None:
         raise PermissionDenied("只有班主任、年级负责人、校领导和镇管理员可以打印家长信")
 
 
+# --- families ---------------------------------------------------------------------------------
+
+
+class FamilyFacts(NamedTuple):
+    """What the family rule reads from a card: the guardian's phone and name, the home."""
+
+    phone: str
+    guardian_name: str
+    village: str
+    group: str
+    address: str
+
+
+def family_key(facts: FamilyFacts) -> str:
+    """Which family a child belongs to, for one letter per family; "" for a family alone.
+
+    Children share a family when their guardians' phones are the same number (normalised: as
+    typed, +86 or with dashes), or, when the guardian has no phone, the same guardian name and
+    the same home (village, group and detailed address, which must be filled in). A child with
+    neither is a family alone. The rule errs on the side of two letters: merging two families
+    by mistake would leave one without its letter and mark its child contacted by the other's
+    slip. The key holds the phone: store `stored_family_key(key)`, never the key itself.
+    """
+    phone = _phone_digits(facts.phone)
+    if phone:
+        return f"tel:{phone}"
+    name, address = _compact(facts.guardian_name), _compact(facts.address)
+    if name and address:
+        return f"home:{name}|{_compact(facts.village)}|{_compact(facts.group)}|{address}"
+    return ""
+
+
+def group_families(members: Sequence[tuple[T, FamilyFacts]]) -> list[tuple[str, list[T]]]:
+    """Group (member, facts) pairs into families by `family_key`, as (key, members): members
+    keep their order (pass the eldest first), and families come in the order of their first
+    member."""
+    families: list[tuple[str, list[T]]] = []
+    by_key: dict[str, list[T]] = {}
+    for member, facts in members:
+        key = family_key(facts)
+        if key and key in by_key:
+            by_key[key].append(member)
+            continue
+        family = [member]
+        if key:
+            by_key[key] = family
+        families.append((key, family))
+    return families
+
+
+def _phone_digits(text: str) -> str:
+    try:
+        return normalize_phone(text)
+    except PhoneError:
+        digits = "".join(ch for ch in clean(text) if ch.isdigit())
+        return digits if len(digits) >= 7 else ""
+
+
+def _compact(text: str) -> str:
+    return "".join(clean(text).split())
+
+
+def stored_family_key(key: str) -> str:
+    """A short keyed hash of a family key: letters of one family match across batches, but the
+    phone number cannot be read back from it."""
+    return crypto.lookup_hash(f"family:{key}")[:16] if key else ""
+
+
+def facts_of(child: Child) -> FamilyFacts:
+    guardian = getattr(child, "guardian", None)
+    return FamilyFacts(
+        phone=guardian.phone if guardian else "",
+        guardian_name=guardian.name if guardian else "",
+        village=child.village,
+        group=child.group,
+        address=child.address,
+    )
+
+
 # --- batches ----------------------------------------------------------------------------------
 
 
@@ -254,9 +364,25 @@ def create_batch(
     left_behind_only: bool = False,
     values: dict[str, str] | None = None,
 ) -> LetterBatch:
-    """A printing run: one letter (with a receipt code) per enrolled child of the class, grade
-    or school. The caller checks the unit is printable by `by`. The PDF is built by a job."""
+    """A printing run: one letter (with a receipt code) per family among the enrolled children
+    of the class, grade or school that `by` may see, naming each child of the family. A letter
+    is printed with the class of its eldest child (`Letter.child`). The caller checks the unit
+    is printable by `by`; the PDF is built by a job."""
     values = {k: v for k, v in (values or {}).items() if k in DATE_VALUES and v}
+    children = Child.objects.visible_to(by).filter(school=school, enrolment=Enrolment.ENROLLED)
+    if school_class is not None:
+        children = children.filter(school_class=school_class)
+    elif grade is not None:
+        children = children.filter(school_class__grade=grade)
+    if left_behind_only:
+        children = children.filter(category__in=LEFT_BEHIND)
+    rows = list(
+        children.select_related("guardian")
+        .order_by(F("birth_date").asc(nulls_last=True), "pk")
+        .only("pk", "village", "group", "address", "guardian__name", "guardian__phone")
+    )
+    if not rows:
+        raise CardInvalid({"school_class": "这个范围内没有在读学生"})
     batch = LetterBatch.objects.create(
         template=template,
         school=school,
@@ -268,39 +394,57 @@ def create_batch(
         values=values,
         created_by=by,
     )
-    children = Child.objects.filter(school=school, enrolment=Enrolment.ENROLLED)
-    if school_class is not None:
-        children = children.filter(school_class=school_class)
-    elif grade is not None:
-        children = children.filter(school_class__grade=grade)
-    if left_behind_only:
-        children = children.filter(category__in=LEFT_BEHIND)
-    rows = list(
-        children.select_related("guardian")
-        .order_by("school_class__grade", "school_class__class_no", "name", "pk")
-        .only("pk", "guardian__name")
-    )
-    if not rows:
-        raise CardInvalid({"school_class": "这个范围内没有在读学生"})
-    codes = unique_codes(len(rows))
-    Letter.objects.bulk_create(
+    families = group_families([(child, facts_of(child)) for child in rows])
+    letters = Letter.objects.bulk_create(
         Letter(
             batch=batch,
-            child=child,
+            child=family[0],
             code=code,
-            guardian_name=getattr(getattr(child, "guardian", None), "name", "") or "",
+            family_key=stored_family_key(key),
+            guardian_name=_addressee(family),
         )
-        for child, code in zip(rows, codes, strict=True)
+        for (key, family), code in zip(families, unique_codes(len(families)), strict=True)
+    )
+    LetterChild.objects.bulk_create(
+        LetterChild(letter=letter, child=child, batch=batch)
+        for letter, (_key, family) in zip(letters, families, strict=True)
+        for child in family
     )
     return batch
 
 
+def _addressee(family: list[Child]) -> str:
+    """The letter is addressed to the guardian (the eldest's name for her, if the cards differ)."""
+    return next((name for name in (facts_of(c).guardian_name for c in family) if name), "")
+
+
 def batches_visible_to(user: User) -> QuerySet[LetterBatch]:
-    """Batches with at least one letter to a child the user may see."""
+    """Batches naming at least one child the user may see."""
     kids = Child.objects.visible_to(user).values("pk")
     return LetterBatch.objects.filter(
-        pk__in=Letter.objects.filter(child__in=kids).values("batch_id")
+        pk__in=LetterChild.objects.filter(child__in=kids).values("batch_id")
     )
+
+
+def may_download(batch: LetterBatch, user: User) -> bool:
+    """The PDF names every child of the batch, so only someone who may see them all (the
+    printer, or a leader above her) downloads it; read-only roles never do."""
+    if user.is_read_only:
+        return False
+    kids = Child.objects.visible_to(user).values("pk")
+    return not LetterChild.objects.filter(batch=batch).exclude(child__in=kids).exists()
+
+
+def with_children(letters: QuerySet[Letter]) -> QuerySet[Letter]:
+    """Letters with their children (eldest first), classes and schools loaded."""
+    named = LetterChild.objects.select_related("child__school", "child__school_class").order_by(
+        "id"
+    )
+    return letters.prefetch_related(Prefetch("letter_children", queryset=named))
+
+
+def children_of(letter: Letter) -> list[Child]:
+    return [lc.child for lc in letter.letter_children.all()]
 
 
 def cjk_font_file() -> Path | None:
@@ -315,14 +459,15 @@ def cjk_font_file() -> Path | None:
 
 
 def render_letters_pdf(batch: LetterBatch, letters: list[Letter]) -> bytes:
-    """One class's letters as PDF bytes (A4, one page each with its receipt slip)."""
-    from weasyprint import HTML
-
+    """One class's letters as PDF bytes (A4, one page each with its receipt slip). Each
+    letter names every child of its family; pass letters loaded `with_children`."""
     if cjk_font_file() is None:
         raise RuntimeError(
             "缺少中文字体（Noto Sans CJK）：请运行 ./bin/demo 或 apt-get install fonts-noto-cjk"
         )
-    teachers = class_teachers({letter.child.school_class_id for letter in letters})
+    warm_up()
+    families = [(letter, children_of(letter)) for letter in letters]
+    teachers = class_teachers({c.school_class_id for _letter, kids in families for c in kids})
     today = timezone.localdate()
     extra = {
         "日期": cn_date(batch.created_at.astimezone(timezone.get_current_timezone()).date()),
@@ -335,29 +480,51 @@ def render_letters_pdf(batch: LetterBatch, letters: list[Letter]) -> bytes:
             else "____年__月__日"
         )
     pages = []
-    for letter in letters:
-        values = child_values(letter.child, teachers, extra)
-        if letter.guardian_name:
-            values["监护人"] = letter.guardian_name
+    for letter, kids in families:
+        values = family_values(kids, letter.guardian_name, teachers, extra)
         pages.append(
             {
-                "letter": letter,
+                "code": letter.code,
                 "title": fill(batch.title, values),
-                "paragraphs": [p for p in fill(batch.body, values).split("\n")],
+                "paragraphs": fill(batch.body, values).split("\n"),
                 "receipt": fill(batch.receipt_text, values),
+                "children": family_label(kids),
                 "values": values,
                 "barcode": code39_svg(letter.code),
             }
         )
+    return _pdf(pages, batch.title)
+
+
+def _pdf(pages: list[dict[str, Any]], title: str) -> bytes:
+    from weasyprint import HTML
+
     # A vendored font file is declared with @font-face; the system's Noto Sans CJK SC is found
     # by name through fontconfig (a .ttc's first face is Japanese, so never by file).
     font = cjk_font_file()
     vendored = font is not None and FONT_DIRS[0] in font.parents
     html = render_to_string(
         "contacts/letters_pdf.html",
-        {"pages": pages, "batch": batch, "font_url": font.as_uri() if vendored else ""},
+        {"pages": pages, "title": title, "font_url": font.as_uri() if vendored else ""},
     )
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+_warm_up_lock = threading.Lock()
+_warmed_up = False
+
+
+def warm_up() -> None:
+    """Load WeasyPrint, Pango, fontconfig and the CJK font once per process by rendering a
+    one-line letter: most of the first PDF's time (about 0.6 s), which would otherwise fall on
+    the first letters a user prints. `guanai worker` runs this in a background thread as it
+    starts (registered in tasks.py); rendering calls it too, and so waits for a warm-up under
+    way rather than loading fontconfig twice at once."""
+    global _warmed_up
+    with _warm_up_lock:
+        if not _warmed_up:
+            _pdf([{"code": "", "title": "回执", "paragraphs": ["您好"], "values": {}}], "回执")
+            _warmed_up = True
 
 
 def letters_dir() -> Path:
@@ -386,8 +553,8 @@ def build_batch_pdf(
         parts = []
         for i, class_id in enumerate(seen):
             letters = list(
-                batch.letters.filter(child__school_class_id=class_id)
-                .select_related("child", "child__school", "child__school_class", "child__guardian")
+                with_children(batch.letters.filter(child__school_class_id=class_id))
+                .select_related("child__school_class")
                 .order_by("child__name", "child_id")
             )
             if progress:
@@ -426,16 +593,19 @@ class ReceiptError(Exception):
 
 @transaction.atomic
 def record_receipt(*, code: str, by: User) -> tuple[Letter, bool]:
-    """Mark the letter with this code returned (and log a 书信 contact on the card). Returns
-    (letter, newly_recorded). Codes outside the user's scope are not found."""
+    """Mark the family's letter with this code returned and log a 书信 contact on the card of
+    every child it names: one slip counts for all of them. Returns (letter, newly_recorded); a
+    code scanned again changes nothing. Codes naming no child the user may contact are not
+    found."""
     code = normalize_code(code)
     if len(code) != CODE_LENGTH or set(code) - set(CODE_ALPHABET):
         raise ReceiptError(f"回执编号“{code}”格式不对：应为 {CODE_LENGTH} 位字母数字")
     kids = Child.objects.visible_to(by, "contact").values("pk")
+    mine = LetterChild.objects.filter(child__in=kids).values("letter_id")
     letter = (
-        Letter.objects.select_for_update()
-        .select_related("child", "child__school_class", "batch")
-        .filter(code=code, child__in=kids)
+        with_children(Letter.objects.select_for_update(of=("self",)))
+        .select_related("batch")
+        .filter(code=code, pk__in=mine)
         .first()
     )
     if letter is None:
@@ -445,36 +615,56 @@ def record_receipt(*, code: str, by: User) -> tuple[Letter, bool]:
     now = timezone.now()
     letter.returned_at, letter.returned_by = now, by
     letter.save(update_fields=["returned_at", "returned_by"])
-    Contact.objects.create(
-        child=letter.child,
-        kind=ContactKind.LETTER,
-        at=now,
-        by=by,
-        with_whom=letter.guardian_name or "家长",
-        notes=f"《{letter.batch.title}》回执已收回（编号 {letter.code}）",
-    )
+    for child in children_of(letter):
+        Contact.objects.create(
+            child=child,
+            kind=ContactKind.LETTER,
+            at=now,
+            by=by,
+            with_whom=letter.guardian_name or "家长",
+            notes=f"《{letter.batch.title}》回执已收回（编号 {letter.code}）",
+        )
     return letter, True
 
 
+def family_seen_by(letter: Letter, user: User) -> str:
+    """The letter's children as `user` may see them: named with their classes, the others
+    only counted."""
+    kids = children_of(letter)
+    visible = Child.objects.visible_to(user).filter(pk__in=[c.pk for c in kids])
+    shown = children_seen(letter, set(visible.values_list("pk", flat=True)))
+    return family_label(shown, hidden=len(kids) - len(shown))
+
+
+def children_seen(letter: Letter, visible: set[int]) -> list[Child]:
+    return [child for child in children_of(letter) if child.pk in visible]
+
+
 def receipt_summary(batch: LetterBatch, user: User) -> list[dict[str, Any]]:
-    """Per class: letters, returned, and the children whose slip has not come back."""
-    kids = Child.objects.visible_to(user).values("pk")
+    """Per class a letter was printed with (its eldest child's): families (letters), returned,
+    and the letters not returned yet with the children the user may see."""
+    kids = Child.objects.visible_to(user).filter(letter_children__batch=batch)
+    visible = set(kids.values_list("pk", flat=True))
+    mine = LetterChild.objects.filter(batch=batch, child__in=kids.values("pk"))
     rows = (
-        batch.letters.filter(child__in=kids)
-        .select_related("child", "child__school_class")
+        with_children(batch.letters.filter(pk__in=mine.values("letter_id")))
+        .select_related("child__school_class")
         .order_by("child__school_class__grade", "child__school_class__class_no", "child__name")
     )
     classes: dict[int, dict[str, Any]] = {}
     for letter in rows:
         klass = letter.child.school_class
         entry = classes.setdefault(
-            klass.pk, {"label": str(klass), "total": 0, "returned": 0, "missing": []}
+            klass.pk,
+            {"label": str(klass), "class_id": klass.pk, "total": 0, "returned": 0, "missing": []},
         )
         entry["total"] += 1
         if letter.returned_at:
             entry["returned"] += 1
         else:
-            entry["missing"].append(letter)
+            entry["missing"].append(
+                {"code": letter.code, "children": children_seen(letter, visible)}
+            )
     return list(classes.values())
 
 

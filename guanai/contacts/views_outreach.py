@@ -128,9 +128,13 @@ def letters_print(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A printing run: progress, the PDF, and receipts per class with who has not returned."""
+    """A printing run: progress, the PDF, and receipts per class: families returned and the
+    children of the families that have not."""
     batch = get_object_or_404(
-        L.batches_visible_to(request.user).select_related("school", "school_class", "job"), pk=pk
+        L.batches_visible_to(request.user).select_related(
+            "school", "school_class", "job", "created_by"
+        ),
+        pk=pk,
     )
     summary = L.receipt_summary(batch, request.user)
     ctx = {
@@ -141,6 +145,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "returned": sum(c["returned"] for c in summary),
         "form": ReceiptForm(),
         "can_record": not request.user.is_read_only,
+        "can_download": L.may_download(batch, request.user),
     }
     template = "contacts/_receipts.html" if request.htmx else "contacts/batch.html"
     return render(request, template, ctx)
@@ -148,9 +153,10 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def batch_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    """Download the letters; personal data leaving the system, so the access log records it."""
+    """Download the letters; personal data leaving the system, so the access log records it.
+    Only for users who may see every child the letters name."""
     batch = get_object_or_404(L.batches_visible_to(request.user), pk=pk)
-    if request.user.is_read_only or not batch.pdf:
+    if not batch.pdf or not L.may_download(batch, request.user):
         raise Http404("PDF 尚未生成")
     path = L.letters_dir() / Path(batch.pdf).name
     if not path.exists():
@@ -173,7 +179,8 @@ def batch_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @writer_required
 @require_POST
 def receipt(request: HttpRequest) -> HttpResponse:
-    """Record a returned slip by its code (typed, or scanned: the scanner types it and Enter)."""
+    """Record a returned slip by its code (typed, or scanned: the scanner types it and Enter);
+    one slip counts for every child of the family."""
     form = ReceiptForm(request.POST)
     result = {"ok": False, "text": "请输入回执编号"}
     if form.is_valid():
@@ -183,11 +190,13 @@ def receipt(request: HttpRequest) -> HttpResponse:
             result = {"ok": False, "text": str(exc)}
         else:
             when = letter.returned_at.astimezone().strftime("%m-%d %H:%M")
-            text = f"{letter.code} {letter.child.name}（{letter.child.school_class}）"
+            text = f"{letter.code} {L.family_seen_by(letter, request.user)}"
+            n = len(L.children_of(letter))
+            done = "：已登记回执" + (f"，{n} 名学生都记为书信联系" if n > 1 else "")
             result = {
                 "ok": True,
                 "new": new,
-                "text": text + ("：已登记回执" if new else f"：{when} 已登记过"),
+                "text": text + (done if new else f"：{when} 已登记过"),
                 "batch": letter.batch_id,
             }
     if request.htmx:

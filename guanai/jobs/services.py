@@ -9,6 +9,7 @@ An app registers a handler per kind:
 """
 
 import logging
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from .models import Job, JobStatus
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 HANDLERS: dict[str, Callable[[Job, Progress], Any]] = {}
+WARM_UPS: list[Callable[[], None]] = []
 
 
 def register(kind: str) -> Callable:
@@ -30,6 +32,29 @@ def register(kind: str) -> Callable:
         return fn
 
     return decorator
+
+
+def warm_up_at_start(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register something slow to load once per process (PDF fonts, say): `guanai worker`
+    runs these in a background thread as it starts, so the first job need not wait for them.
+    They must be safe to run alongside a job (the job's own first use waits for them)."""
+    WARM_UPS.append(fn)
+    return fn
+
+
+def start_warm_ups() -> threading.Thread:
+    """Run the registered warm-ups one after another in a daemon thread."""
+
+    def run() -> None:
+        for fn in WARM_UPS:
+            try:
+                fn()
+            except Exception:  # a failed warm-up only costs the first job its speed
+                logger.warning("warm-up %s failed", fn.__qualname__, exc_info=True)
+
+    thread = threading.Thread(target=run, name="worker-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         for login, who in DEMO_LOGINS:
             self.stdout.write(f"  {login:<14} {who}")
         self.stdout.write("按 Ctrl+C 停止。\n")
-        worker = subprocess.Popen([sys.executable, "-m", "guanai", "db_worker"])
+        worker = subprocess.Popen([sys.executable, "-m", "guanai", "worker"])
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         finally:

@@ -13,7 +13,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         bind = os.environ.get("GUANAI_BIND", "127.0.0.1:8000")
         workers = os.environ.get("GUANAI_WORKERS", "2")
-        worker = subprocess.Popen([sys.executable, "-m", "guanai", "db_worker"])
+        worker = subprocess.Popen([sys.executable, "-m", "guanai", "worker"])
         try:
             subprocess.run(
                 [
