@@ -10,9 +10,10 @@ one town of BENCH_SCHOOLS schools, children (~40 % left-behind) and a year of co
 with raw `executemany` in one transaction per table (home visits 15 %, calls 35 %, messages 20 %,
 family calls 20 % …; left-behind children three times as likely to be contacted). Then times
 requests through django.test.Client as the town administrator: GET /api/v1/contacts/due for one
-school and for the whole town, the coverage page (/contacts/coverage/) for one school and the
-town, and the first page of GET /api/v1/contacts for the town. Prints p50/p95 and peak memory
-(process peak RSS, and the Python heap peak of one town-wide due list under tracemalloc).
+school and for the whole town, the coverage page (/contacts/coverage/) and the coverage of the
+town's 普访 round (GET /api/v1/visit-rounds/{id}/coverage) for one school and the town, and the
+first page of GET /api/v1/contacts for the town. Prints p50/p95 and peak memory (process peak
+RSS, and the Python heap peak of one town-wide due list under tracemalloc).
 """
 
 import datetime as dt
@@ -98,7 +99,8 @@ def build(rng: random.Random):
 
     from guanai.accounts.models import Role, RoleAssignment, User
     from guanai.children.models import Child
-    from guanai.contacts.models import Contact
+    from guanai.contacts.models import Contact, VisitRound
+    from guanai.contacts.rules import term_start
     from guanai.org.models import School, SchoolClass, Town
 
     now = timezone.now()
@@ -170,7 +172,11 @@ def build(rng: random.Random):
                 )
             insert_rows(Contact, rows, {})
     t_contacts = time.perf_counter() - t0
-    return admin, schools, t_children, t_contacts
+    today = timezone.localdate()
+    visit_round = VisitRound.objects.create(
+        town=town, name="本学期普访", since=term_start(today), until=today, created_by=admin
+    )
+    return admin, schools, visit_round, t_children, t_contacts
 
 
 def timed(client, url: str, params: dict, n: int) -> tuple[list[float], object]:
@@ -198,7 +204,7 @@ def main() -> None:
         f"building {N_CHILDREN:,} children in {N_SCHOOLS} schools and {N_CONTACTS:,} contacts "
         f"on {connection.vendor} …"
     )
-    admin, schools, t_children, t_contacts = build(rng)
+    admin, schools, visit_round, t_children, t_contacts = build(rng)
     print(
         f"  children {t_children:6.1f} s ({N_CHILDREN / t_children:,.0f} rows/s), "
         f"contacts {t_contacts:6.1f} s ({N_CONTACTS / t_contacts:,.0f} rows/s), "
@@ -210,6 +216,7 @@ def main() -> None:
     client = Client()
     client.force_login(admin)
     school = schools[0].code
+    round_url = f"/api/v1/visit-rounds/{visit_round.pk}/coverage"
     cases = [
         (
             "due list, one school    GET /api/v1/contacts/due?school=",
@@ -223,8 +230,15 @@ def main() -> None:
             {"school": school},
         ),
         ("coverage, whole town    GET /contacts/coverage/", "/contacts/coverage/", {}),
+        (
+            "round, one school       GET /api/v1/visit-rounds/N/coverage?school=",
+            round_url,
+            {"school": school},
+        ),
+        ("round, whole town       GET /api/v1/visit-rounds/N/coverage", round_url, {}),
         ("contact list, town p.1  GET /api/v1/contacts", "/api/v1/contacts", {}),
     ]
+    width = max(len(label) for label, _url, _params in cases)
     print(f"{N_REQUESTS} requests each (first one warms caches):")
     for label, url, params in cases:
         client.get(url, params)
@@ -234,13 +248,16 @@ def main() -> None:
             extra = f"  ({response.json()['count']:,} items due)"
         elif url.endswith("/contacts"):
             extra = f"  ({response.json()['count']:,} contacts)"
+        elif url.startswith("/api/v1/visit-rounds"):
+            out = response.json()["round"]
+            extra = f"  ({out['visited']:,} / {out['total']:,} children visited this round)"
         else:
             html = response.content.decode()
             visited = re.search(r'data-count="visited">(\d+)<', html)[1]
             total = re.search(r"已家访 <strong[^>]*>\d+</strong> / (\d+) 人", html)[1]
             extra = f"  ({int(visited):,} / {int(total):,} children visited this term)"
         print(
-            f"  {label:<56} p50 {statistics.median(times) * 1000:7.0f} ms"
+            f"  {label:<{width}} p50 {statistics.median(times) * 1000:7.0f} ms"
             f"   p95 {p95(times) * 1000:7.0f} ms{extra}"
         )
     tracemalloc.start()

@@ -94,9 +94,8 @@ def on_card_invalid(request: HttpRequest, exc: CardInvalid):
 
 @api.exception_handler(StaleVersion)
 def on_stale(request: HttpRequest, exc: StaleVersion):
-    return api.create_response(
-        request, {"detail": "此档卡已被他人修改，请重新读取后再保存（version 已过期）"}, status=409
-    )
+    detail = str(exc) or "此档卡已被他人修改，请重新读取后再保存（version 已过期）"
+    return api.create_response(request, {"detail": detail}, status=409)
 
 
 @api.exception_handler(Http404)
@@ -123,6 +122,7 @@ def on_http_error(request: HttpRequest, exc: HttpError):
 from guanai.accounts.api import router as accounts_router
 from guanai.children.api import router as children_router
 from guanai.contacts import api as contacts_api
+from guanai.contacts import api_rounds as contacts_rounds_api
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
 from guanai.screening import api as screening_api
@@ -131,6 +131,7 @@ api.add_router("/auth", accounts_router)
 api.add_router("/children", children_router)
 api.add_router("/contacts", contacts_api.router)
 api.add_router("/messages", contacts_api.messages_router)
+api.add_router("/visit-rounds", contacts_rounds_api.rounds_router)
 api.add_router("/screenings", screening_api.screenings_router)
 api.add_router("/verifications", screening_api.verifications_router)
 api.add_router("/imports", screening_api.imports_router)

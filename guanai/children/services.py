@@ -267,7 +267,7 @@ def _display(value: Any) -> Any:
     return str(value)
 
 
-def _record_changes(record, prefix: str) -> list[dict[str, Any]]:
+def record_changes(record, prefix: str) -> list[dict[str, Any]]:
     prev = record.prev_record
     out = []
     fields = [f.attname if f.is_relation else f.name for f in record.instance_type._meta.fields]
@@ -288,6 +288,18 @@ def _record_changes(record, prefix: str) -> list[dict[str, Any]]:
     return out
 
 
+def history_entry(record, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """One history record as the pages and the API show it: who, when, why, what changed."""
+    return {
+        "at": record.history_date,
+        "by": record.history_user.username if record.history_user else None,
+        "by_name": str(record.history_user) if record.history_user else "系统",
+        "reason": record.history_change_reason or "",
+        "created": record.history_type == "+",
+        "changes": changes,
+    }
+
+
 def child_history(child: Child) -> list[dict[str, Any]]:
     """Every change of the card, its parents and guardian, newest first:
     [{"at", "by", "reason", "changes": [{"field", "old", "new"}]}]."""
@@ -302,18 +314,13 @@ def child_history(child: Child) -> list[dict[str, Any]]:
     ]
     entries = []
     for record, prefix in records:
-        changes = _record_changes(record, prefix)
+        changes = record_changes(record, prefix)
         if not changes and record.history_type != "+":
             continue
         entries.append(
-            {
-                "at": record.history_date,
-                "by": record.history_user.username if record.history_user else None,
-                "by_name": str(record.history_user) if record.history_user else "系统",
-                "reason": record.history_change_reason or "",
-                "created": record.history_type == "+",
+            history_entry(record, changes)
+            | {
                 "kind": "child" if not prefix else prefix.rstrip("."),
-                "changes": changes,
                 "_order": (record.history_date, record.history_id),
             }
         )

@@ -1,4 +1,5 @@
-"""A term of contacts for the demo town: visits, calls, family calls, messages and follow-ups."""
+"""A term of contacts for the demo town: visits, calls, family calls, messages, follow-ups and
+the term's 普访 round."""
 
 import datetime as dt
 import random
@@ -8,9 +9,10 @@ from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, Child
+from guanai.org.models import Town
 
-from .models import Contact, ContactKind
-from .rules import SHANGHAI
+from .models import Contact, ContactKind, VisitRound
+from .rules import SHANGHAI, term_start
 
 FINDINGS = {
     "study": ["作业基本按时完成", "数学较吃力，已安排同学帮助", "上课注意力不集中", "成绩稳定"],
@@ -110,6 +112,26 @@ def load_demo_contacts(
             visit.follow_up_by = today + dt.timedelta(days=n * 3 - 1)
             rows.append(visit)
     Contact.objects.bulk_create(rows, batch_size=500)
+    _autumn_round(today, by=fallback)
     if progress:
         progress(f"  家校联系：{len(rows)} 条")
     return len(rows)
+
+
+def _autumn_round(today: dt.date, *, by: User | None) -> None:
+    """The town's 普访 round of this term ("2026 秋季学期普访"), for the coverage page."""
+    start = term_start(today)
+    autumn = start.month == 9
+    end = dt.date(start.year + 1, 1, 31) if autumn else dt.date(start.year, 8, 31)
+    for town in Town.objects.all():
+        VisitRound.objects.get_or_create(
+            town=town,
+            name=f"{start.year} {'秋季' if autumn else '春季'}学期普访",
+            defaults={
+                "since": start,
+                "until": end,
+                "left_behind_only": True,
+                "notes": "每名留守儿童本学期至少家访一次",
+                "created_by": by,
+            },
+        )

@@ -10,7 +10,8 @@ from django.utils import timezone
 from guanai.children.models import Category, Child
 from guanai.children.validation import CardInvalid
 
-from .models import FINDING_AREAS, ContactKind, FindingLevel, RulePeriod
+from .corrections import FINDING_FIELDS
+from .models import FINDING_AREAS, Contact, ContactKind, FindingLevel, RulePeriod
 from .services import clean_contact
 
 LEVEL_CHOICES = [("", "未记录"), *FindingLevel.choices]
@@ -117,6 +118,79 @@ class ContactForm(forms.Form):
                 field = key.replace("findings.", "").replace(".", "_")
                 self.add_error(field if field in self.fields else None, message)
         return data
+
+
+class ContactEditForm(ContactForm):
+    """Correct a saved contact: the same fields (not the child, not photos) and a required
+    reason, kept in the contact's history."""
+
+    reason = forms.CharField(
+        label="修改原因",
+        max_length=100,
+        error_messages={"required": "请填写修改原因"},
+        widget=forms.TextInput(attrs={"placeholder": "如：时间记错了，应为上午"}),
+    )
+
+    def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
+        initial = kwargs.setdefault("initial", {})
+        initial.update(
+            {
+                "kind": contact.kind,
+                "at": timezone.localtime(contact.at).replace(second=0, microsecond=0),
+                "with_whom": contact.with_whom,
+                "notes": contact.notes,
+                "follow_up_by": contact.follow_up_by,
+                **{f: getattr(contact, f) for f in FINDING_FIELDS},
+            }
+        )
+        super().__init__(*args, child=contact.child, **kwargs)
+        self.contact = contact
+        del self.fields["idempotency_key"]
+        self.fields.pop("photos", None)
+        # the version being corrected: a save over somebody else's newer one is refused
+        self.fields["loaded_at"] = forms.DateTimeField(
+            widget=forms.HiddenInput, required=False, initial=contact.updated_at.isoformat()
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # The form shows minutes: an unchanged minute keeps the seconds the API may have sent.
+        at = self.values.get("at")
+        if at is not None and at == self.initial["at"]:
+            self.values["at"] = self.contact.at
+        return data
+
+
+class VisitRoundForm(forms.Form):
+    """A new 普访 round for a town or one school; `create_round` checks the dates and name."""
+
+    unit = forms.ChoiceField(label="范围")
+    name = forms.CharField(
+        label="名称",
+        max_length=60,
+        error_messages={"required": "请填写轮次名称，如“2026 秋季学期普访”"},
+        widget=forms.TextInput(attrs={"placeholder": "如 2026 秋季学期普访"}),
+    )
+    since = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}))
+    left_behind_only = forms.BooleanField(label="只统计留守儿童", required=False)
+    notes = forms.CharField(label="说明", max_length=300, required=False)
+
+    def __init__(self, *args: Any, towns: list, schools: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.units: dict[str, dict[str, Any]] = {
+            **{f"town:{t.pk}": {"town": t, "school": None} for t in towns},
+            **{f"school:{s.pk}": {"town": None, "school": s} for s in schools},
+        }
+        self.fields["unit"].choices = [(f"town:{t.pk}", f"{t.name}（全镇）") for t in towns] + [
+            (f"school:{s.pk}", s.name) for s in schools
+        ]
+
+    def round_values(self) -> dict[str, Any]:
+        """Keyword arguments of `create_round` (all but `by`)."""
+        data = self.cleaned_data
+        fields = ("name", "since", "until", "left_behind_only", "notes")
+        return {**self.units[data["unit"]], **{f: data[f] for f in fields}}
 
 
 class DoneForm(forms.Form):

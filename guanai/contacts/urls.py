@@ -1,17 +1,19 @@
 from django.urls import path
 
-from . import views, views_outreach
+from . import views, views_outreach, views_rounds
 
 app_name = "contacts"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.contact_new, name="new"),
+    path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/done/", views.follow_up_done, name="done"),
     path("child/<int:pk>/", views.timeline, name="timeline"),
     path("photo/<int:pk>/", views.photo, name="photo"),
     path("follow-ups/", views.follow_ups, name="follow_ups"),
     path("due/", views.due, name="due"),
-    path("coverage/", views.coverage_page, name="coverage"),
+    path("coverage/", views_rounds.coverage_page, name="coverage"),
+    path("rounds/", views_rounds.rounds_page, name="rounds"),
     path("rules/", views.rules_page, name="rules"),
     path("plan/", views.plan, name="plan"),
     path("help/", views.help_page, name="help"),

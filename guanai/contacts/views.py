@@ -1,5 +1,6 @@
-"""Pages of 家校联系: log a contact (phone first), timelines, follow-ups, due lists, 普访
-coverage, frequency rules and the weekly visit plan. Letters and messages: views_outreach.py.
+"""Pages of 家校联系: log a contact (phone first), timelines, follow-ups, due lists, frequency
+rules and the weekly visit plan. 普访 coverage and rounds: views_rounds.py. Letters and
+messages: views_outreach.py.
 Scope via Child.objects.visible_to(), as everywhere."""
 
 import datetime as dt
@@ -20,14 +21,22 @@ from guanai.accounts.models import Role, User
 from guanai.accounts.permissions import writer_required
 from guanai.children.access import REDUCED, card_access
 from guanai.children.models import Child
+from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
 from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School
 
-from .forms import ContactForm, DoneForm, RuleForm, with_whom_choices
+from .corrections import contact_histories, contact_to_correct, correct_contact, correctable
+from .forms import (
+    ContactEditForm,
+    ContactForm,
+    DoneForm,
+    RuleForm,
+    with_whom_choices,
+)
 from .models import Contact, ContactKind, ContactPhoto, PlannedVisit
-from .rules import DEFAULT_RULES, RULE_CODES, coverage, due_items, rules_for_schools, term_start
+from .rules import DEFAULT_RULES, RULE_CODES, due_items, rules_for_schools
 from .services import (
     IdempotencyConflict,
     complete_follow_up,
@@ -53,6 +62,12 @@ def _parse_date(value: str | None, default: dt.date) -> dt.date:
         return dt.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+
+
+def _show_errors(form, exc: CardInvalid) -> None:
+    """A service's field errors at the form's fields (others above the form)."""
+    for key, message in exc.errors.items():
+        form.add_error(key if key in form.fields else None, message)
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -127,8 +142,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
         except IdempotencyConflict:
             form.add_error(None, "这张表单已经保存过一条不同的记录；如需再记一条，请重新打开表单")
         except CardInvalid as exc:
-            for key, message in exc.errors.items():
-                form.add_error(key if key in form.fields else None, message)
+            _show_errors(form, exc)
         else:
             note = "已保存" if created else "这条记录之前已经保存（没有重复保存）"
             messages.success(request, f"{child.name}：{contact.get_kind_display()}{note}")
@@ -161,6 +175,46 @@ def _hides_psych(request: HttpRequest, contact: Contact) -> bool:
     return card_access(request.user) == REDUCED and contact.by_id != request.user.pk
 
 
+@writer_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a saved contact with the same form (the child stays); the reason and the
+    replaced version go into the contact's history."""
+    contact = contact_to_correct(request.user, pk)
+    form = ContactEditForm(request.POST or None, contact=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved, changed = correct_contact(
+                contact=contact,
+                by=request.user,
+                values=form.values,
+                reason=form.cleaned_data["reason"],
+                loaded_at=form.cleaned_data.get("loaded_at"),
+            )
+        except CardInvalid as exc:
+            _show_errors(form, exc)
+        except StaleVersion as exc:
+            form.add_error(None, str(exc))  # what she typed stays on the page
+        else:
+            note = "已修改" if changed else "没有改动"
+            messages.success(request, f"{contact.child.name}：{saved.get_kind_display()}记录{note}")
+            return redirect(
+                _safe_next(request, reverse("children:detail", args=[contact.child_id]))
+            )
+    return render(
+        request,
+        "contacts/new.html",
+        {
+            "form": form,
+            "child": contact.child,
+            "editing": contact,
+            "people": with_whom_choices(contact.child),
+            "kinds": ContactKind.choices,
+            "next": _safe_next(request, ""),
+        },
+    )
+
+
 @login_required
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     """The child's contact timeline (the card loads it with HTMX), newest first."""
@@ -173,8 +227,13 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     )
     page = Paginator(contacts, 20).get_page(request.GET.get("page"))
     reduced = card_access(request.user) == REDUCED
+    ids = [c.pk for c in page]
+    histories = contact_histories(list(page), user=request.user)
+    may_correct = set(correctable(request.user).filter(pk__in=ids).values_list("pk", flat=True))
     for c in page:
         c.hide_psych = reduced and c.by_id != request.user.pk
+        c.corrections = [e for e in histories.get(c.pk, []) if e["correction"]]
+        c.may_correct = c.pk in may_correct
     can_log = not request.user.is_read_only and _scope(request, "contact").filter(pk=pk).exists()
     ctx = {"child": child, "page": page, "can_log": can_log}
     template = "contacts/_timeline.html" if request.htmx else "contacts/timeline.html"
@@ -205,6 +264,10 @@ def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
 def follow_ups(request: HttpRequest) -> HttpResponse:
     """All open follow-ups of the user's own children and those she recorded."""
     page = Paginator(follow_ups_for(request.user), 50).get_page(request.GET.get("page"))
+    ids = [c.pk for c in page]
+    may_correct = set(correctable(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    for c in page:
+        c.may_correct = c.pk in may_correct
     return render(
         request, "contacts/follow_ups.html", {"page": page, "today": timezone.localdate()}
     )
@@ -338,44 +401,6 @@ def _export_due(request: HttpRequest, items: list, as_of: dt.date) -> HttpRespon
             ]
             for i in items
         ),
-    )
-
-
-@login_required
-def coverage_page(request: HttpRequest) -> HttpResponse:
-    """普访 coverage: the share of children visited at home in a period, per school and class,
-    with the names of those not yet visited."""
-    today = timezone.localdate()
-    since = _parse_date(request.GET.get("since"), term_start(today))
-    until = _parse_date(request.GET.get("until"), today)
-    if until < since:
-        since, until = until, since
-    left_behind_only = request.GET.get("left_behind") == "1"
-    schools = list(_schools(request))
-    code = request.GET.get("school") or (schools[0].code if len(schools) == 1 else "")
-    children = _scope(request)
-    if code:
-        children = children.filter(school__code=code)
-    if request.GET.get("grade", "").isdigit():
-        children = children.filter(school_class__grade=int(request.GET["grade"]))
-    result = coverage(children, since=since, until=until, left_behind_only=left_behind_only)
-    total = sum(s.total for s in result)
-    visited = sum(s.visited for s in result)
-    return render(
-        request,
-        "contacts/coverage.html",
-        {
-            "result": result,
-            "since": since,
-            "until": until,
-            "left_behind_only": left_behind_only,
-            "school_code": code,
-            "schools": schools,
-            "total": total,
-            "visited": visited,
-            "percent": round(visited * 100 / total) if total else 0,
-            "f": request.GET,
-        },
     )
 
 

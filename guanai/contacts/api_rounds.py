@@ -1,0 +1,207 @@
+"""/api/v1/visit-rounds: 普访轮次 — list with coverage, create, and one round's coverage per
+school and class with the children not yet visited."""
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, FilterSchema, Query, Router, Schema, Status
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import BaseModel, ConfigDict
+
+from guanai.children.validation import CardInvalid
+from guanai.screening.api import ErrorsOut
+
+from .api import LazyOut
+from .models import VisitRound
+from .rounds import (
+    create_round,
+    percent,
+    round_children,
+    round_coverage,
+    round_totals,
+    round_unit,
+    rounds_visible_to,
+)
+from .rules import SHANGHAI
+
+rounds_router = Router(tags=["visit-rounds"])  # mounted at /api/v1/visit-rounds
+
+ROUND_LABELS = {
+    "name": "名称",
+    "since": "开始日期",
+    "until": "结束日期",
+    "notes": "说明",
+    "school": "学校",
+    "town": "镇",
+}
+
+
+class VisitRoundIn(Schema):
+    """A 普访 round: for one school (`school`, its code) or, without it, for the town."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+    since: dt.date
+    until: dt.date = Field(..., description="含这一天；可以与其他轮次重叠")
+    left_behind_only: bool = False
+    notes: str = ""
+    school: str | None = Field(None, description="学校代码；不填则为全镇的轮次")
+    town: int | None = Field(None, description="管理多个镇时，全镇轮次所属的镇（id）")
+
+
+class VisitRoundOut(Schema):
+    id: int
+    name: str
+    town: str | None
+    school: str | None
+    since: dt.date
+    until: dt.date
+    left_behind_only: bool
+    notes: str
+    created_by: str | None
+    created_at: dt.datetime
+    total: int
+    visited: int
+    percent: int
+
+
+# The coverage tree is plain pydantic: ninja's Schema wraps each of a town's tens of thousands
+# of not-visited children in its attribute getter first, which costs more than the query.
+class ChildRefOut(BaseModel):
+    id: int
+    name: str
+
+
+class ClassCoverageOut(BaseModel):
+    class_id: int
+    label: str
+    grade: int
+    class_no: int
+    total: int
+    visited: int
+    percent: int
+    not_visited: list[ChildRefOut]
+
+
+class SchoolCoverageOut(BaseModel):
+    school: str
+    name: str
+    total: int
+    visited: int
+    percent: int
+    classes: list[ClassCoverageOut]
+
+
+class RoundCoverageOut(BaseModel):
+    round: VisitRoundOut
+    schools: list[SchoolCoverageOut]
+
+
+class CoverageFilter(FilterSchema):
+    school: str | None = Field(None, description="只看一所学校（代码）")
+
+
+def round_out(visit_round: VisitRound, visited: int, total: int) -> dict[str, Any]:
+    r = visit_round
+    return {
+        "id": r.pk,
+        "name": r.name,
+        "town": r.town.name if r.town_id else None,
+        "school": r.school.code if r.school_id else None,
+        "since": r.since,
+        "until": r.until,
+        "left_behind_only": r.left_behind_only,
+        "notes": r.notes,
+        "created_by": r.created_by.username if r.created_by_id else None,
+        "created_at": r.created_at.astimezone(SHANGHAI),
+        "total": total,
+        "visited": visited,
+        "percent": percent(visited, total),
+    }
+
+
+@rounds_router.get("", response=list[VisitRoundOut])
+@paginate(PageNumberPagination, page_size=50)
+def list_rounds(request: HttpRequest):
+    """The rounds of the user's town and schools, latest start first, each with its coverage
+    over the children the user may see. Proxy parents see none."""
+    user = request.user
+
+    def fetch(ids: list[int]) -> dict[int, VisitRound]:
+        rows = rounds_visible_to(user).in_bulk(ids)
+        totals = round_totals(list(rows.values()), user)
+        for r in rows.values():
+            r.visited, r.total = totals[r.pk]
+        return rows
+
+    return LazyOut(rounds_visible_to(user), lambda r: round_out(r, r.visited, r.total), fetch=fetch)
+
+
+@rounds_router.post("", response={201: VisitRoundOut, 422: ErrorsOut})
+def post_round(request: HttpRequest, payload: VisitRoundIn):
+    """Create a round: town administrators for their town (or one of its schools), school
+    leaders for their school; other roles 403. Overlapping dates are allowed."""
+    try:
+        town, school = round_unit(request.user, town_id=payload.town, school_code=payload.school)
+        visit_round = create_round(
+            by=request.user,
+            town=town,
+            school=school,
+            **payload.model_dump(include={"name", "since", "until", "left_behind_only", "notes"}),
+        )
+    except CardInvalid as exc:
+        return _invalid(exc)
+    return Status(
+        201, round_out(visit_round, *round_totals([visit_round], request.user)[visit_round.pk])
+    )
+
+
+@rounds_router.get("/{int:round_id}/coverage", response=RoundCoverageOut)
+def get_round_coverage(request: HttpRequest, round_id: int, filters: Query[CoverageFilter]):
+    """Per school and class: enrolled children (only the left-behind if the round says so)
+    the user may see, how many had a home visit within the round (its first and last days
+    included, Asia/Shanghai), and who has not yet."""
+    visit_round = get_object_or_404(rounds_visible_to(request.user), pk=round_id)
+    children = round_children(visit_round, request.user)
+    if filters.school:
+        children = children.filter(school__code=filters.school)
+    result = round_coverage(visit_round, children)
+    visited, total = sum(s.visited for s in result), sum(s.total for s in result)
+    return {
+        "round": round_out(visit_round, visited, total),
+        "schools": [
+            {
+                "school": s.code,
+                "name": s.name,
+                "total": s.total,
+                "visited": s.visited,
+                "percent": s.percent,
+                "classes": [
+                    {
+                        **{k: getattr(c, k) for k in ("class_id", "label", "grade", "class_no")},
+                        "total": c.total,
+                        "visited": c.visited,
+                        "percent": c.percent,
+                        "not_visited": [{"id": pk, "name": name} for pk, name in c.not_visited],
+                    }
+                    for c in s.classes
+                ],
+            }
+            for s in result
+        ],
+    }
+
+
+def _invalid(exc: CardInvalid) -> Status:
+    """422 naming the round's fields in Chinese (the shared labels name people, not rounds)."""
+    return Status(
+        422,
+        {
+            "detail": [
+                {"loc": ["body", key], "field": key, "msg": f"{ROUND_LABELS.get(key, key)}：{msg}"}
+                for key, msg in exc.errors.items()
+            ]
+        },
+    )
