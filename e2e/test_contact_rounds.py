@@ -118,3 +118,15 @@ def test_town_admin_creates_a_round_and_sees_who_is_not_yet_visited(
     expect(item).to_contain_text("只统计留守儿童")
     assert_fits_phone(page, viewport)
     shoot(page, "rounds")
+
+    # The round should have started only yesterday: she moves the start and renames it.
+    item.get_by_role("link", name="修改").click()
+    expect(page.locator("h1")).to_have_text("修改普访轮次")
+    page.get_by_label("名称").fill("冬季普访（提前）")
+    page.get_by_label("开始日期").fill(f"{today - dt.timedelta(days=1)}")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.get_by_role("alert")).to_contain_text("普访轮次“冬季普访（提前）”已保存修改")
+    # the visits two days ago fall outside the new dates now
+    expect(page.locator("[data-count='visited']")).to_have_text("0")
+    assert_fits_phone(page, viewport)
+    shoot(page, "changed")

@@ -20,9 +20,11 @@ from .rounds import (
     percent,
     round_children,
     round_coverage,
+    round_to_change,
     round_totals,
     round_unit,
     rounds_visible_to,
+    update_round,
 )
 from .rules import SHANGHAI
 
@@ -49,6 +51,19 @@ class VisitRoundIn(Schema):
     notes: str = ""
     school: str | None = Field(None, description="学校代码；不填则为全镇的轮次")
     town: int | None = Field(None, description="管理多个镇时，全镇轮次所属的镇（id）")
+
+
+class VisitRoundPatchIn(Schema):
+    """A round's new name, dates or notes; fields left out keep their value. The town or
+    school a round belongs to cannot change."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Optional, but never null: a default without `| None` makes an explicit null a 422.
+    name: str = None
+    since: dt.date = None
+    until: dt.date = Field(None, description="含这一天")
+    left_behind_only: bool = None
+    notes: str = None
 
 
 class VisitRoundOut(Schema):
@@ -156,6 +171,21 @@ def post_round(request: HttpRequest, payload: VisitRoundIn):
     return Status(
         201, round_out(visit_round, *round_totals([visit_round], request.user)[visit_round.pk])
     )
+
+
+@rounds_router.patch("/{int:round_id}", response={200: VisitRoundOut, 422: ErrorsOut})
+def patch_round(request: HttpRequest, round_id: int, payload: VisitRoundPatchIn):
+    """Change a round's name, dates, left_behind_only or notes: whoever may create a round for
+    its town or school; others who see it 403, the rest 404. The history keeps each version."""
+    visit_round = round_to_change(request.user, round_id)
+    try:
+        visit_round, _changed = update_round(
+            visit_round=visit_round, by=request.user, **payload.model_dump(exclude_unset=True)
+        )
+    except CardInvalid as exc:
+        return _invalid(exc)
+    totals = round_totals([visit_round], request.user)[visit_round.pk]
+    return round_out(visit_round, *totals)
 
 
 @rounds_router.get("/{int:round_id}/coverage", response=RoundCoverageOut)

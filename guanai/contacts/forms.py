@@ -189,8 +189,23 @@ class VisitRoundForm(forms.Form):
     def round_values(self) -> dict[str, Any]:
         """Keyword arguments of `create_round` (all but `by`)."""
         data = self.cleaned_data
-        fields = ("name", "since", "until", "left_behind_only", "notes")
-        return {**self.units[data["unit"]], **{f: data[f] for f in fields}}
+        return {**self.units[data["unit"]], **{f: data[f] for f in ROUND_FIELDS}}
+
+
+ROUND_FIELDS = ("name", "since", "until", "left_behind_only", "notes")
+
+
+class VisitRoundEditForm(VisitRoundForm):
+    """Change a round's name, dates and notes; its town or school stays."""
+
+    def __init__(self, *args: Any, visit_round: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).update({f: getattr(visit_round, f) for f in ROUND_FIELDS})
+        super().__init__(*args, towns=[], schools=[], **kwargs)
+        del self.fields["unit"]
+
+    def round_values(self) -> dict[str, Any]:
+        """Keyword arguments of `update_round` (all but the round and `by`)."""
+        return {f: self.cleaned_data[f] for f in ROUND_FIELDS}
 
 
 class DoneForm(forms.Form):

@@ -84,17 +84,8 @@ def create_round(
 ) -> VisitRound:
     """Create a round for a town or one school. Raises CardInvalid naming each bad field.
     Overlapping dates are allowed."""
-    errors: dict[str, str] = {}
-    name = (name or "").strip()
-    notes = (notes or "").strip()
-    if not name:
-        errors["name"] = "请填写轮次名称，如“2026 秋季学期普访”"
-    elif len(name) > 60:
-        errors["name"] = "不能超过 60 个字"
-    if len(notes) > 300:
-        errors["notes"] = "不能超过 300 个字"
-    if until < since:
-        errors["until"] = "结束日期不能早于开始日期"
+    name, notes = (name or "").strip(), (notes or "").strip()
+    errors = _round_errors(name=name, since=since, until=until, notes=notes)
     if (town is None) == (school is None):
         errors["school"] = "普访轮次应属于一个镇或一所学校"
     if errors:
@@ -113,6 +104,61 @@ def create_round(
     visit_round._change_reason = "新建普访轮次"
     visit_round.save()
     return visit_round
+
+
+def _round_errors(*, name: str, since: dt.date, until: dt.date, notes: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "请填写轮次名称，如“2026 秋季学期普访”"
+    elif len(name) > 60:
+        errors["name"] = "不能超过 60 个字"
+    if len(notes) > 300:
+        errors["notes"] = "不能超过 300 个字"
+    if until < since:
+        errors["until"] = "结束日期不能早于开始日期"
+    return errors
+
+
+def may_change_round(visit_round: VisitRound, units: tuple[list[Town], list[School]]) -> bool:
+    """Those who may create a round for its town or school may change it (`units`: theirs,
+    from `round_units`)."""
+    towns, schools = units
+    if visit_round.school_id:
+        return any(s.pk == visit_round.school_id for s in schools)
+    return any(t.pk == visit_round.town_id for t in towns)
+
+
+def round_to_change(user: User, pk: int) -> VisitRound:
+    """The round `pk` if `user` may change it: 404 when she cannot see it, 403 when she sees it
+    but may not change it (teachers, the inspector, another school's leader for a town round)."""
+    visit_round = get_object_or_404(rounds_visible_to(user), pk=pk)
+    if user.is_read_only or not may_change_round(visit_round, round_units(user)):
+        raise PermissionDenied("只有创建这一级普访轮次的镇管理员或校领导可以修改")
+    return visit_round
+
+
+@transaction.atomic
+def update_round(*, visit_round: VisitRound, by: User, **values) -> tuple[VisitRound, list[str]]:
+    """Change a round's name, dates, left-behind-only or notes (its town or school stays);
+    the earlier version stays in its history. Raises CardInvalid naming each bad field.
+    Returns the round and the fields changed."""
+    locked = VisitRound.objects.select_for_update().get(pk=visit_round.pk)
+    fields = ("name", "since", "until", "left_behind_only", "notes")
+    new = {f: values.get(f, getattr(locked, f)) for f in fields}
+    new["name"], new["notes"] = (new["name"] or "").strip(), (new["notes"] or "").strip()
+    errors = _round_errors(
+        name=new["name"], since=new["since"], until=new["until"], notes=new["notes"]
+    )
+    if errors:
+        raise CardInvalid(errors)
+    changed = [f for f in fields if getattr(locked, f) != new[f]]
+    if changed:
+        for f in changed:
+            setattr(locked, f, new[f])
+        locked._history_user = by
+        locked._change_reason = "修改普访轮次"
+        locked.save()
+    return locked, changed
 
 
 def overlapping(visit_round: VisitRound, user: User) -> list[VisitRound]:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("due/", views.due, name="due"),
     path("coverage/", views_rounds.coverage_page, name="coverage"),
     path("rounds/", views_rounds.rounds_page, name="rounds"),
+    path("rounds/<int:pk>/edit/", views_rounds.round_edit, name="round_edit"),
     path("rules/", views.rules_page, name="rules"),
     path("plan/", views.plan, name="plan"),
     path("help/", views.help_page, name="help"),

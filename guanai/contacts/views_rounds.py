@@ -16,17 +16,20 @@ from guanai.children.validation import CardInvalid
 from guanai.exports import xlsx_download
 from guanai.org.models import School
 
-from .forms import VisitRoundForm
+from .forms import VisitRoundEditForm, VisitRoundForm
 from .rounds import (
     create_round,
     default_round,
+    may_change_round,
     not_visited_rows,
     overlapping,
     percent,
     round_children,
+    round_to_change,
     round_totals,
     round_units,
     rounds_visible_to,
+    update_round,
 )
 from .rules import coverage, term_start
 from .views import _parse_date, _scope, _show_errors
@@ -130,8 +133,30 @@ def rounds_page(request: HttpRequest) -> HttpResponse:
     for r in page:
         r.visited, r.total = totals[r.pk]
         r.percent = percent(r.visited, r.total)
+        r.can_change = may_change_round(r, (towns, schools))
     return render(
         request,
         "contacts/rounds.html",
         {"page": page, "form": form, "can_create": bool(towns or schools)},
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a round's name, dates and notes (who may create it for its town or school may);
+    the earlier version stays in the round's history."""
+    visit_round = round_to_change(request.user, pk)
+    form = VisitRoundEditForm(request.POST or None, visit_round=visit_round)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved, changed = update_round(
+                visit_round=visit_round, by=request.user, **form.round_values()
+            )
+        except CardInvalid as exc:
+            _show_errors(form, exc)
+        else:
+            note = "已保存修改" if changed else "没有改动"
+            messages.success(request, f"普访轮次“{saved.name}”{note}")
+            return redirect(f"{reverse('contacts:coverage')}?round={saved.pk}")
+    return render(request, "contacts/round_edit.html", {"form": form, "round": visit_round})
