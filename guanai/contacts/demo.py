@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
-from guanai.children.models import LEFT_BEHIND, Child
+from guanai.children.models import LEFT_BEHIND, AssignmentKind, Child, ChildAssignment
 from guanai.org.models import Town
 
 from .models import Contact, ContactKind, VisitRound
@@ -111,11 +111,35 @@ def load_demo_contacts(
             visit.notes = "联系村委会在水塘边加装护栏，并再次家访确认"
             visit.follow_up_by = today + dt.timedelta(days=n * 3 - 1)
             rows.append(visit)
+    rows += _proxy_meetings(rng, today)
     Contact.objects.bulk_create(rows, batch_size=500)
     _autumn_round(today, by=fallback)
     if progress:
         progress(f"  家校联系：{len(rows)} 条")
     return len(rows)
+
+
+def _proxy_meetings(rng: random.Random, today: dt.date) -> list[Contact]:
+    """Weekly meetings and calls of each proxy parent with their children since the assignment
+    began; every other child's last one is 12 days old, so the proxy-parent rule shows one
+    overdue."""
+    rows = []
+    assignments = ChildAssignment.objects.filter(kind=AssignmentKind.PROXY_PARENT).order_by("pk")
+    for n, a in enumerate(assignments.select_related("user")):
+        day = today - dt.timedelta(days=3 if n % 2 == 0 else 12)
+        while day >= a.valid_from:
+            rows.append(
+                Contact(
+                    child_id=a.child_id,
+                    by=a.user,
+                    kind=rng.choice([ContactKind.MEETING, ContactKind.PHONE]),
+                    at=dt.datetime.combine(day, dt.time(rng.randint(16, 19)), SHANGHAI),
+                    with_whom="本人",
+                    notes=rng.choice(["聊了学习和身体情况", "周末带去买了文具", "叮嘱注意安全"]),
+                )
+            )
+            day -= dt.timedelta(days=7)
+    return rows
 
 
 def _autumn_round(today: dt.date, *, by: User | None) -> None:

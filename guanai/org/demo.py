@@ -229,7 +229,10 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
         if progress:
             progress(f"  {school.name}：已建卡")
     for child in proxy_kids:
-        assign_child(users["proxy_wang"], child)
+        # looking after them since the start of the term
+        assignment = assign_child(users["proxy_wang"], child)
+        assignment.valid_from = today - dt.timedelta(days=95)
+        assignment.save(update_fields=["valid_from"])
     register_proxy_parent(
         school=zx,
         data={

@@ -19,3 +19,20 @@ def test_demo_contacts_give_a_term_of_work_and_follow_ups_for_the_class_teacher(
     assert follow_ups_for(teacher).exists()
     # cards are dated to the start of the term, so never-contacted children are overdue
     assert not Child.objects.filter(created_at__date=timezone.localdate()).exists()
+
+
+def test_demo_proxy_parent_has_met_one_child_this_week_and_is_late_for_the_other(cast, users):
+    import datetime as dt
+
+    from guanai.children.models import ChildAssignment
+    from guanai.contacts.rules import due_items
+
+    start = timezone.localdate() - dt.timedelta(days=60)
+    ChildAssignment.objects.filter(kind="proxy_parent").update(valid_from=start)
+    load_demo_contacts(seed=1)
+    proxy = users["proxy_wang"]
+    assert Contact.objects.filter(by=proxy).count() > 10  # weekly since the assignment began
+    items = due_items(
+        Child.objects.visible_to(proxy), as_of=timezone.localdate(), rule_codes=["proxy_contact"]
+    )
+    assert [(i.proxy_user_id, i.days_overdue) for i in items] == [(proxy.pk, 5)]
