@@ -5,7 +5,7 @@ from typing import Any
 from guanai.jobs.models import Job
 from guanai.jobs.services import Progress, register, warm_up_at_start
 
-from .letters import build_batch_pdf, warm_up
+from .letters_pdf import build_batch_pdf, warm_up
 from .messaging import send_pending
 from .models import LetterBatch, Message
 

@@ -21,6 +21,7 @@ from . import letters as L
 from . import messaging as M
 from .forms import MessageForm, PrintForm, ReceiptForm, TemplateForm
 from .gateways import GATEWAYS, default_gateway, enabled_gateways
+from .letters_pdf import letters_dir
 from .models import Message
 from .rules import DEFAULT_RULES
 
@@ -158,7 +159,7 @@ def batch_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(L.batches_visible_to(request.user), pk=pk)
     if not batch.pdf or not L.may_download(batch, request.user):
         raise Http404("PDF 尚未生成")
-    path = L.letters_dir() / Path(batch.pdf).name
+    path = letters_dir() / Path(batch.pdf).name
     if not path.exists():
         raise Http404("PDF 尚未生成")
     log_access(

@@ -14,6 +14,7 @@ from guanai.accounts.models import AccessLog
 from guanai.children.models import Child, Guardian
 from guanai.children.validation import CardInvalid
 from guanai.contacts import letters as L
+from guanai.contacts import letters_pdf as P
 from guanai.contacts.models import (
     CODE_ALPHABET,
     Contact,
@@ -143,7 +144,7 @@ def test_pdf_has_the_chinese_text_receipt_codes_and_an_embedded_cjk_font(cast, s
         grade=3,
         values={"假期开始": "2027-07-10", "假期结束": "2027-08-31", "返校日期": "2027-09-01"},
     )
-    path = L.build_batch_pdf(batch)
+    path = P.build_batch_pdf(batch)
     data = path.read_bytes()
     text, reader = pdf_text(data)
     assert len(reader.pages) == 3  # one A4 page per family, two classes joined
@@ -165,7 +166,7 @@ def test_pdf_has_the_chinese_text_receipt_codes_and_an_embedded_cjk_font(cast, s
 
 
 def test_barcode_encodes_the_code_in_code39():
-    svg = L.code39_svg("K7QX3M")
+    svg = P.code39_svg("K7QX3M")
     # start + 6 characters + stop, 5 bars each
     assert svg.count("<rect") == 8 * 5
 
@@ -282,7 +283,7 @@ def test_batch_pages_scope(client, cast, summer, role):
     batch = L.create_batch(
         by=cast["users"]["zx_leader"], template=summer, school=cast["schools"]["zx"], grade=3
     )
-    L.build_batch_pdf(batch)
+    P.build_batch_pdf(batch)
     client.force_login(cast["users"][role])
     sees = bool(VISIBLE[role] & {"c31a", "c31b", "c32a"})
     assert client.get(reverse("contacts:batch", args=[batch.pk])).status_code == (
@@ -368,17 +369,17 @@ def test_school_letters_are_rendered_class_by_class(cast, summer, monkeypatch):
             cast["classes"]["c41"], name=f"四年级{n}", **{"guardian.phone": f"1370000000{n}"}
         )
     calls = []
-    real = L.render_letters_pdf
+    real = P.render_letters_pdf
 
     def spy(batch, letters):
         calls.append({c.school_class_id for x in letters for c in L.children_of(x)})
         return real(batch, letters)
 
-    monkeypatch.setattr(L, "render_letters_pdf", spy)
+    monkeypatch.setattr(P, "render_letters_pdf", spy)
     batch = L.create_batch(
         by=cast["users"]["zx_leader"], template=summer, school=cast["schools"]["zx"]
     )
-    path = L.build_batch_pdf(batch)
+    path = P.build_batch_pdf(batch)
     assert all(len(c) == 1 for c in calls) and len(calls) == 3  # three classes, one at a time
     _text, reader = pdf_text(path.read_bytes())
     assert len(reader.pages) == Child.objects.filter(school=cast["schools"]["zx"]).count()
@@ -445,7 +446,7 @@ def test_a_sibling_outside_the_printers_scope_is_not_named(cast, summer, zhang):
         "张三",
         "单小明",
     }
-    text, _reader = pdf_text(L.build_batch_pdf(batch).read_bytes())
+    text, _reader = pdf_text(P.build_batch_pdf(batch).read_bytes())
     assert "张四" not in text
 
 
@@ -453,7 +454,7 @@ def test_a_family_letter_names_every_child_and_its_slip_lists_their_classes(cast
     twin = sibling(cast["children"]["c31a"], cast["classes"]["c31"], "张五", dt.date(2017, 3, 2))
     batch = school_batch(cast, summer)
     letter = batch.letters.get(child=zhang[1])
-    _text, reader = pdf_text(L.build_batch_pdf(batch).read_bytes())
+    _text, reader = pdf_text(P.build_batch_pdf(batch).read_bytes())
     assert len(reader.pages) == batch.letters.count() == 4  # one page per family
     pages = [p.extract_text().replace(" ", "").replace("\n", "") for p in reader.pages]
     family = [p for p in pages if letter.code in p]
@@ -484,7 +485,7 @@ def test_one_slip_marks_the_family_returned_and_contacts_every_child(cast, summe
 def test_the_younger_childs_teacher_may_record_the_familys_slip(client, cast, summer, zhang):
     si = zhang[1]
     batch = school_batch(cast, summer)
-    L.build_batch_pdf(batch)
+    P.build_batch_pdf(batch)
     code = batch.letters.get(child=si).code
     client.force_login(cast["users"]["zx_teacher31"])
     page = client.get(reverse("contacts:batch", args=[batch.pk]))
@@ -515,7 +516,7 @@ def test_the_worker_warms_up_the_pdf_fonts_as_it_starts(monkeypatch, settings):
 
     from guanai.jobs import services
 
-    assert L.warm_up in services.WARM_UPS  # registered by contacts/tasks.py
+    assert P.warm_up in services.WARM_UPS  # registered by contacts/tasks.py
     started = threading.Event()
     monkeypatch.setattr(services, "WARM_UPS", [started.set])
     monkeypatch.setattr(DbWorker, "handle", lambda self, *args, **options: None)  # no loop

@@ -1,6 +1,6 @@
 """The family rule behind one letter per family: who shares a guardian (pure, no database)."""
 
-from guanai.contacts.letters import FamilyFacts, family_key, group_families, stored_family_key
+from guanai.contacts.families import FamilyFacts, family_key, group_families, stored_family_key
 
 
 def facts(phone="", name="", address="", village="虎山村", group="1组") -> FamilyFacts:
