@@ -1052,7 +1052,7 @@ def import_roster(
     RosterError (exit status 2) when the file cannot be read or has no header row, and
     DateError for a malformed `term`.
     """
-    term = parse_term(term) if term else current_term()
+    term = parse_term(term) if term else current_term(timezone.localdate())
     with _gc_paused():
         return _import(
             path=path, school=school, term=term, by=by, dry_run=dry_run, progress=progress
