@@ -12,6 +12,7 @@ import re
 import openpyxl
 import pytest
 import xlsxwriter
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import assert_fits_phone, login, nav
@@ -240,7 +241,7 @@ def test_vacation_verification_card_plan_and_grade_sign_off(
         school=cast["schools"]["zx"],
         term=term,
         vacation="winter" if term.endswith("-1") else "summer",
-        deadline=dt.date.today() + dt.timedelta(days=14),
+        deadline=timezone.localdate() + dt.timedelta(days=14),
         by=cast["users"]["zx_leader"],
     )
     login(page, live_server.url, "zx_teacher31")

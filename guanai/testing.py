@@ -3,6 +3,7 @@
 import datetime as dt
 import itertools
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -13,6 +14,10 @@ from guanai.lib.idcard import make_id_number
 from guanai.org.models import School, SchoolClass, Town
 
 DEMO_PASSWORD = "guanai-demo"
+# The suite's clock (see conftest.py): every test runs at this instant unless it carries
+# @pytest.mark.clock(...). A Sunday morning in the autumn term, far from term edges and midnight.
+SUITE_NOW = dt.datetime(2026, 11, 29, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+SUITE_TODAY = SUITE_NOW.date()
 REGION = "431121"  # 湖南省永州市祁阳县 (now 祁阳市): a real code, so IDs validate
 _seq = itertools.count(1)
 

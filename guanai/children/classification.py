@@ -111,6 +111,15 @@ def classify(
     return Classification(category, reason, civil, civil_reason)
 
 
+def birthday(birth: dt.date, years: int) -> dt.date:
+    """The day a child turns `years` old, as `age_on` counts it: a 29 February birth has its
+    birthday on 29 February in a leap year (2012 → 2028, every 16th year), else on 1 March."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return dt.date(birth.year + years, 3, 1)
+
+
 def change_dates(
     *,
     facts_dates: list[dt.date],
@@ -123,9 +132,5 @@ def change_dates(
     dates = set(facts_dates)
     dates.update(add_months(d, away_months) for d in away_since if d)
     if birth_date:
-        dates.add(
-            birth_date.replace(year=birth_date.year + civil_age)
-            if not (birth_date.month == 2 and birth_date.day == 29)
-            else dt.date(birth_date.year + civil_age, 3, 1)
-        )
+        dates.add(birthday(birth_date, civil_age))
     return sorted(dates)

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, AssignmentKind, Child, ChildAssignment
+from guanai.lib.dates import current_term, term_bounds
 from guanai.org.models import Town
 
 from .models import Contact, ContactKind, VisitRound
-from .rules import SHANGHAI, term_start
+from .rules import SHANGHAI
 
 FINDINGS = {
     "study": ["作业基本按时完成", "数学较吃力，已安排同学帮助", "上课注意力不集中", "成绩稳定"],
@@ -24,10 +25,12 @@ WHO = ["祖母", "祖父", "外祖母", "外祖父", "母亲", "父亲"]
 
 
 def _moment(rng: random.Random, start: dt.date, end: dt.date) -> dt.datetime:
+    """A daytime moment between two days, never later than now (the demo loads at any hour)."""
     day = start + dt.timedelta(days=rng.randrange(max((end - start).days, 1) + 1))
-    return dt.datetime.combine(
+    moment = dt.datetime.combine(
         day, dt.time(rng.randint(8, 20), rng.choice([0, 15, 30, 45])), SHANGHAI
     )
+    return min(moment, timezone.now() - dt.timedelta(minutes=rng.randint(5, 60)))
 
 
 def _visit(rng: random.Random, child: Child, by: User, when: dt.datetime) -> Contact:
@@ -113,7 +116,7 @@ def load_demo_contacts(
             rows.append(visit)
     rows += _proxy_meetings(rng, today)
     Contact.objects.bulk_create(rows, batch_size=500)
-    _autumn_round(today, by=fallback)
+    _term_round(today, by=fallback)
     if progress:
         progress(f"  家校联系：{len(rows)} 条")
     return len(rows)
@@ -142,11 +145,10 @@ def _proxy_meetings(rng: random.Random, today: dt.date) -> list[Contact]:
     return rows
 
 
-def _autumn_round(today: dt.date, *, by: User | None) -> None:
+def _term_round(today: dt.date, *, by: User | None) -> None:
     """The town's 普访 round of this term ("2026 秋季学期普访"), for the coverage page."""
-    start = term_start(today)
-    autumn = start.month == 9
-    end = dt.date(start.year + 1, 1, 31) if autumn else dt.date(start.year, 8, 31)
+    start, end = term_bounds(current_term(today))
+    autumn = current_term(today).endswith("-1")
     for town in Town.objects.all():
         VisitRound.objects.get_or_create(
             town=town,

@@ -18,6 +18,7 @@ from django.utils import timezone
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
 from guanai.children.validation import CardInvalid
+from guanai.lib import dates
 from guanai.lib.dates import current_term
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, SchoolClass
@@ -69,8 +70,7 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 
 def term_label(day: dt.date) -> str:
-    start, end, half = current_term(day).split("-")
-    return f"{start}—{end}学年第{'一' if half == '1' else '二'}学期"
+    return dates.term_label(current_term(day))
 
 
 def cn_date(day: dt.date | None) -> str:

@@ -48,6 +48,21 @@ def cjk_font_file() -> Path | None:
     return None
 
 
+def batch_values(batch: LetterBatch) -> dict[str, str]:
+    """The placeholders a batch fills the same on every letter: its date and term are those of
+    the day it was printed (Shanghai), not of the day a worker renders it, and the vacation
+    dates the printer chose."""
+    printed = batch.created_at.astimezone(timezone.get_current_timezone()).date()
+    extra = {"日期": cn_date(printed), "学期": term_label(printed)}
+    for key in DATE_VALUES:
+        extra[key] = (
+            cn_date(dt.date.fromisoformat(batch.values[key]))
+            if batch.values.get(key)
+            else "____年__月__日"
+        )
+    return extra
+
+
 def render_letters_pdf(batch: LetterBatch, letters: list[Letter]) -> bytes:
     """One class's letters as PDF bytes (A4, one page each with its receipt slip). Each
     letter names every child of its family; pass letters loaded `with_children`."""
@@ -58,17 +73,7 @@ def render_letters_pdf(batch: LetterBatch, letters: list[Letter]) -> bytes:
     warm_up()
     families = [(letter, children_of(letter)) for letter in letters]
     teachers = class_teachers({c.school_class_id for _letter, kids in families for c in kids})
-    today = timezone.localdate()
-    extra = {
-        "日期": cn_date(batch.created_at.astimezone(timezone.get_current_timezone()).date()),
-        "学期": term_label(today),
-    }
-    for key in DATE_VALUES:
-        extra[key] = (
-            cn_date(dt.date.fromisoformat(batch.values[key]))
-            if batch.values.get(key)
-            else "____年__月__日"
-        )
+    extra = batch_values(batch)
     pages = []
     for letter, kids in families:
         values = family_values(kids, letter.guardian_name, teachers, extra)

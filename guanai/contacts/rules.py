@@ -36,6 +36,7 @@ from django.db.models import CharField, Exists, IntegerField, OuterRef, Q, Query
 from django.db.models.functions import Cast
 
 from guanai.children.models import AssignmentKind, Child, ChildAssignment, Enrolment
+from guanai.lib.dates import term_start
 
 from .models import Contact, ContactKind, ContactRule, RuleAudience, RulePeriod
 
@@ -101,15 +102,6 @@ DEFAULT_RULES: list[Rule] = [
 DEFAULTS_BY_CODE = {r.code: r for r in DEFAULT_RULES}
 RULE_CODES = [r.code for r in DEFAULT_RULES]
 RULE_ORDER = {code: i for i, code in enumerate(RULE_CODES)}
-
-
-def term_start(day: dt.date) -> dt.date:
-    """First day of the term holding `day`: 1 September (autumn) or 1 February (spring)."""
-    if day.month >= 9:
-        return dt.date(day.year, 9, 1)
-    if day.month >= 2:
-        return dt.date(day.year, 2, 1)
-    return dt.date(day.year - 1, 9, 1)
 
 
 def local_midnight(day: dt.date) -> dt.datetime:

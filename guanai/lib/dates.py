@@ -66,14 +66,42 @@ def add_months(day: dt.date, months: int) -> dt.date:
 TERM_RE = re.compile(r"^(\d{4})-(\d{4})-([12])$")
 
 
+# One definition of the school term, used by every date rule (screening, rosters, contact rules,
+# responsibility, letters, 普访 rounds). The school year begins on 1 September (9月1日开学, the
+# 学籍 year); the autumn term runs to 31 January, the spring term from 1 February to 31 August, so
+# a vacation belongs to the term it ends (寒假 → autumn, 暑假 → spring): the verification, the
+# vacation plans and the summer visits of July and August count for the spring term.
+AUTUMN_START = (9, 1)
+SPRING_START = (2, 1)
+
+
 def current_term(today: dt.date | None = None) -> str:
-    """'2026-2027-1' (autumn) or '2026-2027-2' (spring) for a date."""
+    """'2026-2027-1' (autumn: 1 Sep – 31 Jan) or '2026-2027-2' (spring: 1 Feb – 31 Aug)."""
     today = today or dt.date.today()
-    if today.month >= 8:
+    if today.month >= AUTUMN_START[0]:
         return f"{today.year}-{today.year + 1}-1"
-    if today.month == 1:
+    if today.month < SPRING_START[0]:
         return f"{today.year - 1}-{today.year}-1"
     return f"{today.year - 1}-{today.year}-2"
+
+
+def term_bounds(term: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a term code. Raises DateError for a malformed code."""
+    first, second, half = (int(p) for p in parse_term(term).split("-"))
+    if half == 1:
+        return dt.date(first, *AUTUMN_START), dt.date(second, *SPRING_START) - dt.timedelta(1)
+    return dt.date(second, *SPRING_START), dt.date(second, *AUTUMN_START) - dt.timedelta(1)
+
+
+def term_start(day: dt.date) -> dt.date:
+    """First day of the term holding `day`."""
+    return term_bounds(current_term(day))[0]
+
+
+def term_label(term: str) -> str:
+    """'2026—2027学年第一学期' for '2026-2027-1'."""
+    start, end, half = parse_term(term).split("-")
+    return f"{start}—{end}学年第{'一' if half == '1' else '二'}学期"
 
 
 def parse_term(value: str) -> str:

@@ -24,7 +24,8 @@ from guanai.children.models import (
     ChildAssignment,
     Enrolment,
 )
-from guanai.lib.dates import DateError, current_term, parse_term
+from guanai.lib import dates
+from guanai.lib.dates import DateError, current_term
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, SchoolClass
 
@@ -59,16 +60,12 @@ class Invalid(Exception):
 
 
 def term_bounds(term: str) -> tuple[dt.date, dt.date]:
-    """First and last day of a term as `current_term` draws them: autumn 8-01 … 1-31, spring
-    2-01 … 7-31. Raises Invalid for a malformed term."""
+    """First and last day of a term (`lib.dates.term_bounds`). Raises Invalid for a malformed
+    term."""
     try:
-        term = parse_term(term)
+        return dates.term_bounds(term)
     except DateError as exc:
         raise Invalid({"term": str(exc)}) from None
-    first, second, half = (int(p) for p in term.split("-"))
-    if half == 1:
-        return dt.date(first, 8, 1), dt.date(second, 1, 31)
-    return dt.date(second, 2, 1), dt.date(second, 7, 31)
 
 
 def term_choices(today: dt.date | None = None) -> list[tuple[str, str]]:

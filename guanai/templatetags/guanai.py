@@ -1,6 +1,9 @@
 """Display rules as filters: masking, labels, grades. Templates hold no logic beyond this."""
 
+import datetime as dt
+
 from django import template
+from django.utils import timezone
 
 from guanai.children.classification import CATEGORY_LABELS, STATUS_LABELS
 from guanai.children.validation import FIELD_LABELS
@@ -84,3 +87,9 @@ _LABELS = {
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def days_from_today(days: int) -> dt.date:
+    """The Shanghai date `days` from today: the server's clock, not the phone's."""
+    return timezone.localdate() + dt.timedelta(days=int(days))

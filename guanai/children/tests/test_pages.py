@@ -60,7 +60,9 @@ def test_list_page_query_count_is_pinned(client, cast, django_assert_max_num_que
         make_child(cast["classes"]["c31"], name=f"学生{i}")
     client.force_login(cast["users"]["town"])
     with django_assert_max_num_queries(10):
-        client.get(reverse("children:list"))
+        response = client.get(reverse("children:list"))
+    assert response.status_code == 200
+    assert "学生14" in response.content.decode()
 
 
 def test_card_shows_derived_category_with_reason(client, cast):

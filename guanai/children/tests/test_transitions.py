@@ -21,9 +21,9 @@ from guanai.children.transitions import (
 from guanai.children.validation import CardInvalid
 from guanai.org.models import SchoolClass
 from guanai.screening.models import Rollover, Transition
-from guanai.testing import make_child, make_class, make_school, make_town
+from guanai.testing import SUITE_TODAY, make_child, make_class, make_school, make_town
 
-TODAY = timezone.localdate()
+TODAY = SUITE_TODAY
 
 
 def _backdate(*children, days: int = 400) -> None:

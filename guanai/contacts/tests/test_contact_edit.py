@@ -9,14 +9,14 @@ from django.utils import timezone
 
 from guanai.contacts.models import Contact
 from guanai.contacts.rules import due_items
-from guanai.testing import EDITABLE, VISIBLE
+from guanai.testing import EDITABLE, SUITE_TODAY, VISIBLE
 
 from .helpers import add_contact, at
 
 ROLES = list(VISIBLE)
 KIDS = ["c31a", "c31b", "c32a", "c41a", "bq31a", "gt"]
 URL = "/api/v1/contacts"
-YESTERDAY = timezone.localdate() - dt.timedelta(days=1)
+YESTERDAY = SUITE_TODAY - dt.timedelta(days=1)
 
 
 def expected_status(role: str, kid: str, *, author: str = "town") -> int:

@@ -537,4 +537,5 @@ def test_batch_page_query_count_is_pinned(
     client.force_login(cast["users"]["zx_leader"])
     with django_assert_max_num_queries(13):  # PostgreSQL adds a savepoint pair
         page = client.get(reverse("contacts:batch", args=[batch.pk]))
+    assert page.status_code == 200 and "刘姐9" in page.content.decode()
     assert page.context["total"] == 14

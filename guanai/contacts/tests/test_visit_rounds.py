@@ -6,19 +6,18 @@ import io
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from guanai.accounts.models import AccessLog
 from guanai.contacts.models import VisitRound
 from guanai.contacts.rounds import round_totals
 from guanai.contacts.rules import term_start
-from guanai.testing import VISIBLE
+from guanai.testing import SUITE_TODAY, VISIBLE
 
 from .helpers import add_contact, at
 
 URL = "/api/v1/visit-rounds"
 ROLES = list(VISIBLE)
-TODAY = timezone.localdate()
+TODAY = SUITE_TODAY
 
 
 def new_round(cast, *, school=None, name="秋季普访", since=None, until=None, **extra):
@@ -293,9 +292,11 @@ def test_list_and_coverage_query_counts_are_pinned(
     with django_assert_max_num_queries(10):
         assert client.get(URL).json()["count"] == 14
     with django_assert_max_num_queries(11):  # + the towns and schools of the new-round form
-        client.get(reverse("contacts:rounds"))
+        response = client.get(reverse("contacts:rounds"))
+    assert response.status_code == 200 and "第 9 轮" in response.content.decode()
     with django_assert_max_num_queries(10):
-        client.get(f"{URL}/{october.pk}/coverage")
+        response = client.get(f"{URL}/{october.pk}/coverage")
+    assert response.status_code == 200 and response.json()["round"]["name"] == "十月普访"
 
 
 # --- the coverage page ------------------------------------------------------------------------------

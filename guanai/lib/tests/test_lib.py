@@ -133,6 +133,7 @@ def test_age_months_and_terms():
     assert current_term(dt.date(2026, 11, 29)) == "2026-2027-1"
     assert current_term(dt.date(2027, 3, 1)) == "2026-2027-2"
     assert current_term(dt.date(2027, 1, 15)) == "2026-2027-1"
+    assert current_term(dt.date(2027, 8, 20)) == "2026-2027-2"
     assert parse_term("2026-2027-2") == "2026-2027-2"
     for bad in ("2026-2028-1", "2026-2027-3", "2026"):
         with pytest.raises(DateError):

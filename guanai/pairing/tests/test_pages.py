@@ -351,4 +351,6 @@ def test_pair_page_pins_its_query_count(
     client.force_login(users["zx_teacher31"])
     client.get(reverse("pairing:detail", args=[zhang.pk]))
     with django_assert_max_num_queries(16):
-        client.get(reverse("pairing:detail", args=[zhang.pk]))
+        response = client.get(reverse("pairing:detail", args=[zhang.pk]))
+    assert response.status_code == 200
+    assert zhang.child.name in response.content.decode()

@@ -66,8 +66,8 @@ def leaders(school, grade, on=None):
 
 
 def test_term_bounds_follow_the_school_year():
-    assert term_bounds("2026-2027-1") == (dt.date(2026, 8, 1), dt.date(2027, 1, 31))
-    assert term_bounds("2026-2027-2") == (dt.date(2027, 2, 1), dt.date(2027, 7, 31))
+    assert term_bounds("2026-2027-1") == (dt.date(2026, 9, 1), dt.date(2027, 1, 31))
+    assert term_bounds("2026-2027-2") == (dt.date(2027, 2, 1), dt.date(2027, 8, 31))
     for bad in ("2026-2028-1", "2026-1", "秋季"):
         with pytest.raises(Invalid) as exc:
             term_bounds(bad)
@@ -552,11 +552,15 @@ def test_responsibility_and_work_pages_pin_their_query_counts(
     client.force_login(users["zx_leader"])
     client.get(reverse("pairing:responsibility"))
     with django_assert_max_num_queries(22):
-        client.get(reverse("pairing:responsibility"))
+        response = client.get(reverse("pairing:responsibility"))
+    assert response.status_code == 200
+    assert "六年级" in response.content.decode()
     client.force_login(users["zx_grade3"])
     # 18, plus two due lists (the person's and the grade's) of a fixed 3–4 queries each
     with django_assert_max_num_queries(25):
-        client.get(reverse("pairing:work"))
+        response = client.get(reverse("pairing:work"))
+    assert response.status_code == 200
+    assert "三年级" in response.content.decode()
 
 
 # --- API -----------------------------------------------------------------------------------------

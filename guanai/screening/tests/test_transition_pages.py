@@ -5,12 +5,11 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from guanai.children.models import Child
 from guanai.jobs.models import Job
 from guanai.screening.models import Rollover, Transition
-from guanai.testing import make_class
+from guanai.testing import SUITE_TODAY, make_class
 
 ALL = [
     "town",
@@ -23,7 +22,7 @@ ALL = [
     "proxy_wang",
 ]
 MANAGERS = {"town", "zx_leader", "bq_leader"}
-TODAY = timezone.localdate()
+TODAY = SUITE_TODAY
 
 
 def test_leader_transfers_a_child_on_the_page(client, cast, users, kids):

@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion
@@ -19,6 +18,7 @@ from guanai.screening.models import (
     VacationPlan,
     VerificationRound,
 )
+from guanai.testing import SUITE_TODAY
 
 ALL = [
     "town",
@@ -31,7 +31,7 @@ ALL = [
     "proxy_wang",
 ]
 SEES_ZX = {"town", "inspector", "zx_leader", "zx_grade3", "zx_teacher31", "zx_counselor"}
-TODAY = timezone.localdate()
+TODAY = SUITE_TODAY
 GROUPS = list(FieldGroup.values)
 
 
