@@ -1,6 +1,7 @@
 """家校联系: contacts with families, frequency rules, visit plans, letters and the outbox."""
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -142,8 +143,11 @@ class Contact(models.Model):
 
 
 def photo_path(instance: "ContactPhoto", filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
-    return f"contacts/{instance.contact.child_id}/{secrets.token_hex(8)}.{ext}"
+    """A generated name under the child's folder. Only the extension of the re-encoded file
+    (services.prepare_photos) survives, and only as .jpg or .png: the photo view serves the
+    content type from it."""
+    ext = "png" if filename.lower().endswith(".png") else "jpg"
+    return f"contacts/{instance.contact.child_id}/{uuid.uuid4().hex}.{ext}"
 
 
 class ContactPhoto(models.Model):

@@ -3,9 +3,11 @@
 import datetime as dt
 import hashlib
 import json
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -14,6 +16,7 @@ from django.utils import timezone
 from guanai.accounts.models import Role, User
 from guanai.children.models import Child, ChildAssignment
 from guanai.children.validation import CardInvalid
+from guanai.lib.photos import PhotoError, reencode_photo
 
 from .models import (
     FINDING_AREAS,
@@ -30,7 +33,6 @@ from .rules import DEFAULTS_BY_CODE, SHANGHAI, local_date
 
 AREA_KEYS = [key for key, _label in FINDING_AREAS]
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-PHOTO_MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
 class IdempotencyConflict(Exception):
@@ -138,15 +140,14 @@ def log_contact(
     first = find_replay(by=by, key=key, digest=digest)
     if first is not None:
         return first, False
-    if photos:
-        check_photos(child, photos)
+    stored = prepare_photos(child, photos) if photos else []
     try:
         with transaction.atomic():
             contact = Contact.objects.create(
                 child=child, by=by, idempotency_key=key, request_digest=digest, **values
             )
-            for upload in photos or []:
-                ContactPhoto.objects.create(contact=contact, file=upload)
+            for photo in stored:
+                ContactPhoto.objects.create(contact=contact, file=photo)
     except IntegrityError:
         # a concurrent request with the same key won the race: answer its contact
         first = find_replay(by=by, key=key, digest=digest)
@@ -156,17 +157,22 @@ def log_contact(
     return contact, True
 
 
-def check_photos(child: Child, photos: list[UploadedFile]) -> None:
-    """Photos only with the guardian's recorded consent; JPEG or PNG, at most 5 MB each."""
+def prepare_photos(child: Child, photos: list[UploadedFile]) -> list[ContentFile]:
+    """Photos only with the guardian's recorded consent; JPEG or PNG, at most 5 MB each.
+    Each is decoded and re-encoded (lib.photos) and named afresh: what gets stored and served
+    is an image the app made, never the uploaded bytes or name. Raises CardInvalid."""
     if not child.photo_consent:
         raise CardInvalid({"photos": "档卡上没有监护人同意使用照片的记录，不能上传照片"})
+    out = []
     for upload in photos:
         if upload.size > MAX_PHOTO_BYTES:
-            raise CardInvalid({"photos": f"照片“{upload.name}”超过 5 MB"})
-        head = upload.read(8)
-        upload.seek(0)
-        if not any(head.startswith(magic) for magic in PHOTO_MAGIC):
-            raise CardInvalid({"photos": f"“{upload.name}”不是 JPG 或 PNG 照片"})
+            raise CardInvalid({"photos": f"照片“{upload.name[:40]}”超过 5 MB"})
+        try:
+            photo = reencode_photo(upload, name=upload.name or "")
+        except PhotoError as exc:
+            raise CardInvalid({"photos": str(exc)}) from exc
+        out.append(ContentFile(photo.data, name=f"{uuid.uuid4().hex}.{photo.ext}"))
+    return out
 
 
 @transaction.atomic

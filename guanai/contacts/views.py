@@ -25,6 +25,7 @@ from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
 from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.photos import CONTENT_TYPES
 from guanai.org.models import School
 
 from .corrections import contact_histories, contact_to_correct, correct_contact, correctable
@@ -51,6 +52,8 @@ from .services import (
 )
 
 PAGE_SIZE = 25
+# Photos stored before re-encoding kept the uploader's extension; .jpeg ones are still images.
+PHOTO_TYPES = {**CONTENT_TYPES, "jpeg": "image/jpeg"}
 
 
 def _scope(request: HttpRequest, action: str = "view"):
@@ -275,11 +278,27 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def photo(request: HttpRequest, pk: int) -> HttpResponse:
-    """A contact photo, only for users who may see the child."""
+    """A contact photo, only for users who may see the child. The content type comes from the
+    stored extension (photos are re-encoded to .jpg or .png on upload), never from sniffing;
+    a file stored before re-encoding with any other name is only ever a download."""
     item = get_object_or_404(
         ContactPhoto.objects.filter(contact__child__in=_scope(request).values("pk")), pk=pk
     )
-    return FileResponse(item.file.open("rb"))
+    ext = item.file.name.rsplit(".", 1)[-1].lower()
+    if ext in PHOTO_TYPES:
+        response = FileResponse(
+            item.file.open("rb"), content_type=PHOTO_TYPES[ext], filename=f"photo-{pk}.{ext}"
+        )
+    else:
+        response = FileResponse(
+            item.file.open("rb"),
+            content_type="application/octet-stream",
+            as_attachment=True,
+            filename=f"photo-{pk}.bin",
+        )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 # --- due lists, coverage ------------------------------------------------------------------------

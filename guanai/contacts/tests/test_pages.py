@@ -7,6 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from guanai.children.models import Child
 from guanai.contacts.models import Contact, ContactPhoto, ContactRule, PlannedVisit
@@ -161,8 +162,9 @@ def test_form_shows_the_last_visit_findings(client, cast):
 def test_photo_only_with_consent_and_served_only_in_scope(client, cast, settings, tmp_path):
     child = cast["children"]["c31a"]
     client.force_login(cast["users"]["zx_teacher31"])
-    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
-    upload = io.BytesIO(png)
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, "PNG")
+    upload = io.BytesIO(png.getvalue())
     upload.name = "visit.png"
     data = form_data(child, photos=upload)
     response = client.get(f"{reverse('contacts:new')}?child={child.pk}")
