@@ -151,6 +151,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "guanai.accounts.lockout.lockout_response"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("GUANAI_PROXY_COUNT", "0"))
 AXES_VERBOSE = False
+# API tokens expire this many days after they are issued.
+GUANAI_TOKEN_DAYS = int(os.environ.get("GUANAI_TOKEN_DAYS", "30"))
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

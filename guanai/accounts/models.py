@@ -4,7 +4,9 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -38,11 +40,39 @@ FULL_ID_ROLES = {
 EXPORT_ROLES = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER}
 
 
+class UserQuerySet(models.QuerySet):
+    def manageable_by(self, admin: "User") -> "UserQuerySet":
+        """The one scope for user management: the accounts `admin` may list, edit, reset and
+        deactivate in the pages and API — people whose every role assignment (ended ones
+        included) lies in a town he administers.
+
+        Staff and superusers, role-less accounts and people holding roles in another town are
+        managed on the command line only, so here they are simply not found: a town
+        administrator who could reset a superuser's password would own every town.
+        """
+        if admin is None or not admin.is_authenticated:
+            return self.none()
+        people = self.filter(is_staff=False, is_superuser=False)
+        if admin.is_superuser:
+            return people.filter(pk__in=RoleAssignment.objects.values("user_id"))
+        towns = [ra.town_id for ra in admin.active_roles() if ra.role == Role.TOWN_ADMIN]
+        inside = models.Q(town_id__in=towns) | models.Q(school__town_id__in=towns)
+        return people.filter(
+            pk__in=RoleAssignment.objects.filter(inside).values("user_id")
+        ).exclude(pk__in=RoleAssignment.objects.exclude(inside).values("user_id"))
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    pass
+
+
 class User(AbstractUser):
     """A person who logs in: teacher, leader, administrator, inspector or proxy parent."""
 
     display_name = models.CharField("姓名", max_length=50, blank=True)
     phone = models.CharField("手机", max_length=20, blank=True)
+
+    objects = UserManager()
 
     class Meta:
         verbose_name = "用户"
@@ -164,17 +194,54 @@ class RoleAssignment(models.Model):
         return ""
 
 
+class RevokeReason(models.TextChoices):
+    OWNER = "owner", "本人撤销"
+    ADMIN = "admin", "管理员撤销"
+    PASSWORD = "password", "密码已修改"
+    DEACTIVATED = "deactivated", "账号已停用"
+    TOTP = "totp", "启用了动态口令"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def live(self) -> "ApiTokenQuerySet":
+        """Tokens that still open the API: neither revoked nor expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def token_expiry() -> dt.datetime:
+    return timezone.now() + dt.timedelta(days=settings.GUANAI_TOKEN_DAYS)
+
+
 class ApiToken(models.Model):
-    """A bearer token for programs; only its SHA-256 is stored (long random secret)."""
+    """A bearer token for programs; only its SHA-256 is stored (long random secret). It expires
+    after GUANAI_TOKEN_DAYS and is revoked by its owner, an administrator, a password change,
+    deactivation or TOTP enrolment; revoked rows stay as a record."""
 
     user = models.ForeignKey(User, models.CASCADE, related_name="api_tokens", verbose_name="用户")
+    name = models.CharField("名称", max_length=100, blank=True)
     key_hash = models.CharField("令牌摘要", max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    expires_at = models.DateTimeField("到期时间", default=token_expiry)
+    revoked_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    revoked_reason = models.CharField(
+        "撤销原因", max_length=20, choices=RevokeReason.choices, blank=True
+    )
+    revoked_by = models.ForeignKey(
+        User,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="revoked_api_tokens",
+        verbose_name="撤销人",
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = "API 令牌"
         verbose_name_plural = "API 令牌"
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.user} 的令牌"
@@ -184,9 +251,10 @@ class ApiToken(models.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user: User) -> str:
+    def issue(cls, user: User, name: str = "") -> str:
+        """Create a token and return its secret: shown once, never stored."""
         key = secrets.token_urlsafe(32)
-        cls.objects.create(user=user, key_hash=cls.digest(key))
+        cls.objects.create(user=user, name=name, key_hash=cls.digest(key))
         return key
 
 
@@ -283,3 +351,22 @@ class TOTPDevice(models.Model):
                 self.last_counter = counter
                 return True
         return False
+
+
+class TOTPFailure(models.Model):
+    """One wrong TOTP code for a user from an address. Five within the lockout period lock the
+    second factor for that user and address, as django-axes does for passwords."""
+
+    user = models.ForeignKey(
+        User, models.CASCADE, related_name="totp_failures", verbose_name="用户"
+    )
+    ip = models.GenericIPAddressField("地址", null=True, blank=True)
+    at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "动态口令错误"
+        verbose_name_plural = "动态口令错误"
+        indexes = [models.Index(fields=["user", "ip", "at"], name="accounts_totpfail_user_ip_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.ip or ''}"
