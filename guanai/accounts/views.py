@@ -7,6 +7,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -92,16 +93,10 @@ def _towns(request: HttpRequest):
     ).distinct()
 
 
-def _town_users(request: HttpRequest):
-    towns = _towns(request)
-    in_town = Q(role_assignments__town__in=towns) | Q(role_assignments__school__town__in=towns)
-    return User.objects.filter(in_town | Q(role_assignments__isnull=True)).distinct()
-
-
 @town_admin_required
 def user_list(request: HttpRequest) -> HttpResponse:
     users = (
-        _town_users(request)
+        User.objects.manageable_by(request.user)
         .prefetch_related(
             Prefetch(
                 "role_assignments",
@@ -122,12 +117,21 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @town_admin_required
 @require_http_methods(["GET", "POST"])
 def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    user = get_object_or_404(_town_users(request), pk=pk) if pk else None
+    user = get_object_or_404(User.objects.manageable_by(request.user), pk=pk) if pk else None
     form = UserForm(request.POST or None, instance=user)
-    town = _towns(request).first()
-    role_form = RoleAssignmentForm(town=town, initial={"valid_from": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        saved = form.save()
+    # A new account comes with its first role in the town, or it would be out of everyone's
+    # scope the moment it is saved (role-less accounts are managed on the command line only).
+    role_form = RoleAssignmentForm(
+        request.POST if request.method == "POST" and user is None else None,
+        town=_towns(request).first(),
+        initial={"valid_from": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid() & (user is not None or role_form.is_valid()):
+        with transaction.atomic():
+            saved = form.save()
+            if user is None:
+                role_form.instance.user = saved
+                role_form.save()
         messages.success(request, f"已保存用户 {saved.username}")
         return redirect("accounts:user_edit", pk=saved.pk)
     roles = (
@@ -151,7 +155,7 @@ def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @town_admin_required
 @require_POST
 def role_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = get_object_or_404(_town_users(request), pk=pk)
+    user = get_object_or_404(User.objects.manageable_by(request.user), pk=pk)
     form = RoleAssignmentForm(
         request.POST, town=_towns(request).first(), instance=RoleAssignment(user=user)
     )
@@ -177,7 +181,7 @@ def role_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def role_end(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
     """End a role today; the row stays, so who held which role when is never lost."""
-    user = get_object_or_404(_town_users(request), pk=pk)
+    user = get_object_or_404(User.objects.manageable_by(request.user), pk=pk)
     ra = get_object_or_404(user.role_assignments, pk=role_pk)
     ra.valid_to = timezone.localdate() - dt.timedelta(days=1)
     ra.valid_from = min(ra.valid_from, ra.valid_to)

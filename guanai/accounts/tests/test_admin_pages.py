@@ -34,8 +34,9 @@ def test_bad_class_number_is_refused(client, cast):
     assert not SchoolClass.objects.filter(class_no=0).exists()
 
 
-def test_create_user_and_assign_class_teacher_gives_scope(client, cast):
+def test_create_user_with_class_teacher_role_gives_scope(client, cast):
     client.force_login(cast["users"]["town"])
+    c32 = cast["classes"]["c32"]
     response = client.post(
         reverse("accounts:user_new"),
         {
@@ -43,19 +44,30 @@ def test_create_user_and_assign_class_teacher_gives_scope(client, cast):
             "display_name": "李老师",
             "password": "s3cret-pass",
             "is_active": "on",
+            "role": "class_teacher",
+            "school_class": c32.pk,
+            "valid_from": "2026-09-01",
         },
     )
     assert response.status_code == 302
     user = User.objects.get(username="zx_teacher32")
-    assert not Child.objects.visible_to(user).exists()
-    c32 = cast["classes"]["c32"]
+    assert set(Child.objects.visible_to(user).values_list("name", flat=True)) == {"李四"}
+
+
+def test_adding_a_role_widens_scope(client, cast):
+    client.force_login(cast["users"]["town"])
+    teacher = cast["users"]["zx_teacher31"]
     response = client.post(
-        reverse("accounts:role_add", args=[user.pk]),
-        {"role": "class_teacher", "school_class": c32.pk, "valid_from": "2026-09-01"},
+        reverse("accounts:role_add", args=[teacher.pk]),
+        {
+            "role": "class_teacher",
+            "school_class": cast["classes"]["c32"].pk,
+            "valid_from": "2026-09-01",
+        },
     )
     assert response.status_code == 302
-    user = User.objects.get(pk=user.pk)
-    assert set(Child.objects.visible_to(user).values_list("name", flat=True)) == {"李四"}
+    teacher = User.objects.get(pk=teacher.pk)
+    assert "李四" in set(Child.objects.visible_to(teacher).values_list("name", flat=True))
 
 
 def test_role_without_unit_is_refused(client, cast):
