@@ -1,5 +1,6 @@
 """The REST API at /api/v1/: one NinjaAPI, one Router per app, Chinese error bodies."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -13,6 +14,8 @@ from ninja.security import HttpBearer, SessionAuth
 from guanai.accounts.models import ApiToken
 from guanai.children.services import StaleVersion
 from guanai.children.validation import FIELD_LABELS, CardInvalid
+
+logger = logging.getLogger(__name__)
 
 PYDANTIC_MESSAGES = {
     "missing": "必填",
@@ -36,6 +39,25 @@ PYDANTIC_MESSAGES = {
     "json_invalid": "请求体不是合法的 JSON",
     "greater_than_equal": "数值太小",
     "less_than_equal": "数值太大",
+}
+# The API's own parameter names (card and contact fields are in FIELD_LABELS).
+PARAM_LABELS = {
+    "page": "页码",
+    "page_size": "每页条数",
+    "child_id": "儿童编号",
+    "contact_id": "联系记录编号",
+    "message_id": "消息编号",
+    "round_id": "轮次编号",
+    "campaign_id": "摸底排查编号",
+    "job_id": "导入编号",
+    "pair_id": "结对编号",
+    "pairs": "结对",
+    "buddy": "帮扶伙伴",
+    "assignment_id": "指定编号",
+    "proxy_id": "代理家长编号",
+    "town": "镇",
+    "valid_from": "起始日期",
+    "valid_to": "截止日期",
 }
 
 
@@ -67,7 +89,9 @@ api = NinjaAPI(
 def _detail(loc: list[Any], message: str) -> dict[str, Any]:
     field = ".".join(str(p) for p in loc if p not in ("body", "query", "path", "payload"))
     field = field.removeprefix("data.")
-    label = FIELD_LABELS.get(field, field)
+    base = ".".join(p for p in field.split(".") if not p.isdigit())  # children.3 → children
+    labels = [FIELD_LABELS.get(k) or PARAM_LABELS.get(k) for k in (field, base)]
+    label = next((x for x in labels if x), field)
     return {"loc": loc, "field": field, "msg": f"{label}：{message}" if label else message}
 
 
@@ -76,6 +100,8 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError):
     details = []
     for err in exc.errors:
         message = PYDANTIC_MESSAGES.get(err.get("type", ""), "格式不对")
+        if err.get("type") == "less_than_equal":
+            message += f"，不能超过 {err['ctx']['le']}"
         if err.get("type") == "value_error" and err.get("ctx", {}).get("error"):
             message = str(err["ctx"]["error"])
         loc = [p for p in err.get("loc", []) if p != "payload"]
@@ -96,6 +122,16 @@ def on_card_invalid(request: HttpRequest, exc: CardInvalid):
 def on_stale(request: HttpRequest, exc: StaleVersion):
     detail = str(exc) or "此档卡已被他人修改，请重新读取后再保存（version 已过期）"
     return api.create_response(request, {"detail": detail}, status=409)
+
+
+@api.exception_handler(OverflowError)
+def on_overflow(request: HttpRequest, exc: OverflowError):
+    """The safety net under guanai.lib.bounds: a number SQLite cannot bind (a route that forgot
+    its bounded type) is the client's error, not a 500."""
+    logger.warning(
+        "Integer beyond 64 bits reached the database: %s %s", request.method, request.path
+    )
+    return api.create_response(request, {"detail": "数值超出范围"}, status=422)
 
 
 @api.exception_handler(Http404)

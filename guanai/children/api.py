@@ -7,11 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, FilterSchema, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from guanai.accounts.models import AccessAction
 from guanai.accounts.services import log_access
+from guanai.lib.bounds import ClassNo, Grade, Id, Natural, Pages
 from guanai.org.models import SchoolClass
 
 from .access import FULL, MASKED, REDUCED, SENSITIVE_FIELDS, card_access
@@ -144,7 +145,7 @@ class GuardianIn(Schema):
     name: str | None = None
     relation: str | None = None
     phone: str | None = None
-    age: int | None = None
+    age: Natural | None = None
     health: str | None = None
     capacity: Literal["good", "fair", "poor", ""] | None = None
     is_entrusted: bool | None = None
@@ -157,7 +158,7 @@ class ChildPatchIn(Schema):
     """Any card fields to change, with the `version` that was read."""
 
     model_config = ConfigDict(extra="forbid")
-    version: int
+    version: Natural
     reason: str | None = None
     name: str | None = None
     gender: Literal["male", "female"] | None = None
@@ -166,8 +167,8 @@ class ChildPatchIn(Schema):
     id_number: str | None = None
     student_no: str | None = None
     school_no: str | None = None
-    grade: int | None = None
-    class_no: int | None = None
+    grade: Grade | None = None
+    class_no: ClassNo | None = None
     hukou: Literal["rural", "urban", ""] | None = None
     is_migrant: bool | None = None
     village: str | None = None
@@ -274,7 +275,7 @@ def card_out(request: HttpRequest, child: Child) -> dict[str, Any]:
 
 
 @router.get("", response=list[ChildListOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_children(request: HttpRequest, filters: Query[ChildFilter]):
     """Children in the user's scope; ID numbers masked. Ordered by id."""
     qs = Child.objects.visible_to(request.user).select_related("school", "school_class")
@@ -296,14 +297,14 @@ def list_children(request: HttpRequest, filters: Query[ChildFilter]):
 
 
 @router.get("/{child_id}", response=ChildOut, exclude_unset=True)
-def get_child(request: HttpRequest, child_id: int):
+def get_child(request: HttpRequest, child_id: Id):
     """The card (一人一卡). Out of scope: 404."""
     child = get_object_or_404(_scoped(request).prefetch_related("parents"), pk=child_id)
     return card_out(request, child)
 
 
 @router.patch("/{child_id}", response=ChildOut, exclude_unset=True)
-def patch_child(request: HttpRequest, child_id: int, payload: ChildPatchIn):
+def patch_child(request: HttpRequest, child_id: Id, payload: ChildPatchIn):
     """Change card fields. `version` must be the one read; a stale one answers 409."""
     child = get_object_or_404(_scoped(request), pk=child_id)
     if request.user.is_read_only or not _scoped(request, "change").filter(pk=child_id).exists():
@@ -345,8 +346,8 @@ def patch_child(request: HttpRequest, child_id: int, payload: ChildPatchIn):
 
 
 @router.get("/{child_id}/history", response=list[HistoryOut])
-@paginate(PageNumberPagination, page_size=50)
-def get_history(request: HttpRequest, child_id: int):
+@paginate(Pages, page_size=50)
+def get_history(request: HttpRequest, child_id: Id):
     """Changes of the card, parents' and guardian's included, newest first."""
     child = get_object_or_404(_scoped(request), pk=child_id)
     entries = child_history(child)

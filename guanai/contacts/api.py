@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from guanai.accounts.models import User
@@ -24,6 +24,7 @@ from guanai.children.access import REDUCED, card_access
 from guanai.children.api import HistoryOut
 from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
+from guanai.lib.bounds import Id, Pages
 
 from . import messaging
 from .corrections import (
@@ -65,7 +66,7 @@ class ContactIn(Schema):
     """A contact to log. `at` without a zone is Asia/Shanghai."""
 
     model_config = ConfigDict(extra="forbid")
-    child: int
+    child: Id
     kind: KindCode
     at: dt.datetime
     with_whom: str = Field("", max_length=100)
@@ -98,7 +99,7 @@ class ContactOut(Schema):
 
 
 class ContactFilter(FilterSchema):
-    child: int | None = None
+    child: Id | None = None
     kind: KindCode | None = None
     since: str | None = Field(None, description="起始日期或时间（含），如 2026-11-01")
     until: str | None = Field(None, description="截止日期或时间（含），如 2026-11-30")
@@ -112,7 +113,7 @@ class DueFilter(FilterSchema):
     school: str | None = None
     grade: int | None = Field(None, ge=0, le=12)
     class_no: int | None = Field(None, ge=1, le=99)
-    child: int | None = None
+    child: Id | None = None
     rule: RuleCode | None = None
     mine: bool | None = Field(None, description="只看我的学生（责任教师、所带班级、分配给我的）")
     teacher: str | None = Field(None, description="责任教师登录名")
@@ -217,7 +218,7 @@ def create_contact(request: HttpRequest, payload: ContactIn):
 
 
 @router.get("", response=list[ContactOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
     """Contacts of the children in the user's scope, ordered by id."""
     qs = _contacts_in_scope(request.user)
@@ -305,7 +306,7 @@ class LazyOut:
 
 
 @router.get("/due", response=list[DueOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_due(request: HttpRequest, filters: Query[DueFilter]):
     """Children due or overdue under the frequency rules, one item per child and rule, most
     overdue first. See the rules page (or `contacts.rules`) for what "due" means exactly."""
@@ -329,7 +330,7 @@ def list_due(request: HttpRequest, filters: Query[DueFilter]):
 
 
 @router.get("/{int:contact_id}", response=ContactOut)
-def get_contact(request: HttpRequest, contact_id: int):
+def get_contact(request: HttpRequest, contact_id: Id):
     """One contact. Out of scope: 404."""
     contact = get_object_or_404(
         Contact.objects.visible_to(request.user).select_related("child", "by"), pk=contact_id
@@ -338,7 +339,7 @@ def get_contact(request: HttpRequest, contact_id: int):
 
 
 @router.post("/{int:contact_id}/follow-up-done", response=ContactOut)
-def follow_up_done(request: HttpRequest, contact_id: int, payload: DoneIn):
+def follow_up_done(request: HttpRequest, contact_id: Id, payload: DoneIn):
     """Mark the contact's follow-up done; it leaves the teachers' home pages."""
     may_log_contacts(request.user)
     contact = get_object_or_404(
@@ -361,7 +362,7 @@ class ContactPatchIn(Schema):
         None, description="读取时记录的 updated_at；此后已被他人修改则 409，不覆盖"
     )
     # Optional, but never null: a default without `| None` makes an explicit null a 422.
-    child: int = Field(None, description="只能是原来的儿童")
+    child: Id = Field(None, description="只能是原来的儿童")
     kind: KindCode = None
     at: dt.datetime = Field(None, description="不带时区按北京时间")
     with_whom: str = Field(None, max_length=100)
@@ -373,7 +374,7 @@ class ContactPatchIn(Schema):
 
 
 @router.patch("/{int:contact_id}", response=ContactOut)
-def patch_contact(request: HttpRequest, contact_id: int, payload: ContactPatchIn):
+def patch_contact(request: HttpRequest, contact_id: Id, payload: ContactPatchIn):
     """Correct a contact, validated as a new one (`at` without a zone is Asia/Shanghai, not in
     the future). Its author may, while the child is in her scope, and so may whoever may
     change the child's card; a proxy parent only his own; read-only roles 403."""
@@ -402,8 +403,8 @@ def patch_contact(request: HttpRequest, contact_id: int, payload: ContactPatchIn
 
 
 @router.get("/{int:contact_id}/history", response=list[HistoryOut])
-@paginate(PageNumberPagination, page_size=50)
-def get_contact_history(request: HttpRequest, contact_id: int):
+@paginate(Pages, page_size=50)
+def get_contact_history(request: HttpRequest, contact_id: Id):
     """The contact's versions, newest first: who changed what, when and why (its creation
     first of all, unless it was logged before history was kept). Out of scope: 404."""
     contact = get_object_or_404(Contact.objects.visible_to(request.user), pk=contact_id)
@@ -420,7 +421,7 @@ class MessageIn(Schema):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(..., min_length=1, max_length=500)
     gateway: str | None = None
-    children: list[int] | None = None
+    children: list[Id] | None = None
     school: str | None = None
     grade: int | None = Field(None, ge=0, le=12)
     class_no: int | None = Field(None, ge=1, le=99)
@@ -530,7 +531,7 @@ def send_message(request: HttpRequest, payload: MessageIn):
 
 
 @messages_router.get("", response=list[MessageListOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_messages(request: HttpRequest):
     """Messages the user sent or that reached children in the user's scope, newest first."""
     qs = Message.objects.visible_to(request.user).select_related("created_by").order_by("-id")
@@ -550,7 +551,7 @@ def _message_summary(message: Message) -> dict[str, Any]:
 
 
 @messages_router.get("/{int:message_id}", response=MessageOut)
-def get_message(request: HttpRequest, message_id: int):
+def get_message(request: HttpRequest, message_id: Id):
     """A message with the status of each recipient the user may see (phones masked)."""
     user: User = request.user
     message = get_object_or_404(

@@ -7,10 +7,11 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import BaseModel, ConfigDict
 
 from guanai.children.validation import CardInvalid
+from guanai.lib.bounds import Id, Pages
 from guanai.screening.api import ErrorsOut
 
 from .api import LazyOut
@@ -50,7 +51,7 @@ class VisitRoundIn(Schema):
     left_behind_only: bool = False
     notes: str = ""
     school: str | None = Field(None, description="学校代码；不填则为全镇的轮次")
-    town: int | None = Field(None, description="管理多个镇时，全镇轮次所属的镇（id）")
+    town: Id | None = Field(None, description="管理多个镇时，全镇轮次所属的镇（id）")
 
 
 class VisitRoundPatchIn(Schema):
@@ -138,7 +139,7 @@ def round_out(visit_round: VisitRound, visited: int, total: int) -> dict[str, An
 
 
 @rounds_router.get("", response=list[VisitRoundOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_rounds(request: HttpRequest):
     """The rounds of the user's town and schools, latest start first, each with its coverage
     over the children the user may see. Proxy parents see none."""
@@ -174,7 +175,7 @@ def post_round(request: HttpRequest, payload: VisitRoundIn):
 
 
 @rounds_router.patch("/{int:round_id}", response={200: VisitRoundOut, 422: ErrorsOut})
-def patch_round(request: HttpRequest, round_id: int, payload: VisitRoundPatchIn):
+def patch_round(request: HttpRequest, round_id: Id, payload: VisitRoundPatchIn):
     """Change a round's name, dates, left_behind_only or notes: whoever may create a round for
     its town or school; others who see it 403, the rest 404. The history keeps each version."""
     visit_round = round_to_change(request.user, round_id)
@@ -189,7 +190,7 @@ def patch_round(request: HttpRequest, round_id: int, payload: VisitRoundPatchIn)
 
 
 @rounds_router.get("/{int:round_id}/coverage", response=RoundCoverageOut)
-def get_round_coverage(request: HttpRequest, round_id: int, filters: Query[CoverageFilter]):
+def get_round_coverage(request: HttpRequest, round_id: Id, filters: Query[CoverageFilter]):
     """Per school and class: enrolled children (only the left-behind if the round says so)
     the user may see, how many had a home visit within the round (its first and last days
     included, Asia/Shanghai), and who has not yet."""

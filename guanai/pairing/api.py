@@ -10,10 +10,11 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict, model_validator
 
 from guanai.children.models import Child
+from guanai.lib.bounds import Id, Pages
 from guanai.org.models import School
 
 from .api_common import ErrorsOut, unprocessable
@@ -37,7 +38,7 @@ router = Router(tags=["pairs"])
 class PairFilter(FilterSchema):
     school: str | None = None
     status: Literal["draft", "active", "ended"] | None = None
-    child: int | None = None
+    child: Id | None = None
 
 
 class PairOut(Schema):
@@ -130,7 +131,7 @@ class EndIn(Schema):
 
 class SwapIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    buddy: int
+    buddy: Id
 
 
 class SwapOut(Schema):
@@ -149,7 +150,7 @@ def _conflict(exc: PairingError) -> HttpError:
 
 
 @router.get("", response=list[PairOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_pairs(request: HttpRequest, filters: Query[PairFilter]):
     """Pairs whose child is in the user's scope, ordered by id; filters `school`, `status`."""
     qs = _pairs(request)
@@ -183,7 +184,7 @@ def propose(request: HttpRequest, payload: ProposeIn) -> dict[str, Any]:
 
 class AcceptIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    pairs: list[int] = Field(..., min_length=1, max_length=500)
+    pairs: list[Id] = Field(..., min_length=1, max_length=500)
 
 
 @router.post("/accept", response=list[PairOut])
@@ -203,13 +204,13 @@ def accept_many(request: HttpRequest, payload: AcceptIn):
 
 
 @router.get("/{pair_id}", response=PairOut)
-def get_pair(request: HttpRequest, pair_id: int):
+def get_pair(request: HttpRequest, pair_id: Id):
     """One pair; out of scope: 404."""
     return get_object_or_404(_pairs(request), pk=pair_id)
 
 
 @router.post("/{pair_id}/accept", response=PairOut)
-def accept(request: HttpRequest, pair_id: int):
+def accept(request: HttpRequest, pair_id: Id):
     """Accept a draft: it becomes active (进行中)."""
     pair = get_object_or_404(_pairs(request), pk=pair_id)
     check_manage_pair(request.user, pair)
@@ -221,7 +222,7 @@ def accept(request: HttpRequest, pair_id: int):
 
 
 @router.post("/{pair_id}/swap", response=SwapOut)
-def swap(request: HttpRequest, pair_id: int, payload: SwapIn) -> dict[str, Any]:
+def swap(request: HttpRequest, pair_id: Id, payload: SwapIn) -> dict[str, Any]:
     """Give the pair another buddy (a child in the user's scope); answers the cost change."""
     pair = get_object_or_404(_pairs(request), pk=pair_id)
     check_manage_pair(request.user, pair)
@@ -234,7 +235,7 @@ def swap(request: HttpRequest, pair_id: int, payload: SwapIn) -> dict[str, Any]:
 
 
 @router.post("/{pair_id}/end", response=PairOut)
-def end(request: HttpRequest, pair_id: int, payload: EndIn):
+def end(request: HttpRequest, pair_id: Id, payload: EndIn):
     """End a pair with a reason."""
     pair = get_object_or_404(_pairs(request), pk=pair_id)
     check_manage_pair(request.user, pair)
@@ -251,7 +252,7 @@ class FollowIn(Schema):
 
 
 @router.post("/{pair_id}/follow", response={200: PairOut, 422: ErrorsOut})
-def follow(request: HttpRequest, pair_id: int, payload: FollowIn):
+def follow(request: HttpRequest, pair_id: Id, payload: FollowIn):
     """Name the teacher who follows the pair (a staff member of the school, by username)."""
     pair = get_object_or_404(_pairs(request), pk=pair_id)
     check_manage_pair(request.user, pair)

@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from guanai.children.models import Child, ChildAssignment
+from guanai.lib.bounds import Id, Pages
 from guanai.lib.masking import mask_phone
 from guanai.org.models import School
 
@@ -119,7 +120,7 @@ class ProxyAssignmentOut(Schema):
 
 class ProxyAssignmentIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    child: int
+    child: Id
     valid_from: dt.date
     valid_to: dt.date | None = None
 
@@ -146,14 +147,14 @@ def _proxies(request: HttpRequest) -> QuerySet[ProxyParent]:
     )
 
 
-def _proxy_for_write(request: HttpRequest, proxy_id: int) -> ProxyParent:
+def _proxy_for_write(request: HttpRequest, proxy_id: Id) -> ProxyParent:
     proxy = get_object_or_404(_proxies(request), pk=proxy_id)
     check_manage_school(request.user, proxy.school)
     return proxy
 
 
 @proxy_parents_router.get("", response=list[ProxyOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_proxy_parents(request: HttpRequest, filters: Query[ProxyFilter]):
     """The register of proxy parents the user may read, with how many children each looks
     after today; phones masked except for their managers. Ordered by id."""
@@ -198,21 +199,21 @@ def create_proxy_parent(request: HttpRequest, payload: ProxyIn):
 
 
 @proxy_parents_router.get("/suggestions", response=list[ProxyOut])
-def suggestions(request: HttpRequest, child: int):
+def suggestions(request: HttpRequest, child: Id):
     """Proxy parents for a child: of the child's village first, then the least loaded."""
     found = get_object_or_404(Child.objects.visible_to(request.user), pk=child)
     return [s.proxy for s in suggest_proxies(found, _proxies(request))]
 
 
 @proxy_parents_router.get("/{proxy_id}", response=ProxyOut)
-def get_proxy_parent(request: HttpRequest, proxy_id: int):
+def get_proxy_parent(request: HttpRequest, proxy_id: Id):
     """One proxy parent; out of scope: 404."""
     return get_object_or_404(_proxies(request), pk=proxy_id)
 
 
 @proxy_parents_router.get("/{proxy_id}/assignments", response=list[ProxyAssignmentOut])
-@paginate(PageNumberPagination, page_size=50)
-def list_assignments(request: HttpRequest, proxy_id: int):
+@paginate(Pages, page_size=50)
+def list_assignments(request: HttpRequest, proxy_id: Id):
     """The proxy parent's children, past and present, among the children the user may see."""
     proxy = get_object_or_404(_proxies(request), pk=proxy_id)
     return (
@@ -226,7 +227,7 @@ def list_assignments(request: HttpRequest, proxy_id: int):
 @proxy_parents_router.post(
     "/{proxy_id}/assignments", response={201: ProxyAssignmentOut, 422: ErrorsOut}
 )
-def create_assignment(request: HttpRequest, proxy_id: int, payload: ProxyAssignmentIn):
+def create_assignment(request: HttpRequest, proxy_id: Id, payload: ProxyAssignmentIn):
     """Assign a child (in the user's scope) to the proxy parent from `valid_from`."""
     proxy = _proxy_for_write(request, proxy_id)
     child = get_object_or_404(Child.objects.visible_to(request.user, "change"), pk=payload.child)
@@ -247,7 +248,7 @@ def create_assignment(request: HttpRequest, proxy_id: int, payload: ProxyAssignm
     "/{proxy_id}/assignments/{assignment_id}/end",
     response={200: ProxyAssignmentOut, 422: ErrorsOut},
 )
-def end_assignment_route(request: HttpRequest, proxy_id: int, assignment_id: int):
+def end_assignment_route(request: HttpRequest, proxy_id: Id, assignment_id: Id):
     """End one child's proxy assignment today."""
     proxy = _proxy_for_write(request, proxy_id)
     assignment = get_object_or_404(

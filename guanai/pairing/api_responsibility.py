@@ -10,11 +10,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from guanai.accounts.models import RoleAssignment
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
+from guanai.lib.bounds import Id, Pages
 from guanai.org.models import School
 
 from .api_common import ErrorsOut, unprocessable, user_label
@@ -109,7 +110,7 @@ def _responsibilities(request: HttpRequest) -> QuerySet[RoleAssignment]:
 
 
 @responsibilities_router.get("", response=list[ResponsibilityOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_responsibilities(request: HttpRequest, filters: Query[ResponsibilityFilter]):
     """Grade leaders (领导包年级) and class teachers (教师包班) of the units in the user's scope,
     valid today unless `current=false` (then every period, past and future). `mine=true`:
@@ -183,7 +184,7 @@ def create_responsibility(request: HttpRequest, payload: ResponsibilityIn):
 @responsibilities_router.post(
     "/{assignment_id}/end", response={200: ResponsibilityOut, 422: ErrorsOut}
 )
-def end_responsibility_route(request: HttpRequest, assignment_id: int):
+def end_responsibility_route(request: HttpRequest, assignment_id: Id):
     """End a grade-leader or class-teacher assignment today; the row and its history stay."""
     ra = get_object_or_404(_responsibilities(request), pk=assignment_id)
     check_manage_school(request.user, ra.school)
@@ -276,7 +277,7 @@ class ResponsibleOut(Schema):
 @responsibilities_router.post(
     "/children/{child_id}", response={200: ResponsibleOut, 422: ErrorsOut}
 )
-def set_responsible(request: HttpRequest, child_id: int, payload: ResponsibleIn):
+def set_responsible(request: HttpRequest, child_id: Id, payload: ResponsibleIn):
     """Name a child's responsible teacher (a staff member of the child's school)."""
     child = get_object_or_404(
         Child.objects.visible_to(request.user).select_related("school_class", "school"),

@@ -20,6 +20,7 @@ from guanai.children.models import Child, Enrolment
 from guanai.children.services import StaleVersion
 from guanai.children.validation import FIELD_LABELS, CardInvalid
 from guanai.jobs.models import Job
+from guanai.lib.bounds import Grade, Id, Natural, Page, PageSize
 from guanai.lib.grades import grade_name
 
 from . import services
@@ -100,8 +101,8 @@ def _school_for_write(request: HttpRequest, code: str):
 
 
 class PageQuery(Schema):
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=1)
+    page: Page = 1
+    page_size: PageSize = 50
 
 
 # --- imports ---------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def list_imports(request: HttpRequest, q: Query[PageQuery]):
 
 
 @imports_router.get("/{job_id}", response=ImportOut)
-def get_import(request: HttpRequest, job_id: int):
+def get_import(request: HttpRequest, job_id: Id):
     """Status, progress and, once finished, the summary in SPEC §6.1's shape."""
     job = get_object_or_404(
         services.import_jobs_visible_to(request.user).select_related("school"), pk=job_id
@@ -317,7 +318,7 @@ def list_screenings(request: HttpRequest, f: Query[CampaignFilter], q: Query[Pag
 
 
 @screenings_router.get("/{campaign_id}", response=CampaignDetailOut)
-def get_screening(request: HttpRequest, campaign_id: int):
+def get_screening(request: HttpRequest, campaign_id: Id):
     """One campaign: progress per grade and class, and who is still missing (in scope)."""
     c = get_object_or_404(
         ScreeningCampaign.objects.visible_to(request.user).select_related("school"),
@@ -363,8 +364,8 @@ def post_screening(request: HttpRequest, payload: CampaignIn):
 
 class ScreeningMarkIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    child: int
-    version: int
+    child: Id
+    version: Natural
     outcome: Literal["marked", "not_left_behind"] = "marked"
     note: str = ""
 
@@ -390,7 +391,7 @@ def _record_out(r: ScreeningRecord) -> dict[str, Any]:
 @screenings_router.post(
     "/{campaign_id}/records", response={200: ScreeningRecordOut, 422: ErrorsOut}
 )
-def post_screening_record(request: HttpRequest, campaign_id: int, payload: ScreeningMarkIn):
+def post_screening_record(request: HttpRequest, campaign_id: Id, payload: ScreeningMarkIn):
     """Mark a child screened: its card (changed beforehand with PATCH /children/{id} if need
     be) as it stands, or confirmed 非留守. The card's `version` guards concurrent edits."""
     c = get_object_or_404(ScreeningCampaign.objects.visible_to(request.user), pk=campaign_id)
@@ -426,7 +427,7 @@ class CloseIn(Schema):
 
 
 @screenings_router.post("/{campaign_id}/close", response={200: CampaignOut, 422: ErrorsOut})
-def close_screening(request: HttpRequest, campaign_id: int, payload: CloseIn):
+def close_screening(request: HttpRequest, campaign_id: Id, payload: CloseIn):
     """Close a campaign; with students unscreened a `reason` is required."""
     c = get_object_or_404(
         ScreeningCampaign.objects.visible_to(request.user).select_related("school"),
@@ -552,7 +553,7 @@ def list_verifications(request: HttpRequest, f: Query[RoundFilter], q: Query[Pag
 
 
 @verifications_router.get("/{round_id}", response=RoundDetailOut)
-def get_verification(request: HttpRequest, round_id: int):
+def get_verification(request: HttpRequest, round_id: Id):
     """One round: progress and sign-off per grade and class, and the cards still to verify."""
     r = get_object_or_404(
         VerificationRound.objects.visible_to(request.user).select_related("school"),
@@ -606,8 +607,8 @@ def post_verification(request: HttpRequest, payload: RoundIn):
 
 class CardVerifyIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    child: int
-    version: int
+    child: Id
+    version: Natural
     groups: list[str] = Field(default_factory=lambda: list(FieldGroup.values))
     note: str = ""
 
@@ -623,7 +624,7 @@ class CardVerificationOut(Schema):
 @verifications_router.post(
     "/{round_id}/cards", response={200: CardVerificationOut, 409: dict, 422: ErrorsOut}
 )
-def post_card_verification(request: HttpRequest, round_id: int, payload: CardVerifyIn):
+def post_card_verification(request: HttpRequest, round_id: Id, payload: CardVerifyIn):
     """Confirm a card as it stands (correct it first with PATCH /children/{id})."""
     r = get_object_or_404(VerificationRound.objects.visible_to(request.user), pk=round_id)
     child = get_object_or_404(_scope(request), pk=payload.child)
@@ -663,7 +664,7 @@ class SignOffIn(Schema):
 @verifications_router.post(
     "/{round_id}/grades/{grade}/signoff", response={200: RoundOut, 422: ErrorsOut}
 )
-def post_signoff(request: HttpRequest, round_id: int, grade: int, payload: SignOffIn):
+def post_signoff(request: HttpRequest, round_id: Id, grade: Grade, payload: SignOffIn):
     """The grade leader signs off a grade once every card of it is verified."""
     r = get_object_or_404(
         VerificationRound.objects.visible_to(request.user).select_related("school"),
@@ -704,7 +705,7 @@ class PlanOut(Schema):
 
 
 @verifications_router.put("/{round_id}/plans/{child_id}", response={200: PlanOut, 422: ErrorsOut})
-def put_plan(request: HttpRequest, round_id: int, child_id: int, payload: PlanIn):
+def put_plan(request: HttpRequest, round_id: Id, child_id: Id, payload: PlanIn):
     """Record a child's vacation plan and whether the safety pledge came back."""
     r = get_object_or_404(VerificationRound.objects.visible_to(request.user), pk=round_id)
     child = get_object_or_404(_scope(request), pk=child_id)
