@@ -5,13 +5,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from guanai.accounts.models import ApiToken
+from guanai.accounts.services import TokenRejected, authenticate_token
 from guanai.children.services import StaleVersion
 from guanai.children.validation import FIELD_LABELS, CardInvalid
 
@@ -62,19 +61,16 @@ PARAM_LABELS = {
 
 
 class BearerAuth(HttpBearer):
-    """`Authorization: Bearer <token>`; the token's SHA-256 is looked up."""
+    """`Authorization: Bearer <token>`; the token's SHA-256 is looked up (guanai.accounts)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        row = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=ApiToken.digest(token), user__is_active=True)
-            .first()
-        )
-        if row is None:
-            return None
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
-        request.user = row.user
-        return row.user
+        try:
+            user = authenticate_token(key=token)
+        except TokenRejected as exc:  # expired or revoked: say so, in Chinese
+            raise HttpError(401, str(exc)) from exc
+        if user is not None:
+            request.user = user
+        return user
 
 
 api = NinjaAPI(

@@ -1,12 +1,16 @@
-"""POST /api/v1/auth/token: a bearer token for programs."""
+"""/api/v1/auth: bearer tokens for programs — issue, list and revoke one's own."""
+
+import datetime as dt
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from ninja import Router, Schema
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.pagination import PageNumberPagination, paginate
 
-from .models import ApiToken
-from .services import has_confirmed_totp, verify_totp
+from .models import ApiToken, RevokeReason
+from .services import has_confirmed_totp, revoke_token, verify_totp
 
 router = Router(tags=["auth"])
 
@@ -15,15 +19,29 @@ class TokenIn(Schema):
     username: str
     password: str
     otp: str | None = None
+    name: str = Field("", max_length=100, description="a label for the token, e.g. the program")
+
+
+class TokenIssuedOut(Schema):
+    token: str
+    id: int
+    expires_at: dt.datetime
 
 
 class TokenOut(Schema):
-    token: str
+    """A token as listed: never its secret, which is shown once when issued."""
+
+    id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime
 
 
-@router.post("/token", auth=None, response={200: TokenOut})
+@router.post("/token", auth=None, response={200: TokenIssuedOut})
 def issue_token(request: HttpRequest, payload: TokenIn):
-    """Exchange a username and password for a bearer token (lockout rules apply)."""
+    """Exchange a username and password (and `otp` once TOTP is enrolled) for a bearer token
+    that expires after GUANAI_TOKEN_DAYS (lockout rules apply)."""
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None or not user.is_active:
         if getattr(request, "axes_locked_out", False):
@@ -31,4 +49,21 @@ def issue_token(request: HttpRequest, payload: TokenIn):
         raise HttpError(401, "用户名或密码不正确")
     if has_confirmed_totp(user) and not verify_totp(user=user, code=payload.otp):
         raise HttpError(401, "该账号已启用动态口令：请在 otp 字段提供认证器上的 6 位数字")
-    return {"token": ApiToken.issue(user)}
+    key = ApiToken.issue(user, name=payload.name.strip())
+    token = ApiToken.objects.get(key_hash=ApiToken.digest(key))
+    return {"token": key, "id": token.pk, "expires_at": token.expires_at}
+
+
+@router.get("/tokens", response=list[TokenOut])
+@paginate(PageNumberPagination, page_size=50)
+def list_tokens(request: HttpRequest):
+    """The caller's own tokens that still work (neither expired nor revoked)."""
+    return ApiToken.objects.live().filter(user=request.auth).order_by("id")
+
+
+@router.delete("/tokens/{token_id}", response={204: None})
+def delete_token(request: HttpRequest, token_id: int):
+    """Revoke one of the caller's tokens (the one in use included)."""
+    token = get_object_or_404(ApiToken.objects.live().filter(user=request.auth), pk=token_id)
+    revoke_token(token=token, by=request.auth, reason=RevokeReason.OWNER)
+    return Status(204, None)

@@ -1,9 +1,10 @@
-"""Access logging and user set-up."""
+"""Access logging, user set-up, API tokens and the second factor."""
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .models import AccessLog, RoleAssignment, User
+from .models import AccessLog, ApiToken, RevokeReason, RoleAssignment, User
 
 
 def log_access(
@@ -64,9 +65,7 @@ def start_totp_enrolment(*, user: User) -> tuple[str, str]:
 
 @transaction.atomic
 def confirm_totp(*, user: User, code: str) -> bool:
-    """Confirm enrolment with a first valid code."""
-    from django.utils import timezone
-
+    """Confirm enrolment with a first valid code; the user's API tokens are revoked."""
     from .models import TOTPDevice
 
     device = TOTPDevice.objects.select_for_update().filter(user=user).first()
@@ -74,6 +73,8 @@ def confirm_totp(*, user: User, code: str) -> bool:
         return False
     device.confirmed_at = timezone.now()
     device.save(update_fields=["confirmed_at"])
+    # Tokens issued on the password alone must not outlive the stronger login.
+    revoke_tokens(user=user, reason=RevokeReason.TOTP)
     return True
 
 
@@ -82,3 +83,43 @@ def verify_totp(*, user: User, code: str | None) -> bool:
 
     device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     return device is not None and device.verify(code or "")
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+class TokenRejected(Exception):
+    """A token that exists but no longer opens the API; the message says why, in Chinese."""
+
+
+def authenticate_token(*, key: str) -> User | None:
+    """The user a bearer token stands for; None for an unknown token. An expired or revoked
+    token, or one of a deactivated account, raises TokenRejected."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.digest(key)).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.revoked_at is not None:
+        raise TokenRejected(f"令牌已失效（{token.get_revoked_reason_display()}），请重新申请令牌")
+    if token.expires_at <= now:
+        raise TokenRejected("令牌已过期，请重新申请令牌")
+    if not token.user.is_active:
+        raise TokenRejected("账号已停用，令牌不能再使用")
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def revoke_token(*, token: ApiToken, by: User, reason: str) -> None:
+    """Revoke one token; the row stays as the record of who ended it and when."""
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason, revoked_by=by
+    )
+
+
+def revoke_tokens(*, user: User, reason: str, by: User | None = None) -> int:
+    """Revoke every live token of `user` (password change, deactivation, TOTP enrolment)."""
+    return (
+        ApiToken.objects.live()
+        .filter(user=user)
+        .update(revoked_at=timezone.now(), revoked_reason=reason, revoked_by=by)
+    )

@@ -8,11 +8,18 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/otp/", views.otp_login, name="otp"),
     path("2fa/", views.twofa, name="twofa"),
+    path("me/", views.account, name="account"),
+    path("me/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("users/", views.user_list, name="users"),
     path("users/new/", views.user_edit, name="user_new"),
     path("users/<int:pk>/", views.user_edit, name="user_edit"),
     path("users/<int:pk>/roles/", views.role_add, name="role_add"),
     path("users/<int:pk>/roles/<int:role_pk>/end/", views.role_end, name="role_end"),
+    path(
+        "users/<int:pk>/tokens/<int:token_pk>/revoke/",
+        views.user_token_revoke,
+        name="user_token_revoke",
+    ),
     path("access-log/", views.access_log, name="access_log"),
 ]

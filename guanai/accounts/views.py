@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
@@ -17,9 +18,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanai.org.models import Town
 
 from .forms import LoginForm, RoleAssignmentForm, UserForm
-from .models import AccessAction, AccessLog, RoleAssignment, User
+from .models import AccessAction, AccessLog, ApiToken, RevokeReason, RoleAssignment, User
 from .permissions import town_admin_required
-from .services import confirm_totp, has_confirmed_totp, start_totp_enrolment, verify_totp
+from .services import (
+    confirm_totp,
+    has_confirmed_totp,
+    revoke_token,
+    start_totp_enrolment,
+    verify_totp,
+)
 
 
 class LoginView(auth_views.LoginView):
@@ -147,6 +154,7 @@ def user_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "edited": user,
             "roles": roles,
             "role_form": role_form,
+            "tokens": user.api_tokens.live() if user else [],
             "today": timezone.localdate(),
         },
     )
@@ -188,6 +196,40 @@ def role_end(request: HttpRequest, pk: int, role_pk: int) -> HttpResponse:
     ra.save()
     messages.success(request, "已结束该角色")
     return redirect("accounts:user_edit", pk=user.pk)
+
+
+@town_admin_required
+@require_POST
+def user_token_revoke(request: HttpRequest, pk: int, token_pk: int) -> HttpResponse:
+    """An administrator ends a token of someone he manages (a lost laptop, a leaver)."""
+    user = get_object_or_404(User.objects.manageable_by(request.user), pk=pk)
+    token = get_object_or_404(user.api_tokens.live(), pk=token_pk)
+    revoke_token(token=token, by=request.user, reason=RevokeReason.ADMIN)
+    messages.success(request, "已撤销该令牌，使用它的程序需要重新申请")
+    return redirect("accounts:user_edit", pk=user.pk)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """My account: roles, second factor and the API tokens that still work."""
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "tokens": ApiToken.objects.live().filter(user=request.user),
+            "enrolled": has_confirmed_totp(request.user),
+            "token_days": settings.GUANAI_TOKEN_DAYS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken.objects.live().filter(user=request.user), pk=pk)
+    revoke_token(token=token, by=request.user, reason=RevokeReason.OWNER)
+    messages.success(request, "已撤销该令牌，使用它的程序需要重新申请")
+    return redirect("accounts:account")
 
 
 @town_admin_required
