@@ -10,7 +10,8 @@ from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from .models import ApiToken, RevokeReason
-from .services import has_confirmed_totp, revoke_token, verify_totp
+from .permissions import client_ip
+from .services import SecondFactorLocked, check_totp, has_confirmed_totp, revoke_token
 
 router = Router(tags=["auth"])
 
@@ -41,14 +42,23 @@ class TokenOut(Schema):
 @router.post("/token", auth=None, response={200: TokenIssuedOut})
 def issue_token(request: HttpRequest, payload: TokenIn):
     """Exchange a username and password (and `otp` once TOTP is enrolled) for a bearer token
-    that expires after GUANAI_TOKEN_DAYS (lockout rules apply)."""
+    that expires after GUANAI_TOKEN_DAYS. Lockout rules apply to both."""
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None or not user.is_active:
         if getattr(request, "axes_locked_out", False):
             raise HttpError(429, "登录失败次数过多，已锁定 15 分钟")
         raise HttpError(401, "用户名或密码不正确")
-    if has_confirmed_totp(user) and not verify_totp(user=user, code=payload.otp):
-        raise HttpError(401, "该账号已启用动态口令：请在 otp 字段提供认证器上的 6 位数字")
+    if has_confirmed_totp(user):
+        try:
+            ok = check_totp(user=user, code=payload.otp, ip=client_ip(request))
+        except SecondFactorLocked as exc:
+            raise HttpError(429, str(exc)) from exc
+        if not ok:
+            raise HttpError(
+                401,
+                "该账号已启用动态口令：请在 otp 字段提供认证器上最新的 6 位数字"
+                + ("（口令不正确或已使用过）" if payload.otp else ""),
+            )
     key = ApiToken.issue(user, name=payload.name.strip())
     token = ApiToken.objects.get(key_hash=ApiToken.digest(key))
     return {"token": key, "id": token.pk, "expires_at": token.expires_at}

@@ -33,4 +33,8 @@ def writer_required(view: Callable) -> Callable:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The client's address as django-axes sees it (GUANAI_PROXY_COUNT proxies skipped), so
+    every lockout keys on the same address."""
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(request)

@@ -1,10 +1,13 @@
 """Access logging, user set-up, API tokens and the second factor."""
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import AccessLog, ApiToken, RevokeReason, RoleAssignment, User
+from .models import AccessLog, ApiToken, RevokeReason, RoleAssignment, TOTPFailure, User
 
 
 def log_access(
@@ -83,6 +86,54 @@ def verify_totp(*, user: User, code: str | None) -> bool:
 
     device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
     return device is not None and device.verify(code or "")
+
+
+# --- second-factor lockout ------------------------------------------------------------------
+
+
+class SecondFactorLocked(Exception):
+    """Too many wrong TOTP codes for this user from this address: even the right one waits."""
+
+
+def totp_locked_until(*, user: User, ip: str | None) -> dt.datetime | None:
+    """When the lock on (user, address) ends, or None. Locked for AXES_COOLOFF_TIME after
+    the AXES_FAILURE_LIMIT-th wrong code within AXES_COOLOFF_TIME — the rule django-axes
+    applies to passwords, per username and address, so one router never locks a school."""
+    limit, cooloff = settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME
+    recent = list(
+        TOTPFailure.objects.filter(user=user, ip=ip)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)[:limit]
+    )
+    if len(recent) < limit or recent[0] - recent[-1] > cooloff:
+        return None
+    until = recent[0] + cooloff
+    return until if timezone.now() < until else None
+
+
+def check_totp(*, user: User, code: str | None, ip: str | None) -> bool:
+    """Verify a login's TOTP code, counting wrong ones per user and address.
+
+    Raises SecondFactorLocked while locked, whatever the code. A missing code is not a guess
+    and is not counted; a right code clears the count, as a good password does in axes.
+    """
+    if totp_locked_until(user=user, ip=ip):
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        raise SecondFactorLocked(
+            f"动态口令连续错误 {settings.AXES_FAILURE_LIMIT} 次：该账号的动态口令在此地址"
+            f"已锁定 {minutes} 分钟，锁定期间正确的口令也不能使用，请稍后再试。"
+        )
+    if not (code or "").strip():
+        return False
+    if verify_totp(user=user, code=code):
+        TOTPFailure.objects.filter(user=user, ip=ip).delete()
+        return True
+    now = timezone.now()
+    TOTPFailure.objects.create(user=user, ip=ip, at=now)
+    # Rows older than two periods can no longer take part in any lock.
+    stale = now - 2 * settings.AXES_COOLOFF_TIME
+    TOTPFailure.objects.filter(user=user, at__lt=stale).delete()
+    return False
 
 
 # --- API tokens -----------------------------------------------------------------------------

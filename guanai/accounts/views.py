@@ -19,13 +19,15 @@ from guanai.org.models import Town
 
 from .forms import LoginForm, RoleAssignmentForm, UserForm
 from .models import AccessAction, AccessLog, ApiToken, RevokeReason, RoleAssignment, User
-from .permissions import town_admin_required
+from .permissions import client_ip, town_admin_required
 from .services import (
+    SecondFactorLocked,
+    check_totp,
     confirm_totp,
     has_confirmed_totp,
     revoke_token,
     start_totp_enrolment,
-    verify_totp,
+    totp_locked_until,
 )
 
 
@@ -42,7 +44,6 @@ class LoginView(auth_views.LoginView):
             self.request.session["otp_user"] = user.pk
             self.request.session["otp_backend"] = user.backend
             self.request.session["otp_next"] = self.get_success_url()
-            self.request.session["otp_failures"] = 0
             return redirect("accounts:otp")
         return super().form_valid(form)
 
@@ -56,18 +57,21 @@ def otp_login(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         user = User.objects.get(pk=user_pk)
-        if verify_totp(user=user, code=request.POST.get("code")):
+        ip = client_ip(request)
+        try:
+            ok = check_totp(user=user, code=request.POST.get("code"), ip=ip)
+        except SecondFactorLocked as exc:
+            return render(request, "accounts/otp.html", {"error": str(exc)}, status=429)
+        if ok:
             next_url = request.session.get("otp_next") or "/"
             backend = request.session.get("otp_backend")
-            for key in ("otp_user", "otp_backend", "otp_next", "otp_failures"):
+            for key in ("otp_user", "otp_backend", "otp_next"):
                 request.session.pop(key, None)
             auth_login(request, user, backend=backend)
             return redirect(next_url)
-        failures = request.session.get("otp_failures", 0) + 1
-        request.session["otp_failures"] = failures
-        if failures >= 5:
+        if totp_locked_until(user=user, ip=ip):
             request.session.flush()
-            messages.error(request, "动态口令连续错误 5 次，请重新登录")
+            messages.error(request, "动态口令连续错误 5 次，已锁定 15 分钟，请稍后重新登录")
             return redirect("accounts:login")
         error = "动态口令不正确或已使用过，请输入认证器上最新的 6 位数字"
     return render(request, "accounts/otp.html", {"error": error})
