@@ -104,3 +104,23 @@ def test_new_user_is_created_with_a_first_role_in_the_town(client, cast):
     )
     assert elsewhere.status_code == 200
     assert not User.objects.filter(username="zx_teacher32").exists()
+
+
+def test_operator_creates_the_first_town_administrator_in_the_pages(client, cast, outsiders):
+    """docs/deploy.md: the superuser signs in once and adds the town administrator."""
+    client.force_login(outsiders["superuser"])
+    response = client.post(
+        reverse("accounts:user_new"),
+        {
+            "username": "new_admin",
+            "password": "first-admin-2026",
+            "is_active": "on",
+            "role": "town_admin",
+            "valid_from": "2026-09-01",
+        },
+    )
+    assert response.status_code == 302
+    admin = User.objects.get(username="new_admin")
+    assert admin.is_town_admin and not admin.is_staff
+    client.force_login(admin)
+    assert client.get(reverse("accounts:users")).status_code == 200
