@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from guanai.lib.dates import range_errors
 from guanai.org.models import School, SchoolClass
 
 from .models import Role, RoleAssignment, User
@@ -86,8 +87,10 @@ class RoleAssignmentForm(forms.ModelForm):
         if school_class and school and school_class.school_id != school.pk:
             self.add_error("school_class", "班级不属于所选学校")
         vf, vt = data.get("valid_from"), data.get("valid_to")
-        if vf and vt and vt < vf:
-            self.add_error("valid_to", "截止日期不能早于起始日期")
+        for field, message in range_errors(
+            vf, vt, field_start="valid_from", field_end="valid_to"
+        ).items():
+            self.add_error(field, message)
         return data
 
     def save(self, commit: bool = True) -> RoleAssignment:

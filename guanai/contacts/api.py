@@ -25,6 +25,7 @@ from guanai.children.api import HistoryOut
 from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
 from guanai.lib.bounds import Id, Pages
+from guanai.lib.dates import range_errors
 
 from . import messaging
 from .corrections import (
@@ -176,15 +177,24 @@ def _hide_psych(user: User, contact: Contact) -> bool:
 
 
 def _parse_moment(value: str, field: str, *, end: bool) -> dt.datetime:
-    """A date (the whole day) or an ISO datetime; naive values are Asia/Shanghai."""
+    """A date (the whole day) or an ISO datetime; naive values are Asia/Shanghai. A year out
+    of the plausible window (lib.dates) is refused, naming the field."""
     text = value.strip()
     try:
         if len(text) == 10:
-            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
-        moment = dt.datetime.fromisoformat(text)
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time.min)
+        else:
+            moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise CardInvalid({field: "日期格式不对，应为 2026-11-01 或 2026-11-01T08:00:00"}) from None
+    label = "起始时间" if field == "since" else "截止时间"
+    errors = range_errors(
+        moment.date(), None, field_start=field, field_end=field, label_start=label
+    )
+    if errors:
+        raise CardInvalid(errors)
+    if len(text) == 10 and end:
+        moment += dt.timedelta(days=1)
     return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
@@ -226,15 +236,15 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
         qs = qs.filter(child_id=filters.child)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    if filters.since:
-        qs = qs.filter(at__gte=_parse_moment(filters.since, "since", end=False))
+    since = _parse_moment(filters.since, "since", end=False) if filters.since else None
+    if since:
+        qs = qs.filter(at__gte=since)
     if filters.until:
         until = _parse_moment(filters.until, "until", end=True)
-        qs = (
-            qs.filter(at__lt=until)
-            if len(filters.until.strip()) == 10
-            else qs.filter(at__lte=until)
-        )
+        whole_day = len(filters.until.strip()) == 10  # then `until` is the next midnight
+        if since and (until <= since if whole_day else until < since):
+            raise CardInvalid({"until": "截止时间不能早于起始时间"})
+        qs = qs.filter(at__lt=until) if whole_day else qs.filter(at__lte=until)
     if filters.by or filters.teacher:
         qs = qs.filter(by__username=filters.by or filters.teacher)
     if filters.school:

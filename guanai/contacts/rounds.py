@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from guanai.accounts.models import Role, User
 from guanai.children.models import Child, Enrolment
 from guanai.children.validation import CardInvalid
+from guanai.lib.dates import range_errors
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, Town
 from guanai.screening.models import schools_managed_by, schools_visible_to
@@ -114,8 +115,14 @@ def _round_errors(*, name: str, since: dt.date, until: dt.date, notes: str) -> d
         errors["name"] = "不能超过 60 个字"
     if len(notes) > 300:
         errors["notes"] = "不能超过 300 个字"
-    if until < since:
-        errors["until"] = "结束日期不能早于开始日期"
+    errors |= range_errors(
+        since,
+        until,
+        field_start="since",
+        field_end="until",
+        label_start="开始日期",
+        label_end="结束日期",
+    )
     return errors
 
 

@@ -24,6 +24,7 @@ from guanai.children.models import Child
 from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
 from guanai.exports import xlsx_download
+from guanai.lib.dates import plausible
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.photos import CONTENT_TYPES
 from guanai.org.models import School
@@ -61,10 +62,13 @@ def _scope(request: HttpRequest, action: str = "view"):
 
 
 def _parse_date(value: str | None, default: dt.date) -> dt.date:
+    """A date from a link (a week, a period), or the default when it is missing, malformed or
+    implausible (year 9999 would overflow the week after it)."""
     try:
-        return dt.date.fromisoformat(value) if value else default
+        day = dt.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    return day if plausible(day, timezone.localdate()) else default
 
 
 def _show_errors(form, exc: CardInvalid) -> None:

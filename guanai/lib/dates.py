@@ -109,3 +109,51 @@ def parse_term(value: str) -> str:
     if not m or int(m[2]) != int(m[1]) + 1:
         raise DateError(f"学期“{value}”格式应为 2026-2027-1（学年-学年-1 秋季 / 2 春季）")
     return m[0]
+
+
+# No record of this system predates it, and nothing is planned years ahead: a date outside this
+# window is a typo (3626 for 2026), and stored it would keep a period in force for centuries.
+EARLIEST = dt.date(2000, 1, 1)
+YEARS_AHEAD = 2
+
+
+def latest(today: dt.date) -> dt.date:
+    """The last plausible date for a period or a plan: YEARS_AHEAD years after today."""
+    return add_months(today, 12 * YEARS_AHEAD)
+
+
+def plausible(day: dt.date, today: dt.date) -> bool:
+    """Whether a date lies in the window of `range_errors` (for dates in links, such as the
+    week of a plan, that fall back to a default instead of failing)."""
+    return EARLIEST <= day <= latest(today)
+
+
+def range_errors(
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    field_start: str,
+    field_end: str,
+    label_start: str = "起始日期",
+    label_end: str = "截止日期",
+    today: dt.date | None = None,
+) -> dict[str, str]:
+    """Errors of a period (either end may be missing), naming each field in Chinese: each date
+    within EARLIEST … two years after today, and the end not before the start. One rule for
+    every form, API body and service that takes a period (代理, 包年级包班, 角色, 普访轮次);
+    each raises its own error type with these ({} when the period is fine)."""
+    if today is None:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+    errors: dict[str, str] = {}
+    for field, label, day in ((field_start, label_start, start), (field_end, label_end, end)):
+        if day is None:
+            continue
+        if day < EARLIEST:
+            errors[field] = f"{label}不能早于 {EARLIEST:%Y-%m-%d}，请核对年份"
+        elif day > latest(today):
+            errors[field] = f"{label}不能晚于 {latest(today):%Y-%m-%d}（两年以后），请核对年份"
+    if start and end and end < start and not errors:
+        errors[field_end] = f"{label_end}不能早于{label_start}"
+    return errors

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from guanai.accounts.models import User
+from guanai.lib.dates import range_errors
 from guanai.lib.grades import grade_name
 from guanai.org.models import SchoolClass
 
@@ -124,8 +125,10 @@ class _PeriodForm(forms.Form):
         elif not data.get("valid_from") and "valid_from" not in self.errors:
             self.add_error("valid_from", "请选择学期或填写起始日期")
         vf, vt = data.get("valid_from"), data.get("valid_to")
-        if vf and vt and vt < vf:
-            self.add_error("valid_to", "截止日期不能早于起始日期")
+        for field, message in range_errors(
+            vf, vt, field_start="valid_from", field_end="valid_to"
+        ).items():
+            self.add_error(field, message)
         return data
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, AssignmentKind, Child, ChildAssignment, Enrolment
+from guanai.lib.dates import range_errors
 from guanai.lib.phone import PhoneError, normalize_phone
 from guanai.lib.text import clean
 from guanai.org.models import School
@@ -204,8 +205,9 @@ def assign_child(
         raise Invalid({"proxy": f"{proxy.name} 已退出代理家长名册"})
     if valid_from is None:
         raise Invalid({"valid_from": "请填写起始日期"})
-    if valid_to is not None and valid_to < valid_from:
-        raise Invalid({"valid_to": "截止日期不能早于起始日期"})
+    errors = range_errors(valid_from, valid_to, field_start="valid_from", field_end="valid_to")
+    if errors:
+        raise Invalid(errors)
     if child.school_id != proxy.school_id:
         raise Invalid({"child": f"只能为{proxy.school.name}的学生指定该代理家长"})
     if child.enrolment != Enrolment.ENROLLED:

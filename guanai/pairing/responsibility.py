@@ -25,7 +25,7 @@ from guanai.children.models import (
     Enrolment,
 )
 from guanai.lib import dates
-from guanai.lib.dates import DateError, current_term
+from guanai.lib.dates import DateError, current_term, range_errors
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, SchoolClass
 
@@ -114,8 +114,9 @@ def _check_staff(user: User, school: School) -> None:
 def _check_dates(valid_from: dt.date | None, valid_to: dt.date | None) -> None:
     if valid_from is None:
         raise Invalid({"valid_from": "请填写起始日期"})
-    if valid_to is not None and valid_to < valid_from:
-        raise Invalid({"valid_to": "截止日期不能早于起始日期"})
+    errors = range_errors(valid_from, valid_to, field_start="valid_from", field_end="valid_to")
+    if errors:
+        raise Invalid(errors)
 
 
 def _overlapping(qs: QuerySet, valid_from: dt.date, valid_to: dt.date | None) -> QuerySet:
