@@ -7,6 +7,7 @@ and the access log live here, not in each view.
 
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied
@@ -20,16 +21,21 @@ Cell = str | int | float | dt.date | None
 def table_xlsx(
     *, sheet_name: str, title: str, header: Sequence[str], rows: Iterable[Sequence[Cell]]
 ) -> tuple[bytes, int]:
-    """The workbook's bytes and the number of rows written. Text stays text (an ID number or a
-    phone never turns into a number); dates are real dates shown as yyyy-mm-dd."""
+    """The workbook's bytes and the number of rows written. Text stays text: written as a
+    string into a text-formatted ('@') cell, an ID number or a phone never turns into a number,
+    and a name such as `=HYPERLINK(…)` or a note such as `+1-2` never into a formula, not even
+    when someone edits the cell in Excel. Dates are real dates shown as yyyy-mm-dd."""
     import xlsxwriter
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    # strings_to_formulas off: even a caller's write() would store `=…` as text.
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
+    text = book.add_format({"num_format": "@"})
+    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "num_format": "@"})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
-    sheet = book.add_worksheet(sheet_name[:31])
-    sheet.write_string(0, 0, title)
+    # A sheet's name cannot hold []:*?/\ (a round named 秋季/冬季) nor be longer than 31.
+    sheet = book.add_worksheet(re.sub(r"[\[\]:*?/\\]", "_", sheet_name)[:31].strip("'"))
+    sheet.write_string(0, 0, title, text)
     widths = [max(6, len(h) * 2 + 2) for h in header]
     for col, name in enumerate(header):
         sheet.write_string(1, col, name, bold)
@@ -42,13 +48,13 @@ def table_xlsx(
                 sheet.write_datetime(count + 1, col, dt.datetime.combine(value, dt.time()), day)
                 width = 12
             elif isinstance(value, bool):
-                sheet.write_string(count + 1, col, "是" if value else "否")
+                sheet.write_string(count + 1, col, "是" if value else "否", text)
                 width = 4
             elif isinstance(value, int | float):
                 sheet.write_number(count + 1, col, value)
                 width = len(str(value)) + 2
             else:
-                sheet.write_string(count + 1, col, str(value))
+                sheet.write_string(count + 1, col, str(value), text)
                 width = len(str(value)) * 2 + 2  # CJK characters are about two columns wide
             if col < len(widths):
                 widths[col] = min(max(widths[col], width), 60)
