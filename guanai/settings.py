@@ -185,6 +185,8 @@ NINJA_MAX_PER_PAGE_SIZE = 500
 GUANAI_AWAY_MONTHS = int(os.environ.get("GUANAI_AWAY_MONTHS", "3"))
 # 民政口径: under this age at the reference date.
 GUANAI_CIVIL_AFFAIRS_AGE = 16
+# Searches by a whole ID number or 学籍号 a user may make in an hour (each one is logged).
+GUANAI_ID_SEARCH_PER_HOUR = int(os.environ.get("GUANAI_ID_SEARCH_PER_HOUR", "30"))
 # 结对帮扶: the pairing objective's weights (SPEC §6.1) and the same-gender rule.
 GUANAI_PAIR_SAME_GENDER = os.environ.get("GUANAI_PAIR_SAME_GENDER", "") == "1"
 GUANAI_PAIR_DISTANCE_WEIGHT = float(os.environ.get("GUANAI_PAIR_DISTANCE_WEIGHT", "1"))

@@ -1,6 +1,14 @@
-"""How much of a card a user may read: full, masked or reduced (proxy parents)."""
+"""How much of a card a user may read: full, masked or reduced (proxy parents); and who may
+search by a whole ID number or 学籍号."""
 
-from guanai.accounts.models import FULL_ID_ROLES, Role
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest
+from django.utils import timezone
+
+from guanai.accounts.models import FULL_ID_ROLES, AccessAction, AccessLog, Role
 
 FULL, MASKED, REDUCED = "full", "masked", "reduced"
 
@@ -19,3 +27,60 @@ def card_access(user) -> str:
 
 
 SENSITIVE_FIELDS = {"health", "disability", "psych_summary", "psych_test_consent"}
+# Identity numbers: full only to FULL readers (each view logged), masked to MASKED readers,
+# absent for REDUCED ones; history shows their masked forms to FULL readers only.
+ID_FIELDS = {"id_number", "student_no"}
+
+
+ID_SEARCH_DETAIL = "按完整身份证号或学籍号查找"
+KIND_LABELS = {"id_number": "身份证号", "student_no": "学籍号"}
+
+
+class IdentitySearchRefused(Exception):
+    """A search by a whole ID number or 学籍号 that this user may not make, or not now."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def check_identity_search(request: HttpRequest, q: str) -> None:
+    """A whole ID number or 学籍号 typed into a search confirms who a child is: with the masked
+    number and the birth date a list shows, it would recover the full number in a few tries.
+    Such a search is for those who may read full numbers, is logged, and is limited per user
+    (GUANAI_ID_SEARCH_PER_HOUR). Raises IdentitySearchRefused."""
+    from .models import identity_kind
+
+    kind = identity_kind(q)
+    if kind is None:
+        return
+    label = KIND_LABELS[kind]
+    if card_access(request.user) != FULL:
+        raise IdentitySearchRefused(
+            f"按完整{label}查找仅限可以查看完整号码的老师和管理人员；请按姓名或{label}后四位查找",
+            403,
+        )
+    since = timezone.now() - dt.timedelta(hours=1)
+    recent = AccessLog.objects.filter(user=request.user, detail=ID_SEARCH_DETAIL, at__gte=since)
+    if recent.count() >= settings.GUANAI_ID_SEARCH_PER_HOUR:
+        raise IdentitySearchRefused(
+            f"一小时内按完整号码查找已达 {settings.GUANAI_ID_SEARCH_PER_HOUR} 次，请稍后再试", 429
+        )
+    from guanai.accounts.services import log_access
+
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.VIEW_ID_NUMBER,
+        detail=ID_SEARCH_DETAIL,
+    )
+
+
+def search_children(request: HttpRequest, qs, q: str):
+    """`qs.search(q)` for a page: a refused identity search shows its message and finds no one."""
+    try:
+        check_identity_search(request, q)
+    except IdentitySearchRefused as exc:
+        messages.error(request, exc.message)
+        return qs.none()
+    return qs.search(q)

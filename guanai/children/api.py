@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, FilterSchema, Query, Router, Schema
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
@@ -15,7 +16,16 @@ from guanai.accounts.services import log_access
 from guanai.lib.bounds import ClassNo, Grade, Id, Natural, Pages
 from guanai.org.models import SchoolClass
 
-from .access import FULL, MASKED, REDUCED, SENSITIVE_FIELDS, card_access
+from .access import (
+    FULL,
+    ID_FIELDS,
+    MASKED,
+    REDUCED,
+    SENSITIVE_FIELDS,
+    IdentitySearchRefused,
+    card_access,
+    check_identity_search,
+)
 from .models import Child
 from .services import child_history, update_child
 
@@ -96,7 +106,7 @@ class ChildOut(_ChildBase):
     id_number: str | None = None
     version: int
     ethnicity: str
-    student_no: str
+    student_no: str | None = None
     school_no: str
     hukou: str
     is_migrant: bool
@@ -256,18 +266,19 @@ def card_out(request: HttpRequest, child: Child) -> dict[str, Any]:
     out["guardian"] = (
         {f: getattr(guardian, f) for f in GuardianOut.model_fields} if guardian else None
     )
-    if access == FULL and child.id_number_enc:
-        out["id_number"] = child.id_number
+    out["student_no"] = child.student_no_masked
+    if access == FULL and (child.id_number_enc or child.student_no_enc):
+        out["id_number"] = child.id_number if child.id_number_enc else ""
+        out["student_no"] = child.student_no
         log_access(
             request=request,
             user=request.user,
             action=AccessAction.VIEW_ID_NUMBER,
             child=child,
-            detail="API 读取档卡",
+            detail="API 读取档卡（身份证号、学籍号）",
         )
     elif access == REDUCED:
-        del out["id_number"]
-        for f in SENSITIVE_FIELDS:
+        for f in ID_FIELDS | SENSITIVE_FIELDS:
             out.pop(f, None)
     elif access == MASKED:
         out["id_number"] = child.id_number_masked
@@ -292,6 +303,10 @@ def list_children(request: HttpRequest, filters: Query[ChildFilter]):
     if filters.civil_affairs is not None:
         qs = qs.filter(civil_affairs=filters.civil_affairs)
     if filters.q:
+        try:
+            check_identity_search(request, filters.q)
+        except IdentitySearchRefused as exc:
+            raise HttpError(exc.status, exc.message) from None
         qs = qs.search(filters.q)
     return qs.order_by("id")
 
@@ -314,8 +329,8 @@ def patch_child(request: HttpRequest, child_id: Id, payload: ChildPatchIn):
     reason = body.pop("reason", None) or ""
     grade, class_no = body.pop("grade", None), body.pop("class_no", None)
     access = card_access(request.user)
-    if access != FULL and ({"id_number"} | SENSITIVE_FIELDS) & set(body):
-        raise PermissionDenied("没有修改身份证号或健康、心理信息的权限")
+    if access != FULL and (ID_FIELDS | SENSITIVE_FIELDS) & set(body):
+        raise PermissionDenied("没有修改身份证号、学籍号或健康、心理信息的权限")
     data: dict[str, Any] = {}
     for key, value in body.items():
         if isinstance(value, dict):
@@ -352,7 +367,7 @@ def get_history(request: HttpRequest, child_id: Id):
     child = get_object_or_404(_scoped(request), pk=child_id)
     entries = child_history(child)
     if card_access(request.user) != FULL:
-        hidden = {"id_number"} | SENSITIVE_FIELDS
+        hidden = ID_FIELDS | SENSITIVE_FIELDS
         for e in entries:
             e["changes"] = [c for c in e["changes"] if c["field"] not in hidden]
     return entries

@@ -68,7 +68,14 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("健康与学习", ["health", "disability", "study", "psych_summary", "safety_notes"]),
     ("知情同意与备注", ["photo_consent", "psych_test_consent", "publicity_consent", "notes"]),
 ]
-SENSITIVE_KEYS = {"id_number", "health", "disability", "psych_summary", "psych_test_consent"}
+SENSITIVE_KEYS = {
+    "id_number",
+    "student_no",
+    "health",
+    "disability",
+    "psych_summary",
+    "psych_test_consent",
+}
 DATE_KEYS = {
     "birth_date",
     "father.away_since",
@@ -132,8 +139,8 @@ def initial_for(child: Child, *, with_id: bool) -> dict[str, Any]:
                 who, field = key.split(".", 1)
                 obj = getattr(child, "guardian", None) if who == "guardian" else child.parent(who)
                 value = getattr(obj, field) if obj is not None else None
-            elif key == "id_number":
-                value = child.id_number if with_id else ""
+            elif key in ("id_number", "student_no"):
+                value = getattr(child, key) if with_id else ""
             else:
                 value = getattr(child, key)
             if key == "boarding":

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from guanai.accounts.models import Role
 from guanai.lib import crypto
+from guanai.lib.idcard import looks_like_student_no, normalize_student_no
 from guanai.lib.masking import mask_id_number
 
 from .classification import CATEGORY_LABELS, ParentFacts, classify
@@ -72,6 +73,19 @@ class Relation(models.TextChoices):
 LEFT_BEHIND = ("single", "double")
 
 
+def identity_kind(q: str) -> str | None:
+    """ "id_number" or "student_no" when a search text is a whole ID number or 学籍号 (a search
+    that confirms someone's identity: see access.search_children), else None."""
+    from guanai.lib.idcard import normalize_id_number
+
+    ident = normalize_id_number(q)
+    if len(ident) == 18:
+        return "id_number"
+    if looks_like_student_no(ident):
+        return "student_no"
+    return None
+
+
 class ChildQuerySet(models.QuerySet):
     def visible_to(self, user, action: str = "view") -> "ChildQuerySet":
         """The one scope method: the children `user` may act on.
@@ -128,8 +142,11 @@ class ChildQuerySet(models.QuerySet):
         if not q:
             return self
         ident = normalize_id_number(q)
-        if len(ident) == 18:
+        kind = identity_kind(q)
+        if kind == "id_number":
             return self.filter(id_number_hash=crypto.lookup_hash(ident))
+        if kind == "student_no":
+            return self.filter(student_no_hash=crypto.lookup_hash(normalize_student_no(ident)))
         # One condition chosen by what was typed: OR-ing them all forces a full scan.
         if q.isascii() and q.replace(" ", "").isalpha():
             key = q.replace(" ", "").lower()
@@ -141,10 +158,6 @@ class ChildQuerySet(models.QuerySet):
             return self.filter(pk__in=keyed.values("pk"))
         if len(ident) == 4 and ident[:3].isdigit() and (ident[3].isdigit() or ident[3] == "X"):
             return self.filter(id_last4=ident)
-        if ident.isdigit() and len(ident) >= 6:
-            return self.filter(student_no__contains=ident)
-        if ident.startswith("G") and ident[1:].isdigit():
-            return self.filter(student_no=ident)
         return self.filter(name__contains=q)
 
 
@@ -171,7 +184,12 @@ class Child(models.Model):
     )
     id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, blank=True)
     id_last4 = models.CharField("身份证号后四位", max_length=4, blank=True, db_index=True)
-    student_no = models.CharField("学籍号", max_length=30, blank=True, db_index=True)
+    # The 学籍号 is often "G" + the ID number: it is kept exactly like the ID number.
+    student_no_enc = models.TextField("学籍号（加密）", blank=True)
+    student_no_hash = models.CharField(
+        "学籍号摘要", max_length=64, null=True, blank=True, unique=True
+    )
+    student_no_masked = models.CharField("学籍号（脱敏）", max_length=30, blank=True)
     school_no = models.CharField("学号", max_length=30, blank=True)
     hukou = models.CharField("户口性质", max_length=6, choices=Hukou.choices, blank=True)
     is_migrant = models.BooleanField("随迁子女", default=False)
@@ -228,6 +246,7 @@ class Child(models.Model):
             "updated_at",
             "id_last4",
             "id_number_hash",
+            "student_no_hash",
             "classified_on",
         ],
     )
@@ -242,13 +261,6 @@ class Child(models.Model):
             # not `enrolment` alone: 97 % of rows are enrolled and SQLite, without statistics,
             # would drive every list through it (bench/list_children.py)
             models.Index(fields=["school", "enrolment"], name="child_school_enrolment"),
-        ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["student_no"],
-                condition=~Q(student_no=""),
-                name="children_student_no_unique",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -273,6 +285,25 @@ class Child(models.Model):
         self.id_number_hash = digest
         self.id_number_masked = mask_id_number(number)
         self.id_last4 = number[-4:]
+
+    @property
+    def student_no(self) -> str:
+        """The full 学籍号. Callers showing it must write the access log."""
+        return crypto.decrypt(self.student_no_enc)
+
+    def set_student_no(self, number: str) -> None:
+        number = normalize_student_no(number)
+        if not number:
+            self.student_no_enc = ""
+            self.student_no_hash = None
+            self.student_no_masked = ""
+            return
+        digest = crypto.lookup_hash(number)
+        if digest == self.student_no_hash:
+            return  # same number: keep the ciphertext so history shows no change
+        self.student_no_enc = crypto.encrypt(number)
+        self.student_no_hash = digest
+        self.student_no_masked = mask_id_number(number)
 
     @property
     def grade(self) -> int:
@@ -315,7 +346,7 @@ class Child(models.Model):
     def missing_fields(self) -> list[str]:
         """Card fields still blank that 一人一卡 expects to be filled."""
         missing = []
-        if not self.id_number_hash and not self.student_no:
+        if not self.id_number_hash and not self.student_no_hash:
             missing.append("身份证号")
         if not self.birth_date:
             missing.append("出生日期")

@@ -31,7 +31,7 @@ from pypinyin.constants import PHRASES_DICT, PINYIN_DICT, RE_HANS
 from guanai.lib import crypto
 from guanai.lib.dates import current_term, parse_term
 from guanai.lib.grades import GradeError, parse_class_no, parse_grade
-from guanai.lib.idcard import IdNumberError, parse_id_number
+from guanai.lib.idcard import IdNumberError, normalize_student_no, parse_id_number
 from guanai.lib.masking import mask_id_number
 from guanai.lib.phone import PhoneError, parse_phone
 from guanai.lib.pinyin import join_keys, ordered_readings, search_key
@@ -561,7 +561,7 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
             row.errors.append((col, str(exc)))
             continue
         if attr == "student_no":
-            row.student_no = text
+            text = row.student_no = normalize_student_no(text)
         row.cleaned[attr] = text
     if raw_id == "" and not row.student_no and not any(c == "学籍号" for c, _ in row.errors):
         row.errors.append(("身份证号", "请填写身份证号；没有身份证号的儿童请填写学籍号"))
@@ -615,23 +615,26 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
 class _Known:
     pk: int
     id_hash: str | None
-    student_no: str
+    student_no_hash: str | None
     school_id: int
     enrolment: str
 
 
 def _lookup(rows: list[Row]) -> tuple[dict[str, _Known], dict[str, _Known]]:
+    """Known cards by ID-number hash, and by 学籍号 (keyed by the number as the sheet has it;
+    looked up through its hash: neither is stored in clear)."""
     hashes = [r.id_hash for r in rows if r.id_hash]
-    numbers = [r.student_no for r in rows if r.student_no]
-    fields = ("pk", "id_number_hash", "student_no", "school_id", "enrolment")
+    numbers = {crypto.lookup_hash(r.student_no): r.student_no for r in rows if r.student_no}
+    fields = ("pk", "id_number_hash", "student_no_hash", "school_id", "enrolment")
     by_hash: dict[str, _Known] = {}
     by_no: dict[str, _Known] = {}
     if hashes:
         for values in Child.objects.filter(id_number_hash__in=hashes).values_list(*fields):
             by_hash[values[1]] = _Known(*values)
     if numbers:
-        for values in Child.objects.filter(student_no__in=numbers).values_list(*fields):
-            by_no[values[2]] = _Known(*values)
+        known = Child.objects.filter(student_no_hash__in=list(numbers)).values_list(*fields)
+        for values in known:
+            by_no[numbers[values[2]]] = _Known(*values)
     return by_hash, by_no
 
 
@@ -704,7 +707,6 @@ CHILD_OWN = (
     "gender",
     "birth_date",
     "ethnicity",
-    "student_no",
     "school_no",
     "hukou",
     "is_migrant",
@@ -751,6 +753,9 @@ def _apply_update(
                 child.name_pinyin = _pinyin(child.name)
     if row.id_number and not child.id_number_hash:
         child.set_id_number(row.id_number)
+        changed = True
+    if row.student_no and crypto.lookup_hash(row.student_no) != child.student_no_hash:
+        child.set_student_no(row.student_no)
         changed = True
     notes = _merge_notes(row.notes or child.notes, row.extras)
     if notes != child.notes:
@@ -960,6 +965,10 @@ class _Writer:
             values["id_number_hash"] = row.id_hash
             values["id_number_masked"] = mask_id_number(number)
             values["id_last4"] = number[-4:]
+        if row.student_no:
+            values["student_no_enc"] = crypto.encrypt(row.student_no)
+            values["student_no_hash"] = crypto.lookup_hash(row.student_no)
+            values["student_no_masked"] = mask_id_number(row.student_no)
         values["name_pinyin"] = _pinyin(own.get("name", ""))
         result = _classify(
             father=nested["father"].get("status", ""),

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from guanai.lib import crypto
+from guanai.lib.idcard import normalize_student_no
 from guanai.lib.pinyin import search_key
 
 from .classification import ParentFacts, change_dates, classify
@@ -29,9 +30,23 @@ HISTORY_HIDDEN = {
     "child",
     "relation",
     "id_number_enc",
+    "student_no_enc",
     "version",
     "created_at",
 }
+
+
+# History keeps only the masked forms of the ID number and the 学籍号 (their ciphertexts are
+# hidden): a change shows as the field itself.
+MASKED_AS = {"id_number_masked": "id_number", "student_no_masked": "student_no"}
+
+
+def find_by_student_no(number: str) -> Child | None:
+    """The child holding a 学籍号, in any school (keyed hash, no plaintext)."""
+    number = normalize_student_no(number)
+    if not number:
+        return None
+    return Child.objects.filter(student_no_hash=crypto.lookup_hash(number)).first()
 
 
 def find_by_id_number(number: str) -> Child | None:
@@ -121,11 +136,16 @@ def _save_card(
 ) -> Child:
     today = timezone.localdate()
     id_number = own.pop("id_number", None)
+    student_no = own.pop("student_no", None)
     changed = _assign(child, own)
     if id_number is not None:
         before = child.id_number_hash
         child.set_id_number(id_number)
         changed = changed or before != child.id_number_hash
+    if student_no is not None:
+        before = child.student_no_hash
+        child.set_student_no(student_no)
+        changed = changed or before != child.student_no_hash
     if "name" in own:
         child.name_pinyin = search_key(child.name)
     parents = {p.relation: p for p in child.parents.all()} if not is_new else {}
@@ -180,10 +200,7 @@ def create_child(*, school_class, data: dict[str, Any], by, reason: str = "") ->
         errors["id_number"] = "请填写身份证号；没有身份证号的儿童请填写学籍号"
     if cleaned.get("id_number"):
         _check_id_free(cleaned["id_number"], child=None, errors=errors)
-    if (
-        cleaned.get("student_no")
-        and Child.objects.filter(student_no=cleaned["student_no"]).exists()
-    ):
+    if cleaned.get("student_no") and find_by_student_no(cleaned["student_no"]):
         errors["student_no"] = "该学籍号已有档卡"
     if errors:
         raise CardInvalid(errors)
@@ -221,11 +238,11 @@ def update_child(
     if (
         "id_number" in cleaned
         and not cleaned["id_number"]
-        and not (cleaned.get("student_no", locked.student_no))
+        and not cleaned.get("student_no", locked.student_no_hash)
     ):
         errors["id_number"] = "没有身份证号时必须有学籍号"
     sn = cleaned.get("student_no")
-    if sn and Child.objects.filter(student_no=sn).exclude(pk=locked.pk).exists():
+    if sn and (other := find_by_student_no(sn)) is not None and other.pk != locked.pk:
         errors["student_no"] = "该学籍号已有档卡"
     if errors:
         raise CardInvalid(errors)
@@ -281,7 +298,7 @@ def record_changes(record, prefix: str) -> list[dict[str, Any]]:
         old = getattr(prev, name) if prev is not None else None
         if old == new or (prev is None and new in ("", None, [], False)):
             continue
-        field = "id_number" if base == "id_number_masked" else base
+        field = MASKED_AS.get(base, base)
         if field == "school_class":
             field = "class"
         out.append({"field": prefix + field, "old": _display(old), "new": _display(new)})
@@ -406,6 +423,7 @@ __all__ = [
     "classification_on",
     "create_child",
     "find_by_id_number",
+    "find_by_student_no",
     "refresh_classifications",
     "update_child",
 ]

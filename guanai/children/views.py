@@ -16,7 +16,7 @@ from guanai.contacts.services import home_panel
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School, SchoolClass
 
-from .access import FULL, REDUCED, SENSITIVE_FIELDS, card_access
+from .access import FULL, ID_FIELDS, REDUCED, SENSITIVE_FIELDS, card_access, search_children
 from .forms import SENSITIVE_KEYS, CardForm, initial_for
 from .models import Category, Child
 from .services import StaleVersion, category_timeline, child_history, create_child, update_child
@@ -38,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
         Q(category=Category.UNKNOWN)
         | Q(birth_date__isnull=True)
         | Q(village="")
-        | (Q(id_number_hash__isnull=True) & Q(student_no=""))
+        | (Q(id_number_hash__isnull=True) & Q(student_no_hash__isnull=True))
     ).count()
     cards = [(c.value, c.label, counts.get(c.value, 0)) for c in Category]
     total = sum(counts.values())
@@ -76,7 +76,7 @@ def _filtered(request: HttpRequest):
     if g.get("mine") == "1":
         qs = qs.filter(responsible_teacher=request.user)
     if g.get("q"):
-        qs = qs.search(g["q"])
+        qs = search_children(request, qs, g["q"])
     return qs.order_by("school_id", "school_class__grade", "school_class__class_no", "name", "id")
 
 
@@ -114,14 +114,17 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     access = card_access(request.user)
     id_number = None
-    if access == FULL and child.id_number_enc and request.GET.get("show_id") == "1":
+    student_no = None
+    wants_full = request.GET.get("show_id") == "1"
+    if access == FULL and (child.id_number_enc or child.student_no_enc) and wants_full:
         id_number = child.id_number
+        student_no = child.student_no
         log_access(
             request=request,
             user=request.user,
             action=AccessAction.VIEW_ID_NUMBER,
             child=child,
-            detail="档卡页查看完整身份证号",
+            detail="档卡页查看完整身份证号、学籍号",
         )
     can_edit = not request.user.is_read_only and _scope(request, "change").filter(pk=pk).exists()
     father, mother = child.parent("father"), child.parent("mother")
@@ -142,6 +145,10 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "child": child,
             "access": access,
             "id_number": id_number,
+            "student_no": student_no,
+            "can_reveal": access == FULL
+            and bool(child.id_number_enc or child.student_no_enc)
+            and not wants_full,
             "can_edit": can_edit,
             "father": father,
             "mother": mother,
@@ -162,7 +169,7 @@ def visible_history(child: Child, access: str) -> list[dict]:
     """The card's history without the fields this reader may not see."""
     entries = child_history(child)
     if access != FULL:
-        hidden = {"id_number"} | SENSITIVE_FIELDS
+        hidden = ID_FIELDS | SENSITIVE_FIELDS
         for entry in entries:
             entry["changes"] = [c for c in entry["changes"] if c["field"] not in hidden]
     return entries
@@ -185,6 +192,14 @@ def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "id_number": initial.get("id_number", ""),
     }
     form = CardForm(request.POST or None, initial=initial | {"version": child.version}, hide=hide)
+    if request.method == "GET" and (initial.get("id_number") or initial.get("student_no")):
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.VIEW_ID_NUMBER,
+            child=child,
+            detail="编辑档卡时查看完整身份证号、学籍号",
+        )
     stale = False
     if request.method == "POST" and form.is_valid():
         try:

@@ -43,6 +43,20 @@ def normalize_id_number(value: object) -> str:
     return clean(value).replace(" ", "").upper()
 
 
+def normalize_student_no(value: object) -> str:
+    """A 学籍号 as stored and looked up: NFKC, no spaces, upper case (g → G)."""
+    return clean(value).replace(" ", "").upper()
+
+
+def looks_like_student_no(value: object) -> bool:
+    """Whether a search text is a whole 学籍号 (G/L/J + ID-like characters, or 10+ digits)
+    rather than a name or the last digits of an ID number."""
+    text = normalize_student_no(value)
+    if not text.isascii() or not text.isalnum() or len(text) < 10:
+        return False
+    return text.isdigit() or (text[0].isalpha() and text[1:].isalnum() and len(text) >= 10)
+
+
 def parse_id_number(value: object, *, today: dt.date | None = None) -> IdInfo:
     """Validate an 18-character ID number and return it with its birth date and gender.
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from guanai.accounts.models import User
 from guanai.accounts.permissions import writer_required
+from guanai.children.access import search_children
 from guanai.children.models import Child
 from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
@@ -277,7 +278,7 @@ def _detail(request: HttpRequest, pair: Pair, *, status: int = 200, **forms) -> 
     if can_manage:
         candidates = Child.objects.visible_to(user)
         if q:
-            candidates = candidates.search(q)
+            candidates = search_children(request, candidates, q)
         options = swap_options(pair, candidates)
     ctx = {
         "pair": pair,

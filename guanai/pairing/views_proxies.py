@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanai.accounts.models import AccessAction, Role
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
+from guanai.children.access import search_children
 from guanai.children.models import Child
 from guanai.contacts.rules import due_items
 from guanai.exports import xlsx_download
@@ -238,8 +239,9 @@ def _detail(
     found = []
     if can_manage and q:
         found = list(
-            scope.filter(school_id=proxy.school_id, enrolment="enrolled")
-            .search(q)
+            search_children(
+                request, scope.filter(school_id=proxy.school_id, enrolment="enrolled"), q
+            )
             .select_related("school_class")
             .order_by("name", "pk")[:20]
         )

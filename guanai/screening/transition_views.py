@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from guanai.accounts.permissions import writer_required
+from guanai.children.access import search_children
 from guanai.children.models import Child
 from guanai.children.transitions import (
     default_top_grade,
@@ -54,9 +55,7 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
     found = None
     if q:
         found = (
-            _movable(request)
-            .active()
-            .search(q)
+            search_children(request, _movable(request).active(), q)
             .select_related("school", "school_class")
             .order_by("school_id", "name", "id")[:30]
         )

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guanai.accounts.permissions import writer_required
+from guanai.children.access import search_children
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion
 from guanai.children.transitions import placement_timeline
@@ -154,7 +155,7 @@ def _filter_children(request: HttpRequest, children, done_ids):
     if g.get("mine") == "1":
         children = children.filter(responsible_teacher=request.user)
     if g.get("q"):
-        children = children.search(g["q"])
+        children = search_children(request, children, g["q"])
     return children.select_related("school_class").order_by(
         "school_class__grade", "school_class__class_no", "name", "id"
     )

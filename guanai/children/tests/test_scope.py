@@ -109,7 +109,11 @@ def test_search_never_leaks_out_of_scope(client, cast, role):
     for k in outside:
         child = cast["children"][k]
         for q in (child.name, child.id_number, child.id_number[-4:]):
-            assert client.get("/api/v1/children", {"q": q}).json()["count"] == sum(
+            response = client.get("/api/v1/children", {"q": q})
+            if q == child.id_number and role in ("inspector", "proxy_wang"):
+                assert response.status_code == 403  # whole numbers only for full readers
+                continue
+            assert response.json()["count"] == sum(
                 1
                 for v in VISIBLE[role]
                 if q
