@@ -14,6 +14,7 @@ from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
 from guanai.contacts.services import home_panel
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.masking import mask_id_beside_birth_date
 from guanai.org.models import School, SchoolClass
 
 from .access import FULL, ID_FIELDS, REDUCED, SENSITIVE_FIELDS, card_access, search_children
@@ -168,10 +169,13 @@ def _can_add(request: HttpRequest) -> bool:
 def visible_history(child: Child, access: str) -> list[dict]:
     """The card's history without the fields this reader may not see."""
     entries = child_history(child)
-    if access != FULL:
-        hidden = ID_FIELDS | SENSITIVE_FIELDS
-        for entry in entries:
-            entry["changes"] = [c for c in entry["changes"] if c["field"] not in hidden]
+    hidden = set() if access == FULL else ID_FIELDS | SENSITIVE_FIELDS
+    for entry in entries:
+        entry["changes"] = [c for c in entry["changes"] if c["field"] not in hidden]
+        for c in entry["changes"]:
+            if c["field"] in ID_FIELDS:  # the card shows the birth date: keep less
+                c["old"] = mask_id_beside_birth_date(c["old"] or "")
+                c["new"] = mask_id_beside_birth_date(c["new"] or "")
     return entries
 
 

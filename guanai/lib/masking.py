@@ -10,6 +10,14 @@ def mask_id_number(number: str) -> str:
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
+def mask_id_beside_birth_date(number: str) -> str:
+    """4311************33: where the birth date is shown beside it, the first 4 and last 4
+    would leave only the two region digits unknown (about ten candidates): keep 2 at the end."""
+    if not number or len(number) <= 8:
+        return "*" * len(number or "")
+    return number[:4] + "*" * (len(number) - 6) + number[-2:]
+
+
 def mask_phone(number: str) -> str:
     """138****5678 for mobiles; landlines keep area code and last 4."""
     if not number:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from guanai.children.classification import CATEGORY_LABELS, STATUS_LABELS
 from guanai.children.validation import FIELD_LABELS
 from guanai.lib.grades import grade_name as _grade_name
-from guanai.lib.masking import mask_id_number, mask_phone
+from guanai.lib.masking import mask_id_beside_birth_date, mask_id_number, mask_phone
 
 register = template.Library()
 
@@ -29,6 +29,13 @@ def masked_phone(value: str) -> str:
 @register.filter
 def masked_id(value: str) -> str:
     return mask_id_number(value or "")
+
+
+@register.filter
+def masked_beside_birth_date(masked: str) -> str:
+    """A stored masked number (first 4, last 4) shortened for a page that also shows the birth
+    date: first 4 and last 2."""
+    return mask_id_beside_birth_date(masked)
 
 
 @register.filter

@@ -76,10 +76,12 @@ def test_card_page_masks_the_number_until_asked_and_logs_the_full_view(client, u
     url = reverse("children:detail", args=[kid.pk])
     page = client.get(url).content.decode()
     assert full not in page
+    short = full[:4] + "*" * (len(full) - 6) + full[-2:]
     if role == "proxy_wang":
-        assert kid.student_no_masked not in page and "学籍号" not in page
-    else:
-        assert kid.student_no_masked in page
+        assert short not in page and "学籍号" not in page
+    else:  # beside the birth date: first 4 and last 2 only, for the ID number too
+        assert short in page and kid.student_no_masked not in page
+        assert kid.id_number[:4] + "*" * 12 + kid.id_number[-2:] in page
     shown = client.get(url, {"show_id": "1"}).content.decode()
     logged = AccessLog.objects.filter(child=kid, detail__contains="学籍号").exists()
     assert (full in shown) is (role == "zx_leader")
