@@ -1,5 +1,6 @@
 """Guanai settings: one file, read from the environment, defaults that run the demo unchanged."""
 
+import contextlib
 import os
 import secrets
 from datetime import timedelta
@@ -8,8 +9,16 @@ from pathlib import Path
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent
+# Children's data at rest (the database, the keys, the outbox of guardians' phones, uploads,
+# letters) is for the service's own user only. Every entry point (guanai, manage.py, wsgi, the
+# worker) loads these settings before it writes anything, so the mask is set here: new files
+# 0600, new folders 0700. The data folder is made 0700 even when an older install left it 0755,
+# which closes whatever older 0644 files it holds.
+os.umask(0o077)
 DATA_DIR = Path(os.environ.get("GUANAI_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+with contextlib.suppress(OSError):  # a folder owned by someone else: theirs to set
+    DATA_DIR.chmod(0o700)
 (DATA_DIR / "static").mkdir(exist_ok=True)
 
 

@@ -102,9 +102,12 @@ class FileGateway(Gateway):
 
     def send(self, *, phone: str, text: str, ref: str) -> SendResult:
         path = self.path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         line = json.dumps({"to": phone, "text": text, "ref": ref}, ensure_ascii=False)
-        with open(path, "a", encoding="utf-8") as fh:
+        # Guardians' phones: readable by the service's user only, wherever the file is.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # an outbox an older version left 0644
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
         return SendResult(ref=ref)
 

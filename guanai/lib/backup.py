@@ -1,8 +1,9 @@
 """Consistent online backups, encrypted, and their restore.
 
 A backup is a tar holding the database (SQLite's online backup API, or `pg_dump -Fc` for
-PostgreSQL), the uploads folder and a manifest, encrypted in 4 MiB AES-GCM chunks with a key
-derived from GUANAI_FIELD_KEY — keep that key: without it a backup cannot be read.
+PostgreSQL), the uploads folder, the printed letters and a manifest, encrypted in 4 MiB AES-GCM
+chunks with a key derived from GUANAI_FIELD_KEY — keep that key: without it a backup cannot be
+read. The backup file is written 0600.
 """
 
 import hashlib
@@ -27,6 +28,12 @@ MAGIC = b"GUANAI-BACKUP-1\n"
 CHUNK = 4 * 1024 * 1024
 
 
+def _letters() -> Path:
+    """The printed letters' PDFs (contacts.letters_pdf.letters_dir): kept, since a batch
+    re-rendered later would no longer be the letter families received."""
+    return Path(settings.DATA_DIR) / "letters"
+
+
 class BackupError(RuntimeError):
     """A backup or restore that cannot be done; Chinese message."""
 
@@ -37,7 +44,9 @@ def _aes() -> AESGCM:
 
 def _encrypt_file(src: Path, dst: Path) -> None:
     aes = _aes()
-    with src.open("rb") as fin, dst.open("wb") as fout:
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when it replaces an older, wider file
+    with src.open("rb") as fin, os.fdopen(fd, "wb") as fout:
         fout.write(MAGIC)
         index = 0
         while True:
@@ -112,7 +121,8 @@ def _dump_database(workdir: Path) -> str:
 
 
 def create_backup(*, output: Path) -> dict:
-    """Write an encrypted backup of the database and uploads to `output`; returns the manifest."""
+    """Write an encrypted backup of the database, uploads and letters to `output`; returns the
+    manifest."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         engine = _dump_database(work)
@@ -129,13 +139,15 @@ def create_backup(*, output: Path) -> dict:
             uploads = Path(settings.MEDIA_ROOT)
             if uploads.exists():
                 tar.add(uploads, arcname="uploads")
-        output.parent.mkdir(parents=True, exist_ok=True)
+            if _letters().exists():
+                tar.add(_letters(), arcname="letters")
+        output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _encrypt_file(tar_path, output)
     return manifest
 
 
 def restore_backup(*, source: Path) -> dict:
-    """Replace the database and uploads with those of an encrypted backup."""
+    """Replace the database, uploads and letters with those of an encrypted backup."""
     if not source.exists():
         raise BackupError(f"找不到备份文件 {source}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,4 +183,7 @@ def restore_backup(*, source: Path) -> dict:
         uploads = work / "x" / "uploads"
         if uploads.exists():
             shutil.copytree(uploads, settings.MEDIA_ROOT, dirs_exist_ok=True)
+        letters = work / "x" / "letters"
+        if letters.exists():
+            shutil.copytree(letters, _letters(), dirs_exist_ok=True)
     return manifest
