@@ -54,6 +54,7 @@ PARAM_LABELS = {
     "buddy": "帮扶伙伴",
     "assignment_id": "指定编号",
     "proxy_id": "代理家长编号",
+    "token_id": "令牌编号",
     "town": "镇",
     "valid_from": "起始日期",
     "valid_to": "截止日期",
