@@ -8,10 +8,8 @@ all of them go in with `cursor.executemany` (per-row ORM objects cost 3.5x the f
 the fewer updates of known cards go through the ORM so django-simple-history records them.
 """
 
-import csv
 import datetime as dt
 import gc
-import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,7 +26,7 @@ from django.utils import timezone
 from pypinyin import Style, pinyin
 from pypinyin.constants import PHRASES_DICT, PINYIN_DICT, RE_HANS
 
-from guanai.lib import crypto
+from guanai.lib import crypto, xlsx
 from guanai.lib.dates import current_term, parse_term
 from guanai.lib.grades import GradeError, parse_class_no, parse_grade
 from guanai.lib.idcard import IdNumberError, normalize_student_no, parse_id_number
@@ -274,99 +272,32 @@ class ImportResult:
 # --- reading sheets --------------------------------------------------------------------------
 
 
-def _read_csv(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        text = data[3:].decode("utf-8", errors="replace")
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
-        text = data.decode("utf-16", errors="replace")
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            # Chinese Excel and WPS save CSV as GBK; gb18030 is its superset.
-            text = data.decode("gb18030", errors="replace")
-    first = text[:4096].split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    try:
-        yield from enumerate(
-            csv.reader(io.StringIO(text.replace("\0", "")), delimiter=delimiter), 1
-        )
-    except csv.Error as exc:
-        raise RosterError(f"无法读取 CSV 文件：{exc}") from exc
-
-
-def _read_workbook(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        sheet = book.get_sheet_by_index(0)
-        start = sheet.start
-        merged = sheet.merged_cell_ranges or []
-    except Exception as exc:  # calamine raises its own exception types for bad files
-        raise RosterError(f"无法读取文件“{path.name}”：不是有效的 Excel 文件（{exc}）") from exc
-    if start is None:
-        return
-    row0, col0 = start
-    # A merged cell holds its value in the top-left corner only; spread it over the range
-    # (grouped headers, a 年级 cell merged over a whole grade).
-    fill: dict[int, list[tuple[int, int, int]]] = {}
-    corner: dict[tuple[int, int], Any] = {}
-    for (r1, c1), (r2, c2) in merged:
-        if (r2 - r1 + 1) * (c2 - c1 + 1) > 100_000:
-            continue
-        for r in range(r1, r2 + 1):
-            fill.setdefault(r, []).append((r1, c1, c2))
-    try:
-        for offset, cells in enumerate(sheet.iter_rows()):
-            yield _fill_merged(row0 + offset, cells, col0, fill, corner)
-    except RosterError:
-        raise
-    except Exception as exc:  # a sheet that breaks half-way: nothing is written yet
-        raise RosterError(f"无法读取文件“{path.name}”：{exc}") from exc
-
-
-def _fill_merged(
-    number: int,
-    cells: list[Any],
-    col0: int,
-    fill: dict[int, list[tuple[int, int, int]]],
-    corner: dict[tuple[int, int], Any],
-) -> tuple[int, list[Any]]:
-    """(1-based row number, cells) with merged ranges' values spread over their cells."""
-    if number in fill:
-        cells = list(cells)
-        for r1, c1, c2 in fill[number]:
-            if number == r1:
-                i = c1 - col0
-                corner[(r1, c1)] = cells[i] if 0 <= i < len(cells) else ""
-            value = corner.get((r1, c1), "")
-            for c in range(c1, c2 + 1):
-                i = c - col0
-                if 0 <= i < len(cells) and cells[i] in ("", None):
-                    cells[i] = value
-    return number + 1, cells
-
-
-def read_sheet(path: str | Path) -> Iterator[tuple[int, list[Any]]]:
-    """The first sheet of an .xlsx/.xls/.ods or a .csv (UTF-8 with or without BOM, or GBK), as
-    (1-based row number, raw cells). Raises RosterError when the file cannot be read."""
+def read_sheet(path: str | Path, *, name: str | None = None) -> Iterator[tuple[int, list[Any]]]:
+    """The first sheet of an .xlsx/.xls or a .csv (UTF-8 with or without BOM, or GBK), as
+    (1-based row number, raw cells). Raises RosterError when the file cannot be read or is
+    beyond the limits of lib.xlsx (a workbook is read in a child process with a memory
+    ceiling, so no file can take this process down). `name` is the file's name as the teacher
+    knows it (an upload is stored under another), for the messages."""
     path = Path(path)
+    label = name or path.name
     try:
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        raise RosterError(f"无法读取文件“{path}”：{exc.strerror or exc}") from exc
+        raise RosterError(f"无法读取文件“{label}”：{xlsx.os_message(exc)}") from exc
     suffix = path.suffix.lower()
     if head.startswith((XLSX_MAGIC, XLS_MAGIC)) or suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-        return _read_workbook(path)
+        return _translated(xlsx.read_workbook(path), label)
     if suffix in (".csv", ".txt", ".tsv") or not suffix:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise RosterError(f"无法读取文件“{path}”：{exc.strerror or exc}") from exc
-        return _read_csv(data)
+        return _translated(xlsx.read_csv(path), label)
     raise RosterError(f"不支持的文件类型“{suffix}”：请上传 .xlsx、.xls 或 .csv 花名册")
+
+
+def _translated(rows: Iterator[tuple[int, list[Any]]], label: str) -> Iterator:
+    try:
+        yield from rows
+    except xlsx.SheetError as exc:
+        raise RosterError(f"无法读取文件“{label}”：{exc}") from exc
 
 
 # --- the header row --------------------------------------------------------------------------
@@ -1052,19 +983,27 @@ def import_roster(
     by=None,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    name: str | None = None,
 ) -> ImportResult:
     """Import a roster sheet into a school (SPEC §6.1, §6.2).
 
     Reads and validates everything first (reading only), then writes the valid rows in one
     transaction: new cards with executemany, changed cards through the ORM with history
     "由导入更新"; unchanged rows are not touched. With `dry_run` nothing is written. Raises
-    RosterError (exit status 2) when the file cannot be read or has no header row, and
-    DateError for a malformed `term`.
+    RosterError (exit status 2) when the file cannot be read, is beyond the limits of
+    lib.xlsx or has no header row, and DateError for a malformed `term`. `name` is the file's
+    name as uploaded, for the messages (an upload is stored under another name).
     """
     term = parse_term(term) if term else current_term(timezone.localdate())
     with _gc_paused():
         return _import(
-            path=path, school=school, term=term, by=by, dry_run=dry_run, progress=progress
+            path=path,
+            school=school,
+            term=term,
+            by=by,
+            dry_run=dry_run,
+            progress=progress,
+            name=name,
         )
 
 
@@ -1089,9 +1028,10 @@ def _import(
     by,
     dry_run: bool,
     progress: Callable[[int], None] | None,
+    name: str | None,
 ) -> ImportResult:
     result = ImportResult(term=term, dry_run=dry_run)
-    header, rows = find_header(read_sheet(path))
+    header, rows = find_header(read_sheet(path, name=name))
     result.header_row = header.row
     now = timezone.now()
     today = timezone.localdate()
