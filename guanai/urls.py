@@ -6,15 +6,25 @@ from django.views.generic import TemplateView
 
 from guanai.api import api
 from guanai.children import views as children_views
+from guanai.jobs.services import health_problems
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when the database answers."""
+    """200 {"status": "ok"} when the database answers and the background work moves; else 503
+    saying what is wrong: the database, a worker whose heartbeat stopped, a job queued or
+    running past its limit (jobs.services.health_problems)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        problems = health_problems()
     except Exception:  # noqa: BLE001 — any database failure means unhealthy
         return JsonResponse({"status": "database unavailable"}, status=503)
+    if problems:
+        return JsonResponse(
+            {"status": "unhealthy", "problems": problems},
+            status=503,
+            json_dumps_params={"ensure_ascii": False},
+        )
     return JsonResponse({"status": "ok"})
 
 

@@ -47,6 +47,11 @@ class Job(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    # Who runs it ("host:pid") and when that process last said it was alive: a job whose
+    # worker died is marked failed (and may be retried) instead of staying 进行中 for ever.
+    worker = models.CharField("处理进程", max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField("最近心跳", null=True, blank=True)
+    retryable = models.BooleanField("可重试", default=False)
 
     class Meta:
         verbose_name = "后台任务"

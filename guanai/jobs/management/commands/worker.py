@@ -1,8 +1,11 @@
-"""`guanai worker`: django-tasks' database worker, warming up first.
+"""`guanai worker`: django-tasks' database worker, with a heartbeat.
 
-The same options as `db_worker`. As it starts, the warm-ups registered with
-`warm_up_at_start` (the letters' PDF fonts) run in a background thread, so the first job a
-user starts after a restart does not wait for them.
+The same options as `db_worker`. As it starts it marks failed the jobs that a dead worker left
+running (jobs.services.reap_dead_jobs), starts its heartbeat thread (a file in the data
+directory that /healthz reads, the running job's `heartbeat_at`, hourly housekeeping such as
+removing old uploads) and runs the warm-ups registered with `warm_up_at_start` (the letters'
+PDF fonts) in the background, so the first job after a restart does not wait for them.
+`guanai serve` and `guanai demo` restart it when it dies (jobs.supervisor).
 """
 
 import os
@@ -10,14 +13,27 @@ import os
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
-from guanai.jobs.services import start_warm_ups
+from guanai.jobs.services import Heartbeat, reap_dead_jobs, start_warm_ups, worker_name
 
 
 class Command(DbWorker):
     help = "后台任务进程：处理导入、打印家长信、发送消息等任务（启动时在后台预热 PDF 字体）。"
 
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        # "host:pid" unless given, so a worker that starts later can tell this one died.
+        parser.set_defaults(worker_id=None)
+
     def handle(self, *args, **options) -> None:
+        options["worker_id"] = options.get("worker_id") or worker_name()
         # With --reload the first process only watches files; its child does the work.
-        if not options.get("reload") or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
-            start_warm_ups()
-        super().handle(*args, **options)
+        if options.get("reload") and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
+            super().handle(*args, **options)
+            return
+        reap_dead_jobs()
+        heartbeat = Heartbeat().start()
+        start_warm_ups()
+        try:
+            super().handle(*args, **options)
+        finally:
+            heartbeat.stop()

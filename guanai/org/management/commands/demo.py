@@ -1,9 +1,7 @@
-import subprocess
-import sys
-
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from guanai.jobs.supervisor import Supervisor
 from guanai.org.demo import DEMO_LOGINS
 from guanai.testing import DEMO_PASSWORD
 
@@ -22,8 +20,9 @@ class Command(BaseCommand):
         for login, who in DEMO_LOGINS:
             self.stdout.write(f"  {login:<14} {who}")
         self.stdout.write("按 Ctrl+C 停止。\n")
-        worker = subprocess.Popen([sys.executable, "-m", "guanai", "worker"])
+        # Restarted when it dies (logged); a job it was running is marked failed.
+        worker = Supervisor().start()
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         finally:
-            worker.terminate()
+            worker.stop()
