@@ -36,6 +36,18 @@ def decrypt(token: str) -> str:
     return aes.decrypt(raw[:12], raw[12:], None).decode()
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    """Encrypt a file's bytes (12-byte nonce + ciphertext + tag) with the field key."""
+    aes, _ = _current()
+    nonce = os.urandom(12)
+    return nonce + aes.encrypt(nonce, data, None)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    aes, _ = _current()
+    return aes.decrypt(token[:12], token[12:], None)
+
+
 def lookup_hash(value: str) -> str:
     """Keyed hash for finding a value without storing it in clear."""
     _, mac = _current()

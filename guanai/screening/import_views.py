@@ -6,6 +6,7 @@ and updates cards across classes, so a class teacher hands her sheet to the scho
 job outside the user's schools answers 404; a role that may not import answers 403.
 """
 
+import io
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -85,12 +86,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dry_run": bool(job.params.get("dry_run")),
         "confirmed": job.params.get("confirmed_job"),
         "preview_of": job.params.get("preview_of"),
-        "can_confirm": bool(
-            summary
-            and job.params.get("dry_run")
-            and not job.params.get("confirmed_job")
-            and (summary["created"] or summary["updated"])
-        ),
+        "can_confirm": services.can_confirm(job) and services.upload_exists(job),
+        "upload_gone": services.can_confirm(job) and not services.upload_exists(job),
+        "can_retry": job.retryable and job.status == "failed",
     }
     if request.htmx:
         return render(request, "screening/_import_status.html", ctx)
@@ -111,6 +109,18 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @writer_required
+@require_POST
+def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run again an import whose background worker died."""
+    job = get_object_or_404(services.import_jobs_visible_to(request.user), pk=pk)
+    try:
+        services.retry_import(job=job, by=request.user)
+    except CardInvalid as exc:
+        messages.error(request, "；".join(exc.errors.values()))
+    return redirect("screening:import_detail", pk=job.pk)
+
+
+@writer_required
 def import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     """The rejected rows with an 错误原因 column, to fix and re-upload (full ID numbers as the
     teacher typed them: written to the access log)."""
@@ -120,12 +130,17 @@ def import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     if not services.rejected_rows_by_number(job):
         messages.info(request, "这次导入没有被拒绝的行")
         return redirect("screening:import_detail", pk=job.pk)
-    tmp = Path(tempfile.mkdtemp()) / "rejected.xlsx"
     try:
-        count = services.write_rejected_rows(job=job, path=tmp)
-    except (RosterError, OSError) as exc:
+        data = services.rejected_rows_xlsx(job)
+    except (RosterError, OSError, ValueError) as exc:
         messages.error(request, f"无法生成未导入的行：{exc}")
         return redirect("screening:import_detail", pk=job.pk)
+    if data is None:
+        messages.error(
+            request, "未导入的行已不能下载（上传的文件已删除），请按页面上的错误原因修改后重新上传"
+        )
+        return redirect("screening:import_detail", pk=job.pk)
+    count = len(services.rejected_rows_by_number(job))
     log_access(
         request=request,
         user=request.user,
@@ -134,7 +149,7 @@ def import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
         detail=f"下载未导入的行 {count} 行（导入 #{job.pk}）",
     )
     name = f"未导入的行-{job.school.code}-{timezone.localtime():%Y%m%d%H%M}.xlsx"
-    return FileResponse(_detached(tmp), as_attachment=True, filename=name, content_type=XLSX)
+    return FileResponse(io.BytesIO(data), as_attachment=True, filename=name, content_type=XLSX)
 
 
 @login_required

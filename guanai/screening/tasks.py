@@ -3,51 +3,73 @@
 Imported from ScreeningConfig.ready() so the worker knows the kinds.
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 
-from guanai.children.roster import import_roster, read_sheet
+from guanai.children.roster import RosterError, import_roster, read_sheet
 from guanai.children.transitions import roll_over_school
 from guanai.children.validation import CardInvalid
 from guanai.jobs.models import Job
-from guanai.jobs.services import Progress, register
+from guanai.jobs.services import Progress, every_hour_in_worker, register
 from guanai.org.models import School
 
+from . import services
 from .services import IMPORT_KIND
+
+logger = logging.getLogger(__name__)
 
 ROLLOVER_KIND = "school_rollover"
 
 
-def _count_rows(path: Path) -> int:
+def _count_rows(path: Path, name: str | None) -> int:
     """Rows in the sheet (an estimate of the work, for the progress bar)."""
-    return sum(1 for _ in read_sheet(path))
+    return sum(1 for _ in read_sheet(path, name=name))
 
 
-@register(IMPORT_KIND)
+@register(IMPORT_KIND, retry=services.import_retry_check)
 def run_roster_import(job: Job, progress: Progress) -> dict[str, Any]:
     """Validate (and unless a dry run, write) an uploaded roster; the result holds SPEC §6.1's
     summary. Validation is read-only and reports progress; the write is one short
-    transaction inside import_roster."""
+    transaction inside import_roster.
+
+    The upload holds full ID numbers in clear: it is removed when the import fails or is done
+    (after its rejected rows were kept, encrypted, for their download); a preview keeps it for
+    the confirmation only when there is something to confirm."""
     school = School.objects.get(pk=job.school_id)
-    path = Path(settings.MEDIA_ROOT) / job.params["path"]
+    path = services.upload_path(job)
+    name = job.params.get("filename") or None
     dry_run = bool(job.params.get("dry_run"))
-    total = int(job.params.get("rows") or 0) or _count_rows(path)
-    progress(0, total, "正在读取和校验花名册")
+    if path is None or not path.is_file():
+        raise RosterError("上传的文件已不存在，请重新上传")
+    try:
+        total = int(job.params.get("rows") or 0) or _count_rows(path, name)
+        progress(0, total, "正在读取和校验花名册")
 
-    def tick(rows: int) -> None:
-        progress(min(rows, total), total, f"已校验 {rows} 行")
+        def tick(rows: int) -> None:
+            progress(min(rows, total), total, f"已校验 {rows} 行")
 
-    result = import_roster(
-        path=path,
-        school=school,
-        term=job.params.get("term"),
-        by=job.created_by,
-        dry_run=dry_run,
-        progress=tick,
-    )
+        result = import_roster(
+            path=path,
+            school=school,
+            term=job.params.get("term"),
+            by=job.created_by,
+            dry_run=dry_run,
+            progress=tick,
+            name=name,
+        )
+        if result.rejected:
+            try:
+                services.store_rejected_rows(job=job, summary=result.as_dict())
+            except (RosterError, OSError):  # the download will say it is not available
+                logger.warning("import %s: cannot keep its rejected rows", job.pk, exc_info=True)
+    except Exception:
+        services.discard_upload(job)
+        raise
+    if not dry_run or not (result.created or result.updated):
+        services.discard_upload(job)  # nothing will read it again
     progress(total, total, "预览已生成" if dry_run else "导入完成")
     return {
         "summary": result.as_dict(),
@@ -57,6 +79,11 @@ def run_roster_import(job: Job, progress: Progress) -> dict[str, Any]:
         "link": reverse("screening:import_detail", args=[job.pk]),
         "link_label": "查看预览" if dry_run else "查看导入结果",
     }
+
+
+@every_hour_in_worker
+def clean_stale_uploads() -> None:
+    services.clean_stale_uploads()
 
 
 @register(ROLLOVER_KIND)

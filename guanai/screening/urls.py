@@ -28,6 +28,7 @@ urlpatterns = [
     path("imports/template.xlsx", import_views.import_template, name="import_template"),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("imports/<int:pk>/retry/", import_views.import_retry, name="import_retry"),
     path("imports/<int:pk>/rejected.xlsx", import_views.import_rejected, name="import_rejected"),
     path("transfers/", transition_views.transfer_list, name="transfers"),
     path("transfers/<int:child_pk>/", transition_views.transfer, name="transfer"),
