@@ -7,7 +7,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
+
+from guanai.lib.bounds import Id, Pages
 
 from .models import ApiToken, RevokeReason
 from .permissions import client_ip
@@ -65,14 +67,14 @@ def issue_token(request: HttpRequest, payload: TokenIn):
 
 
 @router.get("/tokens", response=list[TokenOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_tokens(request: HttpRequest):
     """The caller's own tokens that still work (neither expired nor revoked)."""
     return ApiToken.objects.live().filter(user=request.auth).order_by("id")
 
 
 @router.delete("/tokens/{token_id}", response={204: None})
-def delete_token(request: HttpRequest, token_id: int):
+def delete_token(request: HttpRequest, token_id: Id):
     """Revoke one of the caller's tokens (the one in use included)."""
     token = get_object_or_404(ApiToken.objects.live().filter(user=request.auth), pk=token_id)
     revoke_token(token=token, by=request.auth, reason=RevokeReason.OWNER)
