@@ -103,10 +103,12 @@ def login(page: Page, base_url: str, username: str, password: str | None = None)
     page.get_by_role("button", name="登录").click()
     if password is None:
         expect(page).to_have_url(re.compile(r"/$"))
+        page.wait_for_load_state()  # the URL changes before the page's scripts and styles apply
 
 
 def nav(page: Page, text: str) -> None:
     """Follow a link of the top navigation; on a phone, open the collapsed menu first."""
+    page.wait_for_load_state()  # the toggler's visibility depends on the stylesheet
     toggler = page.locator(".navbar-toggler")
     if toggler.is_visible():
         toggler.click()
