@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # the API docs from its own static files, not a CDN (the CSP allows no other site)
     "simple_history",
     "axes",
     "django_tasks",
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "guanai.middleware.security_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,8 +150,9 @@ SESSION_SAVE_EVERY_REQUEST = True  # idle timeout, not an absolute one
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-SESSION_COOKIE_SECURE = os.environ.get("GUANAI_HTTPS", "") == "1"
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+HTTPS = os.environ.get("GUANAI_HTTPS", "") == "1"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
@@ -162,6 +165,17 @@ AXES_IPWARE_PROXY_COUNT = int(os.environ.get("GUANAI_PROXY_COUNT", "0"))
 AXES_VERBOSE = False
 # API tokens expire this many days after they are issued.
 GUANAI_TOKEN_DAYS = int(os.environ.get("GUANAI_TOKEN_DAYS", "30"))
+
+# --- security headers (CSP and no-store: guanai/middleware.py) ---------------------------------
+if HTTPS:
+    # Browsers that once saw the site over TLS never fall back to plain HTTP for a year.
+    # Subdomains are left out: the town's other sites may not all have certificates.
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    if AXES_IPWARE_PROXY_COUNT > 0:
+        # Behind a TLS-terminating proxy the request reaches us as HTTP; trust the proxy's word
+        # (only when a proxy is declared, or any client could claim HTTPS).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
