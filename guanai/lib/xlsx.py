@@ -124,6 +124,9 @@ _SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData[\s/>]")
 _TAG = re.compile(rb"<(?:/(?:[\w.-]+:)?(row)|(?:[\w.-]+:)?(row|c))(?=[\s/>])([^>]*)>")
 _R = re.compile(rb"""(?:^|\s)r\s*=\s*["']([^"']*)["']""")
 CHUNK = 1024 * 1024
+# More XML than this per cell of the declared <dimension> (plus 1 MB) and the dimension is not
+# believed: ordinary sheets take 30 to 100 bytes a cell.
+_BYTES_PER_CELL = 1024
 _LONGEST_RUN = MAX_CELL_CHARS * 8 + 4096  # the longest cell, written as &#x…; entities
 # RuntimeError: an encrypted part; NotImplementedError: a compression zipfile cannot inflate.
 _DAMAGED = (
@@ -250,7 +253,8 @@ def check_xlsx(path: Path) -> None:
 
 def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, first: bool) -> None:
     """Size and text runs of a sheet's XML; for the first sheet also its extent: the
-    `<dimension>` when it is there and within the limits, else the cells themselves."""
+    `<dimension>` when it is there, within the limits and in proportion to the XML's size
+    (16 million rows under a `<dimension ref="A1:A2">` are not), else the cells themselves."""
     head = b""
     chunks = _stream(zf, info, MAX_SHEET_XML_BYTES)
     for chunk in chunks:
@@ -259,11 +263,20 @@ def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, first: bool) -> 
             break
     dimension = _DIMENSION.search(head.split(b"<sheetData", 1)[0]) if first else None
     extent = _dimension_extent(dimension.group(1)) if dimension else None
-    plausible = extent is not None and _within_limits(*extent)
-    if not first or plausible:
+    if not first:
         for _chunk in chunks:  # still count the rest: size and text runs
             pass
         return
+    if extent is not None and _within_limits(*extent):
+        budget = extent[0] * extent[1] * _BYTES_PER_CELL + 2**20
+        size = len(head)
+        for chunk in chunks:
+            size += len(chunk)
+            if size > budget:
+                break
+        else:
+            return
+        head, chunks = b"", _stream(zf, info, MAX_SHEET_XML_BYTES)  # scan from the start
     _scan_cells(head, chunks)
 
 

@@ -107,6 +107,14 @@ def test_rows_beyond_the_limit_are_refused(tmp_path):
     assert "200001 行" in refusal(honest)
 
 
+def test_rows_behind_a_lying_dimension_are_counted_before_calamine(tmp_path):
+    """`<dimension ref="A1:A2">` over 200,001 rows: far more XML than two cells take, so the
+    cells are scanned before calamine builds them (16 M rows so cost the reader 1.1 GB)."""
+    path = bad_sheets.many_rows(tmp_path / "a.xlsx", xlsx.MAX_ROWS, dimension="A1:A2")
+    with pytest.raises(xlsx.SheetError, match="200001 行"):
+        xlsx.check_xlsx(path)
+
+
 def test_sheet_at_the_row_limit_is_read(tmp_path):
     path = bad_sheets.many_rows(tmp_path / "a.xlsx", xlsx.MAX_ROWS - 1)
     assert sum(1 for _ in read_sheet(path)) == xlsx.MAX_ROWS
