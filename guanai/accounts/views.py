@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanai.org.models import Town
+from guanai.accounts import scope
 
 from .forms import LoginForm, RoleAssignmentForm, UserForm
 from .models import AccessAction, AccessLog, ApiToken, RevokeReason, RoleAssignment, User
@@ -97,11 +97,7 @@ def twofa(request: HttpRequest) -> HttpResponse:
 
 
 def _towns(request: HttpRequest):
-    if request.user.is_superuser:
-        return Town.objects.all()
-    return Town.objects.filter(
-        role_assignments__in=[ra for ra in request.user.active_roles() if ra.role == "town_admin"]
-    ).distinct()
+    return scope.towns(request.user, "manage")
 
 
 @town_admin_required

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from guanai.accounts.models import Role
+from guanai.accounts import scope
 from guanai.lib import crypto
 from guanai.lib.idcard import looks_like_student_no, normalize_student_no
 from guanai.lib.masking import mask_id_number
@@ -99,30 +99,8 @@ class ChildQuerySet(models.QuerySet):
             raise ValueError(f"unknown action {action!r}")
         if user is None or not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
-            return self.all()
-        today = timezone.localdate()
-        scope = Q(pk__in=[])
-        for ra in user.active_roles():
-            if action != "view" and ra.role == Role.INSPECTOR:
-                continue
-            if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
-                scope |= Q(school__town_id=ra.town_id)
-            elif ra.role in (Role.SCHOOL_LEADER, Role.COUNSELOR):
-                scope |= Q(school_id=ra.school_id)
-            elif ra.role == Role.GRADE_LEADER:
-                scope |= Q(school_id=ra.school_id, school_class__grade=ra.grade)
-            elif ra.role == Role.CLASS_TEACHER:
-                scope |= Q(school_class_id=ra.school_class_id)
-        # Children named to the user: the responsible teacher may also edit the card; proxy
-        # parents and following teachers may read it and log contacts.
-        scope |= Q(responsible_teacher=user)
-        if action != "change":
-            assigned = ChildAssignment.objects.filter(user=user, valid_from__lte=today).filter(
-                Q(valid_to__isnull=True) | Q(valid_to__gte=today)
-            )
-            scope |= Q(pk__in=assigned.values("child_id"))
-        return self.filter(scope)
+        cond = scope.children_q(user, action, today=timezone.localdate())
+        return self if cond is None else self.filter(cond)
 
     def active(self) -> "ChildQuerySet":
         return self.filter(enrolment=Enrolment.ENROLLED)

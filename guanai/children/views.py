@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from guanai.accounts import scope
 from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
@@ -270,19 +271,4 @@ def child_create(request: HttpRequest) -> HttpResponse:
 
 def _classes_for(request: HttpRequest):
     """Classes the user may add children to, from their role assignments."""
-    from guanai.accounts.models import Role
-
-    user = request.user
-    if user.is_superuser:
-        return SchoolClass.objects.values("pk")
-    cond = Q(pk__in=[])
-    for ra in user.active_roles():
-        if ra.role == Role.TOWN_ADMIN:
-            cond |= Q(school__town_id=ra.town_id)
-        elif ra.role == Role.SCHOOL_LEADER:
-            cond |= Q(school_id=ra.school_id)
-        elif ra.role == Role.GRADE_LEADER:
-            cond |= Q(school_id=ra.school_id, grade=ra.grade)
-        elif ra.role == Role.CLASS_TEACHER:
-            cond |= Q(pk=ra.school_class_id)
-    return SchoolClass.objects.filter(cond, active=True).values("pk")
+    return scope.classes(request.user, "add").filter(active=True).values("pk")

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from guanai.accounts import scope
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
 from guanai.children.validation import CardInvalid
@@ -222,19 +223,7 @@ PRINT_ROLES = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLAS
 
 def printable_classes(user: User) -> QuerySet[SchoolClass]:
     """Classes whose letters the user may print (whole units of her roles)."""
-    if user.is_superuser:
-        return SchoolClass.objects.filter(active=True)
-    cond = Q(pk__in=[])
-    for ra in user.active_roles():
-        if ra.role == Role.TOWN_ADMIN:
-            cond |= Q(school__town_id=ra.town_id)
-        elif ra.role == Role.SCHOOL_LEADER:
-            cond |= Q(school_id=ra.school_id)
-        elif ra.role == Role.GRADE_LEADER:
-            cond |= Q(school_id=ra.school_id, grade=ra.grade)
-        elif ra.role == Role.CLASS_TEACHER:
-            cond |= Q(pk=ra.school_class_id)
-    return SchoolClass.objects.filter(cond, active=True)
+    return scope.classes(user, "print").filter(active=True)
 
 
 def may_print(user: User) -> None:

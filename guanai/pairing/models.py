@@ -159,19 +159,12 @@ class ProxyParentQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ProxyParentQuerySet":
         """The register entries a user may read: school staff and town roles for their schools,
         and a proxy parent their own entry."""
-        from guanai.accounts.models import Role
+        from guanai.accounts import scope
 
         if user is None or not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
-            return self.all()
-        scope = Q(user=user)
-        for ra in user.active_roles():
-            if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
-                scope |= Q(school__town_id=ra.town_id)
-            elif ra.role != Role.PROXY_PARENT:
-                scope |= Q(school_id=ra.school_id)
-        return self.filter(scope)
+        units = scope.unit_q(user, "view", town="school__town_id", school="school_id", member=True)
+        return self if units is None else self.filter(units | Q(user=user))
 
     def active(self) -> "ProxyParentQuerySet":
         return self.filter(active=True)

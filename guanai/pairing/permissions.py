@@ -9,9 +9,10 @@ the role may not do, so pages and API answer alike.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
+from guanai.accounts import scope
 from guanai.accounts.models import Role, User
 from guanai.children.models import Child
 from guanai.org.models import School, SchoolClass
@@ -43,33 +44,13 @@ def check_manage_pair(user: User, pair: Pair) -> None:
 
 def managed_schools(user: User) -> QuerySet[School]:
     """Schools the user runs school-wide work for: town administrators and school leaders."""
-    if user.is_superuser:
-        return School.objects.all()
-    cond = Q(pk__in=[])
-    for ra in user.active_roles():
-        if ra.role == Role.TOWN_ADMIN:
-            cond |= Q(town_id=ra.town_id)
-        elif ra.role == Role.SCHOOL_LEADER:
-            cond |= Q(pk=ra.school_id)
-    return School.objects.filter(cond)
+    return scope.schools(user, "manage")
 
 
 def visible_classes(user: User) -> QuerySet[SchoolClass]:
     """Classes whose named responsibility the user may read: the units of their roles (town,
     school, grade, class). Proxy parents and subject teachers hold no unit."""
-    if user.is_superuser:
-        return SchoolClass.objects.all()
-    cond = Q(pk__in=[])
-    for ra in user.active_roles():
-        if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
-            cond |= Q(school__town_id=ra.town_id)
-        elif ra.role in (Role.SCHOOL_LEADER, Role.COUNSELOR):
-            cond |= Q(school_id=ra.school_id)
-        elif ra.role == Role.GRADE_LEADER:
-            cond |= Q(school_id=ra.school_id, grade=ra.grade)
-        elif ra.role == Role.CLASS_TEACHER:
-            cond |= Q(pk=ra.school_class_id)
-    return SchoolClass.objects.filter(cond)
+    return scope.classes(user, "view")
 
 
 def arranged_classes(user: User) -> QuerySet[SchoolClass]:
@@ -77,15 +58,7 @@ def arranged_classes(user: User) -> QuerySet[SchoolClass]:
     class of a managed school, a grade leader's grade, a class teacher's class."""
     if user.is_read_only:
         return SchoolClass.objects.none()
-    if user.is_superuser:
-        return SchoolClass.objects.all()
-    cond = Q(school__in=managed_schools(user))
-    for ra in user.active_roles():
-        if ra.role == Role.GRADE_LEADER:
-            cond |= Q(school_id=ra.school_id, grade=ra.grade)
-        elif ra.role == Role.CLASS_TEACHER:
-            cond |= Q(pk=ra.school_class_id)
-    return SchoolClass.objects.filter(cond, active=True)
+    return scope.classes(user, "arrange").filter(active=True)
 
 
 def school_for_proposal(user: User, code: str) -> School:

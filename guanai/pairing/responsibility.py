@@ -16,6 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
+from guanai.accounts.scope import classes as scoped_classes
 from guanai.children.models import (
     LEFT_BEHIND,
     AssignmentKind,
@@ -36,7 +37,7 @@ UNIT_ROLES = (Role.GRADE_LEADER, Role.CLASS_TEACHER)
 
 # A card that 一人一卡 still expects filled: the database form of Child.missing_fields().
 INCOMPLETE = (
-    (Q(id_number_hash__isnull=True) & Q(student_no=""))
+    (Q(id_number_hash__isnull=True) & Q(student_no_hash__isnull=True))
     | Q(birth_date__isnull=True)
     | Q(village="")
     | Q(category=Category.UNKNOWN)
@@ -483,13 +484,7 @@ LIMIT = 50
 
 
 def _led_classes(person: User) -> QuerySet[SchoolClass]:
-    cond = Q(pk__in=[])
-    for ra in person.active_roles():
-        if ra.role == Role.GRADE_LEADER:
-            cond |= Q(school_id=ra.school_id, grade=ra.grade)
-        elif ra.role == Role.SCHOOL_LEADER:
-            cond |= Q(school_id=ra.school_id)
-    return SchoolClass.objects.filter(cond)
+    return scoped_classes(person, "lead")
 
 
 def open_work(person: User, *, scope: QuerySet[Child]) -> OpenWork:

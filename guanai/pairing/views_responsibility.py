@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from guanai.accounts import scope
 from guanai.accounts.models import Role, RoleAssignment
 from guanai.accounts.permissions import writer_required
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
@@ -65,11 +66,8 @@ def _page(
     user = request.user
     classes = visible_classes(user).filter(school=school)
     if request.GET.get("mine") == "1":
-        led = [ra for ra in user.active_roles() if ra.role == Role.GRADE_LEADER]
         mine = classes.filter(pk__in=classes_taught(user).values("pk"))
-        for ra in led:
-            mine = mine | classes.filter(school_id=ra.school_id, grade=ra.grade)
-        classes = mine
+        classes = mine | classes.filter(pk__in=scope.classes(user, "lead_grade").values("pk"))
     can_manage = not user.is_read_only and managed_schools(user).filter(pk=school.pk).exists()
     ctx = {
         "school": school,

@@ -8,9 +8,9 @@ Scope: a campaign or round belongs to a school; who sees it is decided by `schoo
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
+from guanai.accounts import scope
 from guanai.accounts.models import Role
 from guanai.org.models import School
 
@@ -26,33 +26,13 @@ STAFF_ROLES = {
 
 def schools_visible_to(user) -> models.QuerySet:
     """Schools whose campaigns, rounds and imports the user may see (read)."""
-    if user is None or not user.is_authenticated:
-        return School.objects.none()
-    if user.is_superuser:
-        return School.objects.all()
-    cond = Q(pk__in=[])
-    for ra in user.active_roles():
-        if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
-            cond |= Q(town_id=ra.town_id)
-        elif ra.role in STAFF_ROLES:
-            cond |= Q(pk=ra.school_id)
-    return School.objects.filter(cond)
+    return scope.schools(user, "view")
 
 
 def schools_managed_by(user) -> models.QuerySet:
     """Schools the user may run school-wide work for: import rosters, open and close campaigns
     and rounds, transfer children, roll the school year over. School leaders and town admins."""
-    if user is None or not user.is_authenticated:
-        return School.objects.none()
-    if user.is_superuser:
-        return School.objects.all()
-    cond = Q(pk__in=[])
-    for ra in user.active_roles():
-        if ra.role == Role.TOWN_ADMIN:
-            cond |= Q(town_id=ra.town_id)
-        elif ra.role == Role.SCHOOL_LEADER:
-            cond |= Q(pk=ra.school_id)
-    return School.objects.filter(cond)
+    return scope.schools(user, "manage")
 
 
 class BySchoolQuerySet(models.QuerySet):

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from guanai.accounts.models import Role
+from guanai.accounts import scope
 from guanai.children.models import Category, Child, Enrolment
 from guanai.children.services import StaleVersion, update_child
 from guanai.children.validation import CardInvalid
@@ -529,12 +529,7 @@ def can_sign_off(user, round: VerificationRound, grade: int) -> bool:
     """The grade's leader (领导包年级), a leader of the school or a town admin."""
     if user.is_read_only:
         return False
-    if schools_managed_by(user).filter(pk=round.school_id).exists():
-        return True
-    return any(
-        ra.role == Role.GRADE_LEADER and ra.school_id == round.school_id and ra.grade == grade
-        for ra in user.active_roles()
-    )
+    return scope.classes(user, "sign_off").filter(school_id=round.school_id, grade=grade).exists()
 
 
 @transaction.atomic

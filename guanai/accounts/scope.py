@@ -1,0 +1,169 @@
+"""The one place that says which units a user's roles give them, for which action.
+
+Every "this role sees these units" rule lives here. A role holds a unit — a town, a school, a
+grade of a school, a class — or no unit at all (a proxy parent follows only the children named
+to him). An action (view, contact, change, manage, arrange, print, add) is open to some roles;
+the user's units for an action are those of their current role assignments whose role the
+action admits. Models turn that into filters: `Child.objects.visible_to(user, action)`,
+`School`/`SchoolClass`/`Town` through `schools()`, `classes()` and `towns()` below; features
+build their own `visible_to` from `unit_q()` and never branch on a role themselves.
+
+Superusers see everything. Staff and superusers are managed on the command line only.
+"""
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from guanai.org.models import School, SchoolClass, Town
+
+from .models import Role
+
+TOWN, SCHOOL, GRADE, CLASS, MEMBER = "town", "school", "grade", "class", "member"
+
+# The unit each role holds. MEMBER: belongs to a school (sees its campaigns and rounds) without
+# holding any of its classes; None: no unit, only the children named to the person.
+UNIT_OF_ROLE: dict[str, str | None] = {
+    Role.TOWN_ADMIN: TOWN,
+    Role.INSPECTOR: TOWN,
+    Role.SCHOOL_LEADER: SCHOOL,
+    Role.COUNSELOR: SCHOOL,
+    Role.GRADE_LEADER: GRADE,
+    Role.CLASS_TEACHER: CLASS,
+    Role.SUBJECT_TEACHER: MEMBER,
+    Role.PROXY_PARENT: None,
+}
+
+_READERS = {
+    Role.TOWN_ADMIN,
+    Role.INSPECTOR,
+    Role.SCHOOL_LEADER,
+    Role.COUNSELOR,
+    Role.GRADE_LEADER,
+    Role.CLASS_TEACHER,
+    Role.SUBJECT_TEACHER,
+}
+_ARRANGERS = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER}
+
+# Which roles' units count for an action.
+ROLES_FOR_ACTION: dict[str, set[str]] = {
+    "view": _READERS,  # read cards, campaigns, rounds, responsibility
+    "contact": _READERS - {Role.INSPECTOR},  # log contacts, send messages
+    "change": _READERS - {Role.INSPECTOR},  # edit cards, screen, verify
+    "manage": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},  # school-wide work: imports, rounds …
+    "arrange": _ARRANGERS,  # propose pairs, name responsible teachers
+    "print": _ARRANGERS,  # letters to families of whole classes
+    "add": _ARRANGERS,  # add children to a class
+    "sign_off": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER},  # a grade's 核实
+    "lead": {Role.SCHOOL_LEADER, Role.GRADE_LEADER},  # the classes a leader oversees (包年级)
+    "lead_grade": {Role.GRADE_LEADER},  # "my grades"
+}
+
+
+def _check(action: str) -> set[str]:
+    if action not in ROLES_FOR_ACTION:
+        raise ValueError(f"unknown action {action!r}")
+    return ROLES_FOR_ACTION[action]
+
+
+def units(user, action: str = "view", *, on: dt.date | None = None) -> list[tuple[str, object]]:
+    """The user's units for an action: [(level, role assignment)], today or on a date."""
+    roles = _check(action)
+    if user is None or not user.is_authenticated:
+        return []
+    out = []
+    for ra in user.active_roles(on) if on else user.active_roles():
+        level = UNIT_OF_ROLE.get(ra.role)
+        if ra.role in roles and level is not None:
+            out.append((level, ra))
+    return out
+
+
+def unit_q(
+    user,
+    action: str = "view",
+    *,
+    town: str,
+    school: str,
+    grade: str | None = None,
+    klass: str | None = None,
+    member: bool = False,
+    on: dt.date | None = None,
+) -> Q | None:
+    """A filter for the records inside the user's units, given the lookups that lead from the
+    record to its town, school, grade and class. `grade`/`klass` None: the record belongs to a
+    whole school (a grade or class unit then reaches its school). `member`: school members
+    (subject teachers) count too. None means everything (superusers)."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return None
+    cond = Q(pk__in=[])
+    for level, ra in units(user, action, on=on):
+        school_id = ra.school_id or (ra.school_class.school_id if ra.school_class_id else None)
+        if level == TOWN:
+            cond |= Q(**{town: ra.town_id})
+        elif level == SCHOOL or (grade is None and level in (GRADE, CLASS)):
+            cond |= Q(**{school: school_id})
+        elif level == MEMBER:
+            if member:
+                cond |= Q(**{school: school_id})
+        elif level == GRADE:
+            cond |= Q(**{school: school_id, grade: ra.grade})
+        elif level == CLASS:
+            cond |= Q(**{klass: ra.school_class_id}) if klass else Q(**{school: school_id})
+    return cond
+
+
+def _filtered(qs: QuerySet, cond: Q | None) -> QuerySet:
+    return qs if cond is None else qs.filter(cond)
+
+
+def schools(user, action: str = "view") -> QuerySet[School]:
+    """Schools the user acts on as a whole or in part: a town's schools, the school of a
+    school, grade or class unit, and (for `view`) the school a subject teacher belongs to."""
+    return _filtered(
+        School.objects.all(),
+        unit_q(user, action, town="town_id", school="pk", member=action == "view"),
+    )
+
+
+def classes(user, action: str = "view") -> QuerySet[SchoolClass]:
+    """Classes inside the user's units for an action (active and closed ones)."""
+    return _filtered(
+        SchoolClass.objects.all(),
+        unit_q(user, action, town="school__town_id", school="school_id", grade="grade", klass="pk"),
+    )
+
+
+def towns(user, action: str = "manage") -> QuerySet[Town]:
+    """Towns whose whole unit the user holds for an action (town administrators; inspectors
+    for `view`)."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return Town.objects.all()
+    ids = {ra.town_id for level, ra in units(user, action) if level == TOWN}
+    return Town.objects.filter(pk__in=ids)
+
+
+def children_q(user, action: str = "view", *, today: dt.date) -> Q | None:
+    """The filter behind `Child.objects.visible_to`: the children of the user's units, the
+    children whose responsible teacher the user is (who may also edit their card), and — to
+    read and log contacts, not to edit — the children named to the user (proxy parents,
+    following teachers). None means every child (superusers)."""
+    from guanai.children.models import ChildAssignment
+
+    cond = unit_q(
+        user,
+        action,
+        town="school__town_id",
+        school="school_id",
+        grade="school_class__grade",
+        klass="school_class_id",
+    )
+    if cond is None:
+        return None
+    cond |= Q(responsible_teacher=user)
+    if action != "change":
+        assigned = ChildAssignment.objects.filter(user=user, valid_from__lte=today).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=today)
+        )
+        cond |= Q(pk__in=assigned.values("child_id"))
+    return cond
