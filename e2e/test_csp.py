@@ -111,3 +111,11 @@ def test_leader_confirms_before_ending_a_class_teacher(page: Page, live_server, 
     assert messages == [f"结束 {teacher} 的指定？"]
     assert RoleAssignment.objects.get(user=teacher).valid_to is not None
     assert heard == []
+
+
+def test_api_docs_render_from_this_site(page: Page, live_server, cast, viewport):
+    heard = listen_for_violations(page)
+    login(page, live_server.url, "zx_leader")
+    page.goto(f"{live_server.url}/api/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("关爱 Guanai API")
+    assert heard == []
