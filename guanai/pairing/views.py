@@ -238,8 +238,21 @@ def accept(request: HttpRequest) -> HttpResponse:
     except PairingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"已确认 {len(accepted)} 对结对，跟踪教师会在名单中看到这些孩子")
+        messages.success(request, _accepted_message(accepted))
     return _back(request)
+
+
+def _accepted_message(accepted: list[Pair]) -> str:
+    """What accepting did; the following teacher is promised only for the pairs that have one."""
+    text = f"已确认 {len(accepted)} 对结对"
+    followed = sum(1 for p in accepted if p.follow_teacher_id)
+    unfollowed = len(accepted) - followed
+    if not unfollowed:
+        return f"{text}，跟踪教师会在名单中看到这些孩子"
+    hint = "可在结对详情中指定跟踪教师"
+    if not followed:
+        return f"{text}；还没有跟踪教师，{hint}"
+    return f"{text}；其中 {followed} 对的跟踪教师会在名单中看到这些孩子，另 {unfollowed} 对还没有跟踪教师，{hint}"
 
 
 def _history(pair: Pair) -> list[dict]:

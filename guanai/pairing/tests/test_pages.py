@@ -174,6 +174,25 @@ def test_accept_all_takes_every_draft_the_filters_show(client, users, school, dr
     assert active == {"张三", "单小明"}
 
 
+def test_accept_promises_a_following_teacher_only_when_there_is_one(client, users, school, drafts):
+    # 三年级(2)班 has no class teacher: 李四's pair has no following teacher; 张三's has 王老师.
+    li, zhang = pair_of(drafts, school, "c32a"), pair_of(drafts, school, "c31a")
+    assert li.follow_teacher_id is None and zhang.follow_teacher_id is not None
+    client.force_login(users["zx_leader"])
+    text = flash(client.post(reverse("pairing:accept"), {"pair": [li.pk]}))
+    assert "已确认 1 对结对" in text and "跟踪教师会在名单中看到" not in text
+    assert "还没有跟踪教师，可在结对详情中指定跟踪教师" in text
+    text = flash(client.post(reverse("pairing:accept"), {"pair": [zhang.pk]}))
+    assert "已确认 1 对结对，跟踪教师会在名单中看到这些孩子" in text
+
+
+def test_accept_all_names_the_pairs_without_a_following_teacher(client, users, school, drafts):
+    client.force_login(users["zx_leader"])
+    text = flash(client.post(reverse("pairing:accept"), {"all": "1", "query": ""}))
+    assert "已确认 3 对结对；其中 2 对的跟踪教师会在名单中看到这些孩子" in text
+    assert "另 1 对还没有跟踪教师" in text
+
+
 def test_accept_all_skips_pairs_the_user_may_only_see(client, users, school, drafts):
     # 王老师 follows 李四's pair (三年级(2)班), so she sees it, but she cannot change 李四's card.
     li = pair_of(drafts, school, "c32a")
