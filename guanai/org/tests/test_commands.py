@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from guanai.children.models import Child
 from guanai.cli import main
 from guanai.org.demo import DEMO_LOGINS
-from guanai.org.models import School
+from guanai.org.models import School, Town
 from guanai.testing import DEMO_PASSWORD
 
 
@@ -31,11 +31,37 @@ def test_add_school_creates_town_and_is_idempotent(db, capsys):
     assert "新镇" in capsys.readouterr().out
 
 
-def test_add_school_without_any_town_says_so(db):
+def test_add_school_on_fresh_install_without_town_creates_default_town(db, capsys):
+    call_command("add_school", code="HS-X", name="新小学")
+    school = School.objects.get(code="HS-X")
+    assert school.town.name == "本镇"
+    out = capsys.readouterr().out
+    assert "已新建镇：本镇" in out and "已添加学校：HS-X 新小学（本镇）" in out
+
+
+def test_add_school_on_fresh_install_creates_named_town(db, capsys):
+    call_command("add_school", code="HS-X", name="新小学", town="新镇")
+    assert School.objects.get(code="HS-X").town.name == "新镇"
+    assert "已新建镇：新镇" in capsys.readouterr().out
+
+
+def test_add_school_without_town_uses_the_only_town(db, capsys):
+    call_command("add_school", code="HS-X", name="新小学", town="新镇")
+    capsys.readouterr()
+    call_command("add_school", code="HS-Y", name="二小")
+    assert School.objects.get(code="HS-Y").town.name == "新镇"
+    assert "已新建镇" not in capsys.readouterr().out
+    assert Town.objects.count() == 1
+
+
+def test_add_school_without_town_among_several_refuses_naming_them(db):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="镇"):
-        call_command("add_school", code="HS-X", name="新小学")
+    call_command("add_school", code="HS-X", name="新小学", town="甲镇")
+    call_command("add_school", code="HS-Y", name="二小", town="乙镇")
+    with pytest.raises(CommandError, match="甲镇、乙镇.*--town"):
+        call_command("add_school", code="HS-Z", name="三小")
+    assert not School.objects.filter(code="HS-Z").exists()
 
 
 def test_init_demo_loads_once(db, capsys):
