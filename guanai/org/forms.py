@@ -1,24 +1,35 @@
 from django import forms
 
+from guanai.forms import PlainForm, PlainModelForm
 from guanai.lib.grades import GRADE_NAMES
 
 from .models import School, SchoolClass
 
 
-class SchoolForm(forms.ModelForm):
+class SchoolForm(PlainModelForm):
     class Meta:
         model = School
         fields = ["code", "name", "is_central", "active"]
 
 
-class SchoolClassForm(forms.ModelForm):
-    grade = forms.TypedChoiceField(label="年级", coerce=int, choices=list(GRADE_NAMES.items()))
+class TownNameForm(PlainForm):
+    name = forms.CharField(label="镇名称", max_length=50)
+
+
+class SchoolNameForm(PlainForm):
+    name = forms.CharField(label="学校名称", max_length=60)
+
+
+class ClassFields(PlainForm):
+    """Grade and number of a class; a new class defaults to 一年级, the usual first grade."""
+
+    grade = forms.TypedChoiceField(
+        label="年级", coerce=int, choices=list(GRADE_NAMES.items()), initial=1
+    )
     class_no = forms.IntegerField(label="班级", min_value=1, max_value=99)
 
-    class Meta:
-        model = SchoolClass
-        fields = ["grade", "class_no"]
 
+class SchoolClassForm(ClassFields):
     def __init__(self, *args, school: School, **kwargs):
         super().__init__(*args, **kwargs)
         self.school = school
@@ -30,3 +41,10 @@ class SchoolClassForm(forms.ModelForm):
         ).exists():
             raise forms.ValidationError("该班级已存在")
         return data
+
+    def save(self) -> SchoolClass:
+        return SchoolClass.objects.create(
+            school=self.school,
+            grade=self.cleaned_data["grade"],
+            class_no=self.cleaned_data["class_no"],
+        )
