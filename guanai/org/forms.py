@@ -2,6 +2,7 @@ from django import forms
 
 from guanai.forms import PlainForm, PlainModelForm
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.phone import PhoneError, normalize_phone
 
 from .models import School, SchoolClass
 
@@ -18,6 +19,19 @@ class TownNameForm(PlainForm):
 
 class SchoolNameForm(PlainForm):
     name = forms.CharField(label="学校名称", max_length=60)
+
+
+class SchoolPhoneForm(PlainForm):
+    """The school's phone, printed on letters to families ({学校电话}): a landline with its area
+    code or a mobile, normalised like every phone of the app; blank clears it."""
+
+    phone = forms.CharField(label="学校电话", max_length=20, required=False)
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize_phone(self.cleaned_data.get("phone", ""))
+        except PhoneError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class ClassFields(PlainForm):

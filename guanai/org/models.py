@@ -27,6 +27,9 @@ class School(models.Model):
     code = models.CharField("学校代码", max_length=20, unique=True)
     name = models.CharField("学校名称", max_length=60)
     is_central = models.BooleanField("中心校", default=False)
+    phone = models.CharField(
+        "学校电话", max_length=20, blank=True, help_text="印在致家长的信上（{学校电话}）"
+    )
     active = models.BooleanField("在用", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

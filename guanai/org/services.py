@@ -75,6 +75,14 @@ def rename_school(*, school: School, name: str) -> School:
 
 
 @transaction.atomic
+def set_school_phone(*, school: School, phone: str) -> School:
+    """The school's phone (normalised by the form), printed on letters to families."""
+    school.phone = phone.strip()
+    school.save(update_fields=["phone", "updated_at"])
+    return school
+
+
+@transaction.atomic
 def set_school_active(*, school: School, active: bool) -> School:
     """Close a school no longer in use, or open it again. Nothing is deleted; a school with
     children still enrolled is not closed, or they would drop out of every list."""

@@ -12,7 +12,14 @@ from guanai.accounts import scope
 from guanai.accounts.permissions import town_admin_required
 from guanai.accounts.views import _towns
 
-from .forms import ClassFields, SchoolClassForm, SchoolForm, SchoolNameForm, TownNameForm
+from .forms import (
+    ClassFields,
+    SchoolClassForm,
+    SchoolForm,
+    SchoolNameForm,
+    SchoolPhoneForm,
+    TownNameForm,
+)
 from .models import School, SchoolClass
 from .services import (
     OrgError,
@@ -22,6 +29,7 @@ from .services import (
     rename_town,
     set_class_active,
     set_school_active,
+    set_school_phone,
 )
 
 ENROLLED = Q(children__enrolment="enrolled")
@@ -100,6 +108,7 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "classes": classes,
             "form": form,
             "name_form": SchoolNameForm(initial={"name": school.name}),
+            "phone_form": SchoolPhoneForm(initial={"phone": school.phone}),
             "can_close": scope.towns(request.user, "manage").filter(pk=school.town_id).exists(),
         },
     )
@@ -115,6 +124,21 @@ def school_rename(request: HttpRequest, code: str) -> HttpResponse:
         messages.success(request, f"学校名称已改为 {school.name}")
     else:
         messages.error(request, " ".join(form.errors["name"]))
+    return redirect("org:school", code=school.code)
+
+
+@login_required
+@require_POST
+def school_phone(request: HttpRequest, code: str) -> HttpResponse:
+    """The school's phone, printed on letters to families."""
+    school = _managed_school(request, code)
+    form = SchoolPhoneForm(request.POST)
+    if form.is_valid():
+        set_school_phone(school=school, phone=form.cleaned_data["phone"])
+        phone = school.phone or "（未填写）"
+        messages.success(request, f"{school.name} 的电话已改为 {phone}")
+    else:
+        messages.error(request, " ".join(form.errors["phone"]))
     return redirect("org:school", code=school.code)
 
 
