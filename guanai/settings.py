@@ -181,6 +181,8 @@ if HTTPS:
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR.parent / "locale"]
+# Date fields write 2026-12-05, the only form <input type="date"> takes (guanai/formats/).
+FORMAT_MODULE_PATH = ["guanai.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -3,7 +3,9 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from guanai.forms import PlainModelForm
 from guanai.lib.dates import range_errors
+from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School, SchoolClass
 
 from .models import Role, RoleAssignment, User
@@ -22,7 +24,7 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].widget.attrs.update({"autocapitalize": "none"})
 
 
-class UserForm(forms.ModelForm):
+class UserForm(PlainModelForm):
     password = forms.CharField(
         label="初始密码",
         widget=forms.PasswordInput,
@@ -51,7 +53,15 @@ class UserForm(forms.ModelForm):
         return user
 
 
-class RoleAssignmentForm(forms.ModelForm):
+class RoleAssignmentForm(PlainModelForm):
+    grade = forms.TypedChoiceField(
+        label="年级",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", "（年级负责人填写）"), *GRADE_NAMES.items()],
+    )
+
     class Meta:
         model = RoleAssignment
         fields = ["role", "school", "grade", "school_class", "valid_from", "valid_to"]
@@ -63,11 +73,17 @@ class RoleAssignmentForm(forms.ModelForm):
     def __init__(self, *args, town=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.town = town
-        self.fields["school"].queryset = School.objects.filter(town=town)
+        self.fields["school"].queryset = School.objects.filter(town=town, active=True)
         self.fields["school_class"].queryset = SchoolClass.objects.filter(
-            school__town=town
+            school__town=town, school__active=True, active=True
         ).select_related("school")
         self.fields["school_class"].label_from_instance = lambda c: c.label
+        self.fields["role"].choices = [("", "请选择角色"), *Role.choices]
+        self.fields["school"].empty_label = "（镇管理员、督导员不选）"
+        self.fields["school_class"].empty_label = "（班主任选择）"
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select" if is_select else "form-control"
 
     def clean(self):
         data = super().clean()
