@@ -8,12 +8,15 @@ PDF fonts) in the background, so the first job after a restart does not wait for
 `guanai serve` and `guanai demo` restart it when it dies (jobs.supervisor).
 """
 
+import logging
 import os
 
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
 from guanai.jobs.services import Heartbeat, reap_dead_jobs, start_warm_ups, worker_name
+
+logger = logging.getLogger(__name__)
 
 
 class Command(DbWorker):
@@ -30,7 +33,10 @@ class Command(DbWorker):
         if options.get("reload") and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             super().handle(*args, **options)
             return
-        reap_dead_jobs()
+        try:
+            reap_dead_jobs()  # before taking new jobs; the heartbeat thread does it again later
+        except Exception:  # a locked database must not keep the worker from starting
+            logger.warning("could not mark the jobs of dead workers failed", exc_info=True)
         heartbeat = Heartbeat().start()
         start_warm_ups()
         try:
