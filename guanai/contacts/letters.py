@@ -44,6 +44,8 @@ PLACEHOLDERS = {
     "班级": "如 三年级(1)班",
     "学校": "学校名称",
     "班主任": "班主任姓名",
+    "班主任电话": "班主任的手机号（档案里没有时印一条横线，可以手写）",
+    "学校电话": "学校电话（学校与班级页面填写；没有时印一条横线）",
     "日期": "打印日期，如 2026年11月29日",
     "学期": "如 2026—2027学年第一学期",
     "假期开始": "打印时填写",
@@ -51,6 +53,10 @@ PLACEHOLDERS = {
     "返校日期": "打印时填写",
 }
 DATE_VALUES = ("假期开始", "假期结束", "返校日期")
+# The print form's field for each date value, so a refusal names the field it shows.
+DATE_FIELDS = {"假期开始": "holiday_start", "假期结束": "holiday_end", "返校日期": "return_on"}
+# A phone the records do not hold is printed as a line to write it on by hand.
+BLANK_PHONE = "____________"
 
 
 def placeholders_in(text: str) -> list[str]:
@@ -80,6 +86,11 @@ def cn_date(day: dt.date | None) -> str:
 
 def class_teachers(class_ids: set[int]) -> dict[int, str]:
     """The class teacher's name for each class (the first active assignment)."""
+    return {pk: str(user) for pk, user in class_teacher_users(class_ids).items()}
+
+
+def class_teacher_users(class_ids: set[int]) -> dict[int, User]:
+    """The class teacher of each class (the first active assignment), with her phone."""
     today = timezone.localdate()
     rows = (
         RoleAssignment.objects.filter(
@@ -89,9 +100,9 @@ def class_teachers(class_ids: set[int]) -> dict[int, str]:
         .select_related("user")
         .order_by("id")
     )
-    out: dict[int, str] = {}
+    out: dict[int, User] = {}
     for ra in rows:
-        out.setdefault(ra.school_class_id, str(ra.user))
+        out.setdefault(ra.school_class_id, ra.user)
     return out
 
 
@@ -100,20 +111,19 @@ def distinct(items: Sequence[str]) -> list[str]:
 
 
 def family_values(
-    children: Sequence[Child], guardian_name: str, teachers: dict[int, str], extra: dict[str, str]
+    children: Sequence[Child], guardian_name: str, teachers: dict[int, User], extra: dict[str, str]
 ) -> dict[str, str]:
     """Placeholder values for one family's letter: every child named, eldest first."""
+    mine = [teachers[c.school_class_id] for c in children if c.school_class_id in teachers]
     return {
         "学生姓名": "、".join(child.name for child in children),
         "监护人": guardian_name or "家长",
         "班级": "、".join(distinct([str(child.school_class) for child in children])),
         "学校": children[0].school.name,
         # "请与班主任{班主任}联系" still reads well when a class has no teacher on record
-        "班主任": "、".join(
-            distinct(
-                [teachers[c.school_class_id] for c in children if c.school_class_id in teachers]
-            )
-        ),
+        "班主任": "、".join(distinct([str(t) for t in mine])),
+        "班主任电话": "、".join(distinct([t.phone for t in mine if t.phone])) or BLANK_PHONE,
+        "学校电话": children[0].school.phone or BLANK_PHONE,
         **extra,
     }
 
@@ -260,8 +270,12 @@ def create_batch(
     """A printing run: one letter (with a receipt code) per family among the enrolled children
     of the class, grade or school that `by` may see, naming each child of the family. A letter
     is printed with the class of its eldest child (`Letter.child`). The caller checks the unit
-    is printable by `by`; the PDF is built by a job."""
+    is printable by `by`; the PDF is built by a job. Vacation dates that cannot be (the end
+    before the start, the return before the end) raise CardInvalid naming the field."""
     values = {k: v for k, v in (values or {}).items() if k in DATE_VALUES and v}
+    errors = date_value_errors(values)
+    if errors:
+        raise CardInvalid(errors)
     children = Child.objects.visible_to(by).filter(school=school, enrolment=Enrolment.ENROLLED)
     if school_class is not None:
         children = children.filter(school_class=school_class)
@@ -304,6 +318,37 @@ def create_batch(
         for child in family
     )
     return batch
+
+
+def date_value_errors(values: dict[str, str]) -> dict[str, str]:
+    """Errors of a letter's vacation dates ({label: ISO date}), keyed by the print form's
+    fields: each date plausible, the vacation not ending before it starts, and the return to
+    school not before the vacation ends (or starts, when its end is not given)."""
+    days: dict[str, dt.date] = {}
+    errors: dict[str, str] = {}
+    for label, field in DATE_FIELDS.items():
+        if values.get(label):
+            try:
+                days[label] = dt.date.fromisoformat(values[label])
+            except (TypeError, ValueError):
+                errors[field] = f"{label}的日期格式不对，应为 2027-07-10"
+    start, end, back = days.get("假期开始"), days.get("假期结束"), days.get("返校日期")
+    periods = [
+        (start, end, "假期开始", "假期结束"),
+        (end or start, back, "假期结束" if end else "假期开始", "返校日期"),
+    ]
+    for first, last, first_label, last_label in periods:
+        found = dates.range_errors(
+            first,
+            last,
+            field_start=DATE_FIELDS[first_label],
+            field_end=DATE_FIELDS[last_label],
+            label_start=first_label,
+            label_end=last_label,
+        )
+        for field, message in found.items():
+            errors.setdefault(field, message)
+    return errors
 
 
 def _addressee(family: list[Child]) -> str:

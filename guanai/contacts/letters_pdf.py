@@ -23,7 +23,7 @@ from django.utils import timezone
 from .letters import (
     DATE_VALUES,
     children_of,
-    class_teachers,
+    class_teacher_users,
     cn_date,
     family_label,
     family_values,
@@ -72,7 +72,7 @@ def render_letters_pdf(batch: LetterBatch, letters: list[Letter]) -> bytes:
         )
     warm_up()
     families = [(letter, children_of(letter)) for letter in letters]
-    teachers = class_teachers({c.school_class_id for _letter, kids in families for c in kids})
+    teachers = class_teacher_users({c.school_class_id for _letter, kids in families for c in kids})
     extra = batch_values(batch)
     pages = []
     for letter, kids in families:

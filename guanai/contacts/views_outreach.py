@@ -117,7 +117,8 @@ def letters_print(request: HttpRequest) -> HttpResponse:
                 values=form.values(),
             )
         except CardInvalid as exc:
-            form.add_error(None, "；".join(exc.errors.values()))
+            for key, message in exc.errors.items():
+                form.add_error(key if key in form.fields else None, message)
         else:
             batch.job = start_job(
                 kind="letters_pdf", params={"batch": batch.pk}, by=request.user, school=school
