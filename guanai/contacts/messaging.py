@@ -5,7 +5,9 @@ Sending is a background job (`send_message`). Each recipient row is claimed
 a retry — of the job or by a person — cannot send twice; the row's `ref` goes with every
 attempt so a provider can drop a duplicate as well. Transient failures (timeouts, 5xx) are
 retried with exponential back-off; numbers that cannot receive the message are refused before
-anything is sent. Each delivered message becomes a 平台消息 contact on the child's card.
+anything is sent. Each delivered message becomes a 平台消息 contact on the child's card,
+except a post to a class WeChat group: that is a notice to the class, not a contact with the
+child's guardian (see `send_pending`).
 """
 
 import datetime as dt
@@ -27,7 +29,7 @@ from guanai.lib.grades import grade_name
 from guanai.lib.masking import mask_phone
 
 from .gateways import GatewayError, conf, enabled_gateways, get_gateway
-from .letters import check_placeholders, class_teachers, fill
+from .letters import BLANK_PHONE, check_placeholders, class_teacher_users, fill
 from .models import Contact, ContactKind, Message, Recipient, RecipientStatus
 from .rules import due_items
 
@@ -145,7 +147,7 @@ def create_message(
     if errors:
         raise CardInvalid(errors)
     back_end = get_gateway(gateway)
-    teachers = class_teachers({c.school_class_id for c in rows})
+    teachers = class_teacher_users({c.school_class_id for c in rows})
     schools = {c.school_id for c in rows}
     message = Message.objects.create(
         text=text,
@@ -162,9 +164,7 @@ def create_message(
         values = {
             "学生姓名": child.name,
             "监护人": (guardian.name if guardian and guardian.name else "家长"),
-            "班级": str(child.school_class),
-            "学校": child.school.name,
-            "班主任": teachers.get(child.school_class_id, "班主任"),
+            **class_values(child.school_class, child.school, teachers),
         }
         outbox.append(
             Recipient(
@@ -203,17 +203,21 @@ class RateLimiter:
         self.next_at = now + self.interval
 
 
-def _mark_sent(recipient: Recipient, ref: str, message: Message, with_whom: str) -> None:
+def _mark_sent(recipient: Recipient, ref: str, message: Message, *, personal: bool) -> None:
+    """Mark the row sent; a message that reached the guardian personally (`personal`) is also
+    a 平台消息 contact on the child's card."""
     now = timezone.now()
     with transaction.atomic():
-        contact = Contact.objects.create(
-            child_id=recipient.child_id,
-            kind=ContactKind.MESSAGE,
-            at=now,
-            by_id=message.created_by_id,
-            with_whom=with_whom,
-            notes=recipient.text,
-        )
+        contact = None
+        if personal:
+            contact = Contact.objects.create(
+                child_id=recipient.child_id,
+                kind=ContactKind.MESSAGE,
+                at=now,
+                by_id=message.created_by_id,
+                with_whom=recipient.guardian_name,
+                notes=recipient.text,
+            )
         Recipient.objects.filter(pk=recipient.pk, status=RecipientStatus.SENDING).update(
             status=RecipientStatus.SENT, sent_at=now, provider_ref=ref, reason="", contact=contact
         )
@@ -262,10 +266,12 @@ def send_pending(message: Message, progress: Callable[[int, int, str], None]) ->
                     status=RecipientStatus.FAILED, reason=exc.reason
                 )
             else:
-                with_whom = recipient.guardian_name
-                if gateway.records_only:
-                    with_whom = f"{recipient.guardian_name}（班级微信群）"
-                _mark_sent(recipient, result.ref, message, with_whom)
+                # A post to the class WeChat group (records_only) is one notice to the whole
+                # class, read or not: it is kept as the message and its outbox rows, never as a
+                # Contact. A Contact would be a personal contact with each guardian, shown on
+                # the card and counted by the guardian-contact rule (every rule counts kinds,
+                # and rules are edited by hand: no kind of Contact is safe from being counted).
+                _mark_sent(recipient, result.ref, message, personal=not gateway.records_only)
             done += 1
             progress(done, total, f"已处理 {done} / {total}")
         if not retry:
@@ -320,24 +326,31 @@ def recipients_for(message: Message, user: User) -> list[Recipient]:
     return rows
 
 
+def class_values(school_class, school, teachers: dict[int, User]) -> dict[str, str]:
+    """The placeholders a message fills the same for a whole class: its name, the school and
+    the class teacher (the word 班主任 when the class has none on record) with the phones."""
+    teacher = teachers.get(school_class.pk)
+    return {
+        "班级": str(school_class),
+        "学校": school.name,
+        "班主任": str(teacher) if teacher else "班主任",
+        "班主任电话": (teacher.phone if teacher else "") or BLANK_PHONE,
+        "学校电话": school.phone or BLANK_PHONE,
+    }
+
+
 def wechat_posts(message: Message, user: User) -> list[dict[str, Any]]:
     """For the WeChat-group back-end: one text per class to paste into the class group."""
     posts: dict[int, dict[str, Any]] = {}
+    classes = {}
     for r in recipients_for(message, user):
         klass = r.child.school_class
-        post = posts.setdefault(
-            klass.pk, {"label": str(klass), "school": r.child.school.name, "names": []}
-        )
+        classes[klass.pk] = (klass, r.child.school)
+        post = posts.setdefault(klass.pk, {"label": str(klass), "names": []})
         post["names"].append(f"{r.child.name}家长")
-    for post in posts.values():
-        post["text"] = "各位家长好！" + fill(
-            message.text,
-            {
-                "学生姓名": "孩子",
-                "监护人": "家长",
-                "班级": post["label"],
-                "学校": post["school"],
-                "班主任": "班主任",
-            },
-        )
+    teachers = class_teacher_users(set(posts))
+    for pk, post in posts.items():
+        klass, school = classes[pk]
+        values = {"学生姓名": "孩子", "监护人": "家长", **class_values(klass, school, teachers)}
+        post["text"] = "各位家长好！" + fill(message.text, values)
     return list(posts.values())

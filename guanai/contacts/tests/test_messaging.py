@@ -298,16 +298,51 @@ def test_console_gateway_prints(cast, capsys, sleeps):
     assert "本周表现很好" in capsys.readouterr().out
 
 
-def test_wechat_group_renders_text_to_paste_and_records_contacts(cast, provider, sleeps):
+def test_wechat_group_renders_text_to_paste_as_a_class_notice(cast, provider, sleeps):
     Guardian.objects.filter(child=cast["children"]["c31b"]).update(phone="")
-    message = send(cast, gateway="wechat", text="{班级}家长请注意：周五下午放学提前。")
+    cast["users"]["zx_teacher31"].phone = "13700001111"
+    cast["users"]["zx_teacher31"].save(update_fields=["phone"])
+    message = send(
+        cast, gateway="wechat", text="{班级}家长请注意：周五下午放学提前。请联系{班主任}。"
+    )
     assert not provider.requests
     assert all(r.status == "sent" for r in message.recipients.all())  # no phone needed
-    contact = Contact.objects.filter(kind="message").first()
-    assert "班级微信群" in contact.with_whom
+    assert not Contact.objects.exists()  # a notice to the class, no contact with a guardian
+    assert not message.recipients.filter(contact__isnull=False).exists()
     posts = M.wechat_posts(message, cast["users"]["zx_leader"])
     assert [p["label"] for p in posts] == ["三年级(1)班", "三年级(2)班"]
-    assert posts[0]["text"] == "各位家长好！三年级(1)班家长请注意：周五下午放学提前。"
+    # the class teacher's name, and the word 班主任 where the class has none on record
+    assert posts[0]["text"] == (
+        "各位家长好！三年级(1)班家长请注意：周五下午放学提前。请联系王老师。"
+    )
+    assert posts[1]["text"].endswith("请联系班主任。")
+    post = send(cast, gateway="wechat", text="有事请打{班主任电话}或学校电话{学校电话}")
+    texts = [p["text"] for p in M.wechat_posts(post, cast["users"]["zx_leader"])]
+    assert texts[0] == "各位家长好！有事请打13700001111或学校电话____________"
+
+
+def test_a_group_post_does_not_clear_the_monthly_guardian_contact(cast, provider, sleeps):
+    from django.utils import timezone
+
+    from guanai.children.models import Child
+    from guanai.contacts.rules import due_items
+
+    kid = cast["children"]["c31a"]
+
+    def due():
+        items = due_items(
+            Child.objects.filter(pk=kid.pk),
+            as_of=timezone.localdate(),
+            rule_codes=["guardian_contact"],
+        )
+        return [i.rule for i in items]
+
+    assert due() == ["guardian_contact"]
+    send(cast, gateway="wechat", children=[kid.pk])
+    assert due() == ["guardian_contact"]
+    send(cast, gateway="http", children=[kid.pk])  # a text to the guardian's own phone
+    assert due() == []
+    assert Contact.objects.get(child=kid).kind == "message"
 
 
 @pytest.mark.parametrize(
