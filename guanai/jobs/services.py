@@ -112,7 +112,7 @@ def start_job(*, kind: str, params: dict, by=None, school=None) -> Job:
 
 def worker_name() -> str:
     """This process as a job's owner: "host:pid"."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+    return f"{socket.gethostname()[:50]}:{os.getpid()}"
 
 
 _running: dict[str, int | None] = {"job": None}  # the job this process is running, for beats
@@ -221,7 +221,7 @@ def remove_heartbeat() -> None:
 def _alive(worker: str) -> bool | None:
     """Whether the process "host:pid" runs; None when it is on another host (use the beat)."""
     host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname()[:60] or not pid.isdigit():
+    if host != socket.gethostname()[:50] or not pid.isdigit():
         return None
     try:
         os.kill(int(pid), 0)
