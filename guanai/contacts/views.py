@@ -326,6 +326,20 @@ def _schools(request: HttpRequest):
     return School.objects.filter(pk__in=_scope(request).values("school_id")).order_by("id")
 
 
+class DueRow:
+    """A child on the due page with the rules it is due under (first: the most overdue)."""
+
+    def __init__(self, first) -> None:
+        self.child, self.child_name = first.child, first.child_name
+        self.school, self.grade, self.class_no = first.school, first.grade, first.class_no
+        self.school_name, self.teacher = first.school, None
+        self.items: list = []
+
+    @property
+    def rules(self) -> set[str]:
+        return {i.rule for i in self.items}
+
+
 @login_required
 def due(request: HttpRequest) -> HttpResponse:
     """Due and overdue: who has not been contacted or visited within the rules, most overdue
@@ -356,14 +370,26 @@ def due(request: HttpRequest) -> HttpResponse:
         )
         row["counts"][item.rule] = row["counts"].get(item.rule, 0) + 1
         row["total"] += 1
-    page = Paginator(items, 50).get_page(request.GET.get("page"))
-    names = _child_names({i.child for i in page})
-    proxies = _user_names({i.proxy_user_id for i in page if i.proxy_user_id})
-    for item in page:
-        if item.proxy_user_id:
-            item.teacher = f"代理家长 {proxies.get(item.proxy_user_id, '')}"
-        else:
-            item.teacher = names.get(item.child)
+    # One row per child, its rules inside (most overdue child first); the API keeps one item
+    # per child and rule.
+    rows: dict[int, DueRow] = {}
+    for item in items:
+        rows.setdefault(item.child, DueRow(item)).items.append(item)
+    page = Paginator(list(rows.values()), 50).get_page(request.GET.get("page"))
+    names = _child_names({r.child for r in page})
+    proxies = _user_names({i.proxy_user_id for r in page for i in r.items if i.proxy_user_id})
+    for row in page:
+        row.teacher = names.get(row.child)
+        for item in row.items:
+            if item.proxy_user_id:
+                item.teacher = f"代理家长 {proxies.get(item.proxy_user_id, '')}"
+    school_names = dict(
+        School.objects.filter(code__in={i.school for i in items}).values_list("code", "name")
+    )
+    for row in page:
+        row.school_name = school_names.get(row.school, row.school)
+    for line in summary.values():
+        line["school_name"] = school_names.get(line["school"], line["school"])
     query = request.GET.copy()
     query.pop("page", None)
     planned = set(
@@ -374,6 +400,7 @@ def due(request: HttpRequest) -> HttpResponse:
     ctx = {
         "page": page,
         "count": len(items),
+        "children_count": len(rows),
         "summary": sorted(
             summary.values(), key=lambda r: (r["school"], r["grade"] or 0, r["class_no"] or 0)
         ),
