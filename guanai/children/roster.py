@@ -70,10 +70,12 @@ COLUMNS = [
     "健康状况",
     "父亲姓名",
     "父亲状况",
+    "父亲外出时间",
     "父亲务工地",
     "父亲电话",
     "母亲姓名",
     "母亲状况",
+    "母亲外出时间",
     "母亲务工地",
     "母亲电话",
     "监护人姓名",
@@ -100,10 +102,12 @@ KEY_OF_COLUMN = {
     "健康状况": "health",
     "父亲姓名": "father.name",
     "父亲状况": "father.status",
+    "父亲外出时间": "father.away_since",
     "父亲务工地": "father.work_place",
     "父亲电话": "father.phone",
     "母亲姓名": "mother.name",
     "母亲状况": "mother.status",
+    "母亲外出时间": "mother.away_since",
     "母亲务工地": "mother.work_place",
     "母亲电话": "mother.phone",
     "监护人姓名": "guardian.name",
@@ -190,6 +194,11 @@ for _who in ("父亲", "母亲"):
             f"{_who}外出务工地": f"{_who}务工地",
             f"{_who}务工地点": f"{_who}务工地",
             f"{_who}务工地址": f"{_who}务工地",
+            f"{_who}外出务工时间": f"{_who}外出时间",
+            f"{_who}外出日期": f"{_who}外出时间",
+            f"{_who}外出年月": f"{_who}外出时间",
+            f"{_who}外出务工日期": f"{_who}外出时间",
+            f"{_who}离家时间": f"{_who}外出时间",
         }
     )
 COLUMN_OF_HEADER = {c: c for c in COLUMNS} | ALIASES
@@ -204,6 +213,9 @@ SUB_ALIASES = {
     "情况": "状况",
     "务工地点": "务工地",
     "外出务工地": "务工地",
+    "外出务工时间": "外出时间",
+    "外出日期": "外出时间",
+    "外出年月": "外出时间",
     "与儿童关系": "关系",
     "与学生关系": "关系",
 }
@@ -618,12 +630,17 @@ def _merge_notes(base: str, extras: list[tuple[str, str]]) -> str:
 
 
 def _classify(
-    *, father: str, mother: str, child: dict[str, Any], on: dt.date, rules: tuple[int, int]
+    *,
+    father: dict[str, Any],
+    mother: dict[str, Any],
+    child: dict[str, Any],
+    on: dt.date,
+    rules: tuple[int, int],
 ):
-    """services._apply_classification for a new card (no away-since date in a roster)."""
+    """services._apply_classification for a new card, from the row's parents' values."""
     return classify(
-        father=ParentFacts(father),
-        mother=ParentFacts(mother),
+        father=ParentFacts(father.get("status", ""), father.get("away_since")),
+        mother=ParentFacts(mother.get("status", ""), mother.get("away_since")),
         is_migrant=bool(child.get("is_migrant")),
         hukou=child.get("hukou") or "",
         birth_date=child.get("birth_date"),
@@ -902,8 +919,8 @@ class _Writer:
             values["student_no_masked"] = mask_id_number(row.student_no)
         values["name_pinyin"] = _pinyin(own.get("name", ""))
         result = _classify(
-            father=nested["father"].get("status", ""),
-            mother=nested["mother"].get("status", ""),
+            father=nested["father"],
+            mother=nested["mother"],
             child=own,
             on=self.today,
             rules=self.rules,
@@ -915,7 +932,10 @@ class _Writer:
         parents = []
         for relation in ("father", "mother"):
             if nested[relation]:
-                parents.append(self.parent.row({"relation": relation, **nested[relation]}))
+                facts = {"relation": relation, **nested[relation]}
+                if facts.get("away_since"):
+                    facts["away_since"] = self.date(facts["away_since"])
+                parents.append(self.parent.row(facts))
         guardian = self.guardian.row(nested["guardian"]) if nested["guardian"] else None
         card = _NewCard(self.child.row(values), parents, guardian)
         self.cards.append(card)
@@ -1335,6 +1355,11 @@ def write_template(path: str | Path) -> Path:
             "身份证号、电话请按文本填写，不要让 Excel 转成数字（会丢失后几位）。",
             "年级写 3、三年级 或 初一；班级写 2 或 2班。",
             "父亲状况、母亲状况：在家、外出务工、已故、失踪、无监护能力。",
+            (
+                "父亲外出时间、母亲外出时间：外出务工从哪天起，写 2025-03-01 或 2025年3月1日"
+                f"（可不填）；外出满 {settings.GUANAI_AWAY_MONTHS} 个月才算留守，"
+                "不能填今天以后的日期。"
+            ),
             "空白单元格不会清除系统中已有的信息；同一儿童再次导入只更新有变化的内容。",
         ]
     ):
@@ -1370,6 +1395,7 @@ def _export_row(child: Child) -> list[Any]:
         p = parents.get(relation)
         out[f"{label}姓名"] = p.name if p else ""
         out[f"{label}状况"] = STATUS_LABELS.get(p.status, "") if p else ""
+        out[f"{label}外出时间"] = p.away_since.isoformat() if p and p.away_since else ""
         out[f"{label}务工地"] = p.work_place if p else ""
         out[f"{label}电话"] = p.phone if p else ""
     out["监护人姓名"] = guardian.name if guardian else ""
