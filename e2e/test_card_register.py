@@ -58,6 +58,13 @@ def test_class_teacher_finds_child_by_pinyin_and_edits_guardian_phone(
 
     page.get_by_role("link", name="编辑档卡").click()
     expect(page.locator("h1")).to_have_text("编辑档卡：张三")
+    # One section at a time: the form opens on 基本信息; the chooser leads to the guardian.
+    expect(page.get_by_label("姓名", exact=True)).to_be_visible()
+    expect(page.get_by_label("监护人电话")).to_have_count(0)
+    assert_fits_phone(page, viewport)
+    shoot(page, "edit-sections", full_page=False)
+    page.locator("#sections").get_by_role("link", name="监护人（委托监护人）").click()
+    expect(page.get_by_label("姓名", exact=True)).to_have_count(0)
     phone = page.get_by_label("监护人电话")
     expect(phone).to_have_value("13912345678")
     phone.scroll_into_view_if_needed()
@@ -224,7 +231,7 @@ def test_second_concurrent_edit_is_refused_and_keeps_input(
     page, context, live_server, cast, viewport, shoot
 ):
     zhang = cast["children"]["c31a"]
-    edit_url = f"{live_server.url}/children/{zhang.pk}/edit/"
+    edit_url = f"{live_server.url}/children/{zhang.pk}/edit/?section=all"
     login(page, live_server.url, "zx_teacher31")
     first, second = page, context.new_page()
     first.goto(edit_url)

@@ -68,6 +68,30 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("健康与学习", ["health", "disability", "study", "psych_summary", "safety_notes"]),
     ("知情同意与备注", ["photo_consent", "psych_test_consent", "publicity_consent", "notes"]),
 ]
+# The card form edits one section at a time on a phone (60 fields are 5,000 px): `?section=`
+# names one of these, `all` the whole form.
+SECTION_SLUGS = [
+    "basic",
+    "address",
+    "father",
+    "mother",
+    "guardian",
+    "family",
+    "health",
+    "consent",
+]
+SECTION_OF_SLUG = dict(zip(SECTION_SLUGS, SECTIONS, strict=True))
+ALL_SECTIONS = "all"
+
+
+def section_keys(slug: str) -> set[str]:
+    """The card keys of one section (`all`: every key); an unknown slug is the first section."""
+    if slug == ALL_SECTIONS:
+        return {key for _title, keys in SECTIONS for key in keys}
+    _title, keys = SECTION_OF_SLUG.get(slug, SECTIONS[0])
+    return set(keys)
+
+
 SENSITIVE_KEYS = {
     "id_number",
     "student_no",

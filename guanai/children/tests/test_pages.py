@@ -125,8 +125,12 @@ def test_proxy_card_has_no_id_health_psychology(client, cast):
     assert child.id_number_masked not in text
 
 
+def edit_url(child, section: str = "all") -> str:
+    return reverse("children:edit", args=[child.pk]) + f"?section={section}"
+
+
 def _form(client, child):
-    return client.get(reverse("children:edit", args=[child.pk])).context["form"]
+    return client.get(edit_url(child)).context["form"]
 
 
 def test_edit_guardian_phone_appears_in_history(client, cast):
@@ -134,7 +138,7 @@ def test_edit_guardian_phone_appears_in_history(client, cast):
     client.force_login(cast["users"]["zx_teacher31"])
     form = _form(client, child)
     response = client.post(
-        reverse("children:edit", args=[child.pk]),
+        edit_url(child),
         edit_data(form, **{"guardian.phone": "137 0000 2222", "reason": "电话换号"}),
     )
     assert response.status_code == 302, response.context["form"].errors
@@ -150,8 +154,8 @@ def test_edit_with_stale_version_is_refused_and_keeps_input(client, cast):
     form = _form(client, child)
     first = edit_data(form, village="甲村")
     second = edit_data(form, village="乙村")
-    assert client.post(reverse("children:edit", args=[child.pk]), first).status_code == 302
-    response = client.post(reverse("children:edit", args=[child.pk]), second)
+    assert client.post(edit_url(child), first).status_code == 302
+    response = client.post(edit_url(child), second)
     assert response.status_code == 409
     text = response.content.decode()
     assert "已被他人修改" in text and "乙村" in text
@@ -164,7 +168,7 @@ def test_edit_bad_input_names_field_in_chinese(client, cast):
     client.force_login(cast["users"]["zx_teacher31"])
     form = _form(client, child)
     response = client.post(
-        reverse("children:edit", args=[child.pk]),
+        edit_url(child),
         edit_data(form, **{"guardian.phone": "12345", "birth_date": "2001-01-01"}),
     )
     assert response.status_code == 200
@@ -180,9 +184,7 @@ def test_unchanged_save_adds_no_history(client, cast):
     client.force_login(cast["users"]["zx_teacher31"])
     before = child.history.count()
     form = _form(client, child)
-    assert (
-        client.post(reverse("children:edit", args=[child.pk]), edit_data(form)).status_code == 302
-    )
+    assert client.post(edit_url(child), edit_data(form)).status_code == 302
     assert child.history.count() == before
 
 
@@ -292,3 +294,43 @@ def test_card_creation_is_one_history_entry(client, cast):
     assert len(items) == 1
     fields = {c["field"] for c in items[0]["changes"]}
     assert {"name", "father.status", "guardian.phone"} <= fields
+
+
+def test_edit_page_edits_one_section_at_a_time(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    first = client.get(reverse("children:edit", args=[child.pk]))
+    assert "name" in first.context["form"].fields
+    assert "guardian.phone" not in first.context["form"].fields
+    text = first.content.decode()
+    assert 'href="?section=guardian"' in text and "全部信息" in text
+    assert len(client.get(edit_url(child)).context["form"].fields) > 50  # the full form
+    url = edit_url(child, "guardian")
+    form = client.get(url).context["form"]
+    assert {k for k in form.fields if k not in ("reason", "version")} == {
+        k for k in form.fields if k.startswith("guardian.")
+    }
+    data = {k: form[k].value() for k in form.fields if form[k].value() not in (None, False)}
+    response = client.post(url, data | {"guardian.phone": "13700002222"})
+    assert response.status_code == 302
+    child.refresh_from_db()
+    assert child.guardian.phone == "13700002222"
+    # the sections not shown were left as they were
+    assert child.village == "虎山村" and child.parent("father").phone == "13812345678"
+    assert child.name == "张三" and child.id_number_hash
+
+
+def test_edit_page_logs_full_phones_and_ids_only_where_it_shows_them(client, cast):
+    child = cast["children"]["c31a"]
+    client.force_login(cast["users"]["zx_teacher31"])
+    client.get(edit_url(child, "address"))
+    assert not AccessLog.objects.exists()
+    client.get(edit_url(child, "guardian"))
+    log = AccessLog.objects.get()
+    assert (log.action, log.child, log.detail) == (
+        "view_sensitive",
+        child,
+        "编辑档卡时查看完整电话号码",
+    )
+    client.get(edit_url(child, "basic"))
+    assert AccessLog.objects.filter(action="view_id_number").count() == 1
