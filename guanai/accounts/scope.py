@@ -14,6 +14,7 @@ Superusers see everything. Staff and superusers are managed on the command line 
 import datetime as dt
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from guanai.org.models import School, SchoolClass, Town
 
@@ -57,6 +58,8 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "sign_off": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER},  # a grade's 核实
     "lead": {Role.SCHOOL_LEADER, Role.GRADE_LEADER},  # the classes a leader oversees (包年级)
     "lead_grade": {Role.GRADE_LEADER},  # "my grades"
+    "lead_school": {Role.SCHOOL_LEADER},  # school-level settings a leader overrides
+    "teach": {Role.CLASS_TEACHER},  # "my class" (包班)
 }
 
 
@@ -148,8 +151,6 @@ def children_q(user, action: str = "view", *, today: dt.date) -> Q | None:
     children whose responsible teacher the user is (who may also edit their card), and — to
     read and log contacts, not to edit — the children named to the user (proxy parents,
     following teachers). None means every child (superusers)."""
-    from guanai.children.models import ChildAssignment
-
     cond = unit_q(
         user,
         action,
@@ -162,8 +163,40 @@ def children_q(user, action: str = "view", *, today: dt.date) -> Q | None:
         return None
     cond |= Q(responsible_teacher=user)
     if action != "change":
-        assigned = ChildAssignment.objects.filter(user=user, valid_from__lte=today).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gte=today)
-        )
-        cond |= Q(pk__in=assigned.values("child_id"))
+        cond |= Q(pk__in=_named(user, today))
+    return cond
+
+
+def _named(user, on: dt.date) -> QuerySet:
+    """Ids of the children named to the user on a day (proxy parent, following teacher)."""
+    from guanai.children.models import ChildAssignment
+
+    assigned = ChildAssignment.objects.filter(user=user, valid_from__lte=on).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=on)
+    )
+    return assigned.values("child_id")
+
+
+def taught_class_ids(user, *, on: dt.date | None = None) -> QuerySet:
+    """Ids of the classes the person is class teacher of (包班), today or on a date, as a
+    subquery (no query of its own: lists of many people stay at a fixed query count); none
+    for a superuser, who teaches no class."""
+    from .models import RoleAssignment
+
+    on = on or timezone.localdate()
+    rows = RoleAssignment.objects.filter(
+        user=user, role__in=ROLES_FOR_ACTION["teach"], valid_from__lte=on
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+    return rows.values("school_class_id")
+
+
+def my_children_q(user, *, named: bool = True, on: dt.date | None = None) -> Q:
+    """The one definition of "my children" (the 我的 of every list): those the person is the
+    responsible teacher of, those of the classes she is class teacher of, and — unless
+    `named` is False (pairing's open work: what a teacher answers for) — the children named to
+    her as proxy parent or following teacher."""
+    on = on or timezone.localdate()
+    cond = Q(responsible_teacher=user) | Q(school_class_id__in=taught_class_ids(user, on=on))
+    if named:
+        cond |= Q(pk__in=_named(user, on))
     return cond

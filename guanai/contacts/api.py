@@ -8,9 +8,6 @@ found, in a query string and in a request body alike.
 import datetime as dt
 from typing import Any, Literal
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -231,7 +228,7 @@ def create_contact(request: HttpRequest, payload: ContactIn):
 @paginate(Pages, page_size=50)
 def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
     """Contacts of the children in the user's scope, ordered by id."""
-    qs = _contacts_in_scope(request.user)
+    qs = Contact.objects.visible_to(request.user, listing=True)
     if filters.child is not None:
         qs = qs.filter(child_id=filters.child)
     if filters.kind:
@@ -260,32 +257,6 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
         lambda c: contact_out(c, hide_psych=reduced and c.by_id != user.pk),
         fetch=Contact.objects.select_related("child", "by").in_bulk,
     )
-
-
-def _contacts_in_scope(user: User) -> QuerySet[Contact]:
-    """Contacts of the children the user may see. When no child at all is outside the scope (a
-    town's administrator or inspector on the town's server), the scope filter keeps every row
-    but would still cost SQLite a pass over every contact of the town for the count and the
-    page (bench/contacts.py): it is left out."""
-    if _sees_every_child(user):
-        return Contact.objects.all()
-    return Contact.objects.visible_to(user)
-
-
-def _sees_every_child(user: User) -> bool:
-    # Both counts in one statement, so they see the same rows even while cards are added.
-    try:
-        scope, params = (
-            Child.objects.visible_to(user).order_by().values("pk").query.sql_with_params()
-        )
-    except EmptyResultSet:  # no role at all
-        return False
-    table = connection.ops.quote_name(Child._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT COUNT(*) FROM ({scope}) s) = (SELECT COUNT(*) FROM {table})", params
-        )
-        return bool(cursor.fetchone()[0])
 
 
 class LazyOut:

@@ -288,15 +288,17 @@ def send_pending(message: Message, progress: Callable[[int, int, str], None]) ->
 @transaction.atomic
 def retry_failed(*, message: Message, by: User) -> Job | None:
     """Queue again the rows that failed after an attempt (not those refused before sending,
-    not those already sent) and start a new job."""
+    not those already sent) and start a new job. Only rows of children `by` may still contact
+    are sent again: an author who has since left the class does not reach its guardians."""
     stale = timezone.now() - dt.timedelta(minutes=10)
     # a row left 发送中 by a crashed run may have reached the provider: never resend it blindly
     message.recipients.filter(status=RecipientStatus.SENDING, next_attempt_at__lt=stale).update(
         status=RecipientStatus.FAILED, reason="发送结果未知（可能已发送），请核对后单独联系"
     )
-    n = message.recipients.filter(status=RecipientStatus.FAILED, attempts__gt=0).update(
-        status=RecipientStatus.QUEUED, reason=""
-    )
+    reachable = Child.objects.visible_to(by, "contact").values("pk")
+    n = message.recipients.filter(
+        status=RecipientStatus.FAILED, attempts__gt=0, child__in=reachable
+    ).update(status=RecipientStatus.QUEUED, reason="")
     if not n:
         return None
     message.job = start_job(

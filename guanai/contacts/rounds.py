@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from guanai.accounts.models import Role, User
+from guanai.accounts import scope
+from guanai.accounts.models import User
 from guanai.children.models import Child, Enrolment
 from guanai.children.validation import CardInvalid
 from guanai.lib.dates import range_errors
@@ -39,10 +40,7 @@ def round_units(user: User) -> tuple[list[Town], list[School]]:
     and the schools she leads or whose town she administers."""
     if not user.is_authenticated or user.is_read_only:
         return [], []
-    towns = Town.objects.all()
-    if not user.is_superuser:
-        ids = [ra.town_id for ra in user.active_roles() if ra.role == Role.TOWN_ADMIN]
-        towns = towns.filter(pk__in=ids)
+    towns = scope.towns(user, "manage")
     return list(towns.order_by("id")), list(schools_managed_by(user).order_by("id"))
 
 

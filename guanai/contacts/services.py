@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from guanai.accounts.models import Role, User
-from guanai.children.models import Child, ChildAssignment
+from guanai.accounts.models import User
+from guanai.accounts.scope import my_children_q
+from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
 from guanai.lib.photos import PhotoError, reencode_photo
 
@@ -196,17 +197,8 @@ def may_log_contacts(user: User) -> None:
 
 def own_children_filter(user: User) -> Q:
     """The teacher's own children: named responsible teacher, her classes, or assigned to her
-    (proxy parent, following subject teacher)."""
-    today = timezone.localdate()
-    classes = [ra.school_class_id for ra in user.active_roles() if ra.role == Role.CLASS_TEACHER]
-    assigned = ChildAssignment.objects.filter(user=user, valid_from__lte=today).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=today)
-    )
-    return (
-        Q(responsible_teacher=user)
-        | Q(school_class_id__in=classes)
-        | Q(pk__in=assigned.values("child_id"))
-    )
+    (proxy parent, following subject teacher) — `scope.my_children_q`."""
+    return my_children_q(user)
 
 
 def follow_ups_for(user: User) -> QuerySet[Contact]:

@@ -329,7 +329,9 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Send again the rows that failed after an attempt; sent rows are never sent twice."""
-    message = get_object_or_404(Message.objects.filter(created_by=request.user), pk=pk)
+    message = get_object_or_404(
+        Message.objects.visible_to(request.user).filter(created_by=request.user), pk=pk
+    )
     job = M.retry_failed(message=message, by=request.user)
     if job is None:
         messages.info(request, "没有可以重发的记录（号码无效的不会重发）")

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.accounts.scope import classes as scoped_classes
+from guanai.accounts.scope import my_children_q, taught_class_ids
 from guanai.children.models import (
     LEFT_BEHIND,
     AssignmentKind,
@@ -96,15 +97,13 @@ def unit_assignments(classes: QuerySet[SchoolClass]) -> QuerySet[RoleAssignment]
 
 def classes_taught(person: User, on: dt.date | None = None) -> QuerySet[SchoolClass]:
     """Classes the person is class teacher of on a date (default today)."""
-    on = on or timezone.localdate()
-    rows = valid_on(RoleAssignment.objects.filter(user=person, role=Role.CLASS_TEACHER), on)
-    return SchoolClass.objects.filter(pk__in=rows.values("school_class_id"))
+    return SchoolClass.objects.filter(pk__in=taught_class_ids(person, on=on))
 
 
 def responsible_for(person: User) -> Q:
     """The children a person answers for: named their responsible teacher, or in a class they
-    teach today (the "mine" of the lists)."""
-    return Q(responsible_teacher=person) | Q(school_class__in=classes_taught(person))
+    teach today (`scope.my_children_q` without the children merely named to them)."""
+    return my_children_q(person, named=False)
 
 
 def _check_staff(user: User, school: School) -> None:

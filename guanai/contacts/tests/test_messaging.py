@@ -559,3 +559,28 @@ def test_retry_page_only_for_the_sender(client, cast, provider, sleeps, settings
     client.force_login(cast["users"]["zx_leader"])
     assert client.post(reverse("contacts:message_retry", args=[message.pk])).status_code == 302
     assert message.recipients.get(child=cast["children"]["c31a"]).status == "sent"
+
+
+def test_a_retry_reaches_only_the_guardians_the_author_may_still_contact(
+    client, cast, provider, sleeps, settings
+):
+    """A class teacher who has since left the class retries her message: the failed rows of
+    children now outside her scope stay failed, and nothing is sent to them."""
+    from guanai.accounts.models import RoleAssignment
+
+    settings.GUANAI_MESSAGE_RETRIES = 1
+    kids, teacher = cast["children"], cast["users"]["zx_teacher31"]
+    for kid in ("c31a", "c31b"):
+        provider.phone_script[Guardian.objects.get(child=kids[kid]).phone] = [500]
+    children = M.select_children(user=teacher, school="HS-ZX", grade=3, class_no=1)
+    message = M.create_message(by=teacher, text="{监护人}您好", gateway="http", children=children)
+    assert message.recipients.filter(status="failed").count() == 2
+    RoleAssignment.objects.filter(user=teacher).delete()  # she has left the class
+    teacher._active_roles = None
+    client.force_login(teacher)
+    before = len(provider.requests)
+    response = client.post(reverse("contacts:message_retry", args=[message.pk]), follow=True)
+    assert "没有可以重发的记录" in response.content.decode()
+    assert M.retry_failed(message=message, by=teacher) is None
+    assert len(provider.requests) == before
+    assert message.recipients.filter(status="failed").count() == 2

@@ -245,7 +245,8 @@ def test_pair_page_shows_homes_coordinates_and_swap_options_with_cost_change(
     assert options["陈二"].cost_change == pytest.approx(104 / 365, abs=2e-6)
     assert options["陈二"].trade_with.child.name == "单小明"
     assert "王五" not in options  # grade 4: outside her scope
-    assert "+0.285" in body
+    assert "不如现在合适" in body  # the change in words, not the optimiser's cost
+    assert "代价" not in body and "+0.285" not in body
 
 
 def test_swap_from_the_page_reports_the_cost_change_and_keeps_history(
@@ -257,12 +258,29 @@ def test_swap_from_the_page_reports_the_cost_change_and_keeps_history(
         reverse("pairing:swap", args=[zhang.pk]), {"buddy": school["buddies"]["chen"].pk}
     )
     assert response.status_code == 302
-    assert "刘一 换为 陈二，总代价变化 +0.285" in flash(response)
+    assert "刘一 换为 陈二（不如原来合适）" in flash(response)
     page = client.get(reverse("pairing:detail", args=[zhang.pk]))
     history = page.context["history"]
     assert [h["buddy"] for h in history] == ["刘一", "陈二"]
     assert history[-1]["reason"] == "更换结对伙伴：刘一 → 陈二"
     assert history[-1]["by"] == "王老师"
+
+
+def test_history_does_not_name_a_former_buddy_now_outside_the_readers_scope(
+    client, users, school, drafts
+):
+    from guanai.children.models import Child
+
+    zhang = pair_of(drafts, school, "c31a")
+    client.force_login(users["zx_teacher31"])
+    client.post(reverse("pairing:swap", args=[zhang.pk]), {"buddy": school["buddies"]["chen"].pk})
+    client.get(reverse("pairing:detail", args=[zhang.pk]))  # reads the swap's message
+    # the first buddy moves to another class, out of the class teacher's sight
+    liu = school["buddies"]["liu"]
+    Child.objects.filter(pk=liu.pk).update(school_class=school["kids"]["c41a"].school_class)
+    page = client.get(reverse("pairing:detail", args=[zhang.pk]))
+    assert [h["buddy"] for h in page.context["history"]] == ["（不在您的查看范围内）", "陈二"]
+    assert "刘一" not in page.content.decode()
 
 
 def test_swap_bad_input(client, users, school, drafts):
