@@ -67,13 +67,13 @@ def test_class_teacher_proposes_accepts_and_swaps_a_buddy(
     expect(page.locator("#explanation")).to_have_text("同村同组，相差 8 天")
     # 王小虎 is the one free classmate: another 组 (+1) and 30 days instead of 8 (+22/365).
     option = page.locator(".swap-option").filter(has_text="王小虎")
-    expect(option.locator(".cost-change")).to_have_text("+1.060")
+    expect(option.locator(".cost-change")).to_have_text("不如现在合适")
     expect(option).to_contain_text("同村不同组，相差 1 个月")
     assert_fits_phone(page, viewport)
     shoot(page, "pair")
 
-    option.get_by_role("button", name="换成 TA").click()
-    expect(page.get_by_role("alert")).to_contain_text("刘一 换为 王小虎，总代价变化 +1.060")
+    option.get_by_role("button", name="换成王小虎").click()
+    expect(page.get_by_role("alert")).to_contain_text("刘一 换为 王小虎（不如原来合适）")
     expect(page.locator("h1")).to_have_text("张三 ↔ 王小虎")
     history = page.locator("#history .timeline li")
     expect(history).to_have_count(3)  # proposed, accepted, swapped

@@ -10,6 +10,7 @@ from django.utils import timezone
 from guanai.lib import crypto
 from guanai.lib.idcard import normalize_student_no
 from guanai.lib.pinyin import search_key
+from guanai.org.models import School, SchoolClass
 
 from .classification import ParentFacts, change_dates, classify
 from .models import Child, Guardian, Parent
@@ -348,7 +349,30 @@ def child_history(child: Child) -> list[dict[str, Any]]:
         del e["kind"]
         for c in e["changes"]:
             c["label"] = FIELD_LABELS.get(c["field"], c["field"])
+    _name_references(entries)
     return entries
+
+
+def _name_references(entries: list[dict[str, Any]]) -> None:
+    """History keeps a school, class or teacher by its number; people read names. Each such
+    change gets `old_text`/`new_text` (the API keeps the numbers in `old`/`new`)."""
+    from guanai.accounts.models import User
+
+    models = {"school": School, "class": SchoolClass, "responsible_teacher": User}
+    wanted: dict[str, set[int]] = {field: set() for field in models}
+    refs = [c for e in entries for c in e["changes"] if c["field"] in models]
+    for c in refs:
+        wanted[c["field"]].update(v for v in (c["old"], c["new"]) if isinstance(v, int))
+    names = {
+        field: {obj.pk: str(obj) for obj in model.objects.filter(pk__in=wanted[field])}
+        for field, model in models.items()
+        if wanted[field]
+    }
+    for c in refs:
+        for side in ("old", "new"):
+            value = c[side]
+            if isinstance(value, int):
+                c[f"{side}_text"] = names.get(c["field"], {}).get(value, "（已删除）")
 
 
 def _merge_creation(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

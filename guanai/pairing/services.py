@@ -544,6 +544,20 @@ class SwapOption:
     explanation: str
     trade_with: Pair | None = None
 
+    @property
+    def verdict(self) -> str:
+        """The change in a teacher's words (the cost itself is the optimiser's business)."""
+        return compare_costs(self.cost_change)
+
+
+def compare_costs(change: float, *, than: str = "现在") -> str:
+    """A change of total cost said plainly: lower is nearer homes and closer ages."""
+    if change < -0.0005:
+        return f"比{than}更合适"
+    if change > 0.0005:
+        return f"不如{than}合适"
+    return f"与{than}差不多"
+
 
 def swap_options(pair: Pair, candidates: QuerySet[Child], *, limit: int = 12) -> list[SwapOption]:
     """The best buddies for a pair among `candidates` (already scoped by the caller), cheapest
