@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanai.accounts.models import Role, User
+from guanai.accounts import scope
+from guanai.accounts.models import User
 from guanai.accounts.permissions import writer_required
 from guanai.children.access import REDUCED, card_access
 from guanai.children.models import Child
@@ -460,10 +461,8 @@ def _export_due(request: HttpRequest, items: list, as_of: dt.date) -> HttpRespon
 def _rule_units(request: HttpRequest) -> tuple[list, set[int], set[int]]:
     """Schools in scope, the towns the user administers and the schools she leads."""
     user = request.user
-    towns = {ra.town_id for ra in user.active_roles() if ra.role == Role.TOWN_ADMIN}
-    led = {ra.school_id for ra in user.active_roles() if ra.role == Role.SCHOOL_LEADER}
-    if user.is_superuser:
-        towns = set(School.objects.values_list("town_id", flat=True))
+    towns = set(scope.towns(user, "manage").values_list("pk", flat=True))
+    led = set(scope.schools(user, "lead_school").values_list("pk", flat=True))
     return list(_schools(request).select_related("town")), towns, led
 
 
