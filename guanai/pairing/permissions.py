@@ -66,12 +66,7 @@ def school_for_proposal(user: User, code: str) -> School:
     school = School.objects.filter(code=(code or "").strip()).first()
     if school is None:
         raise Http404("未找到该学校")
-    if user.is_superuser:
-        return school
-    roles = user.active_roles()
-    in_scope = any(
-        ra.school_id == school.pk or (ra.town_id and ra.town_id == school.town_id) for ra in roles
-    )
+    in_scope = scope.schools(user, "view").filter(pk=school.pk).exists()
     if not in_scope and not Child.objects.visible_to(user).filter(school=school).exists():
         raise Http404("未找到该学校")
     if user.is_read_only:
