@@ -407,8 +407,12 @@ def record_receipt(*, code: str, by: User) -> tuple[Letter, bool]:
     code scanned again changes nothing. Codes naming no child the user may contact are not
     found."""
     code = normalize_code(code)
-    if len(code) != CODE_LENGTH or set(code) - set(CODE_ALPHABET):
+    if len(code) != CODE_LENGTH:
         raise ReceiptError(f"回执编号“{code}”格式不对：应为 {CODE_LENGTH} 位字母数字")
+    not_found = f"没有找到这个回执编号：{code}（请核对回执上的编号，或该回执不在您的范围内）"
+    if set(code) - set(CODE_ALPHABET):
+        # six letters and digits, but some no code uses (Z, O, 0…): a misread or made-up slip
+        raise ReceiptError(not_found)
     kids = Child.objects.visible_to(by, "contact").values("pk")
     mine = LetterChild.objects.filter(child__in=kids).values("letter_id")
     letter = (
@@ -418,7 +422,7 @@ def record_receipt(*, code: str, by: User) -> tuple[Letter, bool]:
         .first()
     )
     if letter is None:
-        raise ReceiptError(f"没有找到回执编号 {code}（请核对，或不在您的范围内）")
+        raise ReceiptError(not_found)
     if letter.returned_at is not None:
         return letter, False
     now = timezone.now()
