@@ -71,6 +71,7 @@ class Gateway:
     label = ""
     needs_phone = True  # SMS-like: the recipient needs a mobile number
     records_only = False  # nothing leaves the server (WeChat group)
+    for_testing = False  # reaches no family (console, file): offered to administrators only
 
     def send(self, *, phone: str, text: str, ref: str) -> SendResult:
         raise NotImplementedError
@@ -88,6 +89,7 @@ class Gateway:
 
 class ConsoleGateway(Gateway):
     code, label = "console", "控制台（测试用）"
+    for_testing = True
 
     def send(self, *, phone: str, text: str, ref: str) -> SendResult:
         print(f"[短信] {phone} ← {text} ({ref})", flush=True)
@@ -96,6 +98,7 @@ class ConsoleGateway(Gateway):
 
 class FileGateway(Gateway):
     code, label = "file", "文件（演示：写入发件箱文件）"
+    for_testing = True
 
     def path(self) -> Path:
         return Path(conf("GUANAI_MESSAGE_FILE") or Path(settings.DATA_DIR) / "outbox.jsonl")
@@ -203,6 +206,22 @@ def enabled_gateways() -> list[str]:
 def default_gateway() -> str:
     code = conf("GUANAI_MESSAGE_GATEWAY", "") or "file"
     return code if code in enabled_gateways() else enabled_gateways()[0]
+
+
+def gateways_for(user) -> list[str]:
+    """The enabled channels a user is offered: the test ones (console, file) only to those who
+    run a town (and superusers), who try the set-up; a teacher sees what reaches families."""
+    from guanai.accounts import scope
+
+    runs_town = scope.towns(user, "manage").exists()
+    return [c for c in enabled_gateways() if runs_town or not GATEWAYS[c].for_testing]
+
+
+def default_gateway_for(user) -> str:
+    """The default channel if the user is offered it, else the first offered ('' for none)."""
+    offered = gateways_for(user)
+    default = default_gateway()
+    return default if default in offered else (offered[0] if offered else "")
 
 
 def get_gateway(code: str) -> Gateway:

@@ -20,7 +20,7 @@ from guanai.jobs.services import start_job
 from . import letters as L
 from . import messaging as M
 from .forms import MessageForm, PrintForm, ReceiptForm, TemplateForm
-from .gateways import GATEWAYS, default_gateway, enabled_gateways
+from .gateways import GATEWAYS, default_gateway_for, gateways_for
 from .letters_pdf import letters_dir
 from .models import Message
 from .rules import DEFAULT_RULES
@@ -235,9 +235,12 @@ def message_list(request: HttpRequest) -> HttpResponse:
 def message_new(request: HttpRequest) -> HttpResponse:
     """Compose, preview the recipients (refused numbers shown), then send."""
     M.may_send(request.user)
-    gateways = [(c, GATEWAYS[c].label) for c in enabled_gateways()]
+    gateways = [(c, GATEWAYS[c].label) for c in gateways_for(request.user)]
     rules = [(r.code, r.name) for r in DEFAULT_RULES]
-    initial = {"gateway": default_gateway(), "children": request.GET.get("children", "")}
+    initial = {
+        "gateway": default_gateway_for(request.user),
+        "children": request.GET.get("children", ""),
+    }
     initial |= {k: request.GET[k] for k in ("unit", "rule", "category") if request.GET.get(k)}
     form = MessageForm(
         request.POST or None,

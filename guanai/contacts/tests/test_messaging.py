@@ -478,7 +478,34 @@ def test_message_list_query_count(client, cast, sleeps, django_assert_max_num_qu
 # --- pages -------------------------------------------------------------------------------------------
 
 
-def test_compose_preview_then_send(client, cast, sleeps):
+@pytest.fixture
+def file_for_teachers(monkeypatch):
+    """The file outbox stands in for a channel that reaches families (teachers are not
+    offered test channels)."""
+    from guanai.contacts.gateways import FileGateway
+
+    monkeypatch.setattr(FileGateway, "for_testing", False)
+
+
+def test_teachers_are_offered_no_test_channels_administrators_are(client, cast):
+    client.force_login(cast["users"]["zx_teacher31"])
+    page = client.get(reverse("contacts:message_new"))
+    offered = dict(page.context["form"].fields["gateway"].choices)
+    assert set(offered) == {"wechat"}  # the demo's set-up: file, wechat, console
+    assert "测试用" not in page.content.decode() and "演示" not in page.content.decode()
+    refused = client.post(
+        reverse("contacts:message_new"),
+        {"text": "x", "gateway": "console", "unit": f"class:{cast['classes']['c31'].pk}"},
+    )
+    assert "发送通道" in refused.content.decode() and not Message.objects.exists()
+    client.force_login(cast["users"]["town"])
+    page = client.get(reverse("contacts:message_new"))
+    assert {"file", "console", "wechat"} <= set(
+        dict(page.context["form"].fields["gateway"].choices)
+    )
+
+
+def test_compose_preview_then_send(client, cast, sleeps, file_for_teachers):
     Guardian.objects.filter(child=cast["children"]["c31b"]).update(phone="12345")
     client.force_login(cast["users"]["zx_teacher31"])
     unit = f"class:{cast['classes']['c31'].pk}"
@@ -499,7 +526,7 @@ def test_compose_preview_then_send(client, cast, sleeps):
     assert "号码无效" in page.content.decode()
 
 
-def test_compose_from_the_due_list_with_children(client, cast, sleeps):
+def test_compose_from_the_due_list_with_children(client, cast, sleeps, file_for_teachers):
     kids = cast["children"]
     client.force_login(cast["users"]["zx_teacher31"])
     ids = f"{kids['c31a'].pk},{kids['c31b'].pk}"
