@@ -218,9 +218,25 @@ GUANAI_PAIR_DISTANCE_WEIGHT = float(os.environ.get("GUANAI_PAIR_DISTANCE_WEIGHT"
 GUANAI_PAIR_AGE_WEIGHT = float(os.environ.get("GUANAI_PAIR_AGE_WEIGHT", "1"))
 GUANAI_PAIR_MAX_AGE_GAP_DAYS = int(os.environ.get("GUANAI_PAIR_MAX_AGE_GAP_DAYS", "730"))
 
+
+def _brief_client_errors(record) -> bool:
+    """A refused (403) or missing (404) page is an everyday answer, not a crash: one warning
+    line without the traceback Django attaches, so real errors stand out in the log."""
+    if getattr(record, "status_code", 500) < 500:
+        record.exc_info, record.exc_text = None, None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "brief_client_errors": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _brief_client_errors,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["brief_client_errors"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("GUANAI_LOG_LEVEL", "WARNING")},
 }

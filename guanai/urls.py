@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 from guanai.api import api
 from guanai.children import views as children_views
@@ -31,6 +32,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", children_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # browsers ask for /favicon.ico whatever the page says
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     path("help/", TemplateView.as_view(template_name="help.html"), name="help"),
     path("accounts/", include("guanai.accounts.urls")),
     path("children/", include("guanai.children.urls")),
