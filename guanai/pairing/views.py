@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from guanai.accounts.models import User
 from guanai.accounts.permissions import writer_required
@@ -178,12 +178,16 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 
 @writer_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def propose(request: HttpRequest) -> HttpResponse:
-    """Propose the optimal pairs for a school or one class; saved as drafts to review."""
-    form = _propose_form(request, request.POST)
+    """Propose the optimal pairs for a school or one class; saved as drafts to review. A GET
+    (a bookmark, a reload) is sent to the list, where the proposal form is."""
+    form = _propose_form(request, request.POST or None)
     if form is None:
         raise PermissionDenied("没有安排结对的权限")
+    if request.method == "GET":
+        messages.info(request, "请选择学校或班级，再点“提出结对建议”")
+        return redirect(reverse("pairing:list") + "#propose")
     if not form.is_valid():
         return _list(request, propose_form=form, status=422)
     school, school_class = form.cleaned_data["target"]
