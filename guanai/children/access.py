@@ -30,6 +30,18 @@ SENSITIVE_FIELDS = {"health", "disability", "psych_summary", "psych_test_consent
 # Identity numbers: full only to FULL readers (each view logged), masked to MASKED readers,
 # absent for REDUCED ones; history shows their masked forms to FULL readers only.
 ID_FIELDS = {"id_number", "student_no"}
+# Not on a reduced card either: a proxy parent needs the child's name, class, home and guardian
+# with the guardian's phone; not the family's assessment and means, its place on a map or the
+# parents' phones (SPEC §4). Card fields and the parents' fields, as the history names them.
+REDUCED_HIDDEN = {
+    "guardianship_assessment",
+    "income_sources",
+    "assistance",
+    "latitude",
+    "longitude",
+    "father.phone",
+    "mother.phone",
+}
 
 
 ID_SEARCH_DETAIL = "按完整身份证号或学籍号查找"

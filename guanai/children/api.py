@@ -21,6 +21,7 @@ from .access import (
     ID_FIELDS,
     MASKED,
     REDUCED,
+    REDUCED_HIDDEN,
     SENSITIVE_FIELDS,
     IdentitySearchRefused,
     card_access,
@@ -86,7 +87,7 @@ class ParentOut(Schema):
     work_province: str
     work_city: str
     work_place: str
-    phone: str
+    phone: str | None = None  # absent for proxy parents
     effective_from: dt.date | None
 
 
@@ -113,17 +114,18 @@ class ChildOut(_ChildBase):
     village: str
     group: str
     address: str
-    latitude: float | None
-    longitude: float | None
+    # Absent for proxy parents (REDUCED_HIDDEN), like the ID and health fields.
+    latitude: float | None = None
+    longitude: float | None = None
     boarding: bool | None
     health: str | None = None
     disability: str | None = None
     psych_summary: str | None = None
     study: str
     safety_notes: str
-    guardianship_assessment: str
-    income_sources: str
-    assistance: str
+    guardianship_assessment: str | None = None
+    income_sources: str | None = None
+    assistance: str | None = None
     tags: list[str]
     photo_consent: bool
     psych_test_consent: bool | None = None
@@ -278,8 +280,11 @@ def card_out(request: HttpRequest, child: Child) -> dict[str, Any]:
             detail="API 读取档卡（身份证号、学籍号）",
         )
     elif access == REDUCED:
-        for f in ID_FIELDS | SENSITIVE_FIELDS:
+        for f in ID_FIELDS | SENSITIVE_FIELDS | REDUCED_HIDDEN:
             out.pop(f, None)
+        for who in ("father", "mother"):
+            if out[who] is not None:
+                out[who].pop("phone", None)
     elif access == MASKED:
         out["id_number"] = child.id_number_masked
     return out
@@ -366,8 +371,9 @@ def get_history(request: HttpRequest, child_id: Id):
     """Changes of the card, parents' and guardian's included, newest first."""
     child = get_object_or_404(_scoped(request), pk=child_id)
     entries = child_history(child)
-    if card_access(request.user) != FULL:
-        hidden = ID_FIELDS | SENSITIVE_FIELDS
+    access = card_access(request.user)
+    if access != FULL:
+        hidden = ID_FIELDS | SENSITIVE_FIELDS | (REDUCED_HIDDEN if access == REDUCED else set())
         for e in entries:
             e["changes"] = [c for c in e["changes"] if c["field"] not in hidden]
     return entries

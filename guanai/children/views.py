@@ -18,7 +18,15 @@ from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.masking import mask_id_beside_birth_date
 from guanai.org.models import School, SchoolClass
 
-from .access import FULL, ID_FIELDS, REDUCED, SENSITIVE_FIELDS, card_access, search_children
+from .access import (
+    FULL,
+    ID_FIELDS,
+    REDUCED,
+    REDUCED_HIDDEN,
+    SENSITIVE_FIELDS,
+    card_access,
+    search_children,
+)
 from .forms import SENSITIVE_KEYS, CardForm, initial_for
 from .models import Category, Child
 from .services import StaleVersion, category_timeline, child_history, create_child, update_child
@@ -134,7 +142,9 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
     father, mother = child.parent("father"), child.parent("mother")
     guardian = getattr(child, "guardian", None)
     # The card shows parents' and guardian's phones in full (tap to call): that view is logged.
-    if any(p is not None and p.phone for p in (father, mother, guardian)):
+    # A reduced card shows the guardian's only.
+    shown = (guardian,) if access == REDUCED else (father, mother, guardian)
+    if any(p is not None and p.phone for p in shown):
         log_access(
             request=request,
             user=request.user,
@@ -173,6 +183,8 @@ def visible_history(child: Child, access: str) -> list[dict]:
     """The card's history without the fields this reader may not see."""
     entries = child_history(child)
     hidden = set() if access == FULL else ID_FIELDS | SENSITIVE_FIELDS
+    if access == REDUCED:
+        hidden |= REDUCED_HIDDEN
     for entry in entries:
         entry["changes"] = [c for c in entry["changes"] if c["field"] not in hidden]
         for c in entry["changes"]:
