@@ -211,17 +211,32 @@ def test_class_teacher_screens_her_class_on_the_phone(page, live_server, cast, v
     assert_fits_phone(page, viewport)
     shoot(page, "form")
     page.get_by_role("button", name="保存并标记已摸排").click()
+    # Saved, and on to the next child of the class still to screen.
     expect(page.get_by_role("alert").first).to_contain_text("单小明 已标记为已摸排")
+    expect(page.get_by_role("alert").first).to_contain_text("下一个：张三")
+    expect(page.locator("h1")).to_contain_text("张三")
+    expect(page.locator("#next-child")).to_contain_text("钱多多")
+    assert_fits_phone(page, viewport)
+    shoot(page, "next", full_page=False)
+    page.get_by_role("link", name=re.compile("摸底排查$")).click()
     row = page.locator("#students tbody tr").filter(has_text="单小明")
     expect(row).to_contain_text("已核对情况")
     expect(row).to_contain_text("非留守")
 
-    # 钱多多's parents were never recorded: both at home — one tap, swapped in by htmx.
+    # 钱多多's parents were never recorded: both at home. 非留守 is a deliberate step: the row
+    # says what will be recorded and asks to confirm (swapped in by htmx).
     row = page.locator("#students tbody tr").filter(has_text="钱多多")
     expect(row).to_contain_text("未摸排")
-    row.get_by_role("button", name="非留守").click()
+    row.get_by_role("link", name="非留守").click()
+    confirm = page.locator("#confirm-none")
+    expect(confirm).to_contain_text("父亲状况：记为在家")
+    expect(confirm).to_contain_text("父母均在家")
+    assert ScreeningRecord.objects.filter(campaign=campaign).count() == 1  # nothing yet
+    assert_fits_phone(page, viewport)
+    shoot(page, "confirm")
+    confirm.get_by_role("button", name="确认非留守").click()
     expect(page.locator("#students tbody tr").filter(has_text="钱多多")).to_contain_text(
-        "确认非留守"
+        "✓ 确认非留守"
     )
     assert ScreeningRecord.objects.filter(campaign=campaign).count() == 2
     page.reload()
@@ -252,9 +267,24 @@ def test_vacation_verification_card_plan_and_grade_sign_off(
     shoot(page, "round")
     page.locator("#cards tbody tr").filter(has_text="张三").get_by_role("link", name="核实").click()
     expect(page.locator("h1")).to_contain_text("张三")
+    assert_fits_phone(page, viewport)
+    shoot(page, "verify-form")
+    # Nothing is ticked beforehand: submitting untouched verifies nothing.
+    page.get_by_role("button", name="提交核实").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="请勾选已与监护人核对过的信息组")
+    ).to_be_visible()
+    assert not CardVerification.objects.exists()
     page.get_by_label("村", exact=True).fill("板桥村")
+    page.get_by_label("已核对家庭住址").check()
+    page.get_by_label("已核对父母").check()
+    # a group shown read-only is ticked only after opening it
+    page.locator("#group-basic summary").click()
+    page.get_by_label("已核对基本信息").check()
     page.get_by_role("button", name="提交核实").click()
     expect(page.locator("#verified")).to_contain_text("已更正")
+    expect(page.locator("#verified")).to_contain_text("基本信息、家庭住址、父母")
+    expect(page.locator("#asked")).to_contain_text("登记假期去向")
     expect(page.locator("#freshness")).to_contain_text("王老师")
     page.get_by_label("假期去向").select_option("relatives")
     page.get_by_label("去向地点").fill("县城姑姑家")
@@ -263,14 +293,19 @@ def test_vacation_verification_card_plan_and_grade_sign_off(
     page.get_by_label("交通安全").check()
     page.get_by_role("button", name="保存假期去向").click()
     expect(page.get_by_role("alert").first).to_contain_text("已保存")
+    # 张三 is done: the next child of the class with work left opens
+    expect(page.locator("h1")).to_contain_text("单小明")
     assert_fits_phone(page, viewport)
     shoot(page, "card")
     plan = VacationPlan.objects.get(round=rnd)
     assert plan.pledge_returned and plan.pledge_items == ["swimming", "traffic"]
-    assert CardVerification.objects.get(round=rnd).result == "corrected"
+    verification = CardVerification.objects.get(round=rnd)
+    assert verification.result == "corrected"
+    assert verification.groups == ["address", "basic", "parents"]
 
-    # the rest of grade 3 is verified; the grade leader signs the grade off
+    # the rest of grade 3 is verified, but two plans and pledges are missing: no sign-off yet
     from guanai.children.models import Child
+    from guanai.screening.services import save_vacation_plan
 
     for key in ("c31b", "c32a"):
         child = Child.objects.get(pk=cast["children"][key].pk)
@@ -284,6 +319,22 @@ def test_vacation_verification_card_plan_and_grade_sign_off(
         )
     page.context.clear_cookies()
     login(page, live_server.url, "zx_grade3")
+    page.goto(f"{live_server.url}/screening/verification/{rnd.pk}/")
+    grade = page.locator("#grade-3")
+    expect(grade).to_contain_text("2 人未登记假期去向")
+    expect(grade).to_contain_text("补齐后可签字")
+    expect(grade.get_by_role("button", name="签字确认")).to_have_count(0)
+    grade.get_by_role("link", name="2 人未登记假期去向").click()
+    expect(page.locator("#cards tbody tr")).to_have_count(2)
+    assert_fits_phone(page, viewport)
+    shoot(page, "missing")
+    for key in ("c31b", "c32a"):
+        save_vacation_plan(
+            round=rnd,
+            child=cast["children"][key],
+            data={"destination": "home", "pledge_returned": True},
+            by=cast["users"]["zx_teacher31"],
+        )
     page.goto(f"{live_server.url}/screening/verification/{rnd.pk}/")
     page.locator("#grade-3").get_by_role("button", name="签字确认").click()
     expect(page.get_by_role("alert").first).to_contain_text("已签字确认")

@@ -26,7 +26,6 @@ from guanai.lib.grades import grade_name
 from . import services
 from .models import (
     CardVerification,
-    FieldGroup,
     ScreeningCampaign,
     ScreeningRecord,
     VerificationRound,
@@ -445,6 +444,8 @@ def close_screening(request: HttpRequest, campaign_id: Id, payload: CloseIn):
 
 
 class RoundGradeProgress(GradeProgress):
+    no_plan: int
+    no_pledge: int
     signed_off: bool
     signed_by: str | None
     signed_at: dt.datetime | None
@@ -466,6 +467,8 @@ class RoundOut(Schema):
     grades_signed_off: int
     plans: int
     pledges: int
+    plans_of: Literal["left_behind", "all", "none"]
+    pledges_of: Literal["left_behind", "all", "none"]
     closed_at: dt.datetime | None
 
 
@@ -503,6 +506,8 @@ def _round_base(r: VerificationRound, p: dict[str, Any]) -> dict[str, Any]:
         "grades_signed_off": p.get("signed_off", 0),
         "plans": p.get("plans", 0),
         "pledges": p.get("pledges", 0),
+        "plans_of": r.plans_of,
+        "pledges_of": r.pledges_of,
         "closed_at": r.closed_at,
     }
 
@@ -586,6 +591,8 @@ class RoundIn(Schema):
     term: str | None = None
     vacation: Literal["winter", "summer"]
     deadline: str
+    plans_of: Literal["left_behind", "all", "none"] = "left_behind"
+    pledges_of: Literal["left_behind", "all", "none"] = "left_behind"
 
 
 @verifications_router.post("", response={201: RoundOut, 422: ErrorsOut})
@@ -598,6 +605,8 @@ def post_verification(request: HttpRequest, payload: RoundIn):
             term=payload.term,
             vacation=payload.vacation,
             deadline=payload.deadline,
+            plans_of=payload.plans_of,
+            pledges_of=payload.pledges_of,
             by=request.user,
         )
     except CardInvalid as exc:
@@ -609,7 +618,8 @@ class CardVerifyIn(Schema):
     model_config = ConfigDict(extra="forbid")
     child: Id
     version: Natural
-    groups: list[str] = Field(default_factory=lambda: list(FieldGroup.values))
+    # what the teacher actually checked with the guardian: nothing counts as checked unasked
+    groups: list[str] = Field(default_factory=list, description="核对过的信息组，至少一项")
     note: str = ""
 
 

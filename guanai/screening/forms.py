@@ -6,13 +6,13 @@ from typing import Any
 from django import forms
 
 from guanai.children.forms import SECTIONS, CardForm, initial_for
-from guanai.children.models import Child
+from guanai.children.models import Child, Tag
 from guanai.children.validation import CardInvalid
 from guanai.lib.dates import DateError, parse_date
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import SchoolClass
 
-from .models import Destination, FieldGroup, PledgeItem, Vacation
+from .models import AskedOf, Destination, FieldGroup, PledgeItem, Vacation
 from .services import clean_vacation_plan, this_term
 
 PARENT_KEYS = [
@@ -86,6 +86,20 @@ class RoundForm(forms.Form):
     term = _term_field()
     vacation = forms.ChoiceField(label="假期", choices=Vacation.choices)
     deadline = forms.CharField(label="截止日期", widget=DATE)
+    plans_of = forms.ChoiceField(
+        label="需登记假期去向",
+        required=False,
+        choices=AskedOf.choices,
+        initial=AskedOf.LEFT_BEHIND,
+        help_text="年级签字前，这些学生都要登记假期去向",
+    )
+    pledges_of = forms.ChoiceField(
+        label="需交回安全责任书",
+        required=False,
+        choices=AskedOf.choices,
+        initial=AskedOf.LEFT_BEHIND,
+        help_text="年级签字前，这些学生的安全责任书都要交回",
+    )
 
     def __init__(self, *args: Any, schools, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -96,17 +110,118 @@ class RoundForm(forms.Form):
         )
 
 
+# The groups the verification form shows as fields, in the order of the page …
+GROUP_FIELDS: dict[str, list[str]] = {
+    FieldGroup.PARENTS: PARENT_KEYS,
+    FieldGroup.GUARDIAN: ["guardian.name", "guardian.relation", "guardian.phone"],
+    FieldGroup.ADDRESS: ["village", "group", "address"],
+    FieldGroup.BASIC: ["is_migrant"],
+}
+# … and those it shows read-only (changed in the card's own section): field → label.
+GROUP_ROWS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    FieldGroup.BASIC: (
+        "basic",
+        [
+            ("name", "姓名"),
+            ("gender", "性别"),
+            ("birth_date", "出生日期"),
+            ("ethnicity", "民族"),
+            ("hukou", "户口性质"),
+            ("boarding", "寄宿"),
+            ("school_no", "学号"),
+        ],
+    ),
+    FieldGroup.CARE: (
+        "family",
+        [
+            ("guardianship_assessment", "监护情况评估"),
+            ("income_sources", "家庭收入来源"),
+            ("assistance", "享受救助"),
+            ("tags", "特殊类别"),
+        ],
+    ),
+    FieldGroup.HEALTH: (
+        "health",
+        [
+            ("health", "健康状况"),
+            ("disability", "残疾情况"),
+            ("study", "学习情况"),
+            ("safety_notes", "安全情况"),
+        ],
+    ),
+}
+# Shown read-only to every verifier; 健康、学习与安全 only to those who read health.
+READ_ONLY_GROUPS = [FieldGroup.BASIC, FieldGroup.CARE]
+GROUP_ORDER = [
+    FieldGroup.PARENTS,
+    FieldGroup.GUARDIAN,
+    FieldGroup.ADDRESS,
+    FieldGroup.BASIC,
+    FieldGroup.CARE,
+    FieldGroup.HEALTH,
+]
+
+
+def _shown(child: Child, field: str) -> str:
+    """A card value as the verification page shows it read-only."""
+    if field == "tags":
+        return "、".join(Tag(t).label for t in child.tags if t in Tag.values)
+    if field == "boarding":
+        return {True: "寄宿", False: "走读", None: ""}[child.boarding]
+    if field == "birth_date":
+        return f"{child.birth_date:%Y-%m-%d}" if child.birth_date else ""
+    if field in ("gender", "hukou", "guardianship_assessment"):
+        return getattr(child, f"get_{field}_display")()
+    return getattr(child, field)
+
+
 class VerifyForm(SituationForm):
+    """The card's groups of fields, each with its own "checked" box: a group counts as verified
+    only when the teacher ticks it, and only a group the page shows can be ticked (no box is
+    ticked beforehand). Groups edited elsewhere are shown read-only, folded: the box is inside,
+    seen only by opening it."""
+
     groups = forms.MultipleChoiceField(
         label="已核对的信息组",
-        choices=FieldGroup.choices,
+        choices=(),
         widget=forms.CheckboxSelectMultiple,
-        required=False,
+        error_messages={
+            "required": "请勾选已与监护人核对过的信息组（至少一项）",
+            "invalid_choice": "只能勾选本页显示的信息组",
+        },
     )
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, read_only: list[str] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["groups"].initial = list(FieldGroup.values)
+        self.child = kwargs["child"]
+        self.read_only = [g for g in GROUP_ORDER if g in read_only and g in GROUP_ROWS]
+        self.shown_groups = [
+            g
+            for g in GROUP_ORDER
+            if g in self.read_only or any(k in self.fields for k in GROUP_FIELDS.get(g, []))
+        ]
+        self.fields["groups"].choices = [(g.value, g.label) for g in self.shown_groups]
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """Per group shown: its fields, its read-only rows, where to change them, ticked?"""
+        ticked = set(self["groups"].value() or [])
+        out = []
+        for g in self.shown_groups:
+            section, rows = GROUP_ROWS.get(g, ("", []))
+            read_only = g in self.read_only
+            out.append(
+                {
+                    "group": g.value,
+                    "label": g.label,
+                    "fields": [self[k] for k in GROUP_FIELDS.get(g, []) if k in self.fields],
+                    "rows": [(label, _shown(self.child, f)) for f, label in rows]
+                    if read_only
+                    else [],
+                    "section": section if read_only else "",
+                    "ticked": g.value in ticked,
+                }
+            )
+        return out
 
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in super().changes().items() if k != "groups"}

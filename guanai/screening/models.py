@@ -157,10 +157,20 @@ class RoundStatus(models.TextChoices):
     CLOSED = "closed", "已结束"
 
 
+class AskedOf(models.TextChoices):
+    """Whose vacation plans (or safety pledges) a round asks for."""
+
+    LEFT_BEHIND = "left_behind", "留守儿童"
+    ALL = "all", "全体学生"
+    NONE = "none", "不要求"
+
+
 class VerificationRound(models.Model):
     """The verification (核实) of one school's cards before a vacation, grade by grade: each card
     confirmed or corrected by its teacher, each grade signed off by its leader (领导包年级). The
-    round closes when every grade is signed off."""
+    round closes when every grade is signed off. A round asks for vacation plans and returned
+    safety pledges of the left-behind children (or of every student, or of none): a grade is
+    not signed off while one it asks for is missing."""
 
     school = models.ForeignKey(
         School, models.PROTECT, related_name="verification_rounds", verbose_name="学校"
@@ -168,6 +178,12 @@ class VerificationRound(models.Model):
     term = models.CharField("学期", max_length=12)
     vacation = models.CharField("假期", max_length=6, choices=Vacation.choices)
     deadline = models.DateField("截止日期")
+    plans_of = models.CharField(
+        "需登记假期去向", max_length=12, choices=AskedOf.choices, default=AskedOf.LEFT_BEHIND
+    )
+    pledges_of = models.CharField(
+        "需交回安全责任书", max_length=12, choices=AskedOf.choices, default=AskedOf.LEFT_BEHIND
+    )
     status = models.CharField(
         "状态", max_length=8, choices=RoundStatus.choices, default=RoundStatus.OPEN
     )
@@ -243,6 +259,11 @@ class CardVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round} · {self.child}"
+
+    @property
+    def group_labels(self) -> list[str]:
+        """The checked groups in Chinese, for the page."""
+        return [g.label for g in FieldGroup if g.value in self.groups]
 
 
 class GradeSignOff(models.Model):

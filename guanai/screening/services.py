@@ -19,7 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from guanai.accounts import scope
-from guanai.children.models import Category, Child, Enrolment
+from guanai.children.models import LEFT_BEHIND, Category, Child, Enrolment
 from guanai.children.services import StaleVersion, update_child
 from guanai.children.validation import CardInvalid
 from guanai.jobs.models import Job, JobStatus
@@ -33,6 +33,7 @@ from guanai.org.models import School
 
 from .models import (
     VACATION_TERM,
+    AskedOf,
     CampaignStatus,
     CardCheck,
     CardVerification,
@@ -213,7 +214,13 @@ def _check_campaign(campaign: ScreeningCampaign, child: Child) -> None:
 
 
 def _record_screening(
-    *, campaign: ScreeningCampaign, child: Child, outcome: str, note: str, by
+    *,
+    campaign: ScreeningCampaign,
+    child: Child,
+    outcome: str,
+    note: str,
+    by,
+    groups: list[str] = SCREENING_GROUPS,
 ) -> ScreeningRecord:
     record, _ = ScreeningRecord.objects.update_or_create(
         campaign=campaign,
@@ -226,7 +233,7 @@ def _record_screening(
             "screened_at": timezone.now(),
         },
     )
-    record_checks(child=child, groups=SCREENING_GROUPS, by=by, source=CheckSource.SCREENING)
+    record_checks(child=child, groups=groups, by=by, source=CheckSource.SCREENING)
     return record
 
 
@@ -261,12 +268,24 @@ def mark_screened(
     )
 
 
+def not_left_behind_changes(child: Child) -> dict[str, str]:
+    """What confirming "非留守" records on the card: each parent status still blank becomes
+    在家 (the confirmation page says so before anything is written)."""
+    data = {}
+    for relation in ("father", "mother"):
+        parent = child.parent(relation)
+        if parent is None or not parent.status:
+            data[f"{relation}.status"] = "home"
+    return data
+
+
 @transaction.atomic
 def confirm_not_left_behind(
     *, campaign: ScreeningCampaign, child: Child, version: int, by, note: str = ""
 ) -> ScreeningRecord:
     """Confirm "非留守": a parent status still blank is recorded as 在家. Refused when the parents'
-    facts make the child left-behind (change the parents' status instead)."""
+    facts make the child left-behind (change the parents' status instead). Only the parents'
+    group counts as checked: nothing else of the card was looked at."""
     _check_campaign(campaign, child)
     child = Child.objects.prefetch_related("parents").get(pk=child.pk)
     if child.category in (Category.SINGLE, Category.DOUBLE):
@@ -276,11 +295,7 @@ def confirm_not_left_behind(
                 "不能确认为非留守；如父母已返乡，请在“核对情况”中修改父母状况"
             }
         )
-    data = {}
-    for relation in ("father", "mother"):
-        parent = child.parent(relation)
-        if parent is None or not parent.status:
-            data[f"{relation}.status"] = "home"
+    data = not_left_behind_changes(child)
     if data:
         child = update_child(
             child=child,
@@ -295,6 +310,7 @@ def confirm_not_left_behind(
         outcome=ScreeningOutcome.NOT_LEFT_BEHIND,
         note=note,
         by=by,
+        groups=[FieldGroup.PARENTS],
     )
 
 
@@ -337,11 +353,22 @@ def close_campaign(*, campaign: ScreeningCampaign, by, reason: str = "") -> Scre
 
 @transaction.atomic
 def open_round(
-    *, school: School, term: str | None, vacation: str, deadline: Any, by
+    *,
+    school: School,
+    term: str | None,
+    vacation: str,
+    deadline: Any,
+    by,
+    plans_of: str = AskedOf.LEFT_BEHIND,
+    pledges_of: str = AskedOf.LEFT_BEHIND,
 ) -> VerificationRound:
     """Start a verification round before a vacation (寒假 closes the autumn term …-1, 暑假 the
-    spring term …-2), with a deadline not in the past."""
+    spring term …-2), with a deadline not in the past, asking for the vacation plans and the
+    returned safety pledges of the left-behind children (`plans_of`, `pledges_of`: AskedOf)."""
     errors: dict[str, str] = {}
+    for key, value in (("plans_of", plans_of), ("pledges_of", pledges_of)):
+        if value not in AskedOf.values:
+            errors[key] = "应为 " + "、".join(AskedOf.labels)
     try:
         term = _term(term)
     except CardInvalid as exc:
@@ -371,7 +398,13 @@ def open_round(
     if errors:
         raise CardInvalid(errors)
     return VerificationRound.objects.create(
-        school=school, term=term, vacation=vacation, deadline=day, created_by=by
+        school=school,
+        term=term,
+        vacation=vacation,
+        deadline=day,
+        created_by=by,
+        plans_of=plans_of,
+        pledges_of=pledges_of,
     )
 
 
@@ -379,19 +412,66 @@ def round_children(round: VerificationRound, scope: QuerySet) -> QuerySet:
     return scope.filter(school_id=round.school_id, enrolment=Enrolment.ENROLLED)
 
 
+def asked_children(children: QuerySet, asked_of: str) -> QuerySet:
+    """The children of `children` whom a round asks a plan or a pledge of (AskedOf)."""
+    if asked_of == AskedOf.ALL:
+        return children
+    if asked_of == AskedOf.LEFT_BEHIND:
+        return children.filter(category__in=LEFT_BEHIND)
+    return children.none()
+
+
+def unverified(round: VerificationRound, children: QuerySet) -> QuerySet:
+    return children.exclude(pk__in=round.verifications.values("child_id"))
+
+
+def missing_plans(round: VerificationRound, children: QuerySet) -> QuerySet:
+    """Children the round asks a vacation plan of who have none with a destination."""
+    have = round.vacation_plans.exclude(destination="").values("child_id")
+    return asked_children(children, round.plans_of).exclude(pk__in=have)
+
+
+def missing_pledges(round: VerificationRound, children: QuerySet) -> QuerySet:
+    """Children the round asks a safety pledge of whose pledge has not come back."""
+    have = round.vacation_plans.filter(pledge_returned=True).values("child_id")
+    return asked_children(children, round.pledges_of).exclude(pk__in=have)
+
+
+def round_todo(round: VerificationRound, children: QuerySet) -> QuerySet:
+    """Children with work left in the round: the card, or a plan or pledge it asks for."""
+    return children.filter(
+        Q(pk__in=unverified(round, children).values("pk"))
+        | Q(pk__in=missing_plans(round, children).values("pk"))
+        | Q(pk__in=missing_pledges(round, children).values("pk"))
+    )
+
+
+def _by_grade(children: QuerySet) -> dict[int, int]:
+    rows = children.values("school_class__grade").annotate(n=Count("id")).order_by()
+    return {r["school_class__grade"]: r["n"] for r in rows}
+
+
 def round_progress(round: VerificationRound, scope: QuerySet) -> dict[str, Any]:
-    """Cards verified per grade and class, the grade sign-offs, vacation plans and pledges."""
+    """Cards verified per grade and class, the grade sign-offs, vacation plans and pledges,
+    and per grade the plans and pledges the round asks for that are still missing."""
     children = round_children(round, scope)
     progress = progress_of(children, round.verifications.values("child_id"))
     signoffs = {s.grade: s for s in round.signoffs.select_related("signed_by")}
+    no_plan = _by_grade(missing_plans(round, children))
+    no_pledge = _by_grade(missing_pledges(round, children))
     for g in progress["grades"]:
         s = signoffs.get(g["grade"])
         g["signed_off"] = s is not None
         g["signed_by"] = str(s.signed_by) if s and s.signed_by else None
         g["signed_at"] = s.signed_at if s else None
+        g["no_plan"] = no_plan.get(g["grade"], 0)
+        g["no_pledge"] = no_pledge.get(g["grade"], 0)
+        g["ready"] = not (g["missing"] or g["no_plan"] or g["no_pledge"])
     plans = round.vacation_plans.filter(child__in=children)
     progress["plans"] = plans.exclude(destination="").count()
     progress["pledges"] = plans.filter(pledge_returned=True).count()
+    progress["no_plan"] = sum(no_plan.values())
+    progress["no_pledge"] = sum(no_pledge.values())
     progress["signed_off"] = sum(1 for g in progress["grades"] if g["signed_off"])
     return progress
 
@@ -534,8 +614,9 @@ def can_sign_off(user, round: VerificationRound, grade: int) -> bool:
 
 @transaction.atomic
 def sign_off_grade(*, round: VerificationRound, grade: int, by, note: str = "") -> GradeSignOff:
-    """Sign off a grade once every card of it is verified; the round closes when every grade
-    with students is signed off."""
+    """Sign off a grade once every card of it is verified and the vacation plans and returned
+    pledges the round asks for are in (a sign-off is the leader's word that the grade was
+    checked, not a stamp); the round closes when every grade with students is signed off."""
     round = VerificationRound.objects.select_for_update().get(pk=round.pk)
     if not round.is_open:
         raise CardInvalid({"round": "本轮核实已结束"})
@@ -546,9 +627,14 @@ def sign_off_grade(*, round: VerificationRound, grade: int, by, note: str = "") 
         raise CardInvalid({"grade": f"本校{grade_name(grade)}没有在读学生"})
     if round.signoffs.filter(grade=grade).exists():
         raise CardInvalid({"grade": f"{grade_name(grade)}已经签字确认"})
-    missing = grade_children.exclude(pk__in=round.verifications.values("child_id")).count()
-    if missing:
-        raise CardInvalid({"grade": f"{grade_name(grade)}还有 {missing} 张档卡未核实，不能签字"})
+    left = [
+        (unverified(round, grade_children).count(), "张档卡未核实"),
+        (missing_plans(round, grade_children).count(), "人未登记假期去向"),
+        (missing_pledges(round, grade_children).count(), "人的安全责任书未交回"),
+    ]
+    if any(n for n, _what in left):
+        what = "、".join(f"{n} {label}" for n, label in left if n)
+        raise CardInvalid({"grade": f"{grade_name(grade)}还有 {what}，不能签字"})
     signoff = GradeSignOff.objects.create(
         round=round, grade=grade, signed_by=by, note=clean(note)[:200]
     )

@@ -12,10 +12,13 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
-from guanai.children.access import search_children
+from guanai.accounts.services import log_access
+from guanai.children.access import FULL, card_access, search_children
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion
 from guanai.children.transitions import placement_timeline
@@ -24,6 +27,7 @@ from guanai.org.models import School
 
 from . import services
 from .forms import (
+    READ_ONLY_GROUPS,
     SCREENING_KEYS,
     VERIFY_KEYS,
     CampaignForm,
@@ -34,7 +38,9 @@ from .forms import (
     VerifyForm,
 )
 from .models import (
+    AskedOf,
     CardVerification,
+    FieldGroup,
     ScreeningCampaign,
     ScreeningRecord,
     VacationPlan,
@@ -60,6 +66,33 @@ def _managed(request: HttpRequest, school: School) -> bool:
         not request.user.is_read_only
         and schools_managed_by(request.user).filter(pk=school.pk).exists()
     )
+
+
+def _log_phones(request: HttpRequest, child: Child, detail: str) -> None:
+    """The screening and verification forms show the parents' and guardian's phones in full
+    (to call and to correct): each such view is logged, as on the card page."""
+    people = [*child.parents.all(), getattr(child, "guardian", None)]
+    if any(p is not None and p.phone for p in people):
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.VIEW_SENSITIVE,
+            child=child,
+            detail=detail,
+        )
+
+
+def _next_in_class(child: Child, candidates) -> Child | None:
+    """The next child of `child`'s class among `candidates`, in the list's order (name, then
+    id), starting again from the top after the last: walking through a class one by one."""
+    mates = sorted(
+        candidates.filter(school_class_id=child.school_class_id)
+        .exclude(pk=child.pk)
+        .only("pk", "name"),
+        key=lambda c: (c.name, c.pk),
+    )
+    after = [c for c in mates if (c.name, c.pk) > (child.name, child.pk)]
+    return (after or mates or [None])[0]
 
 
 def _child_for_change(request: HttpRequest, pk: int) -> Child:
@@ -144,14 +177,19 @@ def campaign_open(request: HttpRequest) -> HttpResponse:
     return redirect("screening:index")
 
 
-def _filter_children(request: HttpRequest, children, done_ids):
+def _filter_children(request: HttpRequest, children, done_ids, states=None):
+    """The list's filters; `states` adds named sets (a round's 缺假期去向 …): state → ids."""
     g = request.GET
     if g.get("class", "").isdigit():
         children = children.filter(school_class_id=int(g["class"]))
+    if g.get("grade", "").isdigit():
+        children = children.filter(school_class__grade=int(g["grade"]))
     if g.get("state") == "missing":
         children = children.exclude(pk__in=done_ids)
     elif g.get("state") == "done":
         children = children.filter(pk__in=done_ids)
+    elif g.get("state") in (states or {}):
+        children = children.filter(pk__in=states[g["state"]])
     if g.get("mine") == "1":
         children = children.filter(responsible_teacher=request.user)
     if g.get("q"):
@@ -249,19 +287,46 @@ def screen_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
         except CardInvalid as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"{child.name} 已标记为已摸排")
-            return redirect(_next_url(request, "screening:campaign", campaign.pk))
+            return _after_screening(request, campaign, child)
     record = campaign.records.filter(child=child).select_related("screened_by").first()
+    _log_phones(request, child, "摸底排查核对时查看完整电话号码")
     return render(
         request,
         "screening/screen_child.html",
-        {"campaign": campaign, "child": child, "form": form, "stale": stale, "record": record},
+        {
+            "campaign": campaign,
+            "child": child,
+            "form": form,
+            "stale": stale,
+            "record": record,
+            "next_child": _next_in_class(child, _to_screen(request, campaign)),
+        },
         status=409 if stale else (422 if form.errors else 200),
     )
 
 
+def _to_screen(request: HttpRequest, campaign: ScreeningCampaign):
+    """The campaign's children this user may screen who are not screened yet."""
+    return services.screening_children(campaign, _scope(request, "change")).exclude(
+        pk__in=campaign.records.values("child_id")
+    )
+
+
+def _after_screening(request: HttpRequest, campaign: ScreeningCampaign, child: Child):
+    """On to the next child of the class still to screen, or back to the class's list."""
+    if request.POST.get("next") or request.GET.get("next"):
+        messages.success(request, f"{child.name} 已标记为已摸排")
+        return redirect(_next_url(request, "screening:campaign", campaign.pk))
+    nxt = _next_in_class(child, _to_screen(request, campaign))
+    if nxt is not None:
+        messages.success(request, f"{child.name} 已标记为已摸排。下一个：{nxt.name}")
+        return redirect("screening:screen_child", pk=campaign.pk, child_pk=nxt.pk)
+    messages.success(request, f"{child.name} 已标记为已摸排；本班学生已全部摸排")
+    url = reverse("screening:campaign", args=[campaign.pk])
+    return redirect(f"{url}?class={child.school_class_id}")
+
+
 def _next_url(request: HttpRequest, name: str, pk: int) -> str:
-    from django.urls import reverse
     from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -271,52 +336,75 @@ def _next_url(request: HttpRequest, name: str, pk: int) -> str:
 
 
 @writer_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def confirm_none(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
-    """One tap: confirm "非留守" (parents' blank status recorded as 在家)."""
+    """Confirm "非留守" on purpose: the first step says what will be recorded (父母均在家 …)
+    and asks to confirm; only a POST with confirm=1 records it. Inline in the list's row with
+    HTMX, a page of its own without."""
     campaign = get_object_or_404(
         ScreeningCampaign.objects.visible_to(request.user).select_related("school"), pk=pk
     )
     child = _child_for_change(request, child_pk)
-    version = request.POST.get("version", "")
     error = ""
-    try:
-        services.confirm_not_left_behind(
-            campaign=campaign,
-            child=child,
-            version=int(version) if version.isdigit() else -1,
-            by=request.user,
-        )
-    except StaleVersion:
-        error = "档卡刚被他人修改，请刷新后再确认"
-    except CardInvalid as exc:
-        error = "；".join(exc.errors.values())
-    if request.htmx:
-        c = (
-            services.screening_children(campaign, _scope(request))
-            .select_related("school_class")
-            .prefetch_related(
-                Prefetch(
-                    "screening_records",
-                    queryset=ScreeningRecord.objects.filter(campaign=campaign).select_related(
-                        "screened_by"
-                    ),
-                    to_attr="this_record",
-                )
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        version = request.POST.get("version", "")
+        try:
+            services.confirm_not_left_behind(
+                campaign=campaign,
+                child=child,
+                version=int(version) if version.isdigit() else -1,
+                by=request.user,
             )
-            .get(pk=child.pk)
+        except StaleVersion:
+            error = "档卡刚被他人修改，请刷新后再确认"
+        except CardInvalid as exc:
+            error = "；".join(exc.errors.values())
+        else:
+            if request.htmx:
+                return _campaign_row(request, campaign, child, "")
+            messages.success(request, f"{child.name} 已确认非留守")
+            return redirect(_next_url(request, "screening:campaign", campaign.pk))
+    elif request.method == "POST":
+        error = "请点“确认非留守”确认后再记录"
+    changes = services.not_left_behind_changes(child)
+    ctx = {
+        "campaign": campaign,
+        "c": child,
+        "error": error,
+        "parents": [
+            (label, child.parent(relation), f"{relation}.status" in changes)
+            for relation, label in (("father", "父亲"), ("mother", "母亲"))
+        ],
+        "changes": changes,
+        "next": request.GET.get("next") or request.POST.get("next") or "",
+    }
+    status = 422 if error else 200
+    if request.htmx:
+        return render(request, "screening/_confirm_none_row.html", ctx, status=status)
+    return render(request, "screening/confirm_none.html", ctx, status=status)
+
+
+def _campaign_row(request: HttpRequest, campaign: ScreeningCampaign, child: Child, error: str):
+    c = (
+        services.screening_children(campaign, _scope(request))
+        .select_related("school_class")
+        .prefetch_related(
+            Prefetch(
+                "screening_records",
+                queryset=ScreeningRecord.objects.filter(campaign=campaign).select_related(
+                    "screened_by"
+                ),
+                to_attr="this_record",
+            )
         )
-        return render(
-            request,
-            "screening/_campaign_row.html",
-            {"c": c, "campaign": campaign, "error": error, "can_write": True},
-            status=422 if error else 200,
-        )
-    if error:
-        messages.error(request, f"{child.name}：{error}")
-    else:
-        messages.success(request, f"{child.name} 已确认非留守")
-    return redirect(_next_url(request, "screening:campaign", campaign.pk))
+        .get(pk=child.pk)
+    )
+    return render(
+        request,
+        "screening/_campaign_row.html",
+        {"c": c, "campaign": campaign, "error": error, "can_write": True},
+        status=422 if error else 200,
+    )
 
 
 # --- 核实 ---------------------------------------------------------------------------------------
@@ -338,6 +426,8 @@ def round_list(request: HttpRequest) -> HttpResponse:
                     term=form.cleaned_data["term"],
                     vacation=form.cleaned_data["vacation"],
                     deadline=form.cleaned_data["deadline"],
+                    plans_of=form.cleaned_data["plans_of"] or AskedOf.LEFT_BEHIND,
+                    pledges_of=form.cleaned_data["pledges_of"] or AskedOf.LEFT_BEHIND,
                     by=request.user,
                 )
             except CardInvalid as exc:
@@ -367,7 +457,13 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     scope = _scope(request)
     done_ids = rnd.verifications.values("child_id")
-    children = _filter_children(request, services.round_children(rnd, scope), done_ids)
+    all_children = services.round_children(rnd, scope)
+    states = {
+        "no_plan": services.missing_plans(rnd, all_children).values("pk"),
+        "no_pledge": services.missing_pledges(rnd, all_children).values("pk"),
+        "todo": services.round_todo(rnd, all_children).values("pk"),
+    }
+    children = _filter_children(request, all_children, done_ids, states)
     children = children.prefetch_related(
         Prefetch(
             "verifications",
@@ -406,7 +502,8 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @writer_required
 @require_http_methods(["GET", "POST"])
 def verify_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
-    """Confirm or correct a card, and record the child's vacation plan and safety pledge."""
+    """Confirm or correct a card, group by group, and record the child's vacation plan and
+    safety pledge; then on to the next child of the class with work left."""
     rnd = get_object_or_404(
         VerificationRound.objects.visible_to(request.user).select_related("school"), pk=pk
     )
@@ -417,6 +514,7 @@ def verify_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
         request.POST if request.method == "POST" and not is_plan else None,
         child=child,
         keys=VERIFY_KEYS,
+        read_only=READ_ONLY_GROUPS + ([FieldGroup.HEALTH] if _reads_health(request) else []),
     )
     plan_form = VacationPlanForm(
         request.POST if is_plan else None, initial=_plan_initial(plan, child)
@@ -438,8 +536,9 @@ def verify_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
         except CardInvalid as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"{child.name}：{v.get_result_display()}")
-            return redirect("screening:verify_child", pk=rnd.pk, child_pk=child.pk)
+            return _after_verification(
+                request, rnd, child, f"{child.name}：{v.get_result_display()}"
+            )
     if is_plan and plan_form.is_valid():
         try:
             services.save_vacation_plan(
@@ -448,9 +547,11 @@ def verify_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
         except CardInvalid as exc:
             _add_errors(plan_form, exc)
         else:
-            messages.success(request, f"已保存{child.name}的假期去向与安全责任书")
-            return redirect("screening:verify_child", pk=rnd.pk, child_pk=child.pk)
+            return _after_verification(
+                request, rnd, child, f"已保存{child.name}的假期去向与安全责任书"
+            )
     bad = form.errors or plan_form.errors
+    _log_phones(request, child, "核实档卡时查看完整电话号码")
     return render(
         request,
         "screening/verify_child.html",
@@ -462,9 +563,48 @@ def verify_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
             "stale": stale,
             "check": rnd.verifications.filter(child=child).select_related("verified_by").first(),
             "freshness": services.card_freshness(child),
+            "asked": _asked(rnd, child),
+            "next_child": _next_in_class(child, _to_verify(request, rnd)),
         },
         status=409 if stale else (422 if bad else 200),
     )
+
+
+def _reads_health(request: HttpRequest) -> bool:
+    return card_access(request.user) == FULL
+
+
+def _asked(rnd: VerificationRound, child: Child) -> dict[str, bool]:
+    """What the round asks of this child that is still missing (plan, pledge)."""
+    one = Child.objects.filter(pk=child.pk)
+    return {
+        "plan": services.asked_children(one, rnd.plans_of).exists(),
+        "pledge": services.asked_children(one, rnd.pledges_of).exists(),
+        "plan_missing": services.missing_plans(rnd, one).exists(),
+        "pledge_missing": services.missing_pledges(rnd, one).exists(),
+    }
+
+
+def _to_verify(request: HttpRequest, rnd: VerificationRound):
+    """The round's children this user may verify with work left (card, plan or pledge)."""
+    return services.round_todo(rnd, services.round_children(rnd, _scope(request, "change")))
+
+
+def _after_verification(request: HttpRequest, rnd: VerificationRound, child: Child, done: str):
+    """Stay while this child's card, plan or pledge is still to do; else on to the next child
+    of the class with work left, or back to the class's list."""
+    here = reverse("screening:verify_child", args=[rnd.pk, child.pk])
+    if _to_verify(request, rnd).filter(pk=child.pk).exists():
+        messages.success(request, done)
+        verified = rnd.verifications.filter(child=child).exists()
+        return redirect(here + ("#plan" if verified else ""))
+    nxt = _next_in_class(child, _to_verify(request, rnd))
+    if nxt is not None:
+        messages.success(request, f"{done}。下一个：{nxt.name}")
+        return redirect("screening:verify_child", pk=rnd.pk, child_pk=nxt.pk)
+    messages.success(request, f"{done}；本班已全部核实")
+    url = reverse("screening:round", args=[rnd.pk])
+    return redirect(f"{url}?class={child.school_class_id}")
 
 
 def _plan_initial(plan: VacationPlan | None, child: Child) -> dict:
@@ -504,6 +644,9 @@ def sign_off(request: HttpRequest, pk: int, grade: int) -> HttpResponse:
         )
     except CardInvalid as exc:
         messages.error(request, "；".join(exc.errors.values()))
+        # the list below shows who is missing what
+        url = reverse("screening:round", args=[rnd.pk])
+        return redirect(f"{url}?grade={grade}&state=todo#results")
     else:
         rnd.refresh_from_db()
         messages.success(

@@ -303,22 +303,92 @@ def test_stale_page_save_asks_to_reload(client, cast, users, campaign, kids):
     assert response.status_code == 409 and "已被他人修改" in response.content.decode()
 
 
-def test_one_tap_not_left_behind_with_htmx(client, cast, users, campaign, kids):
+def test_not_left_behind_is_a_deliberate_step_saying_what_it_records(client, cast, users, campaign):
+    client.force_login(users["zx_teacher31"])
+    child = make_child(
+        cast["classes"]["c31"],
+        name="钱多多",
+        **{"father.status": "", "mother.status": ""},
+    )
+    url = reverse("screening:confirm_none", args=[campaign.pk, child.pk])
+    # the list offers a link to the step, not a button that records
+    listing = client.get(reverse("screening:campaign", args=[campaign.pk])).content.decode()
+    assert f'href="{url}"' in listing and f'action="{url}"' not in listing
+    # the step, a page of its own without JavaScript, says what will be recorded
+    page = client.get(url)
+    text = page.content.decode()
+    assert page.status_code == 200 and "<html" in text
+    assert "父亲状况：记为<strong>在家</strong>" in text and "父母均在家" in text
+    assert "确认非留守" in text and not ScreeningRecord.objects.exists()
+    # a POST that does not confirm records nothing
+    unconfirmed = client.post(url, {"version": child.version})
+    assert unconfirmed.status_code == 422 and "请点“确认非留守”" in unconfirmed.content.decode()
+    assert not ScreeningRecord.objects.exists()
+    assert _fresh(child).category == "unknown"
+    done = client.post(url, {"version": child.version, "confirm": "1"})
+    assert done.status_code == 302
+    record = ScreeningRecord.objects.get(child=child)
+    assert record.outcome == "not_left_behind"
+    child = _fresh(child)
+    assert child.category == "none"
+    assert {p.status for p in child.parents.all()} == {"home"}
+    # only the parents were looked at: the guardian's group is not marked checked
+    assert set(CardCheck.objects.filter(child=child).values_list("group", flat=True)) == {"parents"}
+
+
+def test_not_left_behind_step_inline_with_htmx(client, cast, users, campaign, kids):
     client.force_login(users["zx_leader"])
     child = kids["c41a"]  # both parents home
-    response = client.post(
-        reverse("screening:confirm_none", args=[campaign.pk, child.pk]),
-        {"version": child.version},
-        HTTP_HX_REQUEST="true",
-    )
+    url = reverse("screening:confirm_none", args=[campaign.pk, child.pk])
+    step = client.get(url, HTTP_HX_REQUEST="true")
+    body = step.content.decode()
+    assert step.status_code == 200 and "<html" not in body and f'id="row-{child.pk}"' in body
+    assert "父母状况不变" in body and 'name="confirm" value="1"' in body
+    response = client.post(url, {"version": child.version, "confirm": "1"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200 and "确认非留守" in body and "<html" not in body
+    assert ScreeningRecord.objects.get(child=child).outcome == "not_left_behind"
     refused = client.post(
         reverse("screening:confirm_none", args=[campaign.pk, kids["c31a"].pk]),
-        {"version": kids["c31a"].version},
+        {"version": kids["c31a"].version, "confirm": "1"},
         HTTP_HX_REQUEST="true",
     )
     assert refused.status_code == 422 and "双留守" in refused.content.decode()
+
+
+def test_screening_form_shows_full_phones_and_logs_it(client, users, campaign, kids):
+    from guanai.accounts.models import AccessLog
+
+    client.force_login(users["zx_teacher31"])
+    child = kids["c31b"]
+    page = client.get(reverse("screening:screen_child", args=[campaign.pk, child.pk]))
+    assert 'value="13912345678"' in page.content.decode()
+    log = AccessLog.objects.get()
+    assert (log.action, log.child, log.username, log.detail) == (
+        "view_sensitive",
+        child,
+        "zx_teacher31",
+        "摸底排查核对时查看完整电话号码",
+    )
+
+
+def test_saving_opens_the_next_child_of_the_class_still_to_screen(client, users, campaign, kids):
+    client.force_login(users["zx_teacher31"])
+    first, second = kids["c31a"], kids["c31b"]  # 张三, 单小明: the class in the list's order
+    url = reverse("screening:screen_child", args=[campaign.pk, first.pk])
+    page = client.get(url).content.decode()
+    assert "下一个学生：单小明" in page
+    response = client.post(
+        url, {"version": first.version, "father.status": "away", "mother.status": "away"}
+    )
+    assert response["Location"] == reverse("screening:screen_child", args=[campaign.pk, second.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "下一个学生" not in page  # 张三 is done: nobody else in the class is left
+    response = client.post(
+        response["Location"],
+        {"version": second.version, "father.status": "home", "mother.status": "away"},
+    )
+    assert response["Location"].endswith(f"?class={second.school_class_id}")
 
 
 def test_close_page_requires_reason_when_incomplete(client, cast, users, campaign):

@@ -52,6 +52,8 @@ def form_data(form_class, child, keys) -> dict:
     data = {}
     for name in form.fields:
         value = form[name].value()
+        if value is None and name == "groups":
+            continue  # no box ticked: the browser posts nothing
         if isinstance(value, bool):
             if value:
                 data[name] = "on"
@@ -66,6 +68,12 @@ def _verify(rnd, child, by=None, **kw):
     child = Child.objects.get(pk=child.pk)
     args = {"data": {}, "version": child.version, "groups": GROUPS, "by": by} | kw
     return services.verify_card(round=rnd, child=child, **args)
+
+
+def _plan(rnd, child, **data):
+    """The child's vacation plan with the safety pledge back."""
+    data = {"destination": "home", "pledge_returned": True} | data
+    return services.save_vacation_plan(round=rnd, child=child, data=data, by=None)
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -171,6 +179,7 @@ def test_grade_sign_off_needs_every_card_verified(cast, rnd, kids, users):
     assert "3 张档卡未核实" in exc.value.errors["grade"]
     for key in ("c31a", "c31b", "c32a"):
         _verify(rnd, kids[key])
+        _plan(rnd, kids[key])
     services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
     with pytest.raises(CardInvalid):
         services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
@@ -186,6 +195,8 @@ def test_grade_sign_off_needs_every_card_verified(cast, rnd, kids, users):
 def test_round_closes_when_every_grade_signed_off(cast, rnd, kids, users):
     for key in ("c31a", "c31b", "c32a", "c41a"):
         _verify(rnd, kids[key])
+    for key in ("c31a", "c31b", "c32a"):  # the left-behind children's plans and pledges
+        _plan(rnd, kids[key])
     services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
     services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
     closed = VerificationRound.objects.get(pk=rnd.pk)
@@ -272,9 +283,12 @@ def test_leader_opens_round_on_the_page(client, cast, users):
             "term": "2026-2027-1",
             "vacation": "winter",
             "deadline": (TODAY + dt.timedelta(days=9)).isoformat(),
+            "plans_of": "all",
+            "pledges_of": "left_behind",
         },
     )
     assert ok.status_code == 302 and VerificationRound.objects.count() == 1
+    assert VerificationRound.objects.get().plans_of == "all"
 
 
 def test_teacher_verifies_and_records_plan_on_the_page(client, cast, users, rnd, kids):
@@ -286,11 +300,24 @@ def test_teacher_verifies_and_records_plan_on_the_page(client, cast, users, rnd,
     from guanai.screening.forms import VERIFY_KEYS, VerifyForm
 
     untouched = form_data(VerifyForm, Child.objects.get(pk=child.pk), VERIFY_KEYS)
+    # nothing ticked: nothing is verified
     response = client.post(url, untouched | {"action": "verify"})
+    assert response.status_code == 422 and "请勾选已与监护人核对过的信息组" in (
+        response.content.decode()
+    )
+    assert not CardVerification.objects.exists()
+    ticked = untouched | {"action": "verify", "groups": ["parents", "address"]}
+    response = client.post(url, ticked)
     assert response.status_code == 302, response.content.decode()[:3000]
-    assert CardVerification.objects.get(child=child).result == "confirmed"
+    assert response["Location"] == url + "#plan"  # 双留守: the plan and pledge are still due
+    verification = CardVerification.objects.get(child=child)
+    assert verification.result == "confirmed" and verification.groups == ["address", "parents"]
+    assert set(CardCheck.objects.filter(child=child).values_list("group", flat=True)) == {
+        "parents",
+        "address",
+    }
     assert Child.objects.get(pk=child.pk).version == child.version  # nothing rewritten
-    changed = untouched | {"action": "verify", "village": "新村", "version": child.version}
+    changed = ticked | {"village": "新村", "version": child.version}
     assert client.post(url, changed).status_code == 302
     assert CardVerification.objects.get(child=child).result == "corrected"
     plan = client.post(
@@ -304,10 +331,130 @@ def test_teacher_verifies_and_records_plan_on_the_page(client, cast, users, rnd,
             "pledge_items": ["swimming"],
         },
     )
-    assert plan.status_code == 302
+    # 张三 is done: on to the next child of the class with work left
+    assert plan["Location"] == reverse("screening:verify_child", args=[rnd.pk, kids["c31b"].pk])
     assert VacationPlan.objects.get(child=child).pledge_items == ["swimming"]
     bad = client.post(url, {"action": "plan", "contact_phone": "abc"})
     assert bad.status_code == 422 and "看护人电话" in bad.content.decode()
+
+
+def test_only_groups_the_page_shows_can_be_ticked_and_none_is_ticked_beforehand(
+    client, users, rnd, kids
+):
+    from guanai.screening.forms import VERIFY_KEYS, VerifyForm
+
+    child = Child.objects.get(pk=kids["c31a"].pk)
+    form = VerifyForm(child=child, keys=VERIFY_KEYS, read_only=["basic"])
+    assert [g for g, _label in form.fields["groups"].choices] == [
+        "parents",
+        "guardian",
+        "address",
+        "basic",
+    ]
+    assert not any(b["ticked"] for b in form.blocks())
+    client.force_login(users["zx_teacher31"])
+    url = reverse("screening:verify_child", args=[rnd.pk, child.pk])
+    page = client.get(url).content.decode()
+    assert 'name="groups"' in page and "checked" not in page.split('name="groups"', 1)[1][:60]
+    # the read-only groups sit folded, their box inside
+    assert '<details class="border rounded p-2 mb-2 verify-group" id="group-care">' in page
+    data = form_data(VerifyForm, child, VERIFY_KEYS) | {"action": "verify"}
+    response = client.post(url, data | {"groups": ["parents", "shoes"]})
+    assert response.status_code == 422 and "只能勾选本页显示的信息组" in response.content.decode()
+    assert not CardVerification.objects.exists()
+
+
+def test_verification_form_shows_full_phones_and_logs_it(client, users, rnd, kids):
+    from guanai.accounts.models import AccessLog
+
+    client.force_login(users["zx_teacher31"])
+    child = kids["c31a"]
+    page = client.get(reverse("screening:verify_child", args=[rnd.pk, child.pk]))
+    assert 'value="13912345678"' in page.content.decode()
+    log = AccessLog.objects.get()
+    assert (log.action, log.child, log.detail) == (
+        "view_sensitive",
+        child,
+        "核实档卡时查看完整电话号码",
+    )
+
+
+def test_sign_off_requires_the_plans_and_pledges_the_round_asks_for(cast, rnd, kids, users):
+    for key in ("c31a", "c31b", "c32a"):
+        _verify(rnd, kids[key])
+    _plan(rnd, kids["c31a"])
+    _plan(rnd, kids["c31b"], pledge_returned=False)
+    with pytest.raises(CardInvalid) as exc:
+        services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+    message = exc.value.errors["grade"]
+    assert "1 人未登记假期去向" in message and "2 人的安全责任书未交回" in message
+    assert "未核实" not in message
+    children = services.round_children(rnd, Child.objects.all())
+    assert list(services.missing_plans(rnd, children)) == [kids["c32a"]]
+    assert set(services.missing_pledges(rnd, children)) == {kids["c31b"], kids["c32a"]}
+    p = services.round_progress(rnd, Child.objects.all())
+    g3 = p["grades"][0]
+    assert (g3["no_plan"], g3["no_pledge"], g3["ready"]) == (1, 2, False)
+    _plan(rnd, kids["c31b"])
+    _plan(rnd, kids["c32a"])
+    services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+    # grade 4's only child is not left-behind: nothing is asked of him
+    _verify(rnd, kids["c41a"])
+    services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
+
+
+@pytest.mark.parametrize(
+    ("plans_of", "pledges_of", "grade4_blocked"),
+    [("all", "none", True), ("none", "all", True), ("none", "none", False)],
+)
+def test_a_round_asks_plans_of_everyone_or_of_nobody(
+    cast, kids, users, plans_of, pledges_of, grade4_blocked
+):
+    rnd = services.open_round(
+        school=cast["schools"]["zx"],
+        term="2026-2027-1",
+        vacation="winter",
+        deadline=TODAY,
+        by=None,
+        plans_of=plans_of,
+        pledges_of=pledges_of,
+    )
+    _verify(rnd, kids["c41a"])
+    if grade4_blocked:
+        with pytest.raises(CardInvalid):
+            services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
+    else:
+        services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
+
+
+def test_round_page_shows_what_each_grade_lacks_and_lists_them(client, users, rnd, kids):
+    for key in ("c31a", "c31b", "c32a"):
+        _verify(rnd, kids[key])
+    _plan(rnd, kids["c31a"])
+    client.force_login(users["zx_grade3"])
+    url = reverse("screening:round", args=[rnd.pk])
+    page = client.get(url).content.decode()
+    assert "2 人未登记假期去向" in page and "2 人责任书未交回" in page
+    assert "补齐后可签字" in page
+    assert reverse("screening:sign_off", args=[rnd.pk, 3]) not in page
+    refused = client.post(reverse("screening:sign_off", args=[rnd.pk, 3]))
+    assert refused["Location"] == url + "?grade=3&state=todo#results"
+    listed = client.get(url, {"grade": 3, "state": "no_plan"})
+    names = [c.name for c in listed.context["page"].object_list]
+    assert names == ["单小明", "李四"]
+    assert not GradeSignOff.objects.exists()
+
+
+def test_api_card_verification_needs_the_groups_checked(client, users, rnd, kids):
+    client.force_login(users["zx_teacher31"])
+    response = client.post(
+        f"/api/v1/verifications/{rnd.pk}/cards",
+        {"child": kids["c31a"].pk, "version": kids["c31a"].version},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "groups"
+    assert not CardVerification.objects.exists()
 
 
 def test_grade_leader_signs_off_on_the_page(client, cast, users, rnd, kids):
@@ -317,6 +464,7 @@ def test_grade_leader_signs_off_on_the_page(client, cast, users, rnd, kids):
     assert not GradeSignOff.objects.exists()
     for key in ("c31a", "c31b", "c32a"):
         _verify(rnd, kids[key])
+        _plan(rnd, kids[key])
     page = client.get(reverse("screening:round", args=[rnd.pk])).content.decode()
     assert "签字确认" in page
     client.post(url)
@@ -428,13 +576,13 @@ def test_api_round_workflow(client, cast, users, kids):
         child = Child.objects.get(pk=kids[key].pk)
         ok = client.post(
             f"/api/v1/verifications/{rid}/cards",
-            {"child": child.pk, "version": child.version},
+            {"child": child.pk, "version": child.version, "groups": ["parents"]},
             content_type="application/json",
         )
         assert ok.status_code == 200 and ok.json()["result"] == "confirmed"
     stale = client.post(
         f"/api/v1/verifications/{rid}/cards",
-        {"child": kids["c31a"].pk, "version": 99},
+        {"child": kids["c31a"].pk, "version": 99, "groups": ["parents"]},
         content_type="application/json",
     )
     assert stale.status_code == 409
@@ -468,7 +616,7 @@ def test_api_verification_scope(client, cast, users, rnd, kids, role):
     assert client.get("/api/v1/verifications").json()["count"] == (1 if role in SEES_ZX else 0)
     card = client.post(
         f"/api/v1/verifications/{rnd.pk}/cards",
-        {"child": kids["c31a"].pk, "version": kids["c31a"].version},
+        {"child": kids["c31a"].pk, "version": kids["c31a"].version, "groups": ["guardian"]},
         content_type="application/json",
     ).status_code
     if role == "inspector":
