@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 
+from guanai.forms import PlainForm
+
 from .models import Assessment, Child, Gender, Hukou, ParentStatus, Tag
 from .validation import FIELD_LABELS, CardInvalid, clean_card
 
@@ -173,7 +175,7 @@ def initial_for(child: Child, *, with_id: bool) -> dict[str, Any]:
     return data
 
 
-class CardForm(forms.Form):
+class CardForm(PlainForm):
     """All card fields; `changes()` gives only what the user changed, for the service."""
 
     reason = forms.CharField(label="修改原因（可选）", required=False, max_length=100)

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from guanai.accounts.models import User
+from guanai.forms import PlainForm
 from guanai.lib.dates import range_errors
 from guanai.lib.grades import grade_name
 from guanai.org.models import SchoolClass
@@ -26,7 +27,7 @@ class StaffChoiceField(forms.ModelChoiceField):
         return _person_label(obj)
 
 
-class ProposeForm(forms.Form):
+class ProposeForm(PlainForm):
     """Whole school (`s<id>`) or one class (`c<id>`), among what the user may propose for."""
 
     target = forms.ChoiceField(label="结对范围")
@@ -49,7 +50,7 @@ class ProposeForm(forms.Form):
         return school_class.school, school_class
 
 
-class EndForm(forms.Form):
+class EndForm(PlainForm):
     reason = forms.CharField(
         label="结束原因",
         max_length=200,
@@ -57,14 +58,14 @@ class EndForm(forms.Form):
     )
 
 
-class SwapForm(forms.Form):
+class SwapForm(PlainForm):
     buddy = forms.IntegerField(
         label="新的结对伙伴",
         error_messages={"required": "请选择新的结对伙伴", "invalid": "请选择新的结对伙伴"},
     )
 
 
-class FollowForm(forms.Form):
+class FollowForm(PlainForm):
     teacher = StaffChoiceField(
         label="跟踪教师",
         queryset=User.objects.none(),
@@ -81,7 +82,7 @@ class FollowForm(forms.Form):
 # --- responsibility ----------------------------------------------------------------------------
 
 
-class _PeriodForm(forms.Form):
+class _PeriodForm(PlainForm):
     """A term, or dates typed by hand; the term wins when both are given."""
 
     user = StaffChoiceField(
@@ -154,7 +155,7 @@ class ClassTeacherForm(_PeriodForm):
         self.fields["school_class"].queryset = classes
 
 
-class ResponsibleForm(forms.Form):
+class ResponsibleForm(PlainForm):
     teacher = StaffChoiceField(
         label="责任教师",
         queryset=User.objects.none(),
@@ -171,7 +172,7 @@ class ResponsibleForm(forms.Form):
 # --- proxy parents -----------------------------------------------------------------------------
 
 
-class ProxyDetailsForm(forms.Form):
+class ProxyDetailsForm(PlainForm):
     name = forms.CharField(label="姓名", max_length=50, error_messages={"required": "请填写姓名"})
     phone = forms.CharField(label="电话", max_length=30, error_messages={"required": "请填写电话"})
     kind = forms.ChoiceField(
@@ -207,7 +208,7 @@ class ProxyRegisterForm(ProxyDetailsForm):
     )
 
 
-class ProxyAssignForm(forms.Form):
+class ProxyAssignForm(PlainForm):
     child = forms.IntegerField(
         label="儿童", error_messages={"required": "请选择儿童", "invalid": "请选择儿童"}
     )
@@ -225,7 +226,7 @@ class ProxyAssignForm(forms.Form):
     )
 
 
-class RetireForm(forms.Form):
+class RetireForm(PlainForm):
     reason = forms.CharField(
         label="退出原因",
         max_length=200,
