@@ -6,6 +6,7 @@ e2e/screenshots/ (git-ignored) — look at them.
 
 import re
 
+import openpyxl
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import assert_fits_phone, login, nav
@@ -212,8 +213,19 @@ def test_town_admin_reveals_full_id_and_reads_it_in_access_log(
     expect(log_rows).to_have_count(3)
     expect(log_rows.first).to_contain_text("张三")
     expect(page.locator("#access-log")).not_to_contain_text("zx_leader")
+    expect(page.locator("#log-count")).to_contain_text("共 3 条")
     assert_fits_phone(page, viewport)
     shoot(page)
+
+    # The filtered log as Excel; the export itself is logged.
+    with page.expect_download() as info:
+        page.get_by_role("link", name="导出 Excel").click()
+    with open(info.value.path(), "rb") as fh:
+        rows = list(openpyxl.load_workbook(fh).active.iter_rows(values_only=True))
+    assert rows[1][:3] == ("时间", "用户", "操作")
+    assert len(rows) == 5 and {r[1] for r in rows[2:]} == {"town"}
+    page.reload()
+    expect(log_rows.first).to_contain_text("导出")
 
 
 def test_wrong_password_shows_chinese_message(page, live_server, cast, viewport, shoot):
