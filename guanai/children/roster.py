@@ -425,12 +425,6 @@ def _numeric_text(value: Any, label: str) -> str:
     return re.sub(r"\s+", "", clean(digits_of_number(value))).upper()
 
 
-def _yes_no(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    return parse_yes_no(digits_of_number(value))
-
-
 GRADE_CLASS = re.compile(
     r"^(学前班|初[一二三]|高[一二三]|[一二三四五六七八九\d]+(?:年级|年)?)"
     r"[(\[]?([一二三四五六七八九十\d]+)[)\]]?班$"
@@ -526,7 +520,8 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
         if raw == "":
             continue
         try:
-            row.cleaned[KEY_OF_COLUMN[col]] = _yes_no(raw)
+            key = KEY_OF_COLUMN[col]
+            row.cleaned[key] = parse_yes_no(raw, boarding=key == "boarding")
         except VocabError as exc:
             row.errors.append((col, str(exc)))
     notes = values.get("备注", "")

@@ -13,10 +13,17 @@ from typing import Any
 from django.utils import timezone
 
 from guanai.lib.dates import DateError, parse_date
+from guanai.lib.errors import Invalid
 from guanai.lib.idcard import IdNumberError, parse_id_number
 from guanai.lib.phone import PhoneError, parse_phone
 from guanai.lib.text import clean, digits_of_number
-from guanai.lib.vocab import VocabError, parse_hukou, parse_parent_status, parse_relation
+from guanai.lib.vocab import (
+    VocabError,
+    parse_hukou,
+    parse_parent_status,
+    parse_relation,
+    parse_yes_no,
+)
 
 from .models import Assessment, Gender, ParentStatus, Tag
 
@@ -100,16 +107,8 @@ FIELD_LABELS.update(
     }
 )
 
-BOOL_TRUE = {"1", "true", "True", "on", "yes", "是", "有"}
-BOOL_FALSE = {"0", "false", "False", "off", "no", "否", "无", ""}
-
-
-class CardInvalid(Exception):
-    """Card input with field errors: {canonical key: Chinese message}."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+# Card input with field errors, {canonical key: Chinese message}: the one error type of lib.
+CardInvalid = Invalid
 
 
 def _text(limit: int) -> Callable[[Any], str]:
@@ -122,15 +121,17 @@ def _text(limit: int) -> Callable[[Any], str]:
     return parse
 
 
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool) or value is None:
-        return value
-    text = clean(value)
-    if text in BOOL_TRUE:
-        return True
-    if text in BOOL_FALSE:
-        return False
-    raise ValueError("应为 是 或 否")
+def _bool(value: Any, *, boarding: bool = False) -> bool | None:
+    """Yes/no as the import reads it (lib.vocab: √ and × included); blank is no, None stays
+    None."""
+    if value is None:
+        return None
+    return bool(parse_yes_no(value, boarding=boarding))
+
+
+def _boarding(value: Any) -> bool | None:
+    """寄宿/走读 besides yes/no."""
+    return _bool(value, boarding=True)
 
 
 def _choice(choices: type, label: str) -> Callable[[Any], str]:
@@ -224,6 +225,7 @@ def _date(value: Any) -> dt.date | None:
 PARSERS: dict[str, Callable[[Any], Any]] = {
     **{k: _text(n) for k, (_l, n) in CHILD_TEXT.items()},
     **{k: _bool for k in CHILD_BOOL},
+    "boarding": _boarding,
     "gender": _gender,
     "birth_date": _date,
     "hukou": parse_hukou,

@@ -157,3 +157,65 @@ def range_errors(
     if start and end and end < start and not errors:
         errors[field_end] = f"{label_end}不能早于{label_start}"
     return errors
+
+
+# --- dates in query strings ---------------------------------------------------------------------
+# One reading of a date in a link or an API query string (?on=, ?week=, ?since=, ?until=). What
+# a caller does with a bad one is its policy, stated where it calls: a page falls back to its
+# default and says so (`query_date_or`), an API answers 422 naming the parameter (the caller
+# raises lib.errors.Invalid with the message).
+
+
+def query_date(value: str | None, *, label: str, today: dt.date | None = None) -> dt.date | None:
+    """A date from a query string, read like every date (2026-11-01, 2026/11/01, 2026年11月1日)
+    and within the window of `range_errors` (year 9999 would overflow the week after it); None
+    when absent or blank. Raises DateError with a message that starts with `label`."""
+    if value is None or not clean(value):
+        return None
+    try:
+        day = parse_date(value)
+    except DateError as exc:
+        raise DateError(f"{label}：{exc}") from None
+    assert day is not None
+    errors = range_errors(
+        day, None, field_start="day", field_end="", label_start=label, today=today
+    )
+    if errors:
+        raise DateError(errors["day"])
+    return day
+
+
+def query_date_or(
+    value: str | None, default: dt.date, *, label: str, today: dt.date | None = None
+) -> tuple[dt.date, str]:
+    """A page's policy: (the date in the query string, or `default` when it is absent, and '')
+    or, when it cannot be read, (`default`, a message to show saying so)."""
+    try:
+        day = query_date(value, label=label, today=today)
+    except DateError as exc:
+        return default, f"{exc}；已改为显示 {default:%Y-%m-%d}"
+    return (default if day is None else day), ""
+
+
+def query_moment(
+    value: str | None, *, label: str, tz: dt.tzinfo, today: dt.date | None = None
+) -> tuple[dt.datetime, bool] | None:
+    """A date or an ISO datetime from a query string (?since=2026-11-01,
+    ?until=2026-11-30T18:00): the aware moment (a date's midnight; a time without a zone is
+    `tz`'s) and whether a whole day was given; None when absent or blank. Raises DateError with
+    a message that starts with `label`."""
+    text = clean(value)
+    if not text:
+        return None
+    if "T" not in text and ":" not in text:
+        day = query_date(text, label=label, today=today)
+        assert day is not None
+        return dt.datetime.combine(day, dt.time.min, tzinfo=tz), True
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise DateError(
+            f"{label}：“{text}”无法识别，应为 2026-11-01 或 2026-11-01T08:00:00"
+        ) from None
+    query_date(moment.date().isoformat(), label=label, today=today)  # the same window
+    return (moment if moment.tzinfo else moment.replace(tzinfo=tz)), False

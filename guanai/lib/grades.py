@@ -2,9 +2,9 @@
 
 import re
 
+from .numerals import parse_numeral
 from .text import clean, digits_of_number
 
-CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 NAMED = {
     "学前班": 0,
     "学前": 0,
@@ -39,22 +39,6 @@ class GradeError(ValueError):
     """A grade or class that cannot be read; Chinese message."""
 
 
-def _number(text: str) -> int | None:
-    if text.isdigit():
-        return int(text)
-    if text in CN_DIGITS:
-        return CN_DIGITS[text]
-    if text == "十":
-        return 10
-    m = re.fullmatch(r"十([一二三四五六七八九])", text)
-    if m:
-        return 10 + CN_DIGITS[m[1]]
-    m = re.fullmatch(r"([一二三四五六七八九])十([一二三四五六七八九]?)", text)
-    if m:
-        return CN_DIGITS[m[1]] * 10 + (CN_DIGITS[m[2]] if m[2] else 0)
-    return None
-
-
 def parse_grade(value: object) -> int:
     """'3', 3.0, '3年级', '三年级', '初一' (7), '学前班' (0) → int."""
     text = clean(digits_of_number(value)).replace(" ", "")
@@ -63,7 +47,7 @@ def parse_grade(value: object) -> int:
     if text in NAMED:
         return NAMED[text]
     stripped = re.sub(r"(年级|年)$", "", text)
-    number = _number(stripped)
+    number = parse_numeral(stripped)
     if number is None or not 0 <= number <= 12:
         raise GradeError(f"年级“{text}”无法识别，请写 1–9 或 三年级、初一")
     return number
@@ -76,7 +60,7 @@ def parse_class_no(value: object) -> int:
         raise GradeError("班级为空")
     stripped = re.sub(r"^[(\[]?(.+?)[)\]]?班?$", r"\1", text)
     stripped = stripped.strip("()[]")
-    number = _number(stripped)
+    number = parse_numeral(stripped)
     if number is None or not 1 <= number <= 99:
         raise GradeError(f"班级“{text}”无法识别，请写 2 或 2班")
     return number

@@ -1,6 +1,6 @@
-"""Closed vocabularies as people say them: parents' status, guardian relation, yes/no."""
+"""Closed vocabularies as people say them: parents' status, guardian relation, yes/no, 户口."""
 
-from .text import clean
+from .text import clean, digits_of_number
 
 PARENT_STATUS = {
     "在家": "home",
@@ -36,8 +36,12 @@ RELATION = {
     "姥姥": "外祖母",
     "外祖母": "外祖母",
 }
-YES = {"是", "有", "Y", "y", "yes", "YES", "1", "√", "✓", "住校", "寄宿"}
-NO = {"否", "无", "N", "n", "no", "NO", "0", "×", "走读", "不是"}
+# Yes and no as sheets, forms and programs write them (compared in lower case).
+YES = frozenset({"是", "有", "√", "✓", "✔", "1", "y", "yes", "true", "on"})
+NO = frozenset({"否", "无", "不是", "×", "✗", "✘", "0", "n", "no", "false", "off"})
+# The boarding column's own words: 寄宿 is yes, 走读 no — only there (寄宿 is no answer to
+# 是否随迁子女).
+BOARDING = {"寄宿": True, "住校": True, "寄宿生": True, "走读": False, "走读生": False}
 HUKOU = {
     "农业": "rural",
     "农村": "rural",
@@ -72,14 +76,24 @@ def parse_relation(value: object) -> str:
     return RELATION.get(text, text)
 
 
-def parse_yes_no(value: object) -> bool | None:
-    text = clean(value)
+def parse_yes_no(value: object, *, boarding: bool = False) -> bool | None:
+    """The one reading of a yes/no answer, for forms, roster rows and API bodies alike:
+    是/有/√/✓/1/y/yes/true/on → True, 否/无/不是/×/✗/0/n/no/false/off → False, blank → None;
+    with `boarding` also 寄宿/住校 → True and 走读 → False. A bool passes through; a number a
+    sheet stored as 1.0 reads as 1. Raises VocabError for anything else."""
+    if isinstance(value, bool):
+        return value
+    text = clean(digits_of_number(value)).replace(" ", "")
     if not text:
         return None
-    if text in YES:
+    if text.lower() in YES:
         return True
-    if text in NO:
+    if text.lower() in NO:
         return False
+    if boarding and text in BOARDING:
+        return BOARDING[text]
+    if boarding:
+        raise VocabError(f"“{text}”应为 是（寄宿） 或 否（走读）")
     raise VocabError(f"“{text}”应为 是 或 否")
 
 

@@ -20,7 +20,6 @@ dropped from the assignment.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from typing import Literal
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+
+from guanai.lib.numerals import parse_numeral
 
 EARTH_RADIUS_KM = 6371.0
 DAYS_PER_YEAR = 365.0
@@ -91,45 +92,7 @@ class MatchResult:
 
 # --- normalisation -----------------------------------------------------------------------------
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _GROUP_SUFFIXES = ("村民小组", "村民组", "小组", "组")
-
-
-def _chinese_number(text: str) -> int | None:
-    """一 … 九十九 (and 〇/零); None when `text` is not a Chinese numeral."""
-    if not text or any(ch not in _CN_DIGITS and ch not in "十百" for ch in text):
-        return None
-    if "百" in text:
-        head, _, tail = text.partition("百")
-        hundreds = _CN_DIGITS.get(head) if head else 1
-        rest = _chinese_number(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
-        if hundreds is None or rest is None:
-            return None
-        return hundreds * 100 + rest
-    if "十" in text:
-        head, _, tail = text.partition("十")
-        tens = _CN_DIGITS.get(head) if head else 1
-        ones = _CN_DIGITS.get(tail) if tail else 0
-        if tens is None or ones is None:
-            return None
-        return tens * 10 + ones
-    if len(text) == 1:
-        return _CN_DIGITS[text]
-    # Digit by digit, as in 一二 for 12: rare, but unambiguous.
-    return int("".join(str(_CN_DIGITS[ch]) for ch in text))
 
 
 def normalize_village(value: str | None) -> str:
@@ -145,9 +108,7 @@ def normalize_group(value: str | None) -> str:
             text = text[: -len(suffix)]
             break
     text = text.removeprefix("第")
-    if re.fullmatch(r"\d+", text):
-        return str(int(text))
-    number = _chinese_number(text)
+    number = parse_numeral(text, digit_by_digit=True)
     return str(number) if number is not None else text
 
 

@@ -28,6 +28,7 @@ from guanai.children.models import (
 )
 from guanai.lib import dates
 from guanai.lib.dates import DateError, current_term, range_errors
+from guanai.lib.errors import Invalid  # re-exported: pairing pages and services raise it
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, SchoolClass
 
@@ -47,15 +48,6 @@ INCOMPLETE = (
         & (Q(guardian__isnull=True) | Q(guardian__name="") | Q(guardian__phone=""))
     )
 )
-
-
-class Invalid(Exception):
-    """Input that breaks a rule: {field: Chinese message}; pages show it at the field, the API
-    answers 422 naming the field."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 # --- terms -------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from guanai.lib.dates import DateError, current_term, parse_date, parse_term
 from guanai.lib.grades import grade_name
 from guanai.lib.phone import PhoneError, parse_phone
 from guanai.lib.text import clean
+from guanai.lib.vocab import VocabError, parse_yes_no
 from guanai.org.models import School
 
 from .models import (
@@ -559,8 +560,11 @@ def clean_vacation_plan(data: dict[str, Any]) -> dict[str, Any]:
         out["contact_phone"] = parse_phone(data.get("contact_phone") or "").number
     except PhoneError as exc:
         errors["contact_phone"] = f"看护人电话：{exc}"
-    returned = data.get("pledge_returned")
-    out["pledge_returned"] = returned in (True, "1", "on", "true", "是")
+    try:
+        out["pledge_returned"] = bool(parse_yes_no(data.get("pledge_returned")))
+    except VocabError as exc:
+        errors["pledge_returned"] = f"责任书交回：{exc}"
+        out["pledge_returned"] = False
     try:
         out["pledge_returned_on"] = parse_date(data.get("pledge_returned_on"))
     except DateError as exc:
