@@ -553,3 +553,21 @@ def test_index_shows_only_the_users_schools(client, cast, users, campaign, role)
         assert "您没有所属的学校" in body
     if role in ("inspector", "zx_teacher31"):
         assert "发起 " not in body  # no write buttons for roles that may not open campaigns
+
+
+def test_screening_form_refuses_an_away_date_that_has_not_come(client, users, campaign, kids):
+    client.force_login(users["zx_teacher31"])
+    child = kids["c31b"]  # 单留守: father at home, mother away
+    url = reverse("screening:screen_child", args=[campaign.pk, child.pk])
+    response = client.post(
+        url,
+        {
+            "version": child.version,
+            "father.status": "home",
+            "mother.status": "away",
+            "mother.away_since": "2027-03-01",
+        },
+    )
+    assert response.status_code == 422
+    assert "母亲外出时间不能晚于今天" in response.content.decode()
+    assert _fresh(child).category == "single" and not ScreeningRecord.objects.exists()
