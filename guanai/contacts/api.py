@@ -17,14 +17,13 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from guanai.accounts.models import User
-from guanai.children.access import REDUCED, card_access
 from guanai.children.api import HistoryOut
 from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
 from guanai.lib.bounds import Id, Pages
 from guanai.lib.dates import range_errors
 
-from . import messaging
+from . import access, messaging
 from .corrections import (
     contact_histories,
     contact_input,
@@ -38,6 +37,7 @@ from .rules import SHANGHAI, due_items
 from .services import (
     IdempotencyConflict,
     clean_contact,
+    completable,
     complete_follow_up,
     log_contact,
     may_log_contacts,
@@ -92,6 +92,11 @@ class ContactOut(Schema):
     by: str
     by_name: str
     findings: dict[str, FindingOut]
+    follow_up_note: str = Field("", description="跟进完成时写下的结果")
+    details_hidden: bool = Field(
+        False,
+        description="代理家长读别人的记录时为 true：只给日期和联系方式，其余字段为空",
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -136,17 +141,39 @@ class DueOut(Schema):
 
 class DoneIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field("", max_length=500)
+    # Required, but checked by the service: a read-only role or a contact out of scope is
+    # answered 403 / 404 before the body is looked at.
+    note: str = Field("", max_length=500, description="做了什么（必填）")
 
 
-def contact_out(contact: Contact, *, hide_psych: bool = False) -> dict[str, Any]:
+def contact_out(contact: Contact, *, hidden: bool = False) -> dict[str, Any]:
+    """A contact as the API answers it; `hidden` (a proxy parent reading somebody else's
+    contact, `access.details_hidden`): its date and kind only."""
     findings = {}
     for area, _label in FINDING_AREAS:
-        if hide_psych and area == "psych":
-            continue
         level, text = getattr(contact, f"{area}_level"), getattr(contact, f"{area}_text")
         if level or text:
             findings[area] = {"level": level, "text": text}
+    if hidden:
+        return {
+            "id": contact.pk,
+            "child": contact.child_id,
+            "child_name": contact.child.name,
+            "kind": contact.kind,
+            "at": contact.at.astimezone(SHANGHAI),
+            "with_whom": "",
+            "notes": "",
+            "follow_up_by": None,
+            "follow_up_done": False,
+            "follow_up_done_at": None,
+            "by": "",
+            "by_name": "",
+            "findings": {},
+            "follow_up_note": "",
+            "details_hidden": True,
+            "created_at": contact.created_at.astimezone(SHANGHAI),
+            "updated_at": contact.updated_at.astimezone(SHANGHAI),
+        }
     return {
         "id": contact.pk,
         "child": contact.child_id,
@@ -163,14 +190,11 @@ def contact_out(contact: Contact, *, hide_psych: bool = False) -> dict[str, Any]
         "by": contact.by.username,
         "by_name": str(contact.by),
         "findings": findings,
+        "follow_up_note": contact.follow_up_note,
+        "details_hidden": False,
         "created_at": contact.created_at.astimezone(SHANGHAI),
         "updated_at": contact.updated_at.astimezone(SHANGHAI),
     }
-
-
-def _hide_psych(user: User, contact: Contact) -> bool:
-    """Proxy parents (reduced card) do not read psychological findings others recorded."""
-    return card_access(user) == REDUCED and contact.by_id != user.pk
 
 
 def _parse_moment(value: str, field: str, *, end: bool) -> dt.datetime:
@@ -212,6 +236,7 @@ def create_contact(request: HttpRequest, payload: ContactIn):
         notes=payload.notes,
         follow_up_by=payload.follow_up_by,
         findings={k: v.model_dump() for k, v in (payload.findings or {}).items()},
+        by=user,
     )
     key = request.headers.get("Idempotency-Key", "")
     if len(key) > 100:
@@ -242,6 +267,9 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
         if since and (until <= since if whole_day else until < since):
             raise CardInvalid({"until": "截止时间不能早于起始时间"})
         qs = qs.filter(at__lt=until) if whole_day else qs.filter(at__lte=until)
+    if filters.by or filters.teacher or filters.follow_up:
+        # Who logged a contact and its follow-up are details: a proxy parent filters his own.
+        qs = qs.filter(access.readable(request.user))
     if filters.by or filters.teacher:
         qs = qs.filter(by__username=filters.by or filters.teacher)
     if filters.school:
@@ -251,10 +279,9 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
     elif filters.follow_up == "done":
         qs = qs.filter(follow_up_done_at__isnull=False)
     user = request.user
-    reduced = card_access(user) == REDUCED
     return LazyOut(
         qs.order_by("id"),
-        lambda c: contact_out(c, hide_psych=reduced and c.by_id != user.pk),
+        lambda c: contact_out(c, hidden=access.details_hidden(user, c)),
         fetch=Contact.objects.select_related("child", "by").in_bulk,
     )
 
@@ -306,7 +333,11 @@ def list_due(request: HttpRequest, filters: Query[DueFilter]):
     if filters.teacher:
         children = children.filter(responsible_teacher__username=filters.teacher)
     as_of = filters.on or timezone.localdate()
-    items = due_items(children, as_of=as_of, rule_codes=[filters.rule] if filters.rule else None)
+    # A proxy parent's list: the proxy-parent rule only (the others are the school's duties).
+    codes = access.due_rule_codes(user, [filters.rule] if filters.rule else None)
+    if codes == []:
+        return []
+    items = due_items(children, as_of=as_of, rule_codes=codes)
     return [vars(i) for i in items]
 
 
@@ -316,21 +347,19 @@ def get_contact(request: HttpRequest, contact_id: Id):
     contact = get_object_or_404(
         Contact.objects.visible_to(request.user).select_related("child", "by"), pk=contact_id
     )
-    return contact_out(contact, hide_psych=_hide_psych(request.user, contact))
+    return contact_out(contact, hidden=access.details_hidden(request.user, contact))
 
 
 @router.post("/{int:contact_id}/follow-up-done", response=ContactOut)
 def follow_up_done(request: HttpRequest, contact_id: Id, payload: DoneIn):
-    """Mark the contact's follow-up done; it leaves the teachers' home pages."""
+    """Mark the contact's follow-up done with a note of what was done (`note`, required); it
+    leaves the teachers' home pages."""
     may_log_contacts(request.user)
     contact = get_object_or_404(
-        Contact.objects.filter(
-            child__in=Child.objects.visible_to(request.user, "contact").values("pk")
-        ).select_related("child", "by"),
-        pk=contact_id,
+        completable(request.user).select_related("child", "by"), pk=contact_id
     )
     complete_follow_up(contact=contact, by=request.user, note=payload.note)
-    return contact_out(contact, hide_psych=_hide_psych(request.user, contact))
+    return contact_out(contact)
 
 
 class ContactPatchIn(Schema):
@@ -373,14 +402,14 @@ def patch_contact(request: HttpRequest, contact_id: Id, payload: ContactPatchIn)
     data.update(body)
     errors = reason_errors(reason)
     try:
-        values = clean_contact(**data)
+        values = clean_contact(**data, by=user)
     except CardInvalid as exc:
         raise CardInvalid(exc.errors | errors) from None
     if errors:
         raise CardInvalid(errors)
     correct_contact(contact=contact, by=user, values=values, reason=reason, loaded_at=loaded_at)
     contact = Contact.objects.select_related("child", "by").get(pk=contact.pk)
-    return contact_out(contact, hide_psych=_hide_psych(user, contact))
+    return contact_out(contact)
 
 
 @router.get("/{int:contact_id}/history", response=list[HistoryOut])

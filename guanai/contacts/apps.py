@@ -7,6 +7,7 @@ FIELD_LABELS = {
     "at": "联系时间",
     "with_whom": "联系对象",
     "follow_up_by": "跟进截止日期",
+    "note": "跟进结果",
     "findings": "发现的情况",
     "photos": "照片",
     "since": "起始时间",

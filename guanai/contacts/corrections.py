@@ -14,11 +14,11 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from guanai.accounts.models import User
-from guanai.children.access import REDUCED, card_access
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion, history_entry, record_changes
 from guanai.children.validation import CardInvalid
 
+from . import access
 from .models import FINDING_AREAS, Contact, ContactKind, FindingLevel
 from .rules import SHANGHAI
 
@@ -31,7 +31,6 @@ CORRECTABLE = ["kind", "at", "with_whom", "notes", "follow_up_by", *FINDING_FIEL
 # the entry's own `by`.
 NOT_LISTED = {"by", "follow_up_done_by"}
 MOMENTS = {"at", "follow_up_done_at"}
-PSYCH = {"psych_level", "psych_text"}
 
 
 def correctable(user: User) -> QuerySet[Contact]:
@@ -144,20 +143,19 @@ def contact_histories(contacts: list[Contact], *, user: User) -> dict[int, list[
     {contact id: [{"at", "by", "by_name", "reason", "created", "correction",
     "changes": [{"field", "label", "old", "new", "old_text", "new_text"}]}]}.
     A correction is an entry that changed what was recorded (not a follow-up marked done).
-    Psychological findings recorded by others are left out for proxy parents."""
-    reduced = card_access(user) == REDUCED
+    A proxy parent reads none of the versions of others' contacts (`access`): only their date
+    and kind, which the contact itself shows."""
     records: dict[int, list] = defaultdict(list)
+    shown = [c for c in contacts if not access.details_hidden(user, c)]
     rows = (
-        Contact.history.filter(id__in=[c.pk for c in contacts])
+        Contact.history.filter(id__in=[c.pk for c in shown])
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )
     for record in rows:
         records[record.id].append(record)
-    authors = {c.pk: c.by_id for c in contacts}
     out: dict[int, list[dict[str, Any]]] = {}
     for contact_id, versions in records.items():
-        hidden = NOT_LISTED | (PSYCH if reduced and authors[contact_id] != user.pk else set())
         entries = []
         for n, record in enumerate(versions):
             if n == 0 and record.history_type != "+":
@@ -166,7 +164,7 @@ def contact_histories(contacts: list[Contact], *, user: User) -> dict[int, list[
             changes = [
                 _change(c)
                 for c in record_changes(_WithPrevious(record, previous), "")
-                if c["field"] not in hidden
+                if c["field"] not in NOT_LISTED
             ]
             if not changes and record.history_type != "+":
                 continue

@@ -33,6 +33,14 @@ def _moment(rng: random.Random, start: dt.date, end: dt.date) -> dt.datetime:
     return min(moment, timezone.now() - dt.timedelta(minutes=rng.randint(5, 60)))
 
 
+CALL_NOTES = [
+    "询问孩子近况，提醒按时完成作业。",
+    "监护人说孩子在家表现好，身体健康。",
+    "提醒注意防溺水和交通安全。",
+    "告知近期学校活动安排。",
+]
+
+
 def _visit(rng: random.Random, child: Child, by: User, when: dt.datetime) -> Contact:
     contact = Contact(
         child=child, by=by, kind=ContactKind.HOME_VISIT, at=when, with_whom=rng.choice(WHO)
@@ -91,6 +99,9 @@ def load_demo_contacts(
                     kind=kind,
                     at=_moment(rng, start, today),
                     with_whom=rng.choice(WHO),
+                    # a call says what was said (services.clean_contact); picked without the
+                    # random generator, so the rest of the demo stays as it was
+                    notes=CALL_NOTES[len(rows) % len(CALL_NOTES)],
                 )
             )
         for _ in range(rng.choice([0, 1, 1, 2])):

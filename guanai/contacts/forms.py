@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from guanai.children.models import Category, Child
 from guanai.children.validation import CardInvalid
-from guanai.forms import PlainForm
 
+from . import access
 from .corrections import FINDING_FIELDS
 from .models import FINDING_AREAS, Contact, ContactKind, FindingLevel, RulePeriod
 from .services import clean_contact
@@ -49,9 +49,10 @@ def with_whom_choices(child: Child) -> list[str]:
     return out
 
 
-class ContactForm(PlainForm):
+class ContactForm(forms.Form):
     """Log one contact. The hidden `idempotency_key` makes a resubmit (after a network drop)
-    answer the first save instead of creating a duplicate."""
+    answer the first save instead of creating a duplicate. `by`, who logs it, decides the kinds
+    offered and whether the psychological area is there (`access`)."""
 
     kind = forms.ChoiceField(
         label="联系方式", choices=ContactKind.choices, widget=forms.RadioSelect
@@ -74,14 +75,21 @@ class ContactForm(PlainForm):
     photos = MultipleFileField(label="照片", required=False)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args: Any, child: Child, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, child: Child, by: Any, **kwargs: Any) -> None:
+        kinds = access.kind_choices(by)
         initial = kwargs.setdefault("initial", {})
         initial.setdefault("idempotency_key", uuid.uuid4().hex)
         initial.setdefault("at", timezone.localtime().replace(second=0, microsecond=0))
-        initial.setdefault("kind", ContactKind.HOME_VISIT)
+        initial.setdefault("kind", kinds[0][0] if access.proxy_reader(by) else "home_visit")
         super().__init__(*args, **kwargs)
-        self.child = child
-        for area, label in FINDING_AREAS:
+        self.child, self.by = child, by
+        self.fields["kind"].choices = kinds
+        self.areas = [
+            (area, label)
+            for area, label in FINDING_AREAS
+            if area != "psych" or not access.proxy_reader(by)
+        ]
+        for area, label in self.areas:
             self.fields[f"{area}_level"] = forms.ChoiceField(
                 label=label, choices=LEVEL_CHOICES, required=False, widget=forms.RadioSelect
             )
@@ -93,9 +101,7 @@ class ContactForm(PlainForm):
         self.values: dict[str, Any] = {}
 
     def area_fields(self) -> list[tuple[str, Any, Any]]:
-        return [
-            (label, self[f"{area}_level"], self[f"{area}_text"]) for area, label in FINDING_AREAS
-        ]
+        return [(label, self[f"{area}_level"], self[f"{area}_text"]) for area, label in self.areas]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -103,7 +109,7 @@ class ContactForm(PlainForm):
             return data
         findings = {
             area: {"level": data.get(f"{area}_level", ""), "text": data.get(f"{area}_text", "")}
-            for area, _label in FINDING_AREAS
+            for area, _label in self.areas
         }
         try:
             self.values = clean_contact(
@@ -113,6 +119,7 @@ class ContactForm(PlainForm):
                 notes=data.get("notes", ""),
                 follow_up_by=data.get("follow_up_by"),
                 findings=findings,
+                by=self.by,
             )
         except CardInvalid as exc:
             for key, message in exc.errors.items():
@@ -132,7 +139,7 @@ class ContactEditForm(ContactForm):
         widget=forms.TextInput(attrs={"placeholder": "如：时间记错了，应为上午"}),
     )
 
-    def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, contact: Contact, by: Any, **kwargs: Any) -> None:
         initial = kwargs.setdefault("initial", {})
         initial.update(
             {
@@ -144,7 +151,7 @@ class ContactEditForm(ContactForm):
                 **{f: getattr(contact, f) for f in FINDING_FIELDS},
             }
         )
-        super().__init__(*args, child=contact.child, **kwargs)
+        super().__init__(*args, child=contact.child, by=by, **kwargs)
         self.contact = contact
         del self.fields["idempotency_key"]
         self.fields.pop("photos", None)
@@ -162,7 +169,7 @@ class ContactEditForm(ContactForm):
         return data
 
 
-class VisitRoundForm(PlainForm):
+class VisitRoundForm(forms.Form):
     """A new 普访 round for a town or one school; `create_round` checks the dates and name."""
 
     unit = forms.ChoiceField(label="范围")
@@ -209,11 +216,13 @@ class VisitRoundEditForm(VisitRoundForm):
         return {f: self.cleaned_data[f] for f in ROUND_FIELDS}
 
 
-class DoneForm(PlainForm):
+class DoneForm(forms.Form):
+    """A follow-up marked done, with what was done (checked by `complete_follow_up`)."""
+
     note = forms.CharField(label="跟进结果", max_length=500, required=False)
 
 
-class RuleForm(PlainForm):
+class RuleForm(forms.Form):
     """One frequency rule as edited on the rules page."""
 
     name = forms.CharField(
@@ -255,7 +264,7 @@ class RuleForm(PlainForm):
         return data
 
 
-class TemplateForm(PlainForm):
+class TemplateForm(forms.Form):
     title = forms.CharField(label="标题", max_length=100)
     body = forms.CharField(label="正文", widget=forms.Textarea(attrs={"rows": 14}))
     receipt_text = forms.CharField(
@@ -272,7 +281,7 @@ def _date_field(label: str) -> forms.DateField:
     )
 
 
-class PrintForm(PlainForm):
+class PrintForm(forms.Form):
     """Print a letter for a class, a grade or a school."""
 
     template = forms.TypedChoiceField(label="信件", coerce=int)
@@ -296,7 +305,7 @@ class PrintForm(PlainForm):
         }
 
 
-class ReceiptForm(PlainForm):
+class ReceiptForm(forms.Form):
     code = forms.CharField(
         label="回执编号",
         max_length=20,
@@ -306,7 +315,7 @@ class ReceiptForm(PlainForm):
     )
 
 
-class MessageForm(PlainForm):
+class MessageForm(forms.Form):
     text = forms.CharField(
         label="消息内容",
         max_length=500,

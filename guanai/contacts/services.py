@@ -19,6 +19,7 @@ from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
 from guanai.lib.photos import PhotoError, reencode_photo
 
+from . import access
 from .models import (
     FINDING_AREAS,
     Contact,
@@ -34,6 +35,12 @@ from .rules import DEFAULTS_BY_CODE, SHANGHAI, local_date
 
 AREA_KEYS = [key for key, _label in FINDING_AREAS]
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+# A contact is a fact: it cannot be later than now. A phone's or a program's clock a few
+# minutes ahead of the server's is not a fact in the future.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+# Kinds that reach a person directly: they say whom, and what was found or said.
+CONVERSATIONS = {ContactKind.HOME_VISIT, ContactKind.PHONE, ContactKind.VIDEO}
+LEVEL_TEXT = ("level", "text")
 
 
 class IdempotencyConflict(Exception):
@@ -55,16 +62,23 @@ def clean_contact(
     notes: str = "",
     follow_up_by: dt.date | None = None,
     findings: dict[str, dict[str, str]] | None = None,
+    by: User | None = None,
 ) -> dict[str, Any]:
     """Validate one contact's fields (page form and API alike); raise CardInvalid naming each
-    bad field in Chinese. Returns the model field values."""
+    bad field in Chinese. Returns the model field values.
+
+    A home visit, a call or a video call says whom it reached and what was found or said (an
+    empty one would count as a visit and reset 上次家访). `by`, the person logging it: a proxy
+    parent logs only his kinds and no psychological finding (`access.logging_errors`)."""
     errors: dict[str, str] = {}
     if kind not in ContactKind.values:
         errors["kind"] = "取值不在允许范围内：" + "、".join(str(lbl) for lbl in ContactKind.labels)
+    errors.update(access.logging_errors(by, kind=kind, findings=findings or {}))
     at = normalize_at(at)
     today = timezone.localdate()
-    if local_date(at) > today:
-        errors["at"] = "联系时间不能晚于今天"
+    now = timezone.now()
+    if at > now + CLOCK_SKEW:
+        errors["at"] = f"联系时间不能晚于现在（{timezone.localtime(now):%Y-%m-%d %H:%M}）"
     elif at.year < 2000:
         errors["at"] = "联系时间太早了，请核对"
     with_whom = (with_whom or "").strip()
@@ -97,6 +111,13 @@ def clean_contact(
             errors[f"findings.{area}.text"] = "不能超过 500 个字"
         values[f"{area}_level"] = level
         values[f"{area}_text"] = text
+    if kind in CONVERSATIONS:
+        if not with_whom:
+            errors.setdefault("with_whom", "请填写见到或联系了谁，如“祖母 张桂花”")
+        if not notes and not any(values[f"{area}_{p}"] for area in AREA_KEYS for p in LEVEL_TEXT):
+            errors.setdefault(
+                "notes", "请至少记下一个方面的情况（学习、生活、心理、安全），或填写情况记录"
+            )
     if errors:
         raise CardInvalid(errors)
     return values
@@ -178,13 +199,19 @@ def prepare_photos(child: Child, photos: list[UploadedFile]) -> list[ContentFile
 
 @transaction.atomic
 def complete_follow_up(*, contact: Contact, by: User, note: str = "") -> Contact:
-    """Mark a contact's follow-up done (it leaves the home page's list)."""
+    """Mark a contact's follow-up done (it leaves the home page's list), with a short note of
+    what was done: the timeline shows it, and "done" alone tells nobody anything."""
     if contact.follow_up_by is None:
         raise CardInvalid({"follow_up_by": "这条记录没有需要跟进的事项"})
+    note = (note or "").strip()
     if contact.follow_up_done_at is None:
+        if not note:
+            raise CardInvalid({"note": "请简要写下做了什么，如“已电话联系母亲，周末回家”"})
+        if len(note) > 500:
+            raise CardInvalid({"note": "跟进结果不能超过 500 个字"})
         contact.follow_up_done_at = timezone.now()
         contact.follow_up_done_by = by
-        contact.follow_up_note = (note or "").strip()[:500]
+        contact.follow_up_note = note
         contact.save(update_fields=["follow_up_done_at", "follow_up_done_by", "follow_up_note"])
     return contact
 
@@ -203,14 +230,23 @@ def own_children_filter(user: User) -> Q:
 
 def follow_ups_for(user: User) -> QuerySet[Contact]:
     """Open follow-ups the user should see on the home page: those on her own children and
-    those she recorded herself, earliest deadline first."""
+    those she recorded herself, earliest deadline first; a proxy parent's own only (he does
+    not read the others', `access`)."""
     own = Child.objects.visible_to(user, "contact").filter(own_children_filter(user))
     return (
-        Contact.objects.open_follow_ups()
-        .filter(child__in=Child.objects.visible_to(user, "contact").values("pk"))
+        completable(user)
+        .open_follow_ups()
         .filter(Q(child__in=own.values("pk")) | Q(by=user))
         .select_related("child", "child__school_class", "by")
         .order_by("follow_up_by", "id")
+    )
+
+
+def completable(user: User) -> QuerySet[Contact]:
+    """Contacts whose follow-up `user` may mark done: those of the children she may contact
+    whose details she reads."""
+    return Contact.objects.filter(
+        access.readable(user), child__in=Child.objects.visible_to(user, "contact").values("pk")
     )
 
 
@@ -219,6 +255,9 @@ def home_panel(user: User) -> dict[str, Any]:
     if not user.is_authenticated or user.is_read_only:
         return {}
     follow_ups = list(follow_ups_for(user)[:10])
+    proxy = access.proxy_reader(user)
+    for c in follow_ups:
+        c.kind_label = access.kind_label(c.kind, proxy=proxy)
     today = timezone.localdate()
     return {
         "follow_ups": follow_ups,

@@ -20,8 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanai.accounts import scope
 from guanai.accounts.models import User
 from guanai.accounts.permissions import writer_required
-from guanai.children.access import REDUCED, card_access
-from guanai.children.models import Child
+from guanai.children.models import AssignmentKind, Child, ChildAssignment
 from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
 from guanai.exports import xlsx_download
@@ -30,6 +29,7 @@ from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.photos import CONTENT_TYPES
 from guanai.org.models import School
 
+from . import access
 from .corrections import contact_histories, contact_to_correct, correct_contact, correctable
 from .forms import (
     ContactEditForm,
@@ -42,6 +42,7 @@ from .models import Contact, ContactKind, ContactPhoto, PlannedVisit
 from .rules import DEFAULT_RULES, RULE_CODES, due_items, rules_for_schools
 from .services import (
     IdempotencyConflict,
+    completable,
     complete_follow_up,
     follow_ups_for,
     log_contact,
@@ -113,7 +114,7 @@ def index(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     due: dict[int, list[str]] = {}
     ids = [c.pk for c in page]
-    for item in due_items(Child.objects.filter(pk__in=ids), as_of=timezone.localdate()):
+    for item in _due_items(request, Child.objects.filter(pk__in=ids), timezone.localdate()):
         due.setdefault(item.child, []).append(item.rule_name)
     for child in page:
         child.due_rules = due.get(child.pk, [])
@@ -136,8 +137,10 @@ def contact_new(request: HttpRequest) -> HttpResponse:
         pk=child_id,
     )
     kind = request.GET.get("kind")
-    initial = {"kind": kind} if kind in ContactKind.values else {}
-    form = ContactForm(request.POST or None, request.FILES or None, child=child, initial=initial)
+    initial = {"kind": kind} if kind in dict(access.kind_choices(request.user)) else {}
+    form = ContactForm(
+        request.POST or None, request.FILES or None, child=child, by=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             contact, created = log_contact(
@@ -153,7 +156,8 @@ def contact_new(request: HttpRequest) -> HttpResponse:
             _show_errors(form, exc)
         else:
             note = "已保存" if created else "这条记录之前已经保存（没有重复保存）"
-            messages.success(request, f"{child.name}：{contact.get_kind_display()}{note}")
+            kind = access.kind_label(contact.kind, proxy=access.proxy_reader(request.user))
+            messages.success(request, f"{child.name}：{kind}{note}")
             target = _safe_next(request, reverse("contacts:index"))
             # `saved` lets the next page drop the form's draft kept in the phone's storage
             sep = "&" if "?" in target else "?"
@@ -171,16 +175,12 @@ def contact_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "child": child,
             "last": last,
-            "hide_psych": last is not None and _hides_psych(request, last),
+            "last_hidden": last is not None and access.details_hidden(request.user, last),
             "people": with_whom_choices(child),
-            "kinds": ContactKind.choices,
+            "kinds": form.fields["kind"].choices,
             "next": _safe_next(request, ""),
         },
     )
-
-
-def _hides_psych(request: HttpRequest, contact: Contact) -> bool:
-    return card_access(request.user) == REDUCED and contact.by_id != request.user.pk
 
 
 @writer_required
@@ -189,7 +189,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct a saved contact with the same form (the child stays); the reason and the
     replaced version go into the contact's history."""
     contact = contact_to_correct(request.user, pk)
-    form = ContactEditForm(request.POST or None, contact=contact)
+    form = ContactEditForm(request.POST or None, contact=contact, by=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             saved, changed = correct_contact(
@@ -217,7 +217,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "child": contact.child,
             "editing": contact,
             "people": with_whom_choices(contact.child),
-            "kinds": ContactKind.choices,
+            "kinds": form.fields["kind"].choices,
             "next": _safe_next(request, ""),
         },
     )
@@ -234,12 +234,17 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-at", "-id")
     )
     page = Paginator(contacts, 20).get_page(request.GET.get("page"))
-    reduced = card_access(request.user) == REDUCED
     ids = [c.pk for c in page]
     histories = contact_histories(list(page), user=request.user)
     may_correct = set(correctable(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    proxies = set(
+        ChildAssignment.objects.filter(child=child, kind=AssignmentKind.PROXY_PARENT).values_list(
+            "user_id", flat=True
+        )
+    )
     for c in page:
-        c.hide_psych = reduced and c.by_id != request.user.pk
+        c.hidden = access.details_hidden(request.user, c)  # a proxy parent: date and kind only
+        c.kind_label = access.kind_label(c.kind, proxy=c.by_id in proxies)
         c.corrections = [e for e in histories.get(c.pk, []) if e["correction"]]
         c.may_correct = c.pk in may_correct
     can_log = not request.user.is_read_only and _scope(request, "contact").filter(pk=pk).exists()
@@ -251,10 +256,8 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 @writer_required
 @require_POST
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark a follow-up done: it leaves the home page."""
-    contact = get_object_or_404(
-        Contact.objects.filter(child__in=_scope(request, "contact").values("pk")), pk=pk
-    )
+    """Mark a follow-up done, saying what was done: it leaves the home page."""
+    contact = get_object_or_404(completable(request.user), pk=pk)
     form = DoneForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
@@ -274,8 +277,10 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
     page = Paginator(follow_ups_for(request.user), 50).get_page(request.GET.get("page"))
     ids = [c.pk for c in page]
     may_correct = set(correctable(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    proxy = access.proxy_reader(request.user)
     for c in page:
         c.may_correct = c.pk in may_correct
+        c.kind_label = access.kind_label(c.kind, proxy=proxy)
     return render(
         request, "contacts/follow_ups.html", {"page": page, "today": timezone.localdate()}
     )
@@ -287,7 +292,11 @@ def photo(request: HttpRequest, pk: int) -> HttpResponse:
     stored extension (photos are re-encoded to .jpg or .png on upload), never from sniffing;
     a file stored before re-encoding with any other name is only ever a download."""
     item = get_object_or_404(
-        ContactPhoto.objects.filter(contact__child__in=_scope(request).values("pk")), pk=pk
+        ContactPhoto.objects.filter(
+            access.readable(request.user, prefix="contact__"),
+            contact__child__in=_scope(request).values("pk"),
+        ),
+        pk=pk,
     )
     ext = item.file.name.rsplit(".", 1)[-1].lower()
     if ext in PHOTO_TYPES:
@@ -347,10 +356,8 @@ def due(request: HttpRequest) -> HttpResponse:
     first; per teacher (mine), class, grade or school; counts per class at the top."""
     as_of = _parse_date(request.GET.get("on"), timezone.localdate())
     rule = request.GET.get("rule")
-    items = due_items(
-        _filter_children(request),
-        as_of=as_of,
-        rule_codes=[rule] if rule in RULE_CODES else None,
+    items = _due_items(
+        request, _filter_children(request), as_of, [rule] if rule in RULE_CODES else None
     )
     if request.GET.get("export") == "xlsx" and request.user.can_export:
         return _export_due(request, items, as_of)
@@ -406,7 +413,7 @@ def due(request: HttpRequest) -> HttpResponse:
             summary.values(), key=lambda r: (r["school"], r["grade"] or 0, r["class_no"] or 0)
         ),
         "per_school": per_school,
-        "rules": DEFAULT_RULES,
+        "rules": [r for r in DEFAULT_RULES if r.code in _rule_codes(request)],
         "rule_names": {r.code: r.name for r in DEFAULT_RULES},
         "schools": _schools(request),
         "grades": sorted(GRADE_NAMES.items()),
@@ -421,6 +428,19 @@ def due(request: HttpRequest) -> HttpResponse:
     }
     template = "contacts/_due_table.html" if request.htmx else "contacts/due.html"
     return render(request, template, ctx)
+
+
+def _rule_codes(request: HttpRequest, wanted: list[str] | None = None) -> list[str]:
+    """The rules of the user's due lists (a proxy parent's: the proxy-parent rule only)."""
+    codes = access.due_rule_codes(request.user, wanted)
+    return RULE_CODES if codes is None else codes
+
+
+def _due_items(request: HttpRequest, children, as_of: dt.date, wanted: list[str] | None = None):
+    codes = access.due_rule_codes(request.user, wanted)
+    if codes == []:
+        return []  # none of the rules asked for is the user's
+    return due_items(children, as_of=as_of, rule_codes=codes)
 
 
 def _user_names(ids: set[int]) -> dict[int, str]:
@@ -590,7 +610,7 @@ def plan(request: HttpRequest) -> HttpResponse:
     planned_ids = {p.child_id for p in planned}
     suggestions = [
         i
-        for i in due_items(mine, as_of=week + dt.timedelta(days=6), rule_codes=["home_visit"])
+        for i in _due_items(request, mine, week + dt.timedelta(days=6), ["home_visit"])
         if i.child not in planned_ids
     ][:30]
     return render(

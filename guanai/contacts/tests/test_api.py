@@ -66,7 +66,8 @@ def test_at_in_another_zone_is_kept_as_the_same_instant(client, teacher, kids):
 
 
 def test_optional_fields_default_and_findings_round_trip(client, teacher, kids):
-    data = {"child": kids["c31a"].pk, "kind": "phone", "at": "2026-11-21T20:00:00"}
+    # a meeting at school (a call or a visit must say whom it reached: test_contact_checks)
+    data = {"child": kids["c31a"].pk, "kind": "meeting", "at": "2026-11-21T20:00:00"}
     data["findings"] = {"safety": {"level": "follow_up", "text": "常到河边玩"}}
     out = post(client, data).json()
     assert out["with_whom"] == "" and out["notes"] == "" and out["follow_up_by"] is None
@@ -217,7 +218,9 @@ def test_own_checks_are_422_in_chinese(client, teacher, kids):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     response = post(client, body(kids["c31a"], at=f"{tomorrow}T09:00:00"))
     assert response.status_code == 422
-    assert response.json()["detail"][0]["msg"] == "联系时间：联系时间不能晚于今天"
+    assert (
+        response.json()["detail"][0]["msg"] == "联系时间：联系时间不能晚于现在（2026-11-29 10:00）"
+    )
     response = post(client, body(kids["c31a"], follow_up_by="2026-11-01"))
     assert response.status_code == 422
     assert "跟进截止日期" in response.json()["detail"][0]["msg"]

@@ -36,3 +36,14 @@ def test_demo_proxy_parent_has_met_one_child_this_week_and_is_late_for_the_other
         Child.objects.visible_to(proxy), as_of=timezone.localdate(), rule_codes=["proxy_contact"]
     )
     assert [(i.proxy_user_id, i.days_overdue) for i in items] == [(proxy.pk, 5)]
+
+
+def test_every_demo_contact_passes_the_checks_of_a_logged_one(cast, users):
+    """Calls and visits say whom they reached and what was found or said; nothing is later
+    than now; a proxy parent's are of his kinds (services.clean_contact)."""
+    from guanai.contacts.corrections import contact_input
+    from guanai.contacts.services import clean_contact
+
+    load_demo_contacts(seed=1)
+    for contact in Contact.objects.select_related("by"):
+        clean_contact(**contact_input(contact), by=contact.by)

@@ -2,7 +2,8 @@
    dropped connection or a closed tab loses nothing), offer it back on a fresh form, and fill
    fields from the quick buttons. The form's data-* attributes carry what the template knows:
    data-child, data-fresh="1" on a new unbound form, data-no-draft on a correction,
-   data-follow-up (the id of the follow-up date field). */
+   data-follow-up (the id of the follow-up date field); elements with data-for-kind show only
+   while one of their kinds is chosen. */
 (function () {
   "use strict";
   var form = document.getElementById("contact-form");
@@ -44,4 +45,13 @@
   form.querySelectorAll("[data-date]").forEach(function (b) {
     b.addEventListener("click", function () { document.getElementById(form.dataset.followUp).value = b.dataset.date; save(); });
   });
+  // Hints that hold for some kinds only (data-for-kind="home_visit"): shown while one is chosen.
+  function showForKind() {
+    var chosen = form.querySelector('input[name="kind"]:checked');
+    document.querySelectorAll("[data-for-kind]").forEach(function (el) {
+      el.hidden = !chosen || el.dataset.forKind.split(" ").indexOf(chosen.value) < 0;
+    });
+  }
+  form.addEventListener("change", showForKind);
+  showForKind();
 })();
