@@ -109,9 +109,19 @@ def test_teacher_logs_a_home_visit_with_a_follow_up_on_her_phone(
     shoot(page, "card")
 
     page.goto(f"{live_server.url}/")
-    page.locator(f"[data-follow-up='{visit.pk}']").get_by_role("button", name="完成").click()
+    item = page.locator(f"[data-follow-up='{visit.pk}']")
+    item.get_by_role("button", name="完成").click()  # one tap records nothing: asked what
+    expect(item).to_have_count(1)
+    assert Contact.objects.get().follow_up_done_at is None
+    item.get_by_label("跟进结果").fill("村委已装护栏")
+    assert_fits_phone(page, viewport)
+    shoot(page, "follow-up-done")
+    item.get_by_role("button", name="完成").click()
     expect(page.get_by_role("alert")).to_contain_text("跟进事项已完成")
     expect(page.locator(f"[data-follow-up='{visit.pk}']")).to_have_count(0)
+    page.goto(f"{live_server.url}/children/{kids['c31a'].pk}/")
+    expect(page.locator("#contact-timeline")).to_contain_text("跟进已完成")
+    expect(page.locator("#contact-timeline")).to_contain_text("王老师：村委已装护栏")
 
 
 def test_leader_prints_a_class_letters_and_records_returned_slips(
@@ -135,6 +145,12 @@ def test_leader_prints_a_class_letters_and_records_returned_slips(
     page.get_by_label("范围（班级、年级或全校）").select_option(label="虎山镇中心小学 三年级(1)班")
     page.get_by_label("假期开始").fill("2027-07-10")
     page.get_by_label("假期结束").fill("2027-08-31")
+    page.get_by_label("返校日期").fill("2027-08-01")  # before the vacation ends: refused
+    page.get_by_role("button", name="生成 PDF").click()
+    expect(page.locator("#id_return_on + .invalid-feedback")).to_have_text(
+        "返校日期不能早于假期结束"
+    )
+    shoot(page, "print-refused")
     page.get_by_label("返校日期").fill("2027-09-01")
     assert_fits_phone(page, viewport)
     shoot(page, "print")
@@ -149,6 +165,8 @@ def test_leader_prints_a_class_letters_and_records_returned_slips(
     text = "".join(p.extract_text() for p in pdf.pages).replace(" ", "").replace("\n", "")
     assert len(pdf.pages) == 2
     assert "尊敬的张奶奶" in text and "2027年7月10日" in text and "回执" in text
+    # no phone on record for 王老师 nor for the school: a line to write them on by hand
+    assert "请与班主任王老师（电话：____________）或学校（电话：____________）联系" in text
 
     assert "为了让张三、张四同学" in text and "尊敬的单爷爷" in text
     assert "张三、张四（三年级(1)班）" in text  # the twins' one slip names both
@@ -182,3 +200,57 @@ def test_leader_prints_a_class_letters_and_records_returned_slips(
     page.goto(f"{live_server.url}/contacts/letters/")
     expect(page.locator("tbody tr").first).to_contain_text("1 / 2")  # families
     shoot(page, "letters")
+
+
+def test_proxy_parent_logs_a_meeting_and_reads_only_the_date_of_others_contacts(
+    page: Page, live_server, cast, viewport, shoot
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from guanai.children.models import Child
+    from guanai.contacts.models import Contact
+
+    kid, users = cast["children"]["c32a"], cast["users"]
+    Child.objects.update(created_at=timezone.now() - dt.timedelta(days=120))
+    Contact.objects.create(
+        child=kid,
+        by=users["zx_counselor"],
+        kind="home_visit",
+        at=timezone.now() - dt.timedelta(days=2),
+        with_whom="祖母 张奶奶",
+        notes="父母离异，母亲多年未联系",
+        psych_level="watch",
+        psych_text="情绪低落",
+    )
+    login(page, live_server.url, "proxy_wang")
+    page.goto(f"{live_server.url}/contacts/new/?child={kid.pk}")
+    kinds = page.locator(".kind-picker label")
+    expect(kinds).to_have_text(["见面", "家访", "电话", "视频"])
+    expect(page.locator("#kind-meeting")).to_be_checked()
+    expect(page.locator("#last-visit")).to_contain_text("上次家访")
+    expect(page.locator("#last-visit")).not_to_contain_text("父母离异")
+    expect(page.get_by_text("心理", exact=True)).to_have_count(0)
+    page.get_by_label("见到 / 联系了谁").fill("李四")
+    page.get_by_label("情况记录").fill("周末一起写作业，买了文具")
+    assert_fits_phone(page, viewport)
+    shoot(page, "form")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert")).to_contain_text("李四：见面已保存")
+    assert Contact.objects.get(by=users["proxy_wang"]).kind == "meeting"
+
+    page.goto(f"{live_server.url}/children/{kid.pk}/")
+    timeline = page.locator("#contact-timeline")
+    expect(timeline).to_contain_text("周末一起写作业")  # his own, in full
+    expect(timeline.locator("[data-hidden-details]")).to_contain_text("家访")
+    for secret in ("父母离异", "情绪低落", "祖母 张奶奶", "周老师"):
+        expect(page.locator("main")).not_to_contain_text(secret)
+    expect(page.locator("main")).not_to_contain_text("监护情况评估")
+    shoot(page, "card")
+
+    page.goto(f"{live_server.url}/contacts/due/")
+    expect(page.locator("main")).to_contain_text("代理家长每周联系")
+    expect(page.locator("main")).not_to_contain_text("每学期家访")
+    assert_fits_phone(page, viewport)
+    shoot(page, "due")
