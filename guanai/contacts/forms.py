@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from guanai.children.models import Category, Child
 from guanai.children.validation import CardInvalid
+from guanai.forms import PlainForm
 
 from . import access
 from .corrections import FINDING_FIELDS
@@ -49,7 +50,7 @@ def with_whom_choices(child: Child) -> list[str]:
     return out
 
 
-class ContactForm(forms.Form):
+class ContactForm(PlainForm):
     """Log one contact. The hidden `idempotency_key` makes a resubmit (after a network drop)
     answer the first save instead of creating a duplicate. `by`, who logs it, decides the kinds
     offered and whether the psychological area is there (`access`)."""
@@ -169,7 +170,7 @@ class ContactEditForm(ContactForm):
         return data
 
 
-class VisitRoundForm(forms.Form):
+class VisitRoundForm(PlainForm):
     """A new 普访 round for a town or one school; `create_round` checks the dates and name."""
 
     unit = forms.ChoiceField(label="范围")
@@ -216,13 +217,13 @@ class VisitRoundEditForm(VisitRoundForm):
         return {f: self.cleaned_data[f] for f in ROUND_FIELDS}
 
 
-class DoneForm(forms.Form):
+class DoneForm(PlainForm):
     """A follow-up marked done, with what was done (checked by `complete_follow_up`)."""
 
     note = forms.CharField(label="跟进结果", max_length=500, required=False)
 
 
-class RuleForm(forms.Form):
+class RuleForm(PlainForm):
     """One frequency rule as edited on the rules page."""
 
     name = forms.CharField(
@@ -264,7 +265,7 @@ class RuleForm(forms.Form):
         return data
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(PlainForm):
     title = forms.CharField(label="标题", max_length=100)
     body = forms.CharField(label="正文", widget=forms.Textarea(attrs={"rows": 14}))
     receipt_text = forms.CharField(
@@ -281,7 +282,7 @@ def _date_field(label: str) -> forms.DateField:
     )
 
 
-class PrintForm(forms.Form):
+class PrintForm(PlainForm):
     """Print a letter for a class, a grade or a school."""
 
     template = forms.TypedChoiceField(label="信件", coerce=int)
@@ -305,7 +306,7 @@ class PrintForm(forms.Form):
         }
 
 
-class ReceiptForm(forms.Form):
+class ReceiptForm(PlainForm):
     code = forms.CharField(
         label="回执编号",
         max_length=20,
@@ -315,7 +316,7 @@ class ReceiptForm(forms.Form):
     )
 
 
-class MessageForm(forms.Form):
+class MessageForm(PlainForm):
     text = forms.CharField(
         label="消息内容",
         max_length=500,

@@ -119,7 +119,7 @@ def test_each_fresh_form_carries_its_own_key(client, cast):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"kind": "fax"}, "kind", "选择一个有效的选项"),
+        ({"kind": "fax"}, "kind", "所选联系方式不在可选范围内"),
         ({"at": "昨天"}, "at", ""),
         ({"at": "2030-01-01T10:00"}, "at", "不能晚于现在"),
         ({"follow_up_by": "2020-01-01"}, "follow_up_by", "不能早于联系日期"),
