@@ -54,3 +54,23 @@ def test_town_corrects_a_class_and_cannot_close_one_with_children(
     expect(page.get_by_role("alert")).to_contain_text("三年级(1)班还有 2 名在读学生，不能停用")
     assert_fits_phone(page, viewport)
     shoot(page, "refused")
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+def test_teacher_names_responsible_teachers_for_her_class_with_one_save(
+    page: Page, live_server, cast, viewport, shoot
+):
+    c31 = cast["classes"]["c31"]
+    login(page, live_server.url, "zx_teacher31")
+    page.goto(f"{live_server.url}/pairing/responsibility/class/{c31.pk}/")
+    expect(page.get_by_role("button", name="保存")).to_have_count(1)
+    expect(page.get_by_role("button", name="结束")).to_have_count(0)
+    page.get_by_label("张三 的责任教师").select_option(label="周老师（zx_counselor）")
+    page.get_by_label("单小明 的责任教师").select_option(label="王老师（zx_teacher31）")
+    assert_fits_phone(page, viewport)
+    shoot(page, "chosen")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert")).to_contain_text("已保存：2 名儿童的责任教师有变化")
+    expect(page.get_by_label("张三 的责任教师")).to_have_value(
+        str(cast["users"]["zx_counselor"].pk)
+    )

@@ -7,8 +7,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -184,8 +185,8 @@ def _class(request: HttpRequest, pk: int) -> SchoolClass:
 @login_required
 @require_http_methods(["GET", "POST"])
 def class_children(request: HttpRequest, pk: int) -> HttpResponse:
-    """A class's children and their responsible teachers; those who arrange the class may
-    name one per child (default: the class teacher)."""
+    """A class's children and their responsible teachers; those who arrange the class name one
+    per child (default: the class teacher) in one form with one 保存."""
     school_class = _class(request, pk)
     user = request.user
     can_arrange = arranged_classes(user).filter(pk=school_class.pk).exists()
@@ -196,25 +197,22 @@ def class_children(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("name", "pk")
     )
     staff = school_staff(school_class.school)
-    form, status, failed = ResponsibleForm(staff=staff), 200, None
+    status, chosen, errors = 200, {}, {}
     if request.method == "POST":
         if user.is_read_only or not can_arrange:
             raise PermissionDenied("没有指定责任教师的权限")
-        child = get_object_or_404(
-            Child.objects.visible_to(user, "change").filter(school_class=school_class),
-            pk=request.POST.get("child") if str(request.POST.get("child", "")).isdigit() else 0,
-        )
-        form = ResponsibleForm(request.POST, staff=staff)
-        if form.is_valid():
-            try:
-                set_responsible_teacher(child=child, teacher=form.cleaned_data["teacher"], by=user)
-            except Invalid as exc:
-                put_errors(form, exc)
-            else:
-                messages.success(request, f"已更新 {child.name} 的责任教师")
-                return redirect("pairing:class_children", pk=school_class.pk)
-        status, failed = 422, child.pk
+        chosen = _posted_teachers(request, school_class)
+        errors, changed = _save_responsible(chosen, staff=staff, by=user)
+        if not errors:
+            messages.success(
+                request, f"已保存：{changed} 名儿童的责任教师有变化" if changed else "没有改动"
+            )
+            return redirect("pairing:class_children", pk=school_class.pk)
+        status = 422
     rows = sorted(kids, key=lambda c: (c.category not in LEFT_BEHIND, c.name, c.pk))
+    for c in rows:
+        c.chosen = chosen.get(c.pk, (c, str(c.responsible_teacher_id or "")))[1]
+        c.errors = errors.get(c.pk, [])
     return render(
         request,
         "pairing/class_children.html",
@@ -223,8 +221,7 @@ def class_children(request: HttpRequest, pk: int) -> HttpResponse:
             "children": rows,
             "staff": list(staff),
             "can_arrange": can_arrange and not user.is_read_only,
-            "form": form,
-            "failed": failed,
+            "failed": len(errors),
             "teachers": [
                 ra.user
                 for ra in valid_on(
@@ -237,6 +234,53 @@ def class_children(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _posted_teachers(request: HttpRequest, school_class: SchoolClass) -> dict[int, tuple]:
+    """{child id: (child, chosen teacher id as posted)} from the `teacher_<child id>` fields;
+    a child the user may not change, or of another class, is not found (404)."""
+    posted = {
+        int(key.removeprefix("teacher_")): value
+        for key, value in request.POST.items()
+        if key.startswith("teacher_") and key.removeprefix("teacher_").isdigit()
+    }
+    children = Child.objects.visible_to(request.user, "change").filter(
+        school_class=school_class, enrolment=Enrolment.ENROLLED, pk__in=posted
+    )
+    found = {c.pk: c for c in children}
+    if not posted or set(posted) - set(found):
+        raise Http404("没有找到这名儿童")
+    return {pk: (found[pk], value) for pk, value in posted.items()}
+
+
+def _save_responsible(chosen: dict[int, tuple], *, staff, by) -> tuple[dict[int, list], int]:
+    """Save every changed choice, or none: ({child id: [messages]}, number changed)."""
+    errors: dict[int, list] = {}
+    picks = {}
+    for pk, (child, value) in chosen.items():
+        form = ResponsibleForm({"teacher": value}, staff=staff)
+        if form.is_valid():
+            picks[pk] = (child, form.cleaned_data["teacher"])
+        else:
+            errors[pk] = form.errors["teacher"]
+    changed = [
+        (child, teacher)
+        for child, teacher in picks.values()
+        if child.responsible_teacher_id != (teacher.pk if teacher else None)
+    ]
+    if errors:
+        return errors, 0
+    try:
+        with transaction.atomic():
+            for child, teacher in changed:
+                try:
+                    set_responsible_teacher(child=child, teacher=teacher, by=by)
+                except Invalid as exc:
+                    errors[child.pk] = list(exc.errors.values())
+                    raise
+    except Invalid:
+        return errors, 0
+    return {}, len(changed)
 
 
 @writer_required

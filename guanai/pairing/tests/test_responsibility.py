@@ -477,7 +477,7 @@ def test_name_responsible_teacher_scope(client, users, cast, role, status):
     client.force_login(users[role])
     response = client.post(
         reverse("pairing:class_children", args=[cast["classes"]["c31"].pk]),
-        {"child": kid.pk, "teacher": users["zx_counselor"].pk},
+        {f"teacher_{kid.pk}": users["zx_counselor"].pk},
     )
     assert response.status_code == status
     kid.refresh_from_db()
@@ -487,12 +487,50 @@ def test_name_responsible_teacher_scope(client, users, cast, role, status):
 def test_name_responsible_teacher_bad_input(client, users, cast):
     url = reverse("pairing:class_children", args=[cast["classes"]["c31"].pk])
     client.force_login(users["zx_teacher31"])
-    kid = cast["children"]["c31a"]
-    bad = client.post(url, {"child": kid.pk, "teacher": users["bq_leader"].pk})
+    kid, other = cast["children"]["c31a"], cast["children"]["c31b"]
+    bad = client.post(
+        url,
+        {
+            f"teacher_{kid.pk}": users["bq_leader"].pk,
+            f"teacher_{other.pk}": users["zx_teacher31"].pk,
+        },
+    )
     assert bad.status_code == 422 and "请从本校教职工中选择" in bad.content.decode()
-    assert client.post(url, {"child": "x", "teacher": ""}).status_code == 404
+    other.refresh_from_db()
+    assert other.responsible_teacher is None  # one form: nothing saved while a row is wrong
+    assert client.post(url, {"teacher_x": ""}).status_code == 404
+    assert client.post(url, {}).status_code == 404
     other_class = cast["children"]["c32a"]
-    assert client.post(url, {"child": other_class.pk, "teacher": ""}).status_code == 404
+    assert client.post(url, {f"teacher_{other_class.pk}": ""}).status_code == 404
+
+
+def test_one_form_names_the_whole_class_with_one_save(client, users, cast):
+    url = reverse("pairing:class_children", args=[cast["classes"]["c31"].pk])
+    client.force_login(users["zx_teacher31"])
+    page = client.get(url).content.decode()
+    assert page.count(">保存</button>") == 1 and "结束" not in page
+    kid, other = cast["children"]["c31a"], cast["children"]["c31b"]
+    response = client.post(
+        url,
+        {
+            f"teacher_{kid.pk}": users["zx_counselor"].pk,
+            f"teacher_{other.pk}": users["zx_teacher31"].pk,
+        },
+        follow=True,
+    )
+    assert "已保存：2 名儿童的责任教师有变化" in response.content.decode()
+    kid.refresh_from_db()
+    other.refresh_from_db()
+    assert (kid.responsible_teacher, other.responsible_teacher) == (
+        users["zx_counselor"],
+        users["zx_teacher31"],
+    )
+    again = client.post(
+        url,
+        {f"teacher_{kid.pk}": users["zx_counselor"].pk, f"teacher_{other.pk}": ""},
+        follow=True,
+    )
+    assert "已保存：1 名儿童的责任教师有变化" in again.content.decode()
 
 
 def test_fill_from_the_page(client, users, cast):
