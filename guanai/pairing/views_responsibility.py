@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +19,7 @@ from guanai.accounts import scope
 from guanai.accounts.models import Role, RoleAssignment
 from guanai.accounts.permissions import writer_required
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
+from guanai.contacts.services import follow_ups_for
 from guanai.org.models import School, SchoolClass
 
 from .forms import ClassTeacherForm, GradeLeaderForm, ResponsibleForm, put_errors
@@ -39,6 +40,8 @@ from .responsibility import (
     valid_on,
 )
 from .services import school_staff
+
+LIMIT = 30  # rows of a to-do list before "全部"
 
 
 def _schools(request: HttpRequest) -> QuerySet[School]:
@@ -310,9 +313,24 @@ def work(request: HttpRequest, user_pk: int | None = None) -> HttpResponse:
         if user_pk is not None
         else request.user
     )
-    work = open_work(person, scope=Child.objects.visible_to(request.user))
+    visible = Child.objects.visible_to(request.user)
+    work = open_work(person, scope=visible)
+    # the follow-ups promised on visits and calls (待跟进), the overdue first in line
+    today = timezone.localdate()
+    open_follow_ups = follow_ups_for(person).filter(child__in=visible.values("pk"))
+    counts = open_follow_ups.aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=Q(follow_up_by__lt=today))
+    )
     return render(
         request,
         "pairing/work.html",
-        {"work": work, "person": person, "is_me": person.pk == request.user.pk},
+        {
+            "work": work,
+            "person": person,
+            "is_me": person.pk == request.user.pk,
+            "follow_ups": list(open_follow_ups[:LIMIT]),
+            "follow_ups_count": counts["total"],
+            "overdue": counts["overdue"],
+            "today": today,
+        },
     )
