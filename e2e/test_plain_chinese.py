@@ -135,5 +135,28 @@ def test_each_role_sees_plain_chinese_on_a_phone(
     pairs = [u for u in _links(page, "a[href*='/pairing/']") if re.search(r"/pairing/\d+/$", u)]
     if pairs:
         check(pairs[0])
-    print(role, sorted(u.removeprefix(base) for u in seen))
-    assert not found, found
+    assert not found, (found, sorted(u.removeprefix(base) for u in seen))
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+def test_two_children_of_one_name_are_told_apart_on_a_phone(
+    page: Page, live_server, cast, viewport, shoot
+):
+    from playwright.sync_api import expect
+
+    from e2e.conftest import assert_fits_phone
+    from guanai.testing import make_child
+
+    make_child(cast["classes"]["c31"], name="周小明", birth=dt.date(2017, 2, 3))
+    make_child(cast["classes"]["c41"], name="周小明", birth=dt.date(2016, 7, 8))
+    login(page, live_server.url, "zx_leader")
+    page.goto(f"{live_server.url}/children/?q=zxm")
+    rows = page.locator(".child-row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("三年级(1)班")
+    expect(rows.nth(0).locator(".birth")).to_be_visible()
+    expect(rows.nth(0)).to_contain_text("2017-02-03 出生")
+    expect(rows.nth(1)).to_contain_text("四年级(1)班")
+    expect(rows.nth(1)).to_contain_text("2016-07-08 出生")
+    assert_fits_phone(page, viewport)
+    shoot(page)
