@@ -215,11 +215,22 @@ def _tags(value: Any) -> list[str]:
     return out
 
 
-def _date(value: Any) -> dt.date | None:
-    day = parse_date(value)
-    if day and day > timezone.localdate() + dt.timedelta(days=366):
-        raise ValueError("日期太远了，请核对")
+def not_in_future(day: dt.date | None, *, label: str) -> dt.date | None:
+    """The one check for dated facts (a birth, a parent's leaving, a transfer, a signed
+    notice, a pledge handed back): they happened, so they cannot lie after today. A date
+    typed for one that has not happened yet would silently change the classification (away
+    since next March: "未满3个月", 非留守). Plans (deadlines, vacation dates) do not use it."""
+    today = timezone.localdate()
+    if day is not None and day > today:
+        raise ValueError(f"{label}不能晚于今天（{today:%Y-%m-%d}）：只登记已经发生的事")
     return day
+
+
+def _fact_date(key: str) -> Callable[[Any], dt.date | None]:
+    def parse(value: Any) -> dt.date | None:
+        return not_in_future(parse_date(value), label=FIELD_LABELS[key])
+
+    return parse
 
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -227,7 +238,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     **{k: _bool for k in CHILD_BOOL},
     "boarding": _boarding,
     "gender": _gender,
-    "birth_date": _date,
+    "birth_date": _fact_date("birth_date"),
     "hukou": parse_hukou,
     "latitude": _decimal(-90, 90),
     "longitude": _decimal(-180, 180),
@@ -237,9 +248,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 for _who in ("father", "mother"):
     PARSERS.update({f"{_who}.{k}": _text(n) for k, (_l, n) in PARENT_TEXT.items()})
     PARSERS[f"{_who}.status"] = _status
-    PARSERS[f"{_who}.away_since"] = _date
+    PARSERS[f"{_who}.away_since"] = _fact_date(f"{_who}.away_since")
     PARSERS[f"{_who}.phone"] = _phone
-    PARSERS[f"{_who}.effective_from"] = _date
+    PARSERS[f"{_who}.effective_from"] = _fact_date(f"{_who}.effective_from")
 PARSERS.update({f"guardian.{k}": _text(n) for k, (_l, n) in GUARDIAN_TEXT.items()})
 PARSERS.update(
     {
@@ -248,9 +259,9 @@ PARSERS.update(
         "guardian.age": _age,
         "guardian.capacity": _choice(Assessment, "监护能力"),
         "guardian.is_entrusted": _bool,
-        "guardian.entrustment_notice_on": _date,
-        "guardian.confirmation_signed_on": _date,
-        "guardian.effective_from": _date,
+        "guardian.entrustment_notice_on": _fact_date("guardian.entrustment_notice_on"),
+        "guardian.confirmation_signed_on": _fact_date("guardian.confirmation_signed_on"),
+        "guardian.effective_from": _fact_date("guardian.effective_from"),
     }
 )
 EDITABLE = set(PARSERS) | {"id_number"}

@@ -27,7 +27,16 @@ from .access import (
     card_access,
     search_children,
 )
-from .forms import SENSITIVE_KEYS, CardForm, initial_for
+from .forms import (
+    ALL_SECTIONS,
+    SECTION_OF_SLUG,
+    SECTION_SLUGS,
+    SENSITIVE_KEYS,
+    TEL_KEYS,
+    CardForm,
+    initial_for,
+    section_keys,
+)
 from .models import Category, Child
 from .services import StaleVersion, category_timeline, child_history, create_child, update_child
 from .validation import CardInvalid
@@ -198,11 +207,18 @@ def _hidden_for(request: HttpRequest) -> set[str]:
     return set() if card_access(request.user) == FULL else set(SENSITIVE_KEYS)
 
 
+def _section(request: HttpRequest) -> str:
+    slug = request.GET.get("section", "")
+    return slug if slug in SECTION_SLUGS or slug == ALL_SECTIONS else SECTION_SLUGS[0]
+
+
 @writer_required
 @require_http_methods(["GET", "POST"])
 def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Edit a card; the version makes a second concurrent save reload instead of overwrite."""
+    """Edit one section of a card (`?section=`, `all` for the whole form); the version makes a
+    second concurrent save reload instead of overwrite."""
     child = get_object_or_404(_scope(request, "change").prefetch_related("parents"), pk=pk)
+    section = _section(request)
     hide = _hidden_for(request)
     initial = initial_for(child, with_id="id_number" not in hide)
     initial["_current"] = {
@@ -210,15 +226,14 @@ def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "gender": child.gender,
         "id_number": initial.get("id_number", ""),
     }
-    form = CardForm(request.POST or None, initial=initial | {"version": child.version}, hide=hide)
-    if request.method == "GET" and (initial.get("id_number") or initial.get("student_no")):
-        log_access(
-            request=request,
-            user=request.user,
-            action=AccessAction.VIEW_ID_NUMBER,
-            child=child,
-            detail="编辑档卡时查看完整身份证号、学籍号",
-        )
+    shown = section_keys(section) - hide
+    form = CardForm(
+        request.POST or None,
+        initial=initial | {"version": child.version},
+        hide=hide | (section_keys(ALL_SECTIONS) - shown),
+    )
+    if request.method == "GET":
+        _log_edit_view(request, child, {k: initial.get(k) for k in shown})
     stale = False
     if request.method == "POST" and form.is_valid():
         try:
@@ -240,9 +255,40 @@ def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "children/edit.html",
-        {"form": form, "child": child, "stale": stale},
+        {
+            "form": form,
+            "child": child,
+            "stale": stale,
+            "section": section,
+            "sections": [
+                (slug, SECTION_OF_SLUG[slug][0])
+                for slug in SECTION_SLUGS
+                if section_keys(slug) - hide
+            ],
+        },
         status=409 if stale else 200,
     )
+
+
+def _log_edit_view(request: HttpRequest, child: Child, shown: dict) -> None:
+    """The edit form shows full numbers in its fields: each such view is logged, as on the
+    card page."""
+    if shown.get("id_number") or shown.get("student_no"):
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.VIEW_ID_NUMBER,
+            child=child,
+            detail="编辑档卡时查看完整身份证号、学籍号",
+        )
+    if any(shown.get(k) for k in TEL_KEYS):
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.VIEW_SENSITIVE,
+            child=child,
+            detail="编辑档卡时查看完整电话号码",
+        )
 
 
 @writer_required
