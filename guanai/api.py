@@ -108,10 +108,11 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError):
 
 @api.exception_handler(CardInvalid)
 def on_card_invalid(request: HttpRequest, exc: CardInvalid):
-    details = [
-        {"loc": ["body", *k.split(".")], "field": k, "msg": f"{FIELD_LABELS.get(k, k)}：{v}"}
-        for k, v in exc.errors.items()
-    ]
+    details = []
+    for k, v in exc.errors.items():
+        label = FIELD_LABELS.get(k, k)  # a message that names its field is not named twice
+        msg = v if v.startswith(label) else f"{label}：{v}"
+        details.append({"loc": [exc.source, *k.split(".")], "field": k, "msg": msg})
     return api.create_response(request, {"detail": details}, status=422)
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from guanai.accounts import scope
 from guanai.exports import xlsx_download
+from guanai.lib.dates import query_date_or
 
 from .forms import LoginForm, RoleAssignmentForm, UserForm
 from .models import AccessAction, AccessLog, ApiToken, RevokeReason, RoleAssignment, User
@@ -247,12 +248,16 @@ def access_log(request: HttpRequest) -> HttpResponse:
         logs = logs.filter(child__name__contains=g["child"].strip())
     if g.get("action") in AccessAction.values:
         logs = logs.filter(action=g["action"])
-    for key, lookup in (("since", "at__date__gte"), ("until", "at__date__lte")):
-        try:
-            if g.get(key):
-                logs = logs.filter(**{lookup: dt.date.fromisoformat(g[key])})
-        except ValueError:
-            messages.error(request, "日期格式应为 2026-11-29")
+    for key, label, lookup in (
+        ("since", "起始日期", "at__date__gte"),
+        ("until", "截止日期", "at__date__lte"),
+    ):
+        # A page's policy for a bad date in its link: the filter is left out, saying so.
+        day, problem = query_date_or(g.get(key), None, label=label)
+        if problem:
+            messages.error(request, problem)
+        if day:
+            logs = logs.filter(**{lookup: day})
     query = g.copy()
     query.pop("page", None)
     query.pop("export", None)

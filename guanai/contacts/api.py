@@ -21,7 +21,8 @@ from guanai.children.api import HistoryOut
 from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
 from guanai.lib.bounds import Id, Pages
-from guanai.lib.dates import range_errors
+from guanai.lib.dates import DateError, query_date, query_moment
+from guanai.lib.errors import Invalid
 
 from . import access, messaging
 from .corrections import (
@@ -120,7 +121,7 @@ class DueFilter(FilterSchema):
     rule: RuleCode | None = None
     mine: bool | None = Field(None, description="只看我的学生（责任教师、所带班级、分配给我的）")
     teacher: str | None = Field(None, description="责任教师登录名")
-    on: dt.date | None = Field(None, description="按哪一天计算（默认今天）")
+    on: str | None = Field(None, description="按哪一天计算（默认今天），如 2026-11-29")
 
 
 class DueOut(Schema):
@@ -197,26 +198,13 @@ def contact_out(contact: Contact, *, hidden: bool = False) -> dict[str, Any]:
     }
 
 
-def _parse_moment(value: str, field: str, *, end: bool) -> dt.datetime:
-    """A date (the whole day) or an ISO datetime; naive values are Asia/Shanghai. A year out
-    of the plausible window (lib.dates) is refused, naming the field."""
-    text = value.strip()
+def _query_moment(value: str | None, field: str, label: str) -> tuple[dt.datetime, bool] | None:
+    """?since= / ?until=: a date (the whole day) or an ISO datetime, Asia/Shanghai when it has
+    no zone (lib.dates.query_moment); an API's policy for a bad one is a 422 naming it."""
     try:
-        if len(text) == 10:
-            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time.min)
-        else:
-            moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CardInvalid({field: "日期格式不对，应为 2026-11-01 或 2026-11-01T08:00:00"}) from None
-    label = "起始时间" if field == "since" else "截止时间"
-    errors = range_errors(
-        moment.date(), None, field_start=field, field_end=field, label_start=label
-    )
-    if errors:
-        raise CardInvalid(errors)
-    if len(text) == 10 and end:
-        moment += dt.timedelta(days=1)
-    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+        return query_moment(value, label=label, tz=SHANGHAI)
+    except DateError as exc:
+        raise Invalid({field: str(exc)}, source="query") from None
 
 
 @router.post("", response={200: ContactOut, 201: ContactOut})
@@ -258,15 +246,17 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
         qs = qs.filter(child_id=filters.child)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    since = _parse_moment(filters.since, "since", end=False) if filters.since else None
+    since = _query_moment(filters.since, "since", "起始时间")
     if since:
-        qs = qs.filter(at__gte=since)
-    if filters.until:
-        until = _parse_moment(filters.until, "until", end=True)
-        whole_day = len(filters.until.strip()) == 10  # then `until` is the next midnight
-        if since and (until <= since if whole_day else until < since):
-            raise CardInvalid({"until": "截止时间不能早于起始时间"})
-        qs = qs.filter(at__lt=until) if whole_day else qs.filter(at__lte=until)
+        qs = qs.filter(at__gte=since[0])
+    until = _query_moment(filters.until, "until", "截止时间")
+    if until:
+        end, whole_day = until
+        if whole_day:
+            end += dt.timedelta(days=1)  # the next midnight, excluded
+        if since and (end <= since[0] if whole_day else end < since[0]):
+            raise Invalid({"until": "截止时间不能早于起始时间"}, source="query")
+        qs = qs.filter(at__lt=end) if whole_day else qs.filter(at__lte=end)
     if filters.by or filters.teacher or filters.follow_up:
         # Who logged a contact and its follow-up are details: a proxy parent filters his own.
         qs = qs.filter(access.readable(request.user))
@@ -332,7 +322,10 @@ def list_due(request: HttpRequest, filters: Query[DueFilter]):
         children = children.filter(own_children_filter(user))
     if filters.teacher:
         children = children.filter(responsible_teacher__username=filters.teacher)
-    as_of = filters.on or timezone.localdate()
+    try:  # an API's policy for a bad date: a 422 naming the parameter
+        as_of = query_date(filters.on, label="日期") or timezone.localdate()
+    except DateError as exc:
+        raise Invalid({"on": str(exc)}, source="query") from None
     # A proxy parent's list: the proxy-parent rule only (the others are the school's duties).
     codes = access.due_rule_codes(user, [filters.rule] if filters.rule else None)
     if codes == []:

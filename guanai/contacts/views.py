@@ -24,7 +24,7 @@ from guanai.children.models import AssignmentKind, Child, ChildAssignment
 from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
 from guanai.exports import xlsx_download
-from guanai.lib.dates import plausible
+from guanai.lib.dates import query_date_or
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.photos import CONTENT_TYPES
 from guanai.org.models import School
@@ -63,14 +63,16 @@ def _scope(request: HttpRequest, action: str = "view"):
     return Child.objects.visible_to(request.user, action=action)
 
 
-def _parse_date(value: str | None, default: dt.date) -> dt.date:
-    """A date from a link (a week, a period), or the default when it is missing, malformed or
-    implausible (year 9999 would overflow the week after it)."""
-    try:
-        day = dt.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
-    return day if plausible(day, timezone.localdate()) else default
+def _parse_date(
+    request: HttpRequest, value: str | None, default: dt.date, *, label: str
+) -> dt.date:
+    """A date from a link (a day, a week, a period): a page's policy is the default when it is
+    missing, and the default with a message saying so when it is malformed or implausible
+    (year 9999 would overflow the week after it)."""
+    day, problem = query_date_or(value, default, label=label)
+    if problem:
+        messages.warning(request, problem)
+    return day or default
 
 
 def _show_errors(form, exc: CardInvalid) -> None:
@@ -354,7 +356,7 @@ class DueRow:
 def due(request: HttpRequest) -> HttpResponse:
     """Due and overdue: who has not been contacted or visited within the rules, most overdue
     first; per teacher (mine), class, grade or school; counts per class at the top."""
-    as_of = _parse_date(request.GET.get("on"), timezone.localdate())
+    as_of = _parse_date(request, request.GET.get("on"), timezone.localdate(), label="日期")
     rule = request.GET.get("rule")
     items = _due_items(
         request, _filter_children(request), as_of, [rule] if rule in RULE_CODES else None
@@ -582,7 +584,12 @@ def plan(request: HttpRequest) -> HttpResponse:
     """The teacher's home visits for a week: planned children (done once visited that week) and
     suggestions from her children due a home visit."""
     week = week_of(
-        _parse_date(request.GET.get("week") or request.POST.get("week"), timezone.localdate())
+        _parse_date(
+            request,
+            request.GET.get("week") or request.POST.get("week"),
+            timezone.localdate(),
+            label="周",
+        )
     )
     if request.method == "POST":
         child = get_object_or_404(_scope(request, "contact"), pk=request.POST.get("child") or 0)

@@ -97,8 +97,8 @@ def _coverage_period(request: HttpRequest, rounds: list) -> tuple:
         children = round_children(chosen, request.user)
         period = (chosen.since, chosen.until, chosen.left_behind_only)
         return chosen, *period, children, f"round={chosen.pk}"
-    since = _parse_date(g.get("since"), term_start(today))
-    until = _parse_date(g.get("until"), today)
+    since = _parse_date(request, g.get("since"), term_start(today), label="开始日期")
+    until = _parse_date(request, g.get("until"), today, label="结束日期")
     if until < since:
         since, until = until, since
     left_behind_only = g.get("left_behind") == "1"

@@ -186,14 +186,16 @@ def query_date(value: str | None, *, label: str, today: dt.date | None = None) -
 
 
 def query_date_or(
-    value: str | None, default: dt.date, *, label: str, today: dt.date | None = None
-) -> tuple[dt.date, str]:
+    value: str | None, default: dt.date | None, *, label: str, today: dt.date | None = None
+) -> tuple[dt.date | None, str]:
     """A page's policy: (the date in the query string, or `default` when it is absent, and '')
-    or, when it cannot be read, (`default`, a message to show saying so)."""
+    or, when it cannot be read, (`default`, a message to show saying so). A `default` of None
+    is a filter left out."""
     try:
         day = query_date(value, label=label, today=today)
     except DateError as exc:
-        return default, f"{exc}；已改为显示 {default:%Y-%m-%d}"
+        instead = f"已改为 {default:%Y-%m-%d}" if default else "未按此日期筛选"
+        return default, f"{exc}；{instead}"
     return (default if day is None else day), ""
 
 

@@ -309,7 +309,7 @@ def test_future_time_and_missing_reason_are_reported_together(client, cast, visi
     assert response.status_code == 422
     fields = {d["field"]: d["msg"] for d in response.json()["detail"]}
     assert fields == {
-        "at": "联系时间：联系时间不能晚于现在（2026-11-29 10:00）",
+        "at": "联系时间不能晚于现在（2026-11-29 10:00）",
         "reason": "原因：请填写修改原因",
     }
 

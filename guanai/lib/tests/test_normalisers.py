@@ -136,7 +136,19 @@ def test_a_page_falls_back_to_its_default_and_says_so():
     assert query_date_or(None, default, label="周", today=TODAY) == (default, "")
     day, message = query_date_or("9999-12-31", default, label="周", today=TODAY)
     assert day == default
-    assert message.startswith("周不能晚于") and "已改为显示 2026-11-29" in message
+    assert message.startswith("周不能晚于") and message.endswith("；已改为 2026-11-29")
+
+
+def test_a_filter_that_cannot_be_read_is_left_out_and_says_so():
+    assert query_date_or("2026-11-02", None, label="起始日期", today=TODAY) == (
+        dt.date(2026, 11, 2),
+        "",
+    )
+    day, message = query_date_or("11/02", None, label="起始日期", today=TODAY)
+    assert day is None
+    assert message.startswith("起始日期：日期“11/02”无法识别") and message.endswith(
+        "未按此日期筛选"
+    )
 
 
 def test_query_moment_takes_a_whole_day_or_a_moment():
