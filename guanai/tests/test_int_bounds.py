@@ -111,12 +111,12 @@ def test_page_with_an_id_beyond_64_bits_is_not_found(client, users, route):
 
 def test_an_integer_the_database_cannot_take_is_a_422_not_a_500(client, users, monkeypatch):
     """The safety net under the bounded types, for a route that would forget them."""
-    import guanai.contacts.api
+    from guanai.contacts.models import ContactQuerySet
 
-    def overflow(user):
+    def overflow(self, user, **kwargs):
         raise OverflowError("Python int too large to convert to SQLite INTEGER")
 
-    monkeypatch.setattr(guanai.contacts.api, "_contacts_in_scope", overflow)
+    monkeypatch.setattr(ContactQuerySet, "visible_to", overflow)
     client.force_login(users["town"])
     response = client.get("/api/v1/contacts")
     assert response.status_code == 422
