@@ -1,7 +1,6 @@
 """Roster export (SPEC §6.1 `guanai export-roster`): the template's columns under a title row,
 full ID numbers as text, and a round trip that re-imports every row unchanged."""
 
-import datetime as dt
 import io
 
 import openpyxl
@@ -13,7 +12,7 @@ from guanai.children.models import Child, Enrolment
 from guanai.children.roster import COLUMNS, export_roster
 from guanai.children.services import create_child
 from guanai.children.tests.test_roster_import import ident, run, sheet
-from guanai.testing import make_class
+from guanai.testing import SUITE_TODAY, make_class
 
 
 def export(path, school: str = "HS-BQ", *args: str) -> int:
@@ -38,7 +37,7 @@ def test_title_row_names_school_exporter_and_time_then_the_template_header(cast,
     rows = rows_of(path)
     title = rows[0][0].value
     assert "板桥小学" in title and "赵校长" in title
-    assert dt.date.today().isoformat() in title or dt.date.today().strftime("%Y-%m-%d") in title
+    assert SUITE_TODAY.isoformat() in title
     assert [c.value for c in rows[1]] == COLUMNS
     assert len(rows) == 3  # one child at HS-BQ
 

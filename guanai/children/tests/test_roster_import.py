@@ -23,7 +23,7 @@ from guanai.lib import crypto
 from guanai.lib.idcard import make_id_number
 from guanai.lib.pinyin import search_key
 from guanai.org.models import SchoolClass
-from guanai.testing import make_class, make_user
+from guanai.testing import SUITE_TODAY, make_class, make_user
 
 DATA = Path(__file__).parent / "data"
 REGION = "430523"  # 湖南省邵阳县
@@ -837,7 +837,7 @@ def test_changed_row_updates_with_history_reason_and_user(cast, tmp_path, kids):
     assert latest.history_user.username == "importer"
     assert child.history.count() == before + 1
     father = child.parent("father")
-    assert father.status == "home" and father.effective_from == dt.date.today()
+    assert father.status == "home" and father.effective_from == SUITE_TODAY
     assert Parent.history.filter(id=father.pk).first().history_change_reason == "由导入更新"
 
 
