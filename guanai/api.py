@@ -1,18 +1,30 @@
-"""The REST API at /api/v1/: one NinjaAPI, one Router per app, Chinese error bodies."""
+"""The REST API at /api/v1/: one NinjaAPI, one Router per app, one convention for errors.
+
+401 without a login or token, 404 for anything outside the user's scope, 403 for an action the
+role may not take, 409 for a stale version, and 422 for bad input: `{"detail": [{"loc", "field",
+"msg"}, …]}` naming each field in Chinese (guanai/api_common.py), whether ninja's validation
+found it or a service raised lib.errors.Invalid. Scope comes before the body: see
+`_scope_before_body`.
+"""
 
 import logging
+from functools import partial
 from typing import Any
 
+import pydantic
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from guanai.accounts.services import TokenRejected, authenticate_token
+from guanai.api_common import detail_item
 from guanai.children.services import StaleVersion
-from guanai.children.validation import FIELD_LABELS, CardInvalid
+from guanai.lib.errors import Invalid
 
 logger = logging.getLogger(__name__)
 
@@ -39,26 +51,6 @@ PYDANTIC_MESSAGES = {
     "greater_than_equal": "数值太小",
     "less_than_equal": "数值太大",
 }
-# The API's own parameter names (card and contact fields are in FIELD_LABELS).
-PARAM_LABELS = {
-    "page": "页码",
-    "page_size": "每页条数",
-    "child_id": "儿童编号",
-    "contact_id": "联系记录编号",
-    "message_id": "消息编号",
-    "round_id": "轮次编号",
-    "campaign_id": "摸底排查编号",
-    "job_id": "导入编号",
-    "pair_id": "结对编号",
-    "pairs": "结对",
-    "buddy": "帮扶伙伴",
-    "assignment_id": "指定编号",
-    "proxy_id": "代理家长编号",
-    "token_id": "令牌编号",
-    "town": "镇",
-    "valid_from": "起始日期",
-    "valid_to": "截止日期",
-}
 
 
 class BearerAuth(HttpBearer):
@@ -83,36 +75,36 @@ api = NinjaAPI(
 )
 
 
-def _detail(loc: list[Any], message: str) -> dict[str, Any]:
-    field = ".".join(str(p) for p in loc if p not in ("body", "query", "path", "payload"))
-    field = field.removeprefix("data.")
-    base = ".".join(p for p in field.split(".") if not p.isdigit())  # children.3 → children
-    labels = [FIELD_LABELS.get(k) or PARAM_LABELS.get(k) for k in (field, base)]
-    label = next((x for x in labels if x), field)
-    return {"loc": loc, "field": field, "msg": f"{label}：{message}" if label else message}
+def _route(request: HttpRequest) -> str:
+    """The mount prefix of the routes a request went to ("/pairs"): which words name its
+    fields (api_common.ROUTE_LABELS)."""
+    rest = request.path.removeprefix(reverse("api:api-root"))
+    return "/" + rest.split("/", 1)[0]
 
 
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError):
-    details = []
+    route, details = _route(request), []
     for err in exc.errors:
         message = PYDANTIC_MESSAGES.get(err.get("type", ""), "格式不对")
         if err.get("type") == "less_than_equal":
             message += f"，不能超过 {err['ctx']['le']}"
         if err.get("type") == "value_error" and err.get("ctx", {}).get("error"):
             message = str(err["ctx"]["error"])
-        loc = [p for p in err.get("loc", []) if p != "payload"]
-        details.append(_detail(list(loc), message))
+        loc = [p for p in err.get("loc", []) if p != "payload"]  # the body parameter's name
+        field = ".".join(str(p) for p in loc[1:]).removeprefix("data.")  # after body, query …
+        details.append(detail_item(loc, field, message, route=route))
     return api.create_response(request, {"detail": details}, status=422)
 
 
-@api.exception_handler(CardInvalid)
-def on_card_invalid(request: HttpRequest, exc: CardInvalid):
-    details = []
-    for k, v in exc.errors.items():
-        label = FIELD_LABELS.get(k, k)  # a message that names its field is not named twice
-        msg = v if v.startswith(label) else f"{label}：{v}"
-        details.append({"loc": [exc.source, *k.split(".")], "field": k, "msg": msg})
+@api.exception_handler(Invalid)
+def on_invalid(request: HttpRequest, exc: Invalid):
+    """A service's or a view's field errors (CardInvalid and pairing's Invalid are this)."""
+    route = _route(request)
+    details = [
+        detail_item([exc.source, *key.split(".")], key, message, route=route)
+        for key, message in exc.errors.items()
+    ]
     return api.create_response(request, {"detail": details}, status=422)
 
 
@@ -150,6 +142,92 @@ def on_401(request: HttpRequest, exc: AuthenticationError):
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+# --- scope before the body -------------------------------------------------------------------
+# ninja validates every parameter, the body included, before the view runs, so a bad body would
+# answer 422 where the route must answer 404 (an id outside the user's scope) or 403 (a read-only
+# role, whatever she sends): scope comes first (docs/architecture.md, SPEC §6.3). Every write
+# view looks up its target through scope and checks the role before it reads its body. So when
+# only the body is bad, the view still runs, given a stand-in for the body that raises the
+# validation error the first time it is touched: a 404 or 403 raised before that is the answer,
+# else the 422. What the view did before touching the body is rolled back, and a view that
+# never touches it answers the 422 too. Path and query parameters are validated first as before
+# (a malformed id names nothing in scope). This is the simplest robust place: ninja has no
+# dependencies to check scope in, body schemas stay the documented contract, and no route needs
+# a second copy of its scope rules. It wraps ninja's Operation._get_values; an upgrade that
+# renames it fails guanai/tests/test_scope_before_body.py.
+
+BODY_SOURCES = frozenset({"body", "form", "file"})
+
+
+class _UnreadBody:
+    """A body (or a form field) that failed validation: reading it raises the error."""
+
+    __slots__ = ("_error",)
+
+    def __init__(self, error: Exception) -> None:
+        object.__setattr__(self, "_error", error)
+
+    def _raise(self, *args: Any, **kwargs: Any) -> Any:
+        raise object.__getattribute__(self, "_error")
+
+    __getattr__ = __setattr__ = __getitem__ = __iter__ = __len__ = __contains__ = _raise
+    __bool__ = __str__ = __eq__ = __hash__ = __int__ = __lt__ = __gt__ = _raise
+
+
+class _Unread(Exception):
+    """A view ran to its end without reading its bad body."""
+
+
+def _scope_answer(exc: Exception) -> bool:
+    """Whether a view's exception is a scope or role answer that comes before the body."""
+    if isinstance(exc, Http404 | PermissionDenied):
+        return True
+    return isinstance(exc, HttpError) and exc.status_code in (403, 404)
+
+
+def _values_after_scope(operation: Any, get_values: Any, request, path_params, response):
+    """ninja's parameter values, or — when only the body is bad — the view's scope answer."""
+    try:
+        return get_values(request, path_params, response)
+    except (NinjaValidationError, HttpError) as exc:
+        if isinstance(exc, HttpError):
+            body_only = exc.status_code == 400  # a body that is not JSON at all
+        else:
+            body_only = all(e["loc"][0] in BODY_SOURCES for e in exc.errors)
+        if not body_only:
+            raise
+        values: dict[str, Any] = {}
+        try:
+            for model in operation.models:
+                if model.__ninja_param_source__ in BODY_SOURCES:
+                    values |= dict.fromkeys(model.model_fields, _UnreadBody(exc))
+                else:
+                    values.update(model.resolve(request, operation.api, path_params))
+        except pydantic.ValidationError:
+            raise exc from None
+        if operation.signature.response_arg:
+            values[operation.signature.response_arg] = response
+        try:
+            with transaction.atomic():
+                operation.view_func(request, **values)
+                raise _Unread  # it never read the body: undo what it did, the 422 stands
+        except Exception as answer:
+            if _scope_answer(answer):
+                raise answer from None
+        raise
+
+
+def _scope_before_body(run: Any) -> Any:
+    """Installed on every operation (api.add_decorator hands over each bound `run`): the
+    operation finds its parameter values through `_values_after_scope`."""
+    operation = run.__self__
+    operation._get_values = partial(_values_after_scope, operation, operation._get_values)
+    return run
+
+
+api.add_decorator(_scope_before_body, mode="view")
 
 
 # Routers are mounted after the handlers above exist (their modules import this one's helpers).

@@ -20,7 +20,7 @@ from guanai.accounts.models import User
 from guanai.children.api import HistoryOut
 from guanai.children.models import Child
 from guanai.children.validation import CardInvalid
-from guanai.lib.bounds import Id, Pages
+from guanai.lib.bounds import Id, LazyOut, Pages
 from guanai.lib.dates import DateError, query_date, query_moment
 from guanai.lib.errors import Invalid
 
@@ -274,33 +274,6 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
         lambda c: contact_out(c, hidden=access.details_hidden(user, c)),
         fetch=Contact.objects.select_related("child", "by").in_bulk,
     )
-
-
-class LazyOut:
-    """A queryset seen through a function: the paginator slices and counts it in SQL, and only
-    the page's rows are converted.
-
-    With `fetch` (ids → {id: row}), a page is read in two steps: the page's ids in the list's
-    order, then their rows. Sorting ids is cheap; sorting every joined row of a large scope to
-    keep fifty of them is not."""
-
-    def __init__(self, qs, convert, *, fetch=None):
-        self.qs, self.convert, self.fetch = qs, convert, fetch
-
-    def __len__(self) -> int:
-        return self.qs.count()
-
-    def count(self) -> int:
-        return self.qs.count()
-
-    def __getitem__(self, item):
-        if not isinstance(item, slice):
-            return self.convert(self.qs[item])
-        if self.fetch is None:
-            return [self.convert(row) for row in self.qs[item]]
-        ids = list(self.qs.values_list("pk", flat=True)[item])
-        rows = self.fetch(ids)
-        return [self.convert(rows[pk]) for pk in ids if pk in rows]
 
 
 @router.get("/due", response=list[DueOut])

@@ -8,7 +8,8 @@ numeric. Bounding every integer of the API before any query gives one answer on 
 a 422 that names the field. (Pages' `<int:pk>` paths only reach equality lookups: 404.)
 """
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
@@ -32,3 +33,42 @@ class Pages(PageNumberPagination):
     class Input(Schema):
         page: Page = 1
         page_size: PageSize | None = None
+
+
+class LazyOut:
+    """A queryset seen through a function, for a list that `Pages` paginates: the paginator
+    slices and counts it in SQL, and only the page's rows are converted — one at a time by
+    `convert`, or all at once by `convert_page` (rows → items), which can count something for
+    the whole page in one query.
+
+    With `fetch` (ids → {id: row}), a page is read in two steps: the page's ids in the list's
+    order, then their rows. Sorting ids is cheap; sorting every joined row of a large scope to
+    keep fifty of them is not."""
+
+    def __init__(
+        self,
+        qs: Any,
+        convert: Callable[[Any], Any] | None = None,
+        *,
+        convert_page: Callable[[list[Any]], list[Any]] | None = None,
+        fetch: Callable[[list[Any]], dict[Any, Any]] | None = None,
+    ) -> None:
+        if (convert is None) == (convert_page is None):
+            raise TypeError("LazyOut takes one of convert and convert_page")
+        self.qs, self.fetch = qs, fetch
+        self.convert_page = convert_page or (lambda rows: [convert(row) for row in rows])
+
+    def __len__(self) -> int:
+        return self.qs.count()
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __getitem__(self, item: int | slice) -> Any:
+        if not isinstance(item, slice):
+            return self.convert_page([self.qs[item]])[0]
+        if self.fetch is None:
+            return self.convert_page(list(self.qs[item]))
+        ids = list(self.qs.values_list("pk", flat=True)[item])
+        rows = self.fetch(ids)
+        return self.convert_page([rows[pk] for pk in ids if pk in rows])

@@ -5,6 +5,7 @@ module and are re-exported here, where guanai/api.py mounts them."""
 import datetime as dt
 from typing import Any, Literal
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -13,11 +14,12 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import ConfigDict, model_validator
 
+from guanai.api_common import ErrorsOut
 from guanai.children.models import Child
 from guanai.lib.bounds import Id, Pages
+from guanai.lib.errors import Invalid
 from guanai.org.models import School
 
-from .api_common import ErrorsOut, unprocessable
 from .api_proxies import proxy_parents_router
 from .api_responsibility import responsibilities_router
 from .models import Pair
@@ -168,6 +170,8 @@ def propose(request: HttpRequest, payload: ProposeIn) -> dict[str, Any]:
     """Optimal pairs for a school (as `guanai pair --json`), or for one class with `grade` and
     `class_no`; saved as drafts unless dry_run (replacing that school's or class's drafts).
     A whole school needs a school leader or town administrator; a class, whoever arranges it."""
+    if request.user.is_read_only:  # before the body, which names the school (guanai/api.py)
+        raise PermissionDenied("只读账号不能生成结对建议")
     school_class = None
     if payload.grade is None:
         school = school_for_proposal(request.user, payload.school)
@@ -190,6 +194,8 @@ class AcceptIn(Schema):
 @router.post("/accept", response=list[PairOut])
 def accept_many(request: HttpRequest, payload: AcceptIn):
     """Accept several drafts at once (all or none)."""
+    if request.user.is_read_only:  # before the body, which names the pairs (guanai/api.py)
+        raise PermissionDenied("只读账号不能修改结对")
     ids = set(payload.pairs)
     chosen = list(_pairs(request).filter(pk__in=ids))
     if len(chosen) != len(ids):
@@ -260,7 +266,7 @@ def follow(request: HttpRequest, pair_id: Id, payload: FollowIn):
     if payload.teacher:
         teacher = school_staff(pair.school).filter(username=payload.teacher.strip()).first()
         if teacher is None:
-            return unprocessable({"teacher": f"{payload.teacher} 不是{pair.school.name}的教职工"})
+            raise Invalid({"teacher": f"{payload.teacher} 不是{pair.school.name}的教职工"})
     try:
         set_follow_teacher(pair=pair, teacher=teacher, by=request.user)
     except PairingError as exc:

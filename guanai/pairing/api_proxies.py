@@ -14,12 +14,13 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
+from guanai.api_common import ErrorsOut
 from guanai.children.models import Child, ChildAssignment
 from guanai.lib.bounds import Id, Pages
 from guanai.lib.masking import mask_phone
 from guanai.org.models import School
 
-from .api_common import ErrorsOut, unprocessable, user_label
+from .api_common import user_label
 from .models import ProxyParent
 from .permissions import check_manage_school, managed_schools, visible_classes
 from .proxies import (
@@ -30,7 +31,6 @@ from .proxies import (
     register_proxy_parent,
     suggest_proxies,
 )
-from .responsibility import Invalid
 
 proxy_parents_router = Router(tags=["proxy-parents"])  # /api/v1/proxy-parents
 
@@ -183,18 +183,15 @@ def create_proxy_parent(request: HttpRequest, payload: ProxyIn):
         if School.objects.filter(code=payload.school.strip(), pk__in=staff_schools).exists():
             raise HttpError(403, "只有校领导或镇管理员可以登记代理家长")
         raise HttpError(404, "未找到该学校")
-    try:
-        proxy = register_proxy_parent(
-            school=school,
-            data=payload.dict(),
-            declared=payload.declared,
-            declared_on=payload.declared_on,
-            username=payload.username,
-            password=payload.password,
-            by=request.user,
-        )
-    except Invalid as exc:
-        return unprocessable(exc.errors)
+    proxy = register_proxy_parent(
+        school=school,
+        data=payload.dict(),
+        declared=payload.declared,
+        declared_on=payload.declared_on,
+        username=payload.username,
+        password=payload.password,
+        by=request.user,
+    )
     return Status(201, _proxies(request).get(pk=proxy.pk))
 
 
@@ -231,16 +228,13 @@ def create_assignment(request: HttpRequest, proxy_id: Id, payload: ProxyAssignme
     """Assign a child (in the user's scope) to the proxy parent from `valid_from`."""
     proxy = _proxy_for_write(request, proxy_id)
     child = get_object_or_404(Child.objects.visible_to(request.user, "change"), pk=payload.child)
-    try:
-        assignment = assign_child(
-            proxy=proxy,
-            child=child,
-            valid_from=payload.valid_from,
-            valid_to=payload.valid_to,
-            by=request.user,
-        )
-    except Invalid as exc:
-        return unprocessable(exc.errors)
+    assignment = assign_child(
+        proxy=proxy,
+        child=child,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+        by=request.user,
+    )
     return Status(201, assignment)
 
 
@@ -255,9 +249,6 @@ def end_assignment_route(request: HttpRequest, proxy_id: Id, assignment_id: Id):
         proxy_assignments().filter(user_id=proxy.user_id).select_related("child"),
         pk=assignment_id,
     )
-    try:
-        ended = end_assignment(assignment=assignment, by=request.user)
-    except Invalid as exc:
-        return unprocessable(exc.errors)
+    ended = end_assignment(assignment=assignment, by=request.user)
     ended.child = assignment.child
     return Status(200, ended)

@@ -4,6 +4,7 @@ in the user's scope, the gaps, and each child's responsible teacher."""
 import datetime as dt
 from typing import Any, Literal
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -14,11 +15,12 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from guanai.accounts.models import RoleAssignment
+from guanai.api_common import ErrorsOut
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
 from guanai.lib.bounds import Id, Pages
 from guanai.org.models import School
 
-from .api_common import ErrorsOut, unprocessable, user_label
+from .api_common import user_label
 from .permissions import arranged_classes, check_manage_school, visible_classes
 from .responsibility import (
     UNIT_ROLES,
@@ -137,6 +139,8 @@ def list_responsibilities(request: HttpRequest, filters: Query[ResponsibilityFil
 def create_responsibility(request: HttpRequest, payload: ResponsibilityIn):
     """Name a grade leader or class teacher; school leaders and town administrators only.
     With `replace` (default) the current holder's period ends the day before."""
+    if request.user.is_read_only:  # before the body, which names the school (guanai/api.py)
+        raise PermissionDenied("只读账号不能修改")
     school = School.objects.filter(
         pk__in=visible_classes(request.user).values("school_id"), code=payload.school.strip()
     ).first()
@@ -144,40 +148,37 @@ def create_responsibility(request: HttpRequest, payload: ResponsibilityIn):
         raise HttpError(404, "未找到该学校")
     check_manage_school(request.user, school)
     valid_from, valid_to = payload.valid_from, payload.valid_to
-    try:
-        if payload.term:
-            valid_from, valid_to = term_bounds(payload.term)
-        user = school_staff(school).filter(username=payload.user.strip()).first()
-        if user is None:
-            raise Invalid({"user": f"{payload.user} 不是{school.name}的教职工"})
-        if payload.kind == "grade_leader":
-            if payload.class_no is not None:
-                raise Invalid({"class_no": "年级负责人不填班级"})
-            ra = assign_grade_leader(
-                school=school,
-                grade=payload.grade,
-                user=user,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                replace=payload.replace,
-                by=request.user,
-            )
-        else:
-            school_class = school.classes.filter(
-                grade=payload.grade, class_no=payload.class_no or 0
-            ).first()
-            if school_class is None:
-                raise Invalid({"class_no": "本校没有这个班级"})
-            ra = assign_class_teacher(
-                school_class=school_class,
-                user=user,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                replace=payload.replace,
-                by=request.user,
-            )
-    except Invalid as exc:
-        return unprocessable(exc.errors)
+    if payload.term:
+        valid_from, valid_to = term_bounds(payload.term)
+    user = school_staff(school).filter(username=payload.user.strip()).first()
+    if user is None:
+        raise Invalid({"user": f"{payload.user} 不是{school.name}的教职工"})
+    if payload.kind == "grade_leader":
+        if payload.class_no is not None:
+            raise Invalid({"class_no": "年级负责人不填班级"})
+        ra = assign_grade_leader(
+            school=school,
+            grade=payload.grade,
+            user=user,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            replace=payload.replace,
+            by=request.user,
+        )
+    else:
+        school_class = school.classes.filter(
+            grade=payload.grade, class_no=payload.class_no or 0
+        ).first()
+        if school_class is None:
+            raise Invalid({"class_no": "本校没有这个班级"})
+        ra = assign_class_teacher(
+            school_class=school_class,
+            user=user,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            replace=payload.replace,
+            by=request.user,
+        )
     return Status(201, _responsibilities(request).get(pk=ra.pk))
 
 
@@ -188,10 +189,7 @@ def end_responsibility_route(request: HttpRequest, assignment_id: Id):
     """End a grade-leader or class-teacher assignment today; the row and its history stay."""
     ra = get_object_or_404(_responsibilities(request), pk=assignment_id)
     check_manage_school(request.user, ra.school)
-    try:
-        end_responsibility(assignment=ra, by=request.user)
-    except Invalid as exc:
-        return unprocessable(exc.errors)
+    end_responsibility(assignment=ra, by=request.user)
     return Status(200, _responsibilities(request).get(pk=ra.pk))
 
 
@@ -294,9 +292,7 @@ def set_responsible(request: HttpRequest, child_id: Id, payload: ResponsibleIn):
             school_staff(child.school).filter(username=payload.responsible_teacher.strip()).first()
         )
         if teacher is None:
-            return unprocessable(
-                {"responsible_teacher": f"{payload.responsible_teacher} 不是本校教职工"}
-            )
+            raise Invalid({"responsible_teacher": f"{payload.responsible_teacher} 不是本校教职工"})
     child = set_responsible_teacher(child=child, teacher=teacher, by=request.user)
     return Status(
         200,

@@ -6,6 +6,7 @@ Child.objects.visible_to(user), so a class teacher's progress is her class's.
 """
 
 import datetime as dt
+from functools import partial
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
@@ -14,13 +15,14 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from ninja.pagination import paginate
 from pydantic import ConfigDict, Field
 
+from guanai.api_common import ErrorsOut
 from guanai.children.models import Child, Enrolment
 from guanai.children.services import StaleVersion
-from guanai.children.validation import FIELD_LABELS, CardInvalid
 from guanai.jobs.models import Job
-from guanai.lib.bounds import Grade, Id, Natural, Page, PageSize
+from guanai.lib.bounds import Grade, Id, LazyOut, Natural, Pages
 from guanai.lib.grades import grade_name
 
 from . import services
@@ -37,54 +39,14 @@ screenings_router = Router(tags=["screenings"])  # mounted at /api/v1/screenings
 verifications_router = Router(tags=["verifications"])  # mounted at /api/v1/verifications
 imports_router = Router(tags=["imports"])  # mounted at /api/v1/imports
 
-LABELS = FIELD_LABELS | {
-    "term": "学期",
-    "vacation": "假期",
-    "deadline": "截止日期",
-    "reason": "原因",
-    "file": "文件",
-    "school": "学校",
-    "child": "学生",
-    "campaign": "摸底排查",
-    "round": "核实",
-    "grade": "年级",
-    "groups": "信息组",
-    "job": "导入",
-    "destination": "假期去向",
-    "place": "去向地点",
-    "with_whom": "看护人",
-    "contact_phone": "看护人电话",
-    "activities": "活动安排",
-    "pledge_returned_on": "交回日期",
-    "pledge_items": "责任书条目",
-}
-MAX_PAGE_SIZE = 500
+WRITERS_ONLY = "只有校领导和镇管理员可以进行此操作"
 
 
-class ErrorItem(Schema):
-    loc: list[str]
-    field: str
-    msg: str
-
-
-class ErrorsOut(Schema):
-    detail: list[ErrorItem]
-
-
-def invalid(exc: CardInvalid) -> Status:
-    """A 422 body naming each field in Chinese, like the rest of the API."""
-    details = []
-    for key, message in exc.errors.items():
-        label = LABELS.get(key, key)
-        msg = message if message.startswith(label) else f"{label}：{message}"
-        details.append({"loc": ["body", *key.split(".")], "field": key, "msg": msg})
-    return Status(422, {"detail": details})
-
-
-def _page(items: list[Any], page: int, page_size: int) -> tuple[list[Any], int]:
-    size = min(page_size, MAX_PAGE_SIZE)
-    start = (page - 1) * size
-    return items[start : start + size], len(items)
+def _forbid_read_only(request: HttpRequest, message: str = WRITERS_ONLY) -> None:
+    """A read-only role may change nothing: 403 before the body, which names the target, is
+    read (guanai/api.py: scope before the body)."""
+    if request.user.is_read_only:
+        raise PermissionDenied(message)
 
 
 def _school_for_write(request: HttpRequest, code: str):
@@ -95,13 +57,8 @@ def _school_for_write(request: HttpRequest, code: str):
         request.user.is_read_only
         or not schools_managed_by(request.user).filter(pk=school.pk).exists()
     ):
-        raise PermissionDenied("只有校领导和镇管理员可以进行此操作")
+        raise PermissionDenied(WRITERS_ONLY)
     return school
-
-
-class PageQuery(Schema):
-    page: Page = 1
-    page_size: PageSize = 50
 
 
 # --- imports ---------------------------------------------------------------------------------
@@ -138,11 +95,6 @@ class ImportOut(Schema):
     finished_at: dt.datetime | None
 
 
-class ImportList(Schema):
-    items: list[ImportOut]
-    count: int
-
-
 def import_out(job: Job) -> dict[str, Any]:
     return {
         "id": job.pk,
@@ -171,23 +123,21 @@ def post_import(
 ):
     """Upload a roster (.xlsx/.xls/.csv) for a school; the import (or with `dry_run` its
     preview) runs as a background job. Answers the job: poll GET /api/v1/imports/{id}."""
+    _forbid_read_only(request)
     target = _school_for_write(request, school)
-    try:
-        job = services.start_import(
-            school=target, upload=file, term=term, dry_run=dry_run, by=request.user
-        )
-    except CardInvalid as exc:
-        return invalid(exc)
+    job = services.start_import(
+        school=target, upload=file, term=term, dry_run=dry_run, by=request.user
+    )
     job.refresh_from_db()
     return Status(202, import_out(job))
 
 
-@imports_router.get("", response=ImportList)
-def list_imports(request: HttpRequest, q: Query[PageQuery]):
+@imports_router.get("", response=list[ImportOut])
+@paginate(Pages, page_size=50)
+def list_imports(request: HttpRequest):
     """Imports of the schools the user may import into, newest first."""
-    jobs = list(services.import_jobs_visible_to(request.user).select_related("school"))
-    items, count = _page(jobs, q.page, q.page_size)
-    return {"items": [import_out(j) for j in items], "count": count}
+    jobs = services.import_jobs_visible_to(request.user).select_related("school")
+    return LazyOut(jobs, import_out)
 
 
 @imports_router.get("/{job_id}", response=ImportOut)
@@ -234,11 +184,6 @@ class CampaignOut(Schema):
     percent: int
     closed_at: dt.datetime | None
     close_reason: str
-
-
-class CampaignList(Schema):
-    items: list[CampaignOut]
-    count: int
 
 
 class MissingChild(Schema):
@@ -299,8 +244,9 @@ def _progress_counts(request: HttpRequest, units: list, record_model, unit_field
     return totals, done
 
 
-@screenings_router.get("", response=CampaignList)
-def list_screenings(request: HttpRequest, f: Query[CampaignFilter], q: Query[PageQuery]):
+@screenings_router.get("", response=list[CampaignOut])
+@paginate(Pages, page_size=50)
+def list_screenings(request: HttpRequest, f: Query[CampaignFilter]):
     """Screening campaigns of the user's schools with their progress (within the user's scope),
     newest term first."""
     qs = ScreeningCampaign.objects.visible_to(request.user).select_related("school")
@@ -310,10 +256,12 @@ def list_screenings(request: HttpRequest, f: Query[CampaignFilter], q: Query[Pag
         qs = qs.filter(term=f.term)
     if f.status:
         qs = qs.filter(status=f.status)
-    campaigns, count = _page(list(qs.order_by("-term", "school_id", "id")), q.page, q.page_size)
-    totals, done = _progress_counts(request, campaigns, ScreeningRecord, "campaign")
-    items = [_campaign_base(c, totals.get(c.school_id, 0), done.get(c.pk, 0)) for c in campaigns]
-    return {"items": items, "count": count}
+
+    def page(campaigns: list[ScreeningCampaign]) -> list[dict[str, Any]]:
+        totals, done = _progress_counts(request, campaigns, ScreeningRecord, "campaign")
+        return [_campaign_base(c, totals.get(c.school_id, 0), done.get(c.pk, 0)) for c in campaigns]
+
+    return LazyOut(qs.order_by("-term", "school_id", "id"), convert_page=page)
 
 
 @screenings_router.get("/{campaign_id}", response=CampaignDetailOut)
@@ -353,11 +301,9 @@ class CampaignIn(Schema):
 @screenings_router.post("", response={201: CampaignOut, 422: ErrorsOut})
 def post_screening(request: HttpRequest, payload: CampaignIn):
     """Open a school's screening for a term (school leaders, town admins)."""
+    _forbid_read_only(request)
     school = _school_for_write(request, payload.school)
-    try:
-        c = services.open_campaign(school=school, term=payload.term, by=request.user)
-    except CardInvalid as exc:
-        return invalid(exc)
+    c = services.open_campaign(school=school, term=payload.term, by=request.user)
     return Status(201, _campaign_base(c, 0, 0))
 
 
@@ -394,29 +340,27 @@ def post_screening_record(request: HttpRequest, campaign_id: Id, payload: Screen
     """Mark a child screened: its card (changed beforehand with PATCH /children/{id} if need
     be) as it stands, or confirmed 非留守. The card's `version` guards concurrent edits."""
     c = get_object_or_404(ScreeningCampaign.objects.visible_to(request.user), pk=campaign_id)
+    _forbid_read_only(request, "没有为这名学生摸排的权限")
     child = get_object_or_404(_scope(request), pk=payload.child)
-    if request.user.is_read_only or not _scope(request, "change").filter(pk=child.pk).exists():
+    if not _scope(request, "change").filter(pk=child.pk).exists():
         raise PermissionDenied("没有为这名学生摸排的权限")
-    try:
-        if payload.outcome == "not_left_behind":
-            record = services.confirm_not_left_behind(
-                campaign=c,
-                child=child,
-                version=payload.version,
-                by=request.user,
-                note=payload.note,
-            )
-        else:
-            record = services.mark_screened(
-                campaign=c,
-                child=child,
-                data={},
-                version=payload.version,
-                by=request.user,
-                note=payload.note,
-            )
-    except CardInvalid as exc:
-        return invalid(exc)
+    if payload.outcome == "not_left_behind":
+        record = services.confirm_not_left_behind(
+            campaign=c,
+            child=child,
+            version=payload.version,
+            by=request.user,
+            note=payload.note,
+        )
+    else:
+        record = services.mark_screened(
+            campaign=c,
+            child=child,
+            data={},
+            version=payload.version,
+            by=request.user,
+            note=payload.note,
+        )
     return Status(200, _record_out(record))
 
 
@@ -433,10 +377,7 @@ def close_screening(request: HttpRequest, campaign_id: Id, payload: CloseIn):
         pk=campaign_id,
     )
     _school_for_write(request, c.school.code)
-    try:
-        c = services.close_campaign(campaign=c, by=request.user, reason=payload.reason)
-    except CardInvalid as exc:
-        return invalid(exc)
+    c = services.close_campaign(campaign=c, by=request.user, reason=payload.reason)
     return Status(200, _campaign_base(c, c.summary["total"], c.summary["done"]))
 
 
@@ -470,11 +411,6 @@ class RoundOut(Schema):
     plans_of: Literal["left_behind", "all", "none"]
     pledges_of: Literal["left_behind", "all", "none"]
     closed_at: dt.datetime | None
-
-
-class RoundList(Schema):
-    items: list[RoundOut]
-    count: int
 
 
 class RoundDetailOut(RoundOut):
@@ -512,8 +448,9 @@ def _round_base(r: VerificationRound, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@verifications_router.get("", response=RoundList)
-def list_verifications(request: HttpRequest, f: Query[RoundFilter], q: Query[PageQuery]):
+@verifications_router.get("", response=list[RoundOut])
+@paginate(Pages, page_size=50)
+def list_verifications(request: HttpRequest, f: Query[RoundFilter]):
     """Verification rounds of the user's schools with progress (within the user's scope)."""
     qs = VerificationRound.objects.visible_to(request.user).select_related("school")
     if f.school:
@@ -524,7 +461,13 @@ def list_verifications(request: HttpRequest, f: Query[RoundFilter], q: Query[Pag
         qs = qs.filter(vacation=f.vacation)
     if f.status:
         qs = qs.filter(status=f.status)
-    rounds, count = _page(list(qs.order_by("-term", "school_id", "id")), q.page, q.page_size)
+    return LazyOut(
+        qs.order_by("-term", "school_id", "id"), convert_page=partial(_round_items, request)
+    )
+
+
+def _round_items(request: HttpRequest, rounds: list[VerificationRound]) -> list[dict[str, Any]]:
+    """A page of rounds with their progress, counted for the whole page at once."""
     totals, done = _progress_counts(request, rounds, CardVerification, "round")
     enrolled = _scope(request).filter(enrolment=Enrolment.ENROLLED)
     signed = dict(
@@ -554,7 +497,7 @@ def list_verifications(request: HttpRequest, f: Query[RoundFilter], q: Query[Pag
             "pledges": plans.get(r.pk, {}).get("pledges", 0),
         }
         items.append(_round_base(r, p))
-    return {"items": items, "count": count}
+    return items
 
 
 @verifications_router.get("/{round_id}", response=RoundDetailOut)
@@ -598,19 +541,17 @@ class RoundIn(Schema):
 @verifications_router.post("", response={201: RoundOut, 422: ErrorsOut})
 def post_verification(request: HttpRequest, payload: RoundIn):
     """Open a verification round before a vacation (school leaders, town admins)."""
+    _forbid_read_only(request)
     school = _school_for_write(request, payload.school)
-    try:
-        r = services.open_round(
-            school=school,
-            term=payload.term,
-            vacation=payload.vacation,
-            deadline=payload.deadline,
-            plans_of=payload.plans_of,
-            pledges_of=payload.pledges_of,
-            by=request.user,
-        )
-    except CardInvalid as exc:
-        return invalid(exc)
+    r = services.open_round(
+        school=school,
+        term=payload.term,
+        vacation=payload.vacation,
+        deadline=payload.deadline,
+        plans_of=payload.plans_of,
+        pledges_of=payload.pledges_of,
+        by=request.user,
+    )
     return Status(201, _round_base(r, {"total": 0, "done": 0}))
 
 
@@ -637,8 +578,9 @@ class CardVerificationOut(Schema):
 def post_card_verification(request: HttpRequest, round_id: Id, payload: CardVerifyIn):
     """Confirm a card as it stands (correct it first with PATCH /children/{id})."""
     r = get_object_or_404(VerificationRound.objects.visible_to(request.user), pk=round_id)
+    _forbid_read_only(request, "没有核实这张档卡的权限")
     child = get_object_or_404(_scope(request), pk=payload.child)
-    if request.user.is_read_only or not _scope(request, "change").filter(pk=child.pk).exists():
+    if not _scope(request, "change").filter(pk=child.pk).exists():
         raise PermissionDenied("没有核实这张档卡的权限")
     try:
         v = services.verify_card(
@@ -650,8 +592,6 @@ def post_card_verification(request: HttpRequest, round_id: Id, payload: CardVeri
             by=request.user,
             note=payload.note,
         )
-    except CardInvalid as exc:
-        return invalid(exc)
     except StaleVersion:
         return Status(409, {"detail": "此档卡已被他人修改，请重新读取后再核实（version 已过期）"})
     return Status(
@@ -682,10 +622,7 @@ def post_signoff(request: HttpRequest, round_id: Id, grade: Grade, payload: Sign
     )
     if not services.can_sign_off(request.user, r, grade):
         raise PermissionDenied(f"只有{grade_name(grade)}的年级负责人或校领导可以签字")
-    try:
-        services.sign_off_grade(round=r, grade=grade, by=request.user, note=payload.note)
-    except CardInvalid as exc:
-        return invalid(exc)
+    services.sign_off_grade(round=r, grade=grade, by=request.user, note=payload.note)
     r.refresh_from_db()
     return Status(200, _round_base(r, services.round_progress(r, _scope(request))))
 
@@ -721,12 +658,9 @@ def put_plan(request: HttpRequest, round_id: Id, child_id: Id, payload: PlanIn):
     child = get_object_or_404(_scope(request), pk=child_id)
     if request.user.is_read_only or not _scope(request, "change").filter(pk=child.pk).exists():
         raise PermissionDenied("没有登记这名学生假期去向的权限")
-    try:
-        plan = services.save_vacation_plan(
-            round=r, child=child, data=payload.model_dump(), by=request.user
-        )
-    except CardInvalid as exc:
-        return invalid(exc)
+    plan = services.save_vacation_plan(
+        round=r, child=child, data=payload.model_dump(), by=request.user
+    )
     return Status(
         200,
         {"child": plan.child_id}

@@ -62,11 +62,14 @@ def _nest(path: tuple, value: Any) -> Any:
 
 
 @pytest.mark.parametrize(("method", "route", "where", "path"), _api_cases())
-def test_api_answers_422_naming_an_oversized_integer(client, users, method, route, where, path):
+def test_api_answers_422_naming_an_oversized_integer(
+    client, users, records, method, route, where, path
+):
+    # The other path parameters name records in scope: the body is read after the scope check
+    # (guanai/api.py), so an id that names nothing would answer 404 first.
     client.force_login(users["town"])
-    url, query, body = route, {}, {}
-    for name in re.findall(r"{(\w+)}", route):
-        url = url.replace(f"{{{name}}}", str(HUGE if (where, path) == ("path", (name,)) else 1))
+    query, body = {}, {}
+    url = records.url(route, **({path[0]: HUGE} if where == "path" else {}))
     if where == "query":
         query[path[0]] = HUGE
     elif where == "body":

@@ -93,7 +93,7 @@ def test_the_rounds_page_links_edit_only_where_allowed(client, cast, rounds):
         (
             {"since": "2027-02-01", "until": "2027-01-31"},
             "until",
-            "结束日期：结束日期不能早于开始日期",
+            "结束日期不能早于开始日期",
         ),
         ({"notes": "说" * 301}, "notes", "说明：不能超过 300 个字"),
     ],

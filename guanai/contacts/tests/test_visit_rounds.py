@@ -132,7 +132,7 @@ def test_anonymous_is_401(client, cast, rounds):
 @pytest.mark.parametrize(
     ("change", "field", "msg"),
     [
-        ({"until": "2026-08-31"}, "until", "结束日期：结束日期不能早于开始日期"),
+        ({"until": "2026-08-31"}, "until", "结束日期不能早于开始日期"),
         ({"name": ""}, "name", "名称：请填写轮次名称"),
         ({"name": "   "}, "name", "名称：请填写轮次名称"),
         ({"name": "长" * 61}, "name", "名称：不能超过 60 个字"),

@@ -1,0 +1,81 @@
+"""Records for the tests that walk every route of the API: one of each kind a route names in
+its path, in 虎山镇中心小学 (HS-ZX), so that a route reaches its body."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from guanai.contacts.models import Contact
+from guanai.contacts.rounds import create_round
+from guanai.pairing.models import Pair
+from guanai.pairing.proxies import assign_child, register_proxy_parent
+from guanai.screening import services as screening
+
+
+class Records(dict):
+    """Path parameter (`mount:name` where routes differ, else `name`) → the id of a record that
+    the town administrator and the inspector see and 板桥小学's leader does not."""
+
+    def url(self, route: str, **values: int) -> str:
+        """`route` ("/api/v1/verifications/{round_id}/cards") with its parameters filled in:
+        `values` first, then the records' ids."""
+        mount = route.removeprefix("/api/v1/").split("/", 1)[0]
+
+        def value(m: re.Match) -> str:
+            name = m[1]
+            return str(values.get(name, self.get(f"{mount}:{name}", self.get(name, 1))))
+
+        return re.sub(r"{(\w+)}", value, route)
+
+
+@pytest.fixture
+def records(cast, users, kids) -> Records:
+    zx, today = cast["schools"]["zx"], timezone.localdate()
+    contact = Contact.objects.create(
+        child=kids["c31a"], by=users["zx_teacher31"], kind="phone", at=timezone.now()
+    )
+    visit_round = create_round(
+        by=users["zx_leader"],
+        school=zx,
+        name="冬季普访",
+        since=today,
+        until=today + dt.timedelta(days=30),
+    )
+    campaign = screening.open_campaign(school=zx, term=None, by=users["zx_leader"])
+    verification = screening.open_round(
+        school=zx,
+        term=None,
+        vacation="winter",
+        deadline=today + dt.timedelta(days=30),
+        by=users["zx_leader"],
+    )
+    pair = Pair.objects.create(
+        child=kids["c31a"], buddy=kids["c41a"], school=zx, cost=0, age_gap_days=0
+    )
+    proxy = register_proxy_parent(
+        school=zx,
+        data={"name": "李阿姨", "phone": "13812345678", "kind": "volunteer"},
+        declared=True,
+        declared_on=today,
+        username="proxy_li",
+        password="guanai-demo",
+        by=users["zx_leader"],
+    )
+    assignment = assign_child(
+        proxy=proxy, child=kids["c31b"], valid_from=today, valid_to=None, by=None
+    )
+    return Records(
+        {
+            "child_id": kids["c31a"].pk,
+            "contact_id": contact.pk,
+            "visit-rounds:round_id": visit_round.pk,
+            "verifications:round_id": verification.pk,
+            "campaign_id": campaign.pk,
+            "pair_id": pair.pk,
+            "proxy_id": proxy.pk,
+            "assignment_id": assignment.pk,
+            "grade": 3,
+        }
+    )
