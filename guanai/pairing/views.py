@@ -260,19 +260,29 @@ def _accepted_message(accepted: list[Pair]) -> str:
     return f"{text}；其中 {followed} 对的跟踪教师会在名单中看到这些孩子，另 {unfollowed} 对还没有跟踪教师，{hint}"
 
 
-def _history(pair: Pair) -> list[dict]:
-    """Who was paired with whom and when: the pair's historical rows, oldest first."""
+def _history(pair: Pair, user: User) -> list[dict]:
+    """Who was paired with whom and when: the pair's historical rows, oldest first. A former
+    buddy outside the reader's scope (moved to another school, say) is not named."""
     rows = list(pair.history.select_related("history_user").order_by("history_date", "history_id"))
-    names = dict(Child.objects.filter(pk__in={r.buddy_id for r in rows}).values_list("pk", "name"))
+    ids = {r.buddy_id for r in rows}
+    names = dict(Child.objects.visible_to(user).filter(pk__in=ids).values_list("pk", "name"))
+    # the reasons were written with names ("更换结对伙伴：刘一 → 陈二"): blank the hidden ones
+    hidden = Child.objects.filter(pk__in=ids - set(names)).values_list("name", flat=True)
+
+    def reason(text: str) -> str:
+        for name in hidden:
+            text = text.replace(name, "（不在您的查看范围内）")
+        return text
+
     teacher_ids = {r.follow_teacher_id for r in rows if r.follow_teacher_id}
     teachers = {u.pk: str(u) for u in User.objects.filter(pk__in=teacher_ids)}
     return [
         {
             "at": r.history_date,
             "by": str(r.history_user) if r.history_user else "系统",
-            "reason": r.history_change_reason or "",
+            "reason": reason(r.history_change_reason or ""),
             "status": PairStatus(r.status).label,
-            "buddy": names.get(r.buddy_id, ""),
+            "buddy": names.get(r.buddy_id, "（不在您的查看范围内）"),
             "teacher": teachers.get(r.follow_teacher_id, "—"),
         }
         for r in rows
@@ -305,7 +315,7 @@ def _detail(request: HttpRequest, pair: Pair, *, status: int = 200, **forms) -> 
         "buddy_visible": pair.buddy_id in visible,
         "options": options,
         "q": q,
-        "history": _history(pair),
+        "history": _history(pair, user),
         "end_form": forms.get("end_form") or EndForm(),
         "swap_form": forms.get("swap_form") or SwapForm(),
         "follow_form": forms.get("follow_form")

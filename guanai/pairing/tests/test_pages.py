@@ -266,6 +266,23 @@ def test_swap_from_the_page_reports_the_cost_change_and_keeps_history(
     assert history[-1]["by"] == "王老师"
 
 
+def test_history_does_not_name_a_former_buddy_now_outside_the_readers_scope(
+    client, users, school, drafts
+):
+    from guanai.children.models import Child
+
+    zhang = pair_of(drafts, school, "c31a")
+    client.force_login(users["zx_teacher31"])
+    client.post(reverse("pairing:swap", args=[zhang.pk]), {"buddy": school["buddies"]["chen"].pk})
+    client.get(reverse("pairing:detail", args=[zhang.pk]))  # reads the swap's message
+    # the first buddy moves to another class, out of the class teacher's sight
+    liu = school["buddies"]["liu"]
+    Child.objects.filter(pk=liu.pk).update(school_class=school["kids"]["c41a"].school_class)
+    page = client.get(reverse("pairing:detail", args=[zhang.pk]))
+    assert [h["buddy"] for h in page.context["history"]] == ["（不在您的查看范围内）", "陈二"]
+    assert "刘一" not in page.content.decode()
+
+
 def test_swap_bad_input(client, users, school, drafts):
     zhang = pair_of(drafts, school, "c31a")
     client.force_login(users["zx_teacher31"])
