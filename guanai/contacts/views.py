@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanai.accounts import scope
 from guanai.accounts.models import User
 from guanai.accounts.permissions import writer_required
+from guanai.children.access import search_children
 from guanai.children.models import AssignmentKind, Child, ChildAssignment
 from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
@@ -109,7 +110,7 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     q = request.GET.get("q", "").strip()
     if q:
-        qs = qs.search(q)
+        qs = search_children(request, qs, q)
     if request.GET.get("mine") == "1":
         qs = qs.filter(own)
     qs = qs.order_by("own", "school_id", "school_class__grade", "school_class__class_no", "name")

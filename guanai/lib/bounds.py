@@ -56,7 +56,11 @@ class LazyOut:
         if (convert is None) == (convert_page is None):
             raise TypeError("LazyOut takes one of convert and convert_page")
         self.qs, self.fetch = qs, fetch
-        self.convert_page = convert_page or (lambda rows: [convert(row) for row in rows])
+        if convert_page is None:
+            assert convert is not None
+            one = convert
+            convert_page = lambda rows: [one(row) for row in rows]  # noqa: E731
+        self.convert_page = convert_page
 
     def __len__(self) -> int:
         return self.qs.count()

@@ -10,7 +10,7 @@ from guanai.testing import make_child
 
 
 def _rows(html: str) -> list[str]:
-    rows = re.findall(r'<tr class="child-row">(.*?)</tr>', html, re.S)
+    rows = re.findall(r'<tr class="child-row">(.*?)</tr>', html, re.DOTALL)
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r)).strip() for r in rows]
 
 

@@ -35,6 +35,6 @@ def test_an_unreadable_answer_gets_the_same_message_on_the_card_and_in_the_sheet
         clean_card({"is_migrant": "寄宿"})
     assert exc.value.errors == {"is_migrant": "“寄宿”应为 是 或 否"}
     row = ["张小", ident(), 3, 1, "外出务工", "在家", "寄宿", ""]
-    code, result, _err = run(sheet(tmp_path, [row], HEAD))
+    _code, result, _err = run(sheet(tmp_path, [row], HEAD))
     assert "“寄宿”应为 是 或 否" in str(result)
     assert not Child.objects.filter(name="张小").exists()

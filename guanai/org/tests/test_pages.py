@@ -62,9 +62,7 @@ def test_class_edit_is_scoped(client, users, cast):
 def test_closing_a_class_with_children_is_refused_saying_how_many(client, users, cast):
     c31 = cast["classes"]["c31"]
     client.force_login(users["zx_leader"])
-    response = client.post(
-        reverse("org:class_active", args=[c31.pk]), {"active": "0"}, follow=True
-    )
+    response = client.post(reverse("org:class_active", args=[c31.pk]), {"active": "0"}, follow=True)
     text = response.content.decode()
     assert "三年级(1)班还有 2 名在读学生，不能停用" in text
     assert "改为其他班级" in text
