@@ -59,7 +59,7 @@ class LazyOut:
         if convert_page is None:
             assert convert is not None
             one = convert
-            convert_page = lambda rows: [one(row) for row in rows]  # noqa: E731
+            convert_page = lambda rows: [one(row) for row in rows]
         self.convert_page = convert_page
 
     def __len__(self) -> int:
