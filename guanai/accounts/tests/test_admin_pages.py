@@ -125,4 +125,5 @@ def test_access_log_lists_and_filters(client, cast):
     page = client.get(reverse("accounts:access_log"), {"child": "张三"}).context["page"]
     assert len(page.object_list) == 4
     response = client.get(reverse("accounts:access_log"), {"since": "昨天"})
-    assert response.status_code == 200 and "日期格式" in response.content.decode()
+    body = response.content.decode()
+    assert response.status_code == 200 and "起始日期" in body and "未按此日期筛选" in body
