@@ -487,12 +487,12 @@ def units_for(user: User) -> list[tuple[str, str]]:
     classes = list(printable_classes(user).select_related("school").ordered())
     whole_schools: set[int] = set()
     whole_grades: set[tuple[int, int]] = set()
-    for ra in user.active_roles():
-        if ra.role == Role.TOWN_ADMIN:
+    for level, ra in scope.units(user, "print"):
+        if level == scope.TOWN:
             whole_schools |= {c.school_id for c in classes if c.school.town_id == ra.town_id}
-        elif ra.role == Role.SCHOOL_LEADER:
+        elif level == scope.SCHOOL:
             whole_schools.add(ra.school_id)
-        elif ra.role == Role.GRADE_LEADER and ra.grade is not None:
+        elif level == scope.GRADE and ra.grade is not None:
             whole_grades.add((ra.school_id, ra.grade))
     if user.is_superuser:
         whole_schools = {c.school_id for c in classes}
