@@ -232,12 +232,15 @@ api.add_decorator(_scope_before_body, mode="view")
 
 # Routers are mounted after the handlers above exist (their modules import this one's helpers).
 from guanai.accounts.api import router as accounts_router
+from guanai.care import api as care_api
 from guanai.children.api import router as children_router
 from guanai.contacts import api as contacts_api
 from guanai.contacts import api_rounds as contacts_rounds_api
+from guanai.inspections.api import router as inspections_router
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
 from guanai.screening import api as screening_api
+from guanai.stats.api import router as stats_router
 
 api.add_router("/auth", accounts_router)
 api.add_router("/children", children_router)
@@ -250,3 +253,6 @@ api.add_router("/imports", screening_api.imports_router)
 api.add_router("/pairs", pairing_router)
 api.add_router("/responsibilities", pairing_api.responsibilities_router)
 api.add_router("/proxy-parents", pairing_api.proxy_parents_router)
+api.add_router("/inspections", inspections_router)
+api.add_router("/stats", stats_router)
+api.add_router("/psych", care_api.router)

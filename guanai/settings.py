@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "guanai.contacts",
     "guanai.screening",
     "guanai.jobs",
+    "guanai.care",
+    "guanai.inspections",
+    "guanai.stats",
 ]
 
 MIDDLEWARE = [

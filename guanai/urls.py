@@ -42,6 +42,9 @@ urlpatterns = [
     path("screening/", include("guanai.screening.urls")),
     path("jobs/", include("guanai.jobs.urls")),
     path("pairing/", include("guanai.pairing.urls")),
+    path("care/", include("guanai.care.urls")),
+    path("inspections/", include("guanai.inspections.urls")),
+    path("stats/", include("guanai.stats.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
 ]
