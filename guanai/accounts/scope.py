@@ -60,6 +60,13 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "lead_grade": {Role.GRADE_LEADER},  # "my grades"
     "lead_school": {Role.SCHOOL_LEADER},  # school-level settings a leader overrides
     "teach": {Role.CLASS_TEACHER},  # "my class" (包班)
+    # Sensitive sections (SPEC §4): who reads them, each opening logged.
+    "psych": {Role.SCHOOL_LEADER, Role.COUNSELOR},  # observations, sessions, screenings
+    "health": {Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER, Role.COUNSELOR},
+    "incidents": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},  # 强制报告: read and follow up
+    # File an observation or an incident report (then read back only as "已提交").
+    "report": _READERS - {Role.INSPECTOR},
+    "inspect": {Role.TOWN_ADMIN, Role.INSPECTOR},  # 督导: draw samples, record findings
 }
 
 
