@@ -239,6 +239,7 @@ from guanai.contacts import api_rounds as contacts_rounds_api
 from guanai.inspections.api import router as inspections_router
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
+from guanai.protection import api as protection_api
 from guanai.screening import api as screening_api
 from guanai.stats.api import router as stats_router
 
@@ -256,3 +257,6 @@ api.add_router("/proxy-parents", pairing_api.proxy_parents_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/stats", stats_router)
 api.add_router("/psych", care_api.router)
+api.add_router("/incidents", protection_api.incidents_router)
+api.add_router("/dropout-cases", protection_api.dropout_router)
+api.add_router("/alerts", protection_api.alerts_router)

@@ -44,6 +44,7 @@ urlpatterns = [
     path("pairing/", include("guanai.pairing.urls")),
     path("care/", include("guanai.care.urls")),
     path("inspections/", include("guanai.inspections.urls")),
+    path("protection/", include("guanai.protection.urls")),
     path("stats/", include("guanai.stats.urls")),
     path("api/v1/", api.urls),
     path("django-admin/", admin.site.urls),
