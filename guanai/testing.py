@@ -170,6 +170,18 @@ VISIBLE = {
 EDITABLE = {role: kids for role, kids in VISIBLE.items() if role not in ("inspector", "proxy_wang")}
 EDITABLE["inspector"] = set()
 EDITABLE["proxy_wang"] = set()
+# Whose sensitive sections each role reads (SPEC §4, the scope table's notes/psych/health):
+# others' contact notes; psychology; health and disability.
+SEES_NOTES = {role: kids for role, kids in EDITABLE.items()}
+SEES_PSYCH = {role: set() for role in VISIBLE} | {
+    "zx_leader": VISIBLE["zx_leader"],
+    "zx_counselor": VISIBLE["zx_counselor"],
+    "bq_leader": VISIBLE["bq_leader"],
+}
+SEES_HEALTH = SEES_PSYCH | {
+    "zx_grade3": VISIBLE["zx_grade3"],
+    "zx_teacher31": VISIBLE["zx_teacher31"],
+}
 
 
 def login(client, user: User) -> None:

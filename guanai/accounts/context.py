@@ -4,6 +4,8 @@ from django.http import HttpRequest
 
 
 def roles(request: HttpRequest) -> dict:
+    from guanai.care.services import reads_psych
+
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -13,4 +15,5 @@ def roles(request: HttpRequest) -> dict:
         "is_town_admin": user.is_town_admin,
         "can_export": user.can_export,
         "read_only": user.is_read_only,
+        "reads_psych": reads_psych(user),
     }

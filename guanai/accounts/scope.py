@@ -64,6 +64,14 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "psych": {Role.SCHOOL_LEADER, Role.COUNSELOR},  # observations, sessions, screenings
     "health": {Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER, Role.COUNSELOR},
     "incidents": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},  # 强制报告: read and follow up
+    # Others' free-text contact notes (a contact's author always reads her own).
+    "notes": {
+        Role.TOWN_ADMIN,
+        Role.SCHOOL_LEADER,
+        Role.GRADE_LEADER,
+        Role.CLASS_TEACHER,
+        Role.COUNSELOR,
+    },
     # File an observation or an incident report (then read back only as "已提交").
     "report": _READERS - {Role.INSPECTOR},
     "inspect": {Role.TOWN_ADMIN, Role.INSPECTOR},  # 督导: draw samples, record findings
@@ -172,6 +180,41 @@ def children_q(user, action: str = "view", *, today: dt.date) -> Q | None:
     if action != "change":
         cond |= Q(pk__in=_named(user, today))
     return cond
+
+
+def unit_children_q(user, action: str, *, prefix: str = "") -> Q | None:
+    """Children inside the user's units for an action, and only those: no child named to the
+    user, none she is merely the responsible teacher of. The gate of the sensitive sections
+    (psych, health, notes), which follow the unit and never a single child. `prefix` leads
+    from another model to its child ("child__"). None means every child (superusers)."""
+    return unit_q(
+        user,
+        action,
+        town=f"{prefix}school__town_id",
+        school=f"{prefix}school_id",
+        grade=f"{prefix}school_class__grade",
+        klass=f"{prefix}school_class_id",
+    )
+
+
+def holds_child(user, action: str, child) -> bool:
+    """Whether one of the user's units for an action covers this child (unit_children_q for
+    one child already loaded, without a query per child once the roles are read)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    klass = child.school_class
+    for level, ra in units(user, action):
+        school_id = ra.school_id or (ra.school_class.school_id if ra.school_class_id else None)
+        if (
+            (level == TOWN and ra.town_id == child.school.town_id)
+            or (level == SCHOOL and school_id == child.school_id)
+            or (level == GRADE and school_id == child.school_id and ra.grade == klass.grade)
+            or (level == CLASS and ra.school_class_id == child.school_class_id)
+        ):
+            return True
+    return False
 
 
 def _named(user, on: dt.date) -> QuerySet:

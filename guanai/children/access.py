@@ -26,7 +26,10 @@ def card_access(user) -> str:
     return REDUCED
 
 
-SENSITIVE_FIELDS = {"health", "disability", "psych_summary", "psych_test_consent"}
+PSYCH_FIELDS = {"psych_summary", "psych_test_consent"}
+HEALTH_FIELDS = {"health", "disability"}
+SENSITIVE_FIELDS = PSYCH_FIELDS | HEALTH_FIELDS
+SECTION_WORDS = {"psych_summary": "心理状况", "health": "健康状况", "disability": "残疾情况"}
 # Identity numbers: full only to FULL readers (each view logged), masked to MASKED readers,
 # absent for REDUCED ones; history shows their masked forms to FULL readers only.
 ID_FIELDS = {"id_number", "student_no"}
@@ -96,3 +99,36 @@ def search_children(request: HttpRequest, qs, q: str):
         messages.error(request, exc.message)
         return qs.none()
     return qs.search(q)
+
+
+def hidden_sections(user, child) -> set[str]:
+    """The card's sensitive fields this reader may not read (SPEC §4, the scope table's
+    `psych` and `health`): psychology for the school's counselor and leaders, health and
+    disability for the class teacher, the grade and school leaders and the counselor. Never
+    shown, never written, never in the history, for anyone else — a responsible teacher or a
+    proxy parent included."""
+    from guanai.accounts import scope
+
+    hidden = set()
+    if not scope.holds_child(user, "psych", child):
+        hidden |= PSYCH_FIELDS
+    if not scope.holds_child(user, "health", child):
+        hidden |= HEALTH_FIELDS
+    return hidden
+
+
+def log_sections_read(request: HttpRequest, child, *, hidden: set[str], where: str) -> None:
+    """One access-log row when a card shows a filled-in health or psychology field: every
+    opening of a sensitive section is logged (who, whom, what, when)."""
+    shown = [w for f, w in SECTION_WORDS.items() if f not in hidden and getattr(child, f)]
+    if not shown:
+        return
+    from guanai.accounts.services import log_access
+
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.VIEW_SENSITIVE,
+        child=child,
+        detail=f"{where}查看{'、'.join(shown)}",
+    )

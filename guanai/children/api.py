@@ -26,6 +26,8 @@ from .access import (
     IdentitySearchRefused,
     card_access,
     check_identity_search,
+    hidden_sections,
+    log_sections_read,
 )
 from .models import Child
 from .services import child_history, update_child
@@ -287,6 +289,10 @@ def card_out(request: HttpRequest, child: Child) -> dict[str, Any]:
                 out[who].pop("phone", None)
     elif access == MASKED:
         out["id_number"] = child.id_number_masked
+    hidden = hidden_sections(request.user, child)
+    for f in hidden:
+        out.pop(f, None)
+    log_sections_read(request, child, hidden=hidden, where="API 读取档卡，")
     return out
 
 
@@ -334,8 +340,10 @@ def patch_child(request: HttpRequest, child_id: Id, payload: ChildPatchIn):
     reason = body.pop("reason", None) or ""
     grade, class_no = body.pop("grade", None), body.pop("class_no", None)
     access = card_access(request.user)
-    if access != FULL and (ID_FIELDS | SENSITIVE_FIELDS) & set(body):
-        raise PermissionDenied("没有修改身份证号、学籍号或健康、心理信息的权限")
+    if access != FULL and ID_FIELDS & set(body):
+        raise PermissionDenied("没有修改身份证号、学籍号的权限")
+    if hidden_sections(request.user, child) & set(body):
+        raise PermissionDenied("没有修改这名学生健康或心理信息的权限")
     data: dict[str, Any] = {}
     for key, value in body.items():
         if isinstance(value, dict):
@@ -372,8 +380,9 @@ def get_history(request: HttpRequest, child_id: Id):
     child = get_object_or_404(_scoped(request), pk=child_id)
     entries = child_history(child)
     access = card_access(request.user)
+    hidden = hidden_sections(request.user, child)
     if access != FULL:
-        hidden = ID_FIELDS | SENSITIVE_FIELDS | (REDUCED_HIDDEN if access == REDUCED else set())
-        for e in entries:
-            e["changes"] = [c for c in e["changes"] if c["field"] not in hidden]
+        hidden |= ID_FIELDS | (REDUCED_HIDDEN if access == REDUCED else set())
+    for e in entries:
+        e["changes"] = [c for c in e["changes"] if c["field"] not in hidden]
     return entries

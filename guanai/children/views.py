@@ -7,12 +7,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from guanai.accounts import scope
 from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
+from guanai.care.services import high_risk, may_report, reads_psych
 from guanai.contacts.services import home_panel
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.masking import mask_id_beside_birth_date
@@ -20,18 +22,20 @@ from guanai.org.models import School, SchoolClass
 
 from .access import (
     FULL,
+    HEALTH_FIELDS,
     ID_FIELDS,
+    PSYCH_FIELDS,
     REDUCED,
     REDUCED_HIDDEN,
-    SENSITIVE_FIELDS,
     card_access,
+    hidden_sections,
+    log_sections_read,
     search_children,
 )
 from .forms import (
     ALL_SECTIONS,
     SECTION_OF_SLUG,
     SECTION_SLUGS,
-    SENSITIVE_KEYS,
     TEL_KEYS,
     CardForm,
     initial_for,
@@ -71,6 +75,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "left_behind": counts.get("single", 0) + counts.get("double", 0),
             "civil": qs.filter(civil_affairs=True).count(),
             "contact_panel": home_panel(request.user),
+            # 重点关注 children for the counselor and the school leaders (SPEC §3.8)
+            "high_risk": high_risk(request.user) if reads_psych(request.user) else None,
+            "today": timezone.localdate(),
             "can_add": _can_add(request),
             # a proxy parent follows a few children: the statistics' definitions are not his
             "reduced": card_access(request.user) == REDUCED,
@@ -161,12 +168,17 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             child=child,
             detail="档卡页查看完整电话号码",
         )
+    hidden = hidden_sections(request.user, child)
+    log_sections_read(request, child, hidden=hidden, where="档卡页")
     return render(
         request,
         "children/detail.html",
         {
             "child": child,
             "access": access,
+            "shows_health": not hidden & HEALTH_FIELDS,
+            "shows_psych": not hidden & PSYCH_FIELDS,
+            "can_flag": may_report(request.user),
             "id_number": id_number,
             "student_no": student_no,
             "can_reveal": access == FULL
@@ -176,7 +188,7 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "father": father,
             "mother": mother,
             "guardian": guardian,
-            "history": visible_history(child, access),
+            "history": visible_history(child, access, hidden=hidden),
             "timeline": category_timeline(child),
             "reduced": access == REDUCED,
             "missing": child.missing_fields(),
@@ -188,10 +200,11 @@ def _can_add(request: HttpRequest) -> bool:
     return not request.user.is_read_only and _classes_for(request).exists()
 
 
-def visible_history(child: Child, access: str) -> list[dict]:
-    """The card's history without the fields this reader may not see."""
+def visible_history(child: Child, access: str, *, hidden: set[str]) -> list[dict]:
+    """The card's history without the fields this reader may not see (`hidden`: the
+    sensitive sections of children.access.hidden_sections)."""
     entries = child_history(child)
-    hidden = set() if access == FULL else ID_FIELDS | SENSITIVE_FIELDS
+    hidden = set(hidden) if access == FULL else hidden | ID_FIELDS
     if access == REDUCED:
         hidden |= REDUCED_HIDDEN
     for entry in entries:
@@ -203,8 +216,17 @@ def visible_history(child: Child, access: str) -> list[dict]:
     return entries
 
 
-def _hidden_for(request: HttpRequest) -> set[str]:
-    return set() if card_access(request.user) == FULL else set(SENSITIVE_KEYS)
+def _hidden_for(request: HttpRequest, child: Child | None = None) -> set[str]:
+    """Card keys the user may neither read nor write: ID numbers unless she reads them in
+    full, and the health and psychology sections outside her `health`/`psych` units (for a
+    new child: unless she holds such a unit at all)."""
+    hidden = set() if card_access(request.user) == FULL else {"id_number", "student_no"}
+    if child is not None:
+        return hidden | hidden_sections(request.user, child)
+    for action, fields in (("psych", PSYCH_FIELDS), ("health", HEALTH_FIELDS)):
+        if not request.user.is_superuser and not scope.units(request.user, action):
+            hidden |= fields
+    return hidden
 
 
 def _section(request: HttpRequest) -> str:
@@ -219,7 +241,7 @@ def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
     second concurrent save reload instead of overwrite."""
     child = get_object_or_404(_scope(request, "change").prefetch_related("parents"), pk=pk)
     section = _section(request)
-    hide = _hidden_for(request)
+    hide = _hidden_for(request, child)
     initial = initial_for(child, with_id="id_number" not in hide)
     initial["_current"] = {
         "birth_date": child.birth_date,

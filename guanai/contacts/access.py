@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from guanai.accounts import scope
 from guanai.children.access import REDUCED, card_access
 
 from .models import Contact, ContactKind
@@ -29,14 +30,40 @@ def proxy_reader(user: Any) -> bool:
 
 
 def details_hidden(user: Any, contact: Contact) -> bool:
-    """The contact shows `user` only its date and kind."""
-    return contact.by_id != user.pk and proxy_reader(user)
+    """The contact shows `user` only its date and kind: somebody else's contact, of a child
+    outside her `notes` units (SPEC §4: free-text notes are for their author, the class
+    teacher, the leaders and the counselor, and the child's responsible teacher, who answers
+    for the follow-ups — not a subject teacher, an inspector or a proxy parent)."""
+    return (
+        contact.by_id != user.pk
+        and contact.child.responsible_teacher_id != user.pk
+        and not scope.holds_child(user, "notes", contact.child)
+    )
 
 
 def readable(user: Any, *, prefix: str = "") -> Q:
     """The contacts whose details `user` reads (within the children he may see); `prefix`
     leads from another model to its contact ("contact__")."""
-    return Q(**{f"{prefix}by": user}) if proxy_reader(user) else Q()
+    units = scope.unit_children_q(user, "notes", prefix=f"{prefix}child__")
+    if units is None:
+        return Q()
+    return Q(**{f"{prefix}by": user}) | Q(**{f"{prefix}child__responsible_teacher": user}) | units
+
+
+def psych_hidden(user: Any, contact: Contact) -> bool:
+    """A visit's psychological finding is for the school's counselor and leaders only (the
+    scope table's `psych`): whoever recorded it reads back only that it was recorded."""
+    return not scope.holds_child(user, "psych", contact.child)
+
+
+def shown_findings(user: Any, contact: Contact) -> list[dict]:
+    """`contact.findings()` as `user` may read them: a psychological finding she may not
+    read is only said to be recorded (`withheld`)."""
+    out = contact.findings()
+    if any(f["area"] == "psych" for f in out) and psych_hidden(user, contact):
+        out = [f for f in out if f["area"] != "psych"]
+        out.append({"area": "psych", "label": "心理", "withheld": True})
+    return out
 
 
 def kind_choices(user: Any) -> list[tuple[str, str]]:

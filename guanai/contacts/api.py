@@ -147,11 +147,25 @@ class DoneIn(Schema):
     note: str = Field("", max_length=500, description="做了什么（必填）")
 
 
-def contact_out(contact: Contact, *, hidden: bool = False) -> dict[str, Any]:
-    """A contact as the API answers it; `hidden` (a proxy parent reading somebody else's
-    contact, `access.details_hidden`): its date and kind only."""
+def _out_for(user: Any, contact: Contact) -> dict[str, Any]:
+    """A contact as `user` may read it (`access`)."""
+    return contact_out(
+        contact,
+        hidden=access.details_hidden(user, contact),
+        psych_hidden=access.psych_hidden(user, contact),
+    )
+
+
+def contact_out(
+    contact: Contact, *, hidden: bool = False, psych_hidden: bool = False
+) -> dict[str, Any]:
+    """A contact as the API answers it; `hidden` (somebody else's contact whose details the
+    reader may not read, `access.details_hidden`): its date and kind only; `psych_hidden`
+    (`access.psych_hidden`): without its psychological finding."""
     findings = {}
     for area, _label in FINDING_AREAS:
+        if area == "psych" and psych_hidden:
+            continue
         level, text = getattr(contact, f"{area}_level"), getattr(contact, f"{area}_text")
         if level or text:
             findings[area] = {"level": level, "text": text}
@@ -234,7 +248,7 @@ def create_contact(request: HttpRequest, payload: ContactIn):
     except IdempotencyConflict:
         raise HttpError(409, "这个 Idempotency-Key 已用于另一条不同的联系记录") from None
     contact = Contact.objects.select_related("child", "by").get(pk=contact.pk)
-    return Status(201 if created else 200, contact_out(contact))
+    return Status(201 if created else 200, _out_for(request.user, contact))
 
 
 @router.get("", response=list[ContactOut])
@@ -271,8 +285,10 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
     user = request.user
     return LazyOut(
         qs.order_by("id"),
-        lambda c: contact_out(c, hidden=access.details_hidden(user, c)),
-        fetch=Contact.objects.select_related("child", "by").in_bulk,
+        lambda c: _out_for(user, c),
+        fetch=Contact.objects.select_related(
+            "child", "child__school", "child__school_class", "by"
+        ).in_bulk,
     )
 
 
@@ -313,7 +329,7 @@ def get_contact(request: HttpRequest, contact_id: Id):
     contact = get_object_or_404(
         Contact.objects.visible_to(request.user).select_related("child", "by"), pk=contact_id
     )
-    return contact_out(contact, hidden=access.details_hidden(request.user, contact))
+    return _out_for(request.user, contact)
 
 
 @router.post("/{int:contact_id}/follow-up-done", response=ContactOut)
@@ -325,7 +341,7 @@ def follow_up_done(request: HttpRequest, contact_id: Id, payload: DoneIn):
         completable(request.user).select_related("child", "by"), pk=contact_id
     )
     complete_follow_up(contact=contact, by=request.user, note=payload.note)
-    return contact_out(contact)
+    return _out_for(request.user, contact)
 
 
 class ContactPatchIn(Schema):
@@ -375,7 +391,7 @@ def patch_contact(request: HttpRequest, contact_id: Id, payload: ContactPatchIn)
         raise CardInvalid(errors)
     correct_contact(contact=contact, by=user, values=values, reason=reason, loaded_at=loaded_at)
     contact = Contact.objects.select_related("child", "by").get(pk=contact.pk)
-    return contact_out(contact)
+    return _out_for(request.user, contact)
 
 
 @router.get("/{int:contact_id}/history", response=list[HistoryOut])

@@ -30,6 +30,7 @@ CORRECTABLE = ["kind", "at", "with_whom", "notes", "follow_up_by", *FINDING_FIEL
 # Not listed in the history: the author never changes, and whoever marked a follow-up done is
 # the entry's own `by`.
 NOT_LISTED = {"by", "follow_up_done_by"}
+PSYCH_FIELDS = {"psych_level", "psych_text"}
 MOMENTS = {"at", "follow_up_done_at"}
 
 
@@ -147,6 +148,7 @@ def contact_histories(contacts: list[Contact], *, user: User) -> dict[int, list[
     and kind, which the contact itself shows."""
     records: dict[int, list] = defaultdict(list)
     shown = [c for c in contacts if not access.details_hidden(user, c)]
+    no_psych = {c.pk for c in shown if access.psych_hidden(user, c)}
     rows = (
         Contact.history.filter(id__in=[c.pk for c in shown])
         .select_related("history_user")
@@ -165,6 +167,7 @@ def contact_histories(contacts: list[Contact], *, user: User) -> dict[int, list[
                 _change(c)
                 for c in record_changes(_WithPrevious(record, previous), "")
                 if c["field"] not in NOT_LISTED
+                and not (contact_id in no_psych and c["field"] in PSYCH_FIELDS)
             ]
             if not changes and record.history_type != "+":
                 continue

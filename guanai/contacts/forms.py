@@ -154,6 +154,10 @@ class ContactEditForm(ContactForm):
         )
         super().__init__(*args, child=contact.child, by=by, **kwargs)
         self.contact = contact
+        if access.psych_hidden(by, contact):  # kept as recorded, neither shown nor changed
+            self.areas = [(a, label) for a, label in self.areas if a != "psych"]
+            for part in ("level", "text"):
+                self.fields.pop(f"psych_{part}", None)
         del self.fields["idempotency_key"]
         self.fields.pop("photos", None)
         # the version being corrected: a save over somebody else's newer one is refused
@@ -167,6 +171,9 @@ class ContactEditForm(ContactForm):
         at = self.values.get("at")
         if at is not None and at == self.initial["at"]:
             self.values["at"] = self.contact.at
+        if self.values and "psych_level" not in self.fields:
+            for f in ("psych_level", "psych_text"):
+                self.values[f] = getattr(self.contact, f)
         return data
 
 

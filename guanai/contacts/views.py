@@ -179,6 +179,7 @@ def contact_new(request: HttpRequest) -> HttpResponse:
             "child": child,
             "last": last,
             "last_hidden": last is not None and access.details_hidden(request.user, last),
+            "last_findings": access.shown_findings(request.user, last) if last else [],
             "people": with_whom_choices(child),
             "kinds": form.fields["kind"].choices,
             "next": _safe_next(request, ""),
@@ -238,6 +239,8 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     )
     page = Paginator(contacts, 20).get_page(request.GET.get("page"))
     ids = [c.pk for c in page]
+    for c in page:
+        c.child = child  # one child: its units are checked once, not per contact
     histories = contact_histories(list(page), user=request.user)
     may_correct = set(correctable(request.user).filter(pk__in=ids).values_list("pk", flat=True))
     proxies = set(
@@ -246,7 +249,8 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
         )
     )
     for c in page:
-        c.hidden = access.details_hidden(request.user, c)  # a proxy parent: date and kind only
+        c.hidden = access.details_hidden(request.user, c)  # others' notes: date and kind only
+        c.shown_findings = access.shown_findings(request.user, c)
         c.kind_label = access.kind_label(c.kind, proxy=c.by_id in proxies)
         c.corrections = [e for e in histories.get(c.pk, []) if e["correction"]]
         c.may_correct = c.pk in may_correct

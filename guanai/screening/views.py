@@ -18,7 +18,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
-from guanai.children.access import FULL, card_access, search_children
+from guanai.children.access import (
+    HEALTH_FIELDS,
+    hidden_sections,
+    search_children,
+)
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion
 from guanai.children.transitions import placement_timeline
@@ -514,7 +518,7 @@ def verify_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
         request.POST if request.method == "POST" and not is_plan else None,
         child=child,
         keys=VERIFY_KEYS,
-        read_only=READ_ONLY_GROUPS + ([FieldGroup.HEALTH] if _reads_health(request) else []),
+        read_only=READ_ONLY_GROUPS + ([FieldGroup.HEALTH] if _reads_health(request, child) else []),
     )
     plan_form = VacationPlanForm(
         request.POST if is_plan else None, initial=_plan_initial(plan, child)
@@ -570,8 +574,8 @@ def verify_child(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
     )
 
 
-def _reads_health(request: HttpRequest) -> bool:
-    return card_access(request.user) == FULL
+def _reads_health(request: HttpRequest, child: Child) -> bool:
+    return not hidden_sections(request.user, child) & HEALTH_FIELDS
 
 
 def _asked(rnd: VerificationRound, child: Child) -> dict[str, bool]:

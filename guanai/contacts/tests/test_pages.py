@@ -11,7 +11,7 @@ from PIL import Image
 
 from guanai.children.models import Child
 from guanai.contacts.models import Contact, ContactPhoto, ContactRule, PlannedVisit
-from guanai.testing import VISIBLE
+from guanai.testing import SEES_NOTES, VISIBLE
 
 from .helpers import add_contact, at, created_on
 
@@ -68,9 +68,10 @@ def test_timeline_scope(client, cast, role, kid):
     response = client.get(reverse("contacts:timeline", args=[child.pk]), HTTP_HX_REQUEST="true")
     assert response.status_code == (200 if kid in VISIBLE[role] else 404)
     if response.status_code == 200:
-        # a proxy parent reads only the date and kind of others' contacts
+        # others' notes: the class teacher, leaders and counselor (SPEC §4); the inspector
+        # and a proxy parent read only their date and kind
         shown = "秘密记录 " + kid in response.content.decode()
-        assert shown is (role != "proxy_wang")
+        assert shown is (kid in SEES_NOTES[role])
 
 
 def test_form_saves_the_visit_with_findings_and_follow_up(client, cast):
@@ -153,9 +154,13 @@ def test_form_shows_the_last_visit_findings(client, cast):
         life_level="normal",
         life_text="奶奶照顾周到",
     )
-    client.force_login(cast["users"]["zx_teacher31"])
+    client.force_login(cast["users"]["zx_counselor"])
     body = client.get(f"{reverse('contacts:new')}?child={child.pk}").content.decode()
     assert "上次家访 2026-10-08" in body and "想妈妈，常哭" in body and "奶奶照顾周到" in body
+    client.force_login(cast["users"]["zx_teacher31"])
+    body = client.get(f"{reverse('contacts:new')}?child={child.pk}").content.decode()
+    assert "上次家访 2026-10-08" in body and "奶奶照顾周到" in body
+    assert "想妈妈，常哭" not in body and "已记录（仅心理辅导老师和学校领导可查看）" in body
     client.force_login(cast["users"]["proxy_wang"])
     body = client.get(f"{reverse('contacts:new')}?child={child.pk}").content.decode()
     assert "上次家访 2026-10-08" in body  # somebody else's visit: its date only

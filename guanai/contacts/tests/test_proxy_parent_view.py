@@ -47,6 +47,7 @@ def contacts(cast):
 
 
 SECRETS = ["父母离异", "情绪低落", "家门口有池塘", "祖母 张奶奶", "周老师"]
+PSYCH_SECRETS = ["情绪低落"]
 
 
 def test_timeline_shows_him_only_date_and_kind_of_others_contacts(client, users, contacts):
@@ -60,8 +61,14 @@ def test_timeline_shows_him_only_date_and_kind_of_others_contacts(client, users,
     assert "待跟进" not in html  # the counselor's follow-up is hers
     client.force_login(users["zx_teacher31"])
     html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert all(text in html for text in SECRETS)
+    # the class teacher reads the notes, not the psychological finding (SPEC §4)
+    assert all(text in html for text in SECRETS if text not in PSYCH_SECRETS)
+    assert not any(text in html for text in PSYCH_SECRETS)
+    assert "已记录（仅心理辅导老师和学校领导可查看）" in html
     assert "见面" in html and "来校面谈" not in html  # the proxy parent's meeting
+    client.force_login(users["zx_counselor"])
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert all(text in html for text in SECRETS)
 
 
 def test_card_page_of_a_proxy_parent_loads_the_same_timeline(client, users, contacts):
