@@ -46,6 +46,15 @@ _READERS = {
 }
 _ARRANGERS = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER}
 
+# The school's own staff: who may follow a pair or be named a child's responsible teacher.
+SCHOOL_STAFF = {
+    Role.SCHOOL_LEADER,
+    Role.GRADE_LEADER,
+    Role.CLASS_TEACHER,
+    Role.SUBJECT_TEACHER,
+    Role.COUNSELOR,
+}
+
 # Which roles' units count for an action.
 ROLES_FOR_ACTION: dict[str, set[str]] = {
     "view": _READERS,  # read cards, campaigns, rounds, responsibility
@@ -197,24 +206,56 @@ def unit_children_q(user, action: str, *, prefix: str = "") -> Q | None:
     )
 
 
-def holds_child(user, action: str, child) -> bool:
-    """Whether one of the user's units for an action covers this child (unit_children_q for
-    one child already loaded, without a query per child once the roles are read)."""
+def holds(
+    user,
+    action: str,
+    *,
+    town_id: int | None = None,
+    school_id: int | None = None,
+    grade: int | None = None,
+    class_id: int | None = None,
+) -> bool:
+    """Whether one of the user's units for an action covers a record of this town, school,
+    grade or class (None: the record has no such level — a town's letter template has no
+    school, so only the town's own unit covers it). No query once the roles are read."""
     if user is None or not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
-    klass = child.school_class
     for level, ra in units(user, action):
-        school_id = ra.school_id or (ra.school_class.school_id if ra.school_class_id else None)
+        unit_school = ra.school_id or (ra.school_class.school_id if ra.school_class_id else None)
         if (
-            (level == TOWN and ra.town_id == child.school.town_id)
-            or (level == SCHOOL and school_id == child.school_id)
-            or (level == GRADE and school_id == child.school_id and ra.grade == klass.grade)
-            or (level == CLASS and ra.school_class_id == child.school_class_id)
+            (level == TOWN and town_id is not None and ra.town_id == town_id)
+            or (level == SCHOOL and school_id is not None and unit_school == school_id)
+            or (
+                level == GRADE
+                and school_id is not None
+                and unit_school == school_id
+                and grade is not None
+                and ra.grade == grade
+            )
+            or (level == CLASS and class_id is not None and ra.school_class_id == class_id)
         ):
             return True
     return False
+
+
+def holds_child(user, action: str, child) -> bool:
+    """Whether one of the user's units for an action covers this child (unit_children_q for
+    one child already loaded)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    levels = {level for level, _ra in units(user, action)}
+    return holds(
+        user,
+        action,
+        town_id=child.school.town_id if TOWN in levels else None,
+        school_id=child.school_id,
+        grade=child.school_class.grade if GRADE in levels else None,
+        class_id=child.school_class_id,
+    )
 
 
 def _named(user, on: dt.date) -> QuerySet:

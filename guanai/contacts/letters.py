@@ -204,31 +204,28 @@ def save_template(
 
 
 def _template_unit(user: User) -> dict[str, Any]:
-    for ra in user.active_roles():
-        if ra.role == Role.TOWN_ADMIN:
-            return {"town_id": ra.town_id}
-    for ra in user.active_roles():
-        if ra.school_id:
-            return {"school_id": ra.school_id}
+    """Where a template the user saves belongs: her town when she manages one, else her
+    school (the scope table)."""
+    town = scope.towns(user, "manage").order_by("pk").first()
+    if town is not None:
+        return {"town_id": town.pk}
+    school = scope.schools(user, "view").order_by("pk").first()
+    if school is not None:
+        return {"school_id": school.pk}
     raise PermissionDenied("没有可以保存模板的学校")
 
 
 def may_edit_template(user: User, template: LetterTemplate) -> bool:
+    """A town's template: its town's administrators; a school's: its leaders; any template:
+    whoever wrote it."""
     if user.is_read_only or template.built_in:
         return False
-    if user.is_superuser:
+    if scope.holds(user, "manage", town_id=template.town_id, school_id=template.school_id):
         return True
-    for ra in user.active_roles():
-        if ra.role == Role.TOWN_ADMIN and template.town_id == ra.town_id:
-            return True
-        if ra.role == Role.SCHOOL_LEADER and template.school_id == ra.school_id:
-            return True
     return template.created_by_id == user.pk
 
 
 # --- which units a user may print for ----------------------------------------------------------
-
-PRINT_ROLES = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER}
 
 
 def printable_classes(user: User) -> QuerySet[SchoolClass]:
@@ -239,7 +236,7 @@ def printable_classes(user: User) -> QuerySet[SchoolClass]:
 def may_print(user: User) -> None:
     if user.is_read_only:
         raise PermissionDenied("督导员为只读角色，不能打印家长信")
-    if not user.is_superuser and not (user.role_codes() & PRINT_ROLES):
+    if not user.is_superuser and not scope.units(user, "print"):
         raise PermissionDenied("只有班主任、年级负责人、校领导和镇管理员可以打印家长信")
 
 

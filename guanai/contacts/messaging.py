@@ -20,7 +20,8 @@ from django.db import transaction
 from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
-from guanai.accounts.models import Role, User
+from guanai.accounts import scope
+from guanai.accounts.models import User
 from guanai.children.models import LEFT_BEHIND, Child
 from guanai.children.validation import CardInvalid
 from guanai.jobs.models import Job
@@ -33,14 +34,6 @@ from .letters import BLANK_PHONE, check_placeholders, class_teacher_users, fill
 from .models import Contact, ContactKind, Message, Recipient, RecipientStatus
 from .rules import due_items
 
-MESSAGE_ROLES = {
-    Role.TOWN_ADMIN,
-    Role.SCHOOL_LEADER,
-    Role.GRADE_LEADER,
-    Role.CLASS_TEACHER,
-    Role.SUBJECT_TEACHER,
-    Role.COUNSELOR,
-}
 MAX_RECIPIENTS = 5000
 sleep: Callable[[float], None] = time.sleep  # tests replace it
 clock: Callable[[], float] = time.monotonic
@@ -49,7 +42,7 @@ clock: Callable[[], float] = time.monotonic
 def may_send(user: User) -> None:
     if user.is_read_only:
         raise PermissionDenied("督导员为只读角色，不能发送消息")
-    if not user.is_superuser and not (user.role_codes() & MESSAGE_ROLES):
+    if not user.is_superuser and not scope.units(user, "contact"):
         raise PermissionDenied("只有教师和学校领导可以给家长群发消息")
 
 

@@ -13,21 +13,18 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from guanai.accounts import scope
-from guanai.accounts.models import Role, User
+from guanai.accounts.models import User
 from guanai.children.models import Child
 from guanai.org.models import School, SchoolClass
 
 from .models import Pair
-
-# Roles that manage pairs of the children in their scope.
-MANAGE_ROLES = (Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER)
 
 
 def may_manage_pairs(user: User) -> bool:
     """Whether the user's role lets them propose, accept, swap or end pairs at all."""
     if user.is_superuser:
         return True
-    return not user.is_read_only and user.has_role(*MANAGE_ROLES)
+    return not user.is_read_only and bool(scope.units(user, "arrange"))
 
 
 def check_manage_pair(user: User, pair: Pair) -> None:
@@ -36,7 +33,7 @@ def check_manage_pair(user: User, pair: Pair) -> None:
         raise PermissionDenied("只读账号不能修改结对")
     if user.is_superuser:
         return
-    if not user.has_role(*MANAGE_ROLES):
+    if not scope.units(user, "arrange"):
         raise PermissionDenied("没有管理结对的权限")
     if not Child.objects.visible_to(user, action="change").filter(pk=pair.child_id).exists():
         raise PermissionDenied("没有管理这对结对的权限")

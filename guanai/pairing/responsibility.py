@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from guanai.accounts import scope
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.accounts.scope import classes as scoped_classes
 from guanai.accounts.scope import my_children_q, taught_class_ids
@@ -435,19 +436,21 @@ def people_overseen(viewer: User) -> QuerySet[User]:
     today = timezone.localdate()
     current = valid_on(RoleAssignment.objects.all(), today)
     cond = Q(pk=viewer.pk)
-    for ra in viewer.active_roles():
-        if ra.role == Role.TOWN_ADMIN:
-            cond |= Q(pk__in=current.filter(school__town_id=ra.town_id).values("user_id"))
-        elif ra.role == Role.SCHOOL_LEADER:
-            cond |= Q(pk__in=current.filter(school_id=ra.school_id).values("user_id"))
-        elif ra.role == Role.GRADE_LEADER:
-            cond |= Q(
-                pk__in=current.filter(
-                    role=Role.CLASS_TEACHER,
-                    school_class__school_id=ra.school_id,
-                    school_class__grade=ra.grade,
-                ).values("user_id")
-            )
+    # The staff of the units the viewer manages (a town's, a school's) …
+    staff = scope.unit_q(viewer, "manage", town="school__town_id", school="school_id")
+    if staff is not None and staff != Q(pk__in=[]):
+        cond |= Q(pk__in=current.filter(staff).values("user_id"))
+    # … and the class teachers of the grades she leads.
+    teachers = scope.unit_q(
+        viewer,
+        "lead_grade",
+        town="school_class__school__town_id",
+        school="school_class__school_id",
+        grade="school_class__grade",
+        klass="school_class_id",
+    )
+    if teachers is not None and teachers != Q(pk__in=[]):
+        cond |= Q(pk__in=current.filter(teachers, role=Role.CLASS_TEACHER).values("user_id"))
     return User.objects.filter(cond)
 
 

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from guanai.accounts import scope
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import AssignmentKind, Category, Child, ChildAssignment, Enrolment
 from guanai.org.models import School, SchoolClass
@@ -35,13 +36,6 @@ from .matching import (
 from .models import Pair, PairStatus
 
 TO_PAIR = (Category.SINGLE, Category.DOUBLE, Category.MIGRANT)
-STAFF_ROLES = (
-    Role.SCHOOL_LEADER,
-    Role.GRADE_LEADER,
-    Role.CLASS_TEACHER,
-    Role.SUBJECT_TEACHER,
-    Role.COUNSELOR,
-)
 BUDDY_CATEGORY = Category.NONE
 REPLACED_REASON = "被新的结对建议替换"
 
@@ -337,7 +331,7 @@ def school_staff(school: School) -> QuerySet[User]:
     """People who may follow a pair or be named responsible: holders of a staff role at the
     school today or later (leaders, teachers, counselors)."""
     today = timezone.localdate()
-    ras = RoleAssignment.objects.filter(role__in=STAFF_ROLES, school=school).filter(
+    ras = RoleAssignment.objects.filter(role__in=scope.SCHOOL_STAFF, school=school).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gte=today)
     )
     return User.objects.filter(is_active=True, pk__in=ras.values("user_id")).order_by(

@@ -11,17 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from guanai.accounts import scope
-from guanai.accounts.models import Role
 from guanai.org.models import School
-
-# Roles that see a school's campaigns and rounds (proxy parents do not: they follow one child).
-STAFF_ROLES = {
-    Role.SCHOOL_LEADER,
-    Role.COUNSELOR,
-    Role.GRADE_LEADER,
-    Role.CLASS_TEACHER,
-    Role.SUBJECT_TEACHER,
-}
 
 
 def schools_visible_to(user) -> models.QuerySet:
