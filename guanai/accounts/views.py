@@ -238,8 +238,13 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def access_log(request: HttpRequest) -> HttpResponse:
     """Who saw or exported whose data; filter by user, child, action and date."""
     towns = _towns(request)
+    # A row without a school (a search by a whole ID number, a town-wide list) belongs to the
+    # town of whoever acted: another town's searches are not this town's to read.
+    town_people = RoleAssignment.objects.filter(
+        Q(town__in=towns) | Q(school__town__in=towns) | Q(school_class__school__town__in=towns)
+    ).values("user_id")
     logs = AccessLog.objects.filter(
-        Q(school__town__in=towns) | Q(school__isnull=True)
+        Q(school__town__in=towns) | Q(school__isnull=True, user_id__in=town_people)
     ).select_related("child", "school", "user")
     g = request.GET
     if g.get("user"):

@@ -80,3 +80,28 @@ def test_only_town_admins_read_or_export_the_access_log(client, cast):
         assert client.get(url).status_code == 403
         assert client.get(url, {"export": "xlsx"}).status_code == 403
     assert not AccessLog.objects.filter(action=AccessAction.EXPORT).exists()
+
+
+def test_rows_without_a_school_stay_in_the_town_of_whoever_acted(client, cast):
+    """A search by a whole ID number has no school: the town of the searcher reads it, the
+    administrator of another town does not (issue #11)."""
+    from guanai.accounts.models import Role
+    from guanai.org.models import Town
+    from guanai.testing import make_user
+
+    other = make_user("other_town", Role.TOWN_ADMIN, town=Town.objects.create(name="别的镇"))
+    log_access(
+        request=None,
+        user=cast["users"]["zx_leader"],
+        action=AccessAction.VIEW_ID_NUMBER,
+        detail="按完整身份证号或学籍号查找",
+    )
+    client.force_login(cast["users"]["town"])
+    assert (
+        "按完整身份证号或学籍号查找" in client.get(reverse("accounts:access_log")).content.decode()
+    )
+    client.force_login(other)
+    assert (
+        "按完整身份证号或学籍号查找"
+        not in client.get(reverse("accounts:access_log")).content.decode()
+    )
