@@ -32,7 +32,7 @@ from .corrections import (
     correct_contact,
     reason_errors,
 )
-from .gateways import default_gateway
+from .gateways import default_gateway_for
 from .models import FINDING_AREAS, Contact, Message
 from .rules import SHANGHAI, due_items
 from .services import (
@@ -502,7 +502,7 @@ def send_message(request: HttpRequest, payload: MessageIn):
     message = messaging.create_message(
         by=user,
         text=payload.text,
-        gateway=payload.gateway or default_gateway(),
+        gateway=payload.gateway or default_gateway_for(user),
         children=children,
         selection=messaging.describe_selection(**selection),
     )

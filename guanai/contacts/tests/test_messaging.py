@@ -108,8 +108,12 @@ def sleeps(monkeypatch):
 
 
 def send(cast, *, text="{监护人}您好：{学生姓名}本周表现很好。", gateway="http", **selection):
+    from guanai.contacts.gateways import GATEWAYS
+
     selection = selection or {"school": "HS-ZX", "grade": 3}
-    user = cast["users"]["zx_leader"]
+    # the test channels (console, file) are for those who run the town (issue #12)
+    testing = gateway in GATEWAYS and GATEWAYS[gateway].for_testing
+    user = cast["users"]["town" if testing else "zx_leader"]
     children = M.select_children(user=user, **selection)
     return M.create_message(by=user, text=text, gateway=gateway, children=children)
 
@@ -389,7 +393,9 @@ def test_selection_by_overdue_rule_and_category(cast, sleeps):
 # --- API -----------------------------------------------------------------------------------------------
 
 
-def test_post_message_returns_a_job_and_get_shows_each_recipient(client, cast, sleeps):
+def test_post_message_returns_a_job_and_get_shows_each_recipient(
+    client, cast, sleeps, file_for_teachers
+):
     Guardian.objects.filter(child=cast["children"]["c31b"]).update(phone="12345")
     client.force_login(cast["users"]["zx_leader"])
     response = client.post(
@@ -611,3 +617,25 @@ def test_a_retry_reaches_only_the_guardians_the_author_may_still_contact(
     assert M.retry_failed(message=message, by=teacher) is None
     assert len(provider.requests) == before
     assert message.recipients.filter(status="failed").count() == 2
+
+
+@pytest.mark.parametrize("gateway", ["file", "console"])
+def test_teacher_may_not_send_through_a_test_channel(client, cast, sleeps, gateway):
+    """The console and file channels reach no family: a teacher's message through one would
+    be recorded as sent while nobody got it (issue #12). Only those who run a town try them."""
+    client.force_login(cast["users"]["zx_teacher31"])
+    response = client.post(
+        "/api/v1/messages",
+        {"text": "明天开家长会", "school": "HS-ZX", "grade": 3, "gateway": gateway},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert detail["field"] == "gateway" and "不能使用这个发送通道" in detail["msg"]
+    client.force_login(cast["users"]["town"])
+    response = client.post(
+        "/api/v1/messages",
+        {"text": "明天开家长会", "school": "HS-ZX", "grade": 3, "gateway": gateway},
+        content_type="application/json",
+    )
+    assert response.status_code == 202
