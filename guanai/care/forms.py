@@ -1,11 +1,13 @@
 from django import forms
 
+from guanai.forms import PlainForm
+
 from .models import Referral, RiskLevel
 
 LEVELS = list(RiskLevel.choices)
 
 
-class ObservationForm(forms.Form):
+class ObservationForm(PlainForm):
     level = forms.ChoiceField(
         label="关注程度",
         choices=LEVELS,
@@ -24,7 +26,7 @@ class ObservationForm(forms.Form):
     )
 
 
-class SessionForm(forms.Form):
+class SessionForm(PlainForm):
     notes = forms.CharField(
         label="辅导记录",
         max_length=2000,

@@ -8,6 +8,7 @@ from django import forms
 from guanai.children.forms import SECTIONS, CardForm, initial_for
 from guanai.children.models import Child, Tag
 from guanai.children.validation import CardInvalid
+from guanai.forms import PlainForm
 from guanai.lib.dates import DateError, parse_date
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import SchoolClass
@@ -61,7 +62,7 @@ class SituationForm(CardForm):
                 self.fields[key].help_text = "状况有变化时填写从哪天起；空白为今天"
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(PlainForm):
     school = forms.ModelChoiceField(label="学校", queryset=None, empty_label="请选择学校")
     term = _term_field()
 
@@ -71,7 +72,7 @@ class CampaignForm(forms.Form):
         self.fields["term"].initial = this_term()
 
 
-class CloseForm(forms.Form):
+class CloseForm(PlainForm):
     reason = forms.CharField(
         label="提前结束的原因",
         max_length=200,
@@ -81,7 +82,7 @@ class CloseForm(forms.Form):
     )
 
 
-class RoundForm(forms.Form):
+class RoundForm(PlainForm):
     school = forms.ModelChoiceField(label="学校", queryset=None, empty_label="请选择学校")
     term = _term_field()
     vacation = forms.ChoiceField(label="假期", choices=Vacation.choices)
@@ -227,7 +228,7 @@ class VerifyForm(SituationForm):
         return {k: v for k, v in super().changes().items() if k != "groups"}
 
 
-class VacationPlanForm(forms.Form):
+class VacationPlanForm(PlainForm):
     destination = forms.ChoiceField(
         label="假期去向", choices=[("", "—"), *Destination.choices], required=False
     )
@@ -264,7 +265,7 @@ class VacationPlanForm(forms.Form):
         return cleaned
 
 
-class ImportForm(forms.Form):
+class ImportForm(PlainForm):
     school = forms.ModelChoiceField(label="学校", queryset=None, empty_label="请选择学校")
     term = _term_field()
     file = forms.FileField(
@@ -293,7 +294,7 @@ class DateField(forms.CharField):
             raise forms.ValidationError(str(exc)) from None
 
 
-class TransferForm(forms.Form):
+class TransferForm(PlainForm):
     destination = forms.ChoiceField(
         label="转往",
         choices=[("town", "本镇其他学校"), ("out", "转出本镇")],
@@ -321,7 +322,7 @@ class TransferForm(forms.Form):
         self.fields["to_class"].label_from_instance = lambda c: c.label
 
 
-class RolloverForm(forms.Form):
+class RolloverForm(PlainForm):
     top_grade = forms.TypedChoiceField(
         label="毕业年级",
         coerce=int,
@@ -335,5 +336,5 @@ class RolloverForm(forms.Form):
     )
 
 
-class CountsForm(forms.Form):
+class CountsForm(PlainForm):
     on = DateField(label="日期", required=False)
