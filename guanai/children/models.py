@@ -29,6 +29,14 @@ class Category(models.TextChoices):
     UNKNOWN = "unknown", CATEGORY_LABELS["unknown"]
 
 
+class XuejiCategory(models.TextChoices):
+    """The 学籍 system's 是否留守儿童, as its own sheet says it (stored, never derived)."""
+
+    NONE = "none", "非留守儿童"
+    SINGLE = "single", "单亲留守儿童"
+    DOUBLE = "double", "双亲留守儿童"
+
+
 class Hukou(models.TextChoices):
     RURAL = "rural", "农业"
     URBAN = "urban", "非农业"
@@ -213,6 +221,15 @@ class Child(models.Model):
     civil_affairs = models.BooleanField("民政口径农村留守儿童", default=False, db_index=True)
     civil_affairs_reason = models.CharField("民政口径依据", max_length=100, blank=True)
     classified_on = models.DateField("认定日期", null=True, blank=True)
+    # What the national 学籍 system says (its 是否留守儿童), imported from its sheet; compared
+    # with `category`, never used in its place (see guanai/children/xueji.py).
+    xueji_category = models.CharField(  # noqa: DJ001 (null: the sheet had no value)
+        "学籍系统留守类别",
+        max_length=6,
+        choices=XuejiCategory.choices,
+        null=True,
+        blank=True,
+    )
     name_pinyin = models.CharField("拼音检索", max_length=500, blank=True, db_index=True)
     version = models.PositiveIntegerField("版本", default=1)
     created_at = models.DateTimeField("建卡时间", auto_now_add=True)

@@ -115,6 +115,8 @@ KEY_OF_COLUMN = {
     "监护人电话": "guardian.phone",
     "监护人年龄": "guardian.age",
     "备注": "notes",
+    # read from the 学籍 system's student sheet only (guanai/children/xueji.py)
+    "残疾类型": "disability",
 }
 COLUMN_OF_KEY = {v: k for k, v in KEY_OF_COLUMN.items()}
 PHONE_COLUMNS = ("父亲电话", "母亲电话", "监护人电话")
@@ -155,6 +157,7 @@ ALIASES = {
     "户口类型": "户口性质",
     "户籍性质": "户口性质",
     "随迁子女": "是否随迁子女",
+    "是否进城务工人员随迁子女": "是否随迁子女",
     "是否随迁": "是否随迁子女",
     "寄宿": "是否寄宿",
     "是否住校": "是否寄宿",
@@ -333,6 +336,8 @@ class Header:
     row: int  # 1-based row number of the (last) header row
     index: dict[str, int]  # canonical column → cell index
     labels: dict[str, str]  # canonical column → the sheet's own header
+    # "xueji": the 学籍 system's student sheet, its rows translated by guanai.children.xueji
+    kind: str = "roster"
 
 
 def _group(text: str) -> str | None:
@@ -358,6 +363,14 @@ def find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[Header, Iterator
         texts = [_header_text(c) for c in cells]
         if not any(_canonical(t) == "姓名" for t in texts):
             continue
+        from . import xueji
+
+        if xueji.is_student_sheet(texts):
+            sheet = xueji.read_header(texts, cells)
+            return (
+                Header(number, dict(xueji.INDEX), sheet.base_labels, kind="xueji"),
+                xueji.translated_rows(sheet, rows),
+            )
         index: dict[str, int] = {}
         labels: dict[str, str] = {}
         groups: list[str | None] = []
@@ -451,6 +464,7 @@ class Row:
     id_birth: dt.date | None = None
     id_gender: str = ""
     known_pk: int | None = None  # the stored card the row updates
+    labels: dict[str, str] | None = None  # column → the sheet's own header (学籍 sheet)
 
 
 def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
@@ -460,12 +474,27 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
     if all(v == "" for v in values.values()):
         return None
     row = Row(number)
-    # 年级 and 班级 (also 三年级(2)班 in the 班级 column when 年级 is blank)
+    if header.kind == "xueji":
+        row.labels = cells.labels  # type: ignore[attr-defined]
+        row.errors.extend(cells.problems)  # type: ignore[attr-defined]
+        if values.get("是否留守儿童"):
+            row.cleaned["xueji_category"] = values["是否留守儿童"]
+    # 年级 and 班级 (also 三年级(2)班 in the 班级 column: its grade must agree with 年级)
     grade_raw, class_raw = values.get("年级", ""), values.get("班级", "")
-    if grade_raw == "" and isinstance(class_raw, str):
+    if isinstance(class_raw, str):
         m = GRADE_CLASS.match(class_raw.replace(" ", ""))
-        if m:
+        if m and grade_raw == "":
             grade_raw, class_raw = m[1], m[2]
+        elif m:
+            try:
+                inside, given = parse_grade(m[1]), parse_grade(grade_raw)
+            except GradeError:
+                inside = given = None
+            if inside is not None and inside != given:
+                row.errors.append(
+                    ("班级", f"班级“{class_raw}”中的年级与年级列“{clean(grade_raw)}”不一致")
+                )
+            class_raw = m[2]
     for col, raw, parse in (
         ("年级", grade_raw, parse_grade),
         ("班级", class_raw, parse_class_no),
@@ -658,6 +687,8 @@ CHILD_OWN = (
     "address",
     "boarding",
     "health",
+    "disability",
+    "xueji_category",
 )
 
 
@@ -1081,8 +1112,9 @@ def _import(
             _validate_card(row, child)
             if row.errors:
                 result.rejected += 1
+                labels = row.labels or {}
                 for column, message in row.errors:
-                    result.errors.append(RowError(row.number, column, message))
+                    result.errors.append(RowError(row.number, labels.get(column, column), message))
                 continue
             key = (row.grade, row.class_no)
             if key not in classes:
