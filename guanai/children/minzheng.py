@@ -29,6 +29,7 @@ from guanai.lib.dates import age_on
 from guanai.lib.grades import grade_name
 
 from .models import Child, Enrolment
+from .xueji import person_id_number
 
 DEFINITION = (
     "统计口径：民政口径农村留守儿童（国发〔2016〕13号、民发〔2016〕42号）——因父母双方外出务工"
@@ -364,15 +365,15 @@ def register_row(number: int, child: Child, on: dt.date) -> list[Any]:
         "",
         _work_place(mother),
         mother.phone if mother else "",
-        "",  # parents' ID numbers: not stored yet
-        "",
+        person_id_number(father),
+        person_id_number(mother),
         "是" if both_away else "否",
         "是" if one_incapable else "否",
         incapable,
         "是" if entrusted else "否",
         guardian.name if entrusted else "",
         guardian.phone if entrusted else "",
-        "",  # the entrusted guardian's ID number: not stored yet
+        person_id_number(guardian) if entrusted else "",
         relation if entrusted else "",
         "",  # the entrusted guardian's address: not on the card
         guardianship_type(child, on),

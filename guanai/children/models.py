@@ -369,9 +369,14 @@ class Parent(models.Model):
     work_city = models.CharField("务工城市", max_length=40, blank=True)
     work_place = models.CharField("务工地", max_length=100, blank=True)
     phone = models.CharField("电话", max_length=20, blank=True)
+    # Stored like the child's ID number (AES-GCM at rest, a keyed hash for lookups, the masked
+    # form for lists; "" when unknown): the 民政 登记表 needs it (guanai/children/minzheng.py).
+    id_number_enc = models.TextField("身份证号（加密）", blank=True)
+    id_number_hash = models.CharField("身份证号摘要", max_length=64, blank=True, db_index=True)
+    id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, blank=True)
     effective_from = models.DateField("状况起始日期", default=timezone.localdate)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "id_number_hash"])
 
     class Meta:
         verbose_name = "父母"
@@ -400,9 +405,14 @@ class Guardian(models.Model):
     is_entrusted = models.BooleanField("委托监护", default=False)
     entrustment_notice_on = models.DateField("委托监护告知书日期", null=True, blank=True)
     confirmation_signed_on = models.DateField("被委托人确认书签署日期", null=True, blank=True)
+    # Stored like the child's ID number (AES-GCM at rest, a keyed hash for lookups, the masked
+    # form for lists; "" when unknown): the 民政 登记表 needs it (guanai/children/minzheng.py).
+    id_number_enc = models.TextField("身份证号（加密）", blank=True)
+    id_number_hash = models.CharField("身份证号摘要", max_length=64, blank=True, db_index=True)
+    id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, blank=True)
     effective_from = models.DateField("起始日期", default=timezone.localdate)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "id_number_hash"])
 
     class Meta:
         verbose_name = "监护人"

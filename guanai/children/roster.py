@@ -465,6 +465,7 @@ class Row:
     id_gender: str = ""
     known_pk: int | None = None  # the stored card the row updates
     labels: dict[str, str] | None = None  # column → the sheet's own header (学籍 sheet)
+    person_ids: dict[str, str] | None = None  # 'father' → the parent's ID number (学籍 sheet)
 
 
 def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
@@ -479,6 +480,7 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
         row.errors.extend(cells.problems)  # type: ignore[attr-defined]
         if values.get("是否留守儿童"):
             row.cleaned["xueji_category"] = values["是否留守儿童"]
+        _person_ids(row, values)
     # 年级 and 班级 (also 三年级(2)班 in the 班级 column: its grade must agree with 年级)
     grade_raw, class_raw = values.get("年级", ""), values.get("班级", "")
     if isinstance(class_raw, str):
@@ -573,6 +575,30 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
         raw_card["id_number"] = row.id_number
     row.raw = raw_card
     return row
+
+
+PERSON_ID_COLUMNS = (
+    ("父亲身份证号", "father"),
+    ("母亲身份证号", "mother"),
+    ("监护人身份证号", "guardian"),
+)
+
+
+def _person_ids(row: Row, values: dict[str, Any]) -> None:
+    """Parents' and guardian's ID numbers (学籍 sheet): validated like the child's, kept as
+    their keyed hash and masked form for comparing, the number itself for the write."""
+    for col, who in PERSON_ID_COLUMNS:
+        raw = values.get(col, "")
+        if raw == "":
+            continue
+        try:
+            number = parse_id_number(raw).number
+        except IdNumberError as exc:
+            row.errors.append((col, str(exc)))
+            continue
+        row.cleaned[f"{who}.id_number_hash"] = crypto.lookup_hash(number)
+        row.cleaned[f"{who}.id_number_masked"] = mask_id_number(number)
+        row.person_ids = {**(row.person_ids or {}), who: number}
 
 
 # --- matching and planning -------------------------------------------------------------------
@@ -763,8 +789,10 @@ def _apply_update(
             parents[relation] = parent
         status_changed = "status" in values and values["status"] != parent.status
         if any(getattr(parent, k) != v for k, v in values.items()) or parent.pk is None:
+            old_hash = parent.id_number_hash
             for k, v in values.items():
                 setattr(parent, k, v)
+            _encrypt_id(parent, row, relation, values, old_hash)
             if status_changed:
                 parent.effective_from = today
             dirty.append(parent)
@@ -774,8 +802,10 @@ def _apply_update(
             guardian = Guardian(child=child)
         values = nested["guardian"]
         if any(getattr(guardian, k) != v for k, v in values.items()) or guardian.pk is None:
+            old_hash = guardian.id_number_hash
             for k, v in values.items():
                 setattr(guardian, k, v)
+            _encrypt_id(guardian, row, "guardian", values, old_hash)
             dirty.append(guardian)
     if not (changed or dirty):
         return None
@@ -797,6 +827,16 @@ def _apply_update(
     child.classified_on = today
     child._dirty_related = dirty  # type: ignore[attr-defined]
     return reason
+
+
+def _encrypt_id(person, row: Row, who: str, values: dict[str, Any], old_hash=None) -> None:
+    """Encrypt a parent's or guardian's ID number when the row brings a new one (the
+    ciphertext differs at each encryption, so it is compared through the hash)."""
+    if "id_number_hash" not in values or row.person_ids is None:
+        return
+    if person.id_number_enc and old_hash == values["id_number_hash"]:
+        return
+    person.id_number_enc = crypto.encrypt(row.person_ids[who])
 
 
 # --- bulk insert of new cards ----------------------------------------------------------------
@@ -959,9 +999,13 @@ class _Writer:
         for relation in ("father", "mother"):
             if nested[relation]:
                 facts = {"relation": relation, **nested[relation]}
+                if row.person_ids and relation in row.person_ids:
+                    facts["id_number_enc"] = crypto.encrypt(row.person_ids[relation])
                 if facts.get("away_since"):
                     facts["away_since"] = self.date(facts["away_since"])
                 parents.append(self.parent.row(facts))
+        if nested["guardian"] and row.person_ids and "guardian" in row.person_ids:
+            nested["guardian"]["id_number_enc"] = crypto.encrypt(row.person_ids["guardian"])
         guardian = self.guardian.row(nested["guardian"]) if nested["guardian"] else None
         card = _NewCard(self.child.row(values), parents, guardian)
         self.cards.append(card)

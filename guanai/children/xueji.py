@@ -82,6 +82,14 @@ def is_mismatch(child: Child) -> bool:
     return child.xueji_category != expected_xueji(child.category)
 
 
+def person_id_number(person) -> str:
+    """A parent's or guardian's full ID number ('' when unknown). Callers showing it must
+    write the access log."""
+    from guanai.lib import crypto
+
+    return crypto.decrypt(person.id_number_enc) if person and person.id_number_enc else ""
+
+
 # --- reading the 学籍 student sheet ------------------------------------------------------------
 
 MEMBER_FIELDS = (
@@ -173,9 +181,18 @@ CANONICAL = (
     "监护人姓名",
     "监护人关系",
     "监护人电话",
+    "父亲身份证号",
+    "母亲身份证号",
+    "监护人身份证号",
 )
 INDEX = {c: i for i, c in enumerate(CANONICAL)}
-PERSON_COLUMN = {"姓名": "姓名", "务工地": "工作单位", "电话": "联系电话", "关系": "关系"}
+PERSON_COLUMN = {
+    "姓名": "姓名",
+    "务工地": "工作单位",
+    "电话": "联系电话",
+    "关系": "关系",
+    "身份证号": "身份证件号",
+}
 
 
 def is_student_sheet(texts: list[str]) -> bool:
@@ -202,6 +219,7 @@ class _Member:
     phone: Any
     work: str
     guardian: bool | None
+    id_number: Any  # '' unless the member's ID document is a 居民身份证
 
 
 @dataclass
@@ -258,6 +276,8 @@ def _member(sheet: StudentSheet, cells: list[Any], slot: int, out: Translated) -
     rel_raw = _text(get("关系")).replace(" ", "")
     note = _text(get("关系说明")).replace(" ", "")
     phone, work = get("联系电话"), _text(get("工作单位"))
+    id_type = _text(get("身份证件类型")).replace(" ", "")
+    id_number = get("身份证件号") if id_type in ID_TYPES else ""
     if not (name or rel_raw or _text(phone) or work):
         return None
     guardian: bool | None = None
@@ -277,7 +297,7 @@ def _member(sheet: StudentSheet, cells: list[Any], slot: int, out: Translated) -
         relation = RELATION_CODES.get(word) or parse_relation(word)
         if relation in ("其他", "其他亲属") and note:
             relation = parse_relation(note)
-    return _Member(slot, name, role, relation, phone, work, guardian)
+    return _Member(slot, name, role, relation, phone, work, guardian, id_number)
 
 
 def translate(sheet: StudentSheet, cells: list[Any]) -> Translated:
@@ -346,6 +366,7 @@ def translate(sheet: StudentSheet, cells: list[Any]) -> Translated:
         put(prefix + "姓名", m.name)
         put(prefix + "电话", m.phone)
         put(prefix + "务工地", m.work)
+        put(prefix + "身份证号", m.id_number)
         for part, field in PERSON_COLUMN.items():
             labels[prefix + part] = sheet.label(m.slot, field)
     guardian = _guardian([m for m in members if m.guardian])
@@ -353,6 +374,7 @@ def translate(sheet: StudentSheet, cells: list[Any]) -> Translated:
         put("监护人姓名", guardian.name)
         put("监护人关系", guardian.relation)
         put("监护人电话", guardian.phone)
+        put("监护人身份证号", guardian.id_number)
         for part, field in PERSON_COLUMN.items():
             labels["监护人" + part] = sheet.label(guardian.slot, field)
     out.labels = labels

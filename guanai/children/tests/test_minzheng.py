@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from guanai.children.minzheng import RULES, SUMMARY_HEADINGS, check_rules, civil_children
 from guanai.children.models import Child
+from guanai.lib import crypto
 from guanai.testing import make_child
 
 
@@ -84,8 +85,14 @@ def test_civil_children_follow_the_definition_at_the_reference_date(cast):
 # --- the command ------------------------------------------------------------------------------
 
 
+FATHER_ID = "431121198805060014"
+
+
 def test_school_export_writes_register_and_summary(cast, tmp_path):
     complete_cards()
+    father = cast["children"]["c31a"].parent("father")
+    father.id_number_enc = crypto.encrypt(FATHER_ID)
+    father.save()
     path = tmp_path / "mz.xlsx"
     code, out, err = export("--school", "HS-ZX", "--as-of", "2026-11-30", "-o", str(path))
     assert code == 0, err
@@ -104,7 +111,8 @@ def test_school_export_writes_register_and_summary(cast, tmp_path):
     assert zhang["祖母姓名"] == "张奶奶" and zhang["委托监护人姓名"] == "张奶奶"
     assert zhang["父母双方同时外出"] == "是" and zhang["就学情况"] == "小学"
     assert zhang["监护类型"] == "监护情况较好"
-    assert zhang["父亲公民身份证号码"] is None  # not stored yet
+    assert zhang["父亲公民身份证号码"] == FATHER_ID
+    assert zhang["委托监护人公民身份证号码"] is None  # not known
     total = [r for r in book["汇总表"].iter_rows(values_only=True)]
     assert "附件3" in total[0][0] and "2026-11-30" in total[1][0] and "不满十六周岁" in total[2][0]
     values = dict(zip(total[3], total[4], strict=False))

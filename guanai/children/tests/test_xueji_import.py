@@ -399,3 +399,66 @@ def test_dry_run_through_the_service(cast, tmp_path):
     result = import_roster(path=path, school=cast["schools"]["bq"], dry_run=True)
     assert (result.created, result.rejected) == (6, 0)
     assert not Child.objects.filter(name="甲一").exists()
+
+
+# --- parents' and guardian's ID numbers -------------------------------------------------------
+
+
+def test_members_id_numbers_are_stored_encrypted_and_masked(cast, tmp_path):
+    from guanai.children.xueji import person_id_number
+
+    number = ident(BIRTH, 51)
+    father_id = ident(dt.date(1988, 5, 6), 13)
+    grandma_id = ident(dt.date(1960, 2, 3), 22)
+    rows = [
+        student(
+            "子一",
+            number,
+            **member(1, name="子父", relation="父亲", id_type="居民身份证", id_number=father_id),
+            **member(2, name="子奶奶", relation="奶奶", guardian="是", id_number=grandma_id),
+        )
+    ]
+    path = write_sheet(tmp_path / "xj.xlsx", rows)
+    assert run(path)[0] == 0
+    child = card(number)
+    father = child.parent("father")
+    assert father.id_number_enc and father_id not in father.id_number_enc
+    assert person_id_number(father) == father_id
+    assert father.id_number_masked == father_id[:4] + "*" * 10 + father_id[-4:]
+    assert father.id_number_hash == crypto.lookup_hash(father_id)
+    assert person_id_number(child.guardian) == grandma_id
+    code, result = run(path)
+    assert (code, result["unchanged"]) == (0, 1)
+    # a new number for the father is an update
+    rows[0].update(member(1, id_number=ident(dt.date(1988, 5, 6), 15)))
+    code, result = run(write_sheet(tmp_path / "xj2.xlsx", rows))
+    assert (code, result["updated"]) == (0, 1)
+    assert person_id_number(card(number).parent("father")).endswith(
+        ident(dt.date(1988, 5, 6), 15)[-4:]
+    )
+
+
+def test_bad_member_id_number_names_the_member_column(cast, tmp_path):
+    rows = [
+        student(
+            "子二",
+            ident(BIRTH, 53),
+            **member(2, name="子母", relation="母亲", id_number="431121198805060000"),
+        )
+    ]
+    code, result = run(write_sheet(tmp_path / "xj.xlsx", rows))
+    assert code == 1
+    assert [e["column"] for e in result["errors"]] == ["成员2身份证件号"]
+
+
+def test_a_passport_member_number_is_not_read_as_an_id_number(cast, tmp_path):
+    number = ident(BIRTH, 55)
+    rows = [
+        student(
+            "子三",
+            number,
+            **member(1, name="子父", relation="父亲", id_type="护照", id_number="E1234567"),
+        )
+    ]
+    assert run(write_sheet(tmp_path / "xj.xlsx", rows))[0] == 0
+    assert card(number).parent("father").id_number_enc == ""
