@@ -371,12 +371,15 @@ class Parent(models.Model):
     phone = models.CharField("电话", max_length=20, blank=True)
     # Stored like the child's ID number (AES-GCM at rest, a keyed hash for lookups, the masked
     # form for lists; "" when unknown): the 民政 登记表 needs it (guanai/children/minzheng.py).
+    # History keeps the ciphertext only (not shown): the card does not show these numbers yet.
     id_number_enc = models.TextField("身份证号（加密）", blank=True)
     id_number_hash = models.CharField("身份证号摘要", max_length=64, blank=True, db_index=True)
     id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, blank=True)
     effective_from = models.DateField("状况起始日期", default=timezone.localdate)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at", "id_number_hash"])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "id_number_hash", "id_number_masked"]
+    )
 
     class Meta:
         verbose_name = "父母"
@@ -407,12 +410,15 @@ class Guardian(models.Model):
     confirmation_signed_on = models.DateField("被委托人确认书签署日期", null=True, blank=True)
     # Stored like the child's ID number (AES-GCM at rest, a keyed hash for lookups, the masked
     # form for lists; "" when unknown): the 民政 登记表 needs it (guanai/children/minzheng.py).
+    # History keeps the ciphertext only (not shown): the card does not show these numbers yet.
     id_number_enc = models.TextField("身份证号（加密）", blank=True)
     id_number_hash = models.CharField("身份证号摘要", max_length=64, blank=True, db_index=True)
     id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, blank=True)
     effective_from = models.DateField("起始日期", default=timezone.localdate)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at", "id_number_hash"])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "id_number_hash", "id_number_masked"]
+    )
 
     class Meta:
         verbose_name = "监护人"
