@@ -462,3 +462,27 @@ def test_a_passport_member_number_is_not_read_as_an_id_number(cast, tmp_path):
     ]
     assert run(write_sheet(tmp_path / "xj.xlsx", rows))[0] == 0
     assert card(number).parent("father").id_number_enc == ""
+
+
+# --- the import page takes the same path ------------------------------------------------------
+
+
+def test_import_page_reads_the_xueji_sheet(client, cast, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from guanai.jobs.models import Job
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    client.force_login(cast["users"]["bq_leader"])
+    upload = SimpleUploadedFile("学生信息.xlsx", SAMPLE.read_bytes())
+    response = client.post(
+        reverse("screening:imports"),
+        {"school": cast["schools"]["bq"].pk, "term": "2026-2027-1", "file": upload},
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    job = Job.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
+    assert job.result["summary"]["created"] == 8 and job.result["summary"]["rejected"] == 0
+    response = client.post(reverse("screening:import_confirm", args=[job.pk]))
+    assert response.status_code == 302
+    assert Child.objects.get(name="张美玲").xueji_category == "double"
