@@ -11,4 +11,5 @@ urlpatterns = [
     path("xueji/mismatch/", views_xueji.mismatch_list, name="xueji_mismatch"),
     path("xueji/export/", views_xueji.xueji_export, name="xueji_export"),
     path("minzheng/", views_xueji.minzheng_export, name="minzheng_export"),
+    path("<int:pk>/minzheng.pdf", views_xueji.minzheng_card_pdf, name="minzheng_pdf"),
 ]

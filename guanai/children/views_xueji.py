@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from guanai.accounts import scope
@@ -19,7 +19,7 @@ from guanai.lib.dates import DateError, query_date
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School
 
-from .minzheng import SummaryRefused, civil_children, export_minzheng
+from .minzheng import SummaryRefused, civil_children, export_minzheng, register_pdf
 from .models import Child
 from .xueji import MISMATCH_COLUMNS, export_xueji, mismatch_q, mismatch_rows
 
@@ -155,3 +155,44 @@ def minzheng_export(request: HttpRequest) -> HttpResponse:
         return render(request, "children/minzheng.html", ctx)
     name = f"民政农村留守儿童登记表-{unit}-{on:%Y%m%d}.xlsx"
     return FileResponse(_detached(tmp), as_attachment=True, filename=name, content_type=XLSX)
+
+
+@login_required
+def minzheng_card_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """One child's 登记表 as A4 PDF at a reference date (?as_of=, default today): for those
+    with the export right who see the child (full ID numbers; the export is logged)."""
+    from guanai.accounts.models import AccessAction
+    from guanai.accounts.services import log_access
+
+    child = get_object_or_404(
+        Child.objects.visible_to(request.user)
+        .select_related("school", "school_class", "guardian")
+        .prefetch_related("parents"),
+        pk=pk,
+    )
+    _exporter(request)
+    try:
+        on = query_date(request.GET.get("as_of"), label="统计基准日") or timezone.localdate()
+    except DateError as exc:
+        return HttpResponse(str(exc), status=422, content_type="text/plain; charset=utf-8")
+    data = register_pdf(child=child, unit=child.school.name, on=on, by=request.user)
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.EXPORT,
+        child=child,
+        school=child.school,
+        detail=f"导出民政登记表 PDF（截至 {on:%Y-%m-%d}，含完整身份证号）",
+    )
+    name = f"农村留守儿童基本情况登记表-{child.name}-{on:%Y%m%d}.pdf"
+    return HttpResponse(
+        data,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"},
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)

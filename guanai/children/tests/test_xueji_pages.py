@@ -177,3 +177,54 @@ def test_minzheng_bad_date_is_named(client, users, kids):
     response = client.get(MINZHENG, {"unit": "school:HS-ZX", "as_of": "2026-02-30"})
     assert response.status_code == 422
     assert "统计基准日" in response.content.decode()
+
+
+# --- one child's 登记表 as PDF ----------------------------------------------------------------
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1  # one A4 page
+    return "".join(p.extract_text() for p in reader.pages)
+
+
+def test_minzheng_pdf_of_one_child(client, users, kids):
+    client.force_login(users["zx_leader"])
+    url = reverse("children:minzheng_pdf", args=[kids["c31a"].pk])
+    response = client.get(url, {"as_of": "2026-11-30"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    assert "农村留守儿童基本情况登记表" in text and "张三" in text and "2026-11-30" in text
+    assert kids["c31a"].id_number in text
+    assert AccessLog.objects.filter(
+        action="export", child=kids["c31a"], detail__contains="民政登记表 PDF"
+    ).exists()
+    not_civil = client.get(reverse("children:minzheng_pdf", args=[kids["c41a"].pk]))
+    assert "不属于民政口径" in pdf_text(not_civil.content)
+
+
+@pytest.mark.parametrize(
+    ("role", "key", "status"),
+    [
+        ("zx_leader", "bq31a", 404),
+        ("bq_leader", "c31a", 404),
+        ("town", "gt", 200),
+        ("zx_teacher31", "c31a", 403),
+        ("inspector", "c31a", 403),
+        ("proxy_wang", "c31a", 403),
+        ("proxy_wang", "c41a", 404),
+    ],
+)
+def test_minzheng_pdf_scope(client, users, kids, role, key, status):
+    client.force_login(users[role])
+    response = client.get(reverse("children:minzheng_pdf", args=[kids[key].pk]))
+    assert response.status_code == status
+
+
+def test_minzheng_pdf_bad_date(client, users, kids):
+    client.force_login(users["zx_leader"])
+    url = reverse("children:minzheng_pdf", args=[kids["c31a"].pk])
+    response = client.get(url, {"as_of": "明天"})
+    assert response.status_code == 422 and "统计基准日" in response.content.decode()
