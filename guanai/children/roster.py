@@ -355,16 +355,26 @@ def _combine(group: str | None, sub: str) -> str | None:
     return None
 
 
-def find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[Header, Iterator]:
+def find_header(
+    rows: Iterator[tuple[int, list[Any]]], *, translate: bool = True
+) -> tuple[Header, Iterator]:
     """Find the header row (the first row holding 姓名 or an alias, SPEC §6.2) and map its
     columns. Title rows above it are skipped; a second header row under grouped cells
-    (父亲 over 姓名 | 状况 | 电话) is read too. Returns the header and the remaining rows."""
+    (父亲 over 姓名 | 状况 | 电话) is read too. Returns the header and the remaining rows.
+
+    The 学籍 system's student sheet is recognised by its headers and its rows are translated
+    into the roster's columns (guanai/children/xueji.py); with `translate=False` its own
+    columns and raw rows are returned instead (each header text as its own column), for
+    writing rejected rows back in the sheet's own layout."""
     for number, cells in rows:
         texts = [_header_text(c) for c in cells]
         if not any(_canonical(t) == "姓名" for t in texts):
             continue
         from . import xueji
 
+        if xueji.is_student_sheet(texts) and not translate:
+            own = {t: i for i, t in reversed(list(enumerate(texts))) if t}
+            return Header(number, own, {t: clean(cells[i]) for t, i in own.items()}, "xueji"), rows
         if xueji.is_student_sheet(texts):
             sheet = xueji.read_header(texts, cells)
             return (

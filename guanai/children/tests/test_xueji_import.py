@@ -486,3 +486,15 @@ def test_import_page_reads_the_xueji_sheet(client, cast, settings):
     response = client.post(reverse("screening:import_confirm", args=[job.pk]))
     assert response.status_code == 302
     assert Child.objects.get(name="张美玲").xueji_category == "double"
+
+
+def test_find_header_can_keep_the_sheets_own_columns(cast):
+    from guanai.children.roster import find_header, read_sheet
+
+    header, rows = find_header(read_sheet(SAMPLE), translate=False)
+    assert header.kind == "xueji" and header.row == 1
+    assert header.index["成员2联系电话"] == 63 and header.index["是否留守儿童"] == 26
+    first = next(rows)
+    assert first[0] == 2 and first[1][header.index["姓名"]] == "王小红"
+    header, _rows = find_header(read_sheet(SAMPLE))
+    assert "父亲电话" in header.index and "成员2联系电话" not in header.index
