@@ -46,6 +46,7 @@ class ChildFilter(FilterSchema):
     civil_affairs: bool | None = None
     q: str | None = None
     enrolment: Literal["enrolled", "graduated", "transferred", "left", "all"] | None = None
+    xueji_mismatch: bool | None = None
 
 
 class _ChildBase(Schema):
@@ -59,6 +60,7 @@ class _ChildBase(Schema):
     category: str
     civil_affairs: bool
     enrolment: str
+    xueji_category: Literal["none", "single", "double"] | None = None
 
 
 class ChildListOut(_ChildBase):
@@ -313,6 +315,10 @@ def list_children(request: HttpRequest, filters: Query[ChildFilter]):
         qs = qs.filter(category=filters.category)
     if filters.civil_affairs is not None:
         qs = qs.filter(civil_affairs=filters.civil_affairs)
+    if filters.xueji_mismatch is not None:
+        from .xueji import mismatch_q
+
+        qs = qs.filter(mismatch_q()) if filters.xueji_mismatch else qs.exclude(mismatch_q())
     if filters.q:
         try:
             check_identity_search(request, filters.q)

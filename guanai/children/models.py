@@ -29,6 +29,14 @@ class Category(models.TextChoices):
     UNKNOWN = "unknown", CATEGORY_LABELS["unknown"]
 
 
+class XuejiCategory(models.TextChoices):
+    """The 学籍 system's 是否留守儿童, as its own sheet says it (stored, never derived)."""
+
+    NONE = "none", "非留守儿童"
+    SINGLE = "single", "单亲留守儿童"
+    DOUBLE = "double", "双亲留守儿童"
+
+
 class Hukou(models.TextChoices):
     RURAL = "rural", "农业"
     URBAN = "urban", "非农业"
@@ -213,6 +221,15 @@ class Child(models.Model):
     civil_affairs = models.BooleanField("民政口径农村留守儿童", default=False, db_index=True)
     civil_affairs_reason = models.CharField("民政口径依据", max_length=100, blank=True)
     classified_on = models.DateField("认定日期", null=True, blank=True)
+    # What the national 学籍 system says (its 是否留守儿童), imported from its sheet; compared
+    # with `category`, never used in its place (see guanai/children/xueji.py).
+    xueji_category = models.CharField(  # noqa: DJ001 (null: the sheet had no value)
+        "学籍系统留守类别",
+        max_length=6,
+        choices=XuejiCategory.choices,
+        null=True,
+        blank=True,
+    )
     name_pinyin = models.CharField("拼音检索", max_length=500, blank=True, db_index=True)
     version = models.PositiveIntegerField("版本", default=1)
     created_at = models.DateTimeField("建卡时间", auto_now_add=True)
@@ -352,9 +369,17 @@ class Parent(models.Model):
     work_city = models.CharField("务工城市", max_length=40, blank=True)
     work_place = models.CharField("务工地", max_length=100, blank=True)
     phone = models.CharField("电话", max_length=20, blank=True)
+    # Stored like the child's ID number (AES-GCM at rest, a keyed hash for lookups, the masked
+    # form for lists; "" when unknown): the 民政 登记表 needs it (guanai/children/minzheng.py).
+    # History keeps the ciphertext only (not shown): the card does not show these numbers yet.
+    id_number_enc = models.TextField("身份证号（加密）", blank=True)
+    id_number_hash = models.CharField("身份证号摘要", max_length=64, blank=True, db_index=True)
+    id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, blank=True)
     effective_from = models.DateField("状况起始日期", default=timezone.localdate)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "id_number_hash", "id_number_masked"]
+    )
 
     class Meta:
         verbose_name = "父母"
@@ -383,9 +408,17 @@ class Guardian(models.Model):
     is_entrusted = models.BooleanField("委托监护", default=False)
     entrustment_notice_on = models.DateField("委托监护告知书日期", null=True, blank=True)
     confirmation_signed_on = models.DateField("被委托人确认书签署日期", null=True, blank=True)
+    # Stored like the child's ID number (AES-GCM at rest, a keyed hash for lookups, the masked
+    # form for lists; "" when unknown): the 民政 登记表 needs it (guanai/children/minzheng.py).
+    # History keeps the ciphertext only (not shown): the card does not show these numbers yet.
+    id_number_enc = models.TextField("身份证号（加密）", blank=True)
+    id_number_hash = models.CharField("身份证号摘要", max_length=64, blank=True, db_index=True)
+    id_number_masked = models.CharField("身份证号（脱敏）", max_length=18, blank=True)
     effective_from = models.DateField("起始日期", default=timezone.localdate)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "id_number_hash", "id_number_masked"]
+    )
 
     class Meta:
         verbose_name = "监护人"

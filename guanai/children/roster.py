@@ -115,6 +115,8 @@ KEY_OF_COLUMN = {
     "监护人电话": "guardian.phone",
     "监护人年龄": "guardian.age",
     "备注": "notes",
+    # read from the 学籍 system's student sheet only (guanai/children/xueji.py)
+    "残疾类型": "disability",
 }
 COLUMN_OF_KEY = {v: k for k, v in KEY_OF_COLUMN.items()}
 PHONE_COLUMNS = ("父亲电话", "母亲电话", "监护人电话")
@@ -155,6 +157,7 @@ ALIASES = {
     "户口类型": "户口性质",
     "户籍性质": "户口性质",
     "随迁子女": "是否随迁子女",
+    "是否进城务工人员随迁子女": "是否随迁子女",
     "是否随迁": "是否随迁子女",
     "寄宿": "是否寄宿",
     "是否住校": "是否寄宿",
@@ -333,6 +336,8 @@ class Header:
     row: int  # 1-based row number of the (last) header row
     index: dict[str, int]  # canonical column → cell index
     labels: dict[str, str]  # canonical column → the sheet's own header
+    # "xueji": the 学籍 system's student sheet, its rows translated by guanai.children.xueji
+    kind: str = "roster"
 
 
 def _group(text: str) -> str | None:
@@ -350,14 +355,32 @@ def _combine(group: str | None, sub: str) -> str | None:
     return None
 
 
-def find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[Header, Iterator]:
+def find_header(
+    rows: Iterator[tuple[int, list[Any]]], *, translate: bool = True
+) -> tuple[Header, Iterator]:
     """Find the header row (the first row holding 姓名 or an alias, SPEC §6.2) and map its
     columns. Title rows above it are skipped; a second header row under grouped cells
-    (父亲 over 姓名 | 状况 | 电话) is read too. Returns the header and the remaining rows."""
+    (父亲 over 姓名 | 状况 | 电话) is read too. Returns the header and the remaining rows.
+
+    The 学籍 system's student sheet is recognised by its headers and its rows are translated
+    into the roster's columns (guanai/children/xueji.py); with `translate=False` its own
+    columns and raw rows are returned instead (each header text as its own column), for
+    writing rejected rows back in the sheet's own layout."""
     for number, cells in rows:
         texts = [_header_text(c) for c in cells]
         if not any(_canonical(t) == "姓名" for t in texts):
             continue
+        from . import xueji
+
+        if xueji.is_student_sheet(texts) and not translate:
+            own = {t: i for i, t in reversed(list(enumerate(texts))) if t}
+            return Header(number, own, {t: clean(cells[i]) for t, i in own.items()}, "xueji"), rows
+        if xueji.is_student_sheet(texts):
+            sheet = xueji.read_header(texts, cells)
+            return (
+                Header(number, dict(xueji.INDEX), sheet.base_labels, kind="xueji"),
+                xueji.translated_rows(sheet, rows),
+            )
         index: dict[str, int] = {}
         labels: dict[str, str] = {}
         groups: list[str | None] = []
@@ -451,6 +474,8 @@ class Row:
     id_birth: dt.date | None = None
     id_gender: str = ""
     known_pk: int | None = None  # the stored card the row updates
+    labels: dict[str, str] | None = None  # column → the sheet's own header (学籍 sheet)
+    person_ids: dict[str, str] | None = None  # 'father' → the parent's ID number (学籍 sheet)
 
 
 def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
@@ -460,12 +485,28 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
     if all(v == "" for v in values.values()):
         return None
     row = Row(number)
-    # 年级 and 班级 (also 三年级(2)班 in the 班级 column when 年级 is blank)
+    if header.kind == "xueji":
+        row.labels = cells.labels  # type: ignore[attr-defined]
+        row.errors.extend(cells.problems)  # type: ignore[attr-defined]
+        if values.get("是否留守儿童"):
+            row.cleaned["xueji_category"] = values["是否留守儿童"]
+        _person_ids(row, values)
+    # 年级 and 班级 (also 三年级(2)班 in the 班级 column: its grade must agree with 年级)
     grade_raw, class_raw = values.get("年级", ""), values.get("班级", "")
-    if grade_raw == "" and isinstance(class_raw, str):
+    if isinstance(class_raw, str):
         m = GRADE_CLASS.match(class_raw.replace(" ", ""))
-        if m:
+        if m and grade_raw == "":
             grade_raw, class_raw = m[1], m[2]
+        elif m:
+            try:
+                inside, given = parse_grade(m[1]), parse_grade(grade_raw)
+            except GradeError:
+                inside = given = None
+            if inside is not None and inside != given:
+                row.errors.append(
+                    ("班级", f"班级“{class_raw}”中的年级与年级列“{clean(grade_raw)}”不一致")
+                )
+            class_raw = m[2]
     for col, raw, parse in (
         ("年级", grade_raw, parse_grade),
         ("班级", class_raw, parse_class_no),
@@ -544,6 +585,30 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
         raw_card["id_number"] = row.id_number
     row.raw = raw_card
     return row
+
+
+PERSON_ID_COLUMNS = (
+    ("父亲身份证号", "father"),
+    ("母亲身份证号", "mother"),
+    ("监护人身份证号", "guardian"),
+)
+
+
+def _person_ids(row: Row, values: dict[str, Any]) -> None:
+    """Parents' and guardian's ID numbers (学籍 sheet): validated like the child's, kept as
+    their keyed hash and masked form for comparing, the number itself for the write."""
+    for col, who in PERSON_ID_COLUMNS:
+        raw = values.get(col, "")
+        if raw == "":
+            continue
+        try:
+            number = parse_id_number(raw).number
+        except IdNumberError as exc:
+            row.errors.append((col, str(exc)))
+            continue
+        row.cleaned[f"{who}.id_number_hash"] = crypto.lookup_hash(number)
+        row.cleaned[f"{who}.id_number_masked"] = mask_id_number(number)
+        row.person_ids = {**(row.person_ids or {}), who: number}
 
 
 # --- matching and planning -------------------------------------------------------------------
@@ -658,6 +723,8 @@ CHILD_OWN = (
     "address",
     "boarding",
     "health",
+    "disability",
+    "xueji_category",
 )
 
 
@@ -732,8 +799,10 @@ def _apply_update(
             parents[relation] = parent
         status_changed = "status" in values and values["status"] != parent.status
         if any(getattr(parent, k) != v for k, v in values.items()) or parent.pk is None:
+            old_hash = parent.id_number_hash
             for k, v in values.items():
                 setattr(parent, k, v)
+            _encrypt_id(parent, row, relation, values, old_hash)
             if status_changed:
                 parent.effective_from = today
             dirty.append(parent)
@@ -743,8 +812,10 @@ def _apply_update(
             guardian = Guardian(child=child)
         values = nested["guardian"]
         if any(getattr(guardian, k) != v for k, v in values.items()) or guardian.pk is None:
+            old_hash = guardian.id_number_hash
             for k, v in values.items():
                 setattr(guardian, k, v)
+            _encrypt_id(guardian, row, "guardian", values, old_hash)
             dirty.append(guardian)
     if not (changed or dirty):
         return None
@@ -766,6 +837,16 @@ def _apply_update(
     child.classified_on = today
     child._dirty_related = dirty  # type: ignore[attr-defined]
     return reason
+
+
+def _encrypt_id(person, row: Row, who: str, values: dict[str, Any], old_hash=None) -> None:
+    """Encrypt a parent's or guardian's ID number when the row brings a new one (the
+    ciphertext differs at each encryption, so it is compared through the hash)."""
+    if "id_number_hash" not in values or row.person_ids is None:
+        return
+    if person.id_number_enc and old_hash == values["id_number_hash"]:
+        return
+    person.id_number_enc = crypto.encrypt(row.person_ids[who])
 
 
 # --- bulk insert of new cards ----------------------------------------------------------------
@@ -928,9 +1009,13 @@ class _Writer:
         for relation in ("father", "mother"):
             if nested[relation]:
                 facts = {"relation": relation, **nested[relation]}
+                if row.person_ids and relation in row.person_ids:
+                    facts["id_number_enc"] = crypto.encrypt(row.person_ids[relation])
                 if facts.get("away_since"):
                     facts["away_since"] = self.date(facts["away_since"])
                 parents.append(self.parent.row(facts))
+        if nested["guardian"] and row.person_ids and "guardian" in row.person_ids:
+            nested["guardian"]["id_number_enc"] = crypto.encrypt(row.person_ids["guardian"])
         guardian = self.guardian.row(nested["guardian"]) if nested["guardian"] else None
         card = _NewCard(self.child.row(values), parents, guardian)
         self.cards.append(card)
@@ -1081,8 +1166,9 @@ def _import(
             _validate_card(row, child)
             if row.errors:
                 result.rejected += 1
+                labels = row.labels or {}
                 for column, message in row.errors:
-                    result.errors.append(RowError(row.number, column, message))
+                    result.errors.append(RowError(row.number, labels.get(column, column), message))
                 continue
             key = (row.grade, row.class_no)
             if key not in classes:

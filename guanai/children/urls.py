@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_xueji
 
 app_name = "children"
 urlpatterns = [
@@ -8,4 +8,8 @@ urlpatterns = [
     path("new/", views.child_create, name="create"),
     path("<int:pk>/", views.child_detail, name="detail"),
     path("<int:pk>/edit/", views.child_edit, name="edit"),
+    path("xueji/mismatch/", views_xueji.mismatch_list, name="xueji_mismatch"),
+    path("xueji/export/", views_xueji.xueji_export, name="xueji_export"),
+    path("minzheng/", views_xueji.minzheng_export, name="minzheng_export"),
+    path("<int:pk>/minzheng.pdf", views_xueji.minzheng_card_pdf, name="minzheng_pdf"),
 ]
