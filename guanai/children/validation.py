@@ -78,6 +78,8 @@ FIELD_LABELS: dict[str, str] = {
     "category_reason": "类别依据",
     "civil_affairs": "民政口径",
     "civil_affairs_reason": "民政口径依据",
+    "xueji_category": "学籍系统留守类别",
+    "xueji_mismatch": "学籍与档卡不一致",
     "enrolment": "在读状态",
     "school": "学校",
     "class": "班级",

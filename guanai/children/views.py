@@ -44,6 +44,7 @@ from .forms import (
 from .models import Category, Child
 from .services import StaleVersion, category_timeline, child_history, create_child, update_child
 from .validation import CardInvalid
+from .xueji import is_mismatch
 
 PAGE_SIZE = 25
 
@@ -179,6 +180,7 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "shows_health": not hidden & HEALTH_FIELDS,
             "shows_psych": not hidden & PSYCH_FIELDS,
             "can_flag": may_report(request.user),
+            "xueji_mismatch": is_mismatch(child),
             "id_number": id_number,
             "student_no": student_no,
             "can_reveal": access == FULL

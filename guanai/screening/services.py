@@ -887,7 +887,7 @@ def write_rejected_rows(*, job: Job, path: Path, summary: dict[str, Any] | None 
     source = upload_path(job)
     if source is None:
         raise RosterError("上传的文件已不存在")
-    header, rows = find_header(read_sheet(source, name=job.params.get("filename")))
+    header, rows = find_header(read_sheet(source, name=job.params.get("filename")), translate=False)
     columns = sorted(header.index.items(), key=lambda kv: kv[1])
     canonical_of = {label: col for col, label in header.labels.items()} | {
         col: col for col, _i in columns
