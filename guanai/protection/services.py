@@ -212,10 +212,10 @@ def add_attempt(
     _check_open(case)
     errors: dict[str, str] = {}
     if on is None:
-        errors["on"] = "劝返日期不能为空"
-    _not_future(errors, "on", on, "劝返日期")
+        errors["on"] = "日期不能为空"
+    _not_future(errors, "on", on, "日期")
     if on and on < case.absent_since and "on" not in errors:
-        errors["on"] = "劝返日期不能早于开始缺课日期"
+        errors["on"] = "日期不能早于开始缺课日期"
     by = _text(errors, "by", by, "劝返人员", required=True, limit=100)
     with_whom = _text(errors, "with_whom", with_whom, "见到谁", required=True, limit=100)
     result = _text(errors, "result", result, "劝返结果", required=True)
@@ -237,10 +237,10 @@ def close_case(
     if status not in (CaseStatus.RETURNED, CaseStatus.REPORTED):
         errors["status"] = "结案方式只能是 已返校 或 劝返无效、书面报告"
     if on is None:
-        errors["on"] = "结案日期不能为空"
-    _not_future(errors, "on", on, "结案日期")
+        errors["on"] = "日期不能为空"
+    _not_future(errors, "on", on, "日期")
     if on and on < case.absent_since and "on" not in errors:
-        errors["on"] = "结案日期不能早于开始缺课日期"
+        errors["on"] = "日期不能早于开始缺课日期"
     note = _text(errors, "note", note, "结案说明", required=status == CaseStatus.REPORTED)
     if status == CaseStatus.REPORTED and not case.attempts.exists():
         errors["status"] = "还没有劝返记录：请先记录劝返，劝返无效再书面报告"
