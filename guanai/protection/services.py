@@ -11,7 +11,6 @@ from guanai.accounts.models import AccessAction, User
 from guanai.accounts.services import log_access
 from guanai.lib.dates import plausible
 from guanai.lib.errors import Invalid
-from guanai.lib.text import clean
 
 from .models import (
     AGENCY_LABELS,
@@ -28,8 +27,13 @@ from .models import (
 MAX_TEXT = 2000
 
 
+def _free(value) -> str:
+    """Free text as written: trimmed only (NFKC would turn Chinese punctuation ，into ,)."""
+    return "" if value is None else str(value).strip(" \t\r\n\u3000")
+
+
 def _text(errors: dict, field: str, value, label: str, *, required: bool, limit: int = MAX_TEXT):
-    text = clean(value)
+    text = _free(value)
     if required and not text:
         errors[field] = f"{label}不能为空"
     elif len(text) > limit:
