@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -220,11 +221,25 @@ def cases(request: HttpRequest) -> HttpResponse:
     if state in CaseStatus.values:
         qs = qs.filter(status=state)
     page = Paginator(qs.order_by("-opened_at", "-id"), 50).get_page(request.GET.get("page"))
+    per_school = []
+    if len(schools) > 1:  # the town's view: open cases and reports per school
+        counts = {
+            (row["child__school"], row["status"]): row["n"]
+            for row in DropoutCase.objects.visible_to(request.user)
+            .values("child__school", "status")
+            .annotate(n=Count("pk"))
+        }
+        per_school = [
+            (s, counts.get((s.pk, "open"), 0), counts.get((s.pk, "reported"), 0),
+             counts.get((s.pk, "returned"), 0))
+            for s in schools
+        ]  # fmt: skip
     return render(
         request,
         "protection/cases.html",
         {
             "page": page,
+            "per_school": per_school,
             "schools": schools if len(schools) > 1 else [],
             "school_id": school_id,
             "state": state,

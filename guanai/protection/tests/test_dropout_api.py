@@ -200,3 +200,44 @@ def test_bad_input_is_422_in_chinese(staff, kids, case):
     r = teacher.post(f"{URL}/{case.pk}/close", {"status": "gone", "on": "x"}, "application/json")
     fields = {d["field"]: d["msg"] for d in r.json()["detail"]}
     assert fields["status"] == "结案方式：取值不在允许范围内" and fields["on"].startswith("日期")
+
+
+def test_the_report_tells_the_county_what_was_tried(staff, case):
+    import datetime as dt
+    import io
+
+    from pypdf import PdfReader
+
+    from guanai.protection.services import close_case
+
+    add_attempt(
+        case,
+        by_user=staff["zx_teacher31"],
+        on=dt.date(2026, 11, 20),
+        by="王老师、村主任",
+        with_whom="祖母",
+        result="祖母说孩子要在家带弟弟",
+    )
+    close_case(
+        case,
+        by=staff["zx_leader"],
+        status="reported",
+        on=dt.date(2026, 11, 28),
+        note="经三次劝返，家长仍不送孩子返校。",
+    )
+    r = client_for(staff["zx_leader"]).get(f"{URL}/{case.pk}/report.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    text = "".join(text.split())
+    for words in (
+        "关于学生张三辍学情况的报告",
+        "虎山镇人民政府、县教育局",
+        "2026年11月16日起无故缺课，累计8天",
+        "在家带弟弟",
+        "王老师、村主任",
+        "祖母说孩子要在家带弟弟",
+        "经三次劝返，家长仍不送孩子返校。",
+        "虎山镇中心小学（盖章）",
+        "2026年11月28日",
+    ):
+        assert words in text, words
+    assert "草稿" not in text

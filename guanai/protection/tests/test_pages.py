@@ -237,8 +237,12 @@ def test_town_lists_cases_per_school(staff, kids, case):
     add_attempt(other, by_user=staff["bq_leader"], on=dt.date(2026, 11, 3), by="赵校长",
                 with_whom="祖父", result="拒绝")  # fmt: skip
     town = client_for(staff["town"])
-    page = text(town.get("/protection/dropout/"))
+    r = town.get("/protection/dropout/")
+    page = text(r)
     assert "张三" in page and "赵六" in page
+    table = re.search(r'<table[^>]*id="per-school".*?</table>', r.content.decode(), re.DOTALL)
+    rows = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", table.group(0))).strip()
+    assert "虎山镇中心小学 1 0 0" in rows and "板桥小学 1 0 0" in rows and "古田小学 0 0 0" in rows
     bq = case.child.school.__class__.objects.get(code="HS-BQ")
     page = text(town.get(f"/protection/dropout/?school={bq.pk}"))
     assert "张三" not in page and "赵六" in page
