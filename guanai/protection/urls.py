@@ -4,6 +4,7 @@ from . import views
 
 app_name = "protection"
 urlpatterns = [
+    path("", views.index, name="index"),
     path("report/", views.report_pick, name="report_pick"),
     path("report/<int:child_pk>/", views.report_new, name="report"),
     path("incidents/", views.incidents, name="incidents"),

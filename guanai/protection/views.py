@@ -67,6 +67,14 @@ def open_incidents_for(user):
     )
 
 
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """/protection/: the first page the user may use (the nav link's target)."""
+    if may(request.user, "incidents") or may(request.user, "report"):
+        return redirect("protection:incidents")
+    return redirect("protection:cases")
+
+
 # --- 强制报告 ----------------------------------------------------------------------------------
 
 

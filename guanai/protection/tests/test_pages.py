@@ -296,3 +296,13 @@ def test_home_panel(staff, kids, alone, case):
 
     html = render_to_string("protection/_home_panel.html", home_panel_context(staff["zx_leader"]))
     assert "强制报告待处理 1 份" in html and "监护缺失 1 人" in html and "张独" in html
+
+
+@pytest.mark.parametrize(
+    "login, target",
+    [("zx_teacher31", "/protection/incidents/"), ("zx_leader", "/protection/incidents/"),
+     ("inspector", "/protection/dropout/"), ("proxy_wang", "/protection/dropout/")],
+)  # fmt: skip
+def test_index_goes_to_the_first_page_the_user_may_use(staff, login, target):
+    r = client_for(staff[login]).get("/protection/")
+    assert r.status_code == 302 and r["Location"] == target
