@@ -67,3 +67,53 @@ def test_a_teacher_reports_on_her_phone_and_the_leader_follows_up(
     assert incident.told == ["police", "education"] and incident.is_open
     assert AccessLog.objects.filter(username="zx_leader", child=incident.child).count() >= 1
     assert not AccessLog.objects.filter(username="zx_teacher31", child=incident.child).exists()
+
+
+def test_a_dropout_case_on_the_phone_and_an_alert_on_the_desktop(
+    browser: Browser, live_server, cast
+):
+    from guanai.children.models import Guardian
+    from guanai.protection.models import AlertResolution, DropoutCase
+
+    Guardian.objects.filter(child=cast["children"]["c31a"]).delete()  # 张三 now lives alone
+    phone = _page(browser, "phone")
+    login(phone, live_server.url, "zx_teacher31")
+    phone.goto(f"{live_server.url}/protection/")
+    phone.locator(".protection-nav").get_by_role("link", name="控辍保学").click()
+    expect(phone.locator("#case-list")).to_contain_text("没有正在劝返的记录")
+    phone.get_by_role("link", name="新建记录").click()
+    phone.get_by_label("找学生").fill("单")
+    phone.get_by_role("button", name="查找").click()
+    phone.get_by_role("link", name="选这个学生").click()
+    phone.get_by_label("开始缺课日期").fill("2026-11-18")
+    phone.get_by_label("缺课天数").fill("6")
+    phone.get_by_label("了解到的原因").fill("家长说孩子想跟亲戚去打工")
+    phone.get_by_role("button", name="建立记录").click()
+    expect(phone.locator(".alert-success")).to_contain_text("已为单小明建立控辍保学记录")
+    attempt = phone.locator("#attempt-form")
+    attempt.get_by_label("劝返人员").fill("王老师、村主任")
+    attempt.get_by_label("见到谁").fill("父亲")
+    attempt.get_by_label("劝返结果").fill("父亲不同意孩子返校")
+    attempt.get_by_role("button", name="保存劝返记录").click()
+    expect(phone.locator("#attempts")).to_contain_text("王老师、村主任 见到 父亲")
+    close = phone.locator("#close-form")
+    close.locator("label", has_text="劝返无效，书面报告").click()
+    close.get_by_label("结案说明").fill("两次上门劝返无效")
+    close.get_by_role("button", name="结案").click()
+    expect(phone.locator(".alert-success")).to_contain_text("劝返无效，已书面报告")
+    expect(phone.get_by_role("link", name="书面报告 PDF")).to_be_visible()
+    assert_fits_phone(phone, "phone")
+    _shoot(phone, "case-phone")
+    assert DropoutCase.objects.get().status == "reported"
+
+    desk = _page(browser, "desktop")
+    login(desk, live_server.url, "zx_leader")
+    desk.goto(f"{live_server.url}/protection/alerts/")
+    item = desk.locator("#alert-list li", has_text="张三")
+    expect(item).to_contain_text("父母均不在家，未登记监护人")
+    item.get_by_label("采取的措施").fill("已联系村儿童主任，孩子暂住姑姑家")
+    item.get_by_role("button", name="已处理").click()
+    expect(desk.locator(".alert-success")).to_contain_text("张三：已记录采取的措施")
+    expect(desk.locator("#resolved-list")).to_contain_text("孩子暂住姑姑家")
+    _shoot(desk, "alerts-desktop")
+    assert AlertResolution.objects.get().resolved_by.username == "zx_leader"

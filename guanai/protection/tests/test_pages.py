@@ -306,3 +306,14 @@ def test_home_panel(staff, kids, alone, case):
 def test_index_goes_to_the_first_page_the_user_may_use(staff, login, target):
     r = client_for(staff[login]).get("/protection/")
     assert r.status_code == 302 and r["Location"] == target
+
+
+@pytest.mark.parametrize(
+    "login, tabs",
+    [("zx_leader", ["强制报告", "控辍保学", "监护缺失提醒"]), ("zx_teacher31", ["强制报告", "控辍保学"]),
+     ("inspector", ["控辍保学"])],
+)  # fmt: skip
+def test_tabs_show_only_pages_the_user_may_open(staff, login, tabs):
+    html = client_for(staff[login]).get("/protection/dropout/").content.decode()
+    nav = re.search(r'<nav class="protection-nav.*?</nav>', html, re.DOTALL).group(0)
+    assert re.findall(r">([^<>]+)</a>", nav) == tabs
