@@ -231,6 +231,7 @@ def get_incident(request: HttpRequest, incident_id: Id):
 def update_incident(request: HttpRequest, incident_id: Id, payload: IncidentPatch):
     """Record whom the school told (`told`: police 公安 / civil 民政 / education 教育, several),
     when (`told_at`), the receipt number and the outcome. Fields left out stay as they are."""
+    check_may(request.user, "incidents", "只有校领导和镇管理员可以跟进强制报告")
     incident = _read_one(request, incident_id)
     services.update_incident(incident, by=request.user, **payload.dict(exclude_unset=True))
     return _readable(request).get(pk=incident_id)  # one read, logged above
@@ -239,6 +240,7 @@ def update_incident(request: HttpRequest, incident_id: Id, payload: IncidentPatc
 @incidents_router.post("/{incident_id}/follow-ups", response={201: IncidentOut, 422: ErrorsOut})
 def add_follow_up(request: HttpRequest, incident_id: Id, payload: FollowUpIn):
     """A dated note of what was done since."""
+    check_may(request.user, "incidents", "只有校领导和镇管理员可以跟进强制报告")
     incident = _read_one(request, incident_id)
     services.add_incident_follow_up(incident, by=request.user, on=payload.on, note=payload.note)
     return Status(201, _readable(request).get(pk=incident_id))
@@ -380,6 +382,7 @@ def get_case(request: HttpRequest, case_id: Id):
 @dropout_router.post("/{case_id}/attempts", response={201: CaseOut, 422: ErrorsOut})
 def add_attempt(request: HttpRequest, case_id: Id, payload: AttemptIn):
     """One 劝返 attempt: when, who went (`by`), whom they met, the result."""
+    check_may(request.user, "change", "只读账号不能修改控辍保学记录")
     case = case_to_change(request.user, case_id)
     services.add_attempt(
         case,
@@ -396,6 +399,7 @@ def add_attempt(request: HttpRequest, case_id: Id, payload: AttemptIn):
 def close(request: HttpRequest, case_id: Id, payload: CloseIn):
     """Close as `returned` (已返校), or `reported` when persuasion failed (the written report
     to the county education office and the town government: GET /{id}/report.pdf)."""
+    check_may(request.user, "change", "只读账号不能修改控辍保学记录")
     case = case_to_change(request.user, case_id)
     services.close_case(
         case, by=request.user, status=payload.status, on=payload.on, note=payload.note

@@ -305,6 +305,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     attempt = AttemptForm(initial={"on": timezone.localdate()})
     close = CloseForm(initial={"on": timezone.localdate()})
     if request.method == "POST":
+        check_may(request.user, "change", "只读账号不能修改控辍保学记录")
         case = case_to_change(request.user, pk)
         which = request.POST.get("form")
         try:
