@@ -317,3 +317,18 @@ def test_tabs_show_only_pages_the_user_may_open(staff, login, tabs):
     html = client_for(staff[login]).get("/protection/dropout/").content.decode()
     nav = re.search(r'<nav class="protection-nav.*?</nav>', html, re.DOTALL).group(0)
     assert re.findall(r">([^<>]+)</a>", nav) == tabs
+
+
+@pytest.mark.parametrize(
+    "login, links",
+    [("zx_leader", ["监护缺失：父母均不在家，未登记监护人", "报告疑似侵害", "控辍保学"]),
+     ("zx_teacher31", ["报告疑似侵害", "控辍保学"]), ("inspector", []), ("proxy_wang", []),
+     ("zx_subject", ["报告疑似侵害"])],
+)  # fmt: skip
+def test_card_links(staff, alone, rf, login, links):
+    from django.template.loader import render_to_string
+
+    request = rf.get("/")
+    request.user = staff[login]
+    html = render_to_string("protection/_card_links.html", {"child": alone}, request=request)
+    assert re.findall(r">([^<>]+)</a>", html) == links
