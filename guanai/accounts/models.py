@@ -263,6 +263,7 @@ class AccessAction(models.TextChoices):
     VIEW_SENSITIVE = "view_sensitive", "查看敏感信息"
     EXPORT = "export", "导出"
     API_CARD = "api_card", "API 读取档卡"
+    VIEW_INCIDENT = "view_incident", "查看强制报告"
 
 
 class AccessLog(models.Model):

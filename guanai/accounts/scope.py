@@ -73,6 +73,9 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "psych": {Role.SCHOOL_LEADER, Role.COUNSELOR},  # observations, sessions, screenings
     "health": {Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER, Role.COUNSELOR},
     "incidents": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},  # 强制报告: read and follow up
+    # 独居 / 脱离监护 alerts: see and resolve (the village children's director, once her role
+    # exists, joins them).
+    "alerts": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},
     # Others' free-text contact notes (a contact's author always reads her own).
     "notes": {
         Role.TOWN_ADMIN,

@@ -4,7 +4,7 @@ is for the scope table's `psych` holders only (403 for other roles, 404 outside 
 each read of a record is written to the access log."""
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -52,7 +52,7 @@ class ScreeningIn(Schema):
     model_config = ConfigDict(extra="forbid")
     child: Id
     instrument: Id
-    answers: list[int] = Field(max_length=200)
+    answers: list[Annotated[int, Field(ge=0, le=99)]] = Field(max_length=200)
 
 
 class SubmittedOut(Schema):
@@ -122,7 +122,7 @@ class CaseOut(Schema):
 
 
 class RecordFilter(FilterSchema):
-    child: int | None = Field(None, ge=1)
+    child: Id | None = None
     level: Level | None = None
 
 
@@ -131,11 +131,11 @@ def _reader(request: HttpRequest) -> None:
         raise PermissionDenied("心理关爱记录仅限心理辅导老师和学校领导查看")
 
 
-def _child_for_report(request: HttpRequest, child_id: int) -> Child:
-    child = get_object_or_404(Child.objects.visible_to(request.user), pk=child_id)
+def _child_for_report(request: HttpRequest, payload: "ObservationIn") -> Child:
+    # The role first, before the body is read (guanai/api.py: scope before body).
     if not services.may_report(request.user):
         raise PermissionDenied("您的角色不能记录心理关注")
-    return child
+    return get_object_or_404(Child.objects.visible_to(request.user), pk=payload.child)
 
 
 def _log(request: HttpRequest, child: Child, what: str) -> None:
@@ -182,7 +182,7 @@ def screening_out(r) -> dict[str, Any]:
 def file_observation(request: HttpRequest, payload: ObservationIn):
     """File an observation (心理关注). Any staff member who may see the child; she reads back
     "已提交" unless she reads psychology."""
-    child = _child_for_report(request, payload.child)
+    child = _child_for_report(request, payload)
     o = services.file_observation(
         child=child,
         by=request.user,

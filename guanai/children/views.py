@@ -19,6 +19,7 @@ from guanai.contacts.services import home_panel
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.masking import mask_id_beside_birth_date
 from guanai.org.models import School, SchoolClass
+from guanai.protection.views import home_panel_context as protection_panel
 
 from .access import (
     FULL,
@@ -79,6 +80,7 @@ def home(request: HttpRequest) -> HttpResponse:
             # 重点关注 children for the counselor and the school leaders (SPEC §3.8)
             "high_risk": high_risk(request.user) if reads_psych(request.user) else None,
             "today": timezone.localdate(),
+            **protection_panel(request.user),
             "can_add": _can_add(request),
             # a proxy parent follows a few children: the statistics' definitions are not his
             "reduced": card_access(request.user) == REDUCED,

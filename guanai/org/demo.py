@@ -261,4 +261,7 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
     if progress:
         progress(f"  结对帮扶：{pairs} 对")
     load_demo_contacts(seed=seed, progress=progress)
+    from guanai.protection.demo import load_demo_protection
+
+    load_demo_protection(seed=seed, progress=progress)
     return {"schools": 3, "children": count, "users": len(users), "pairs": pairs}

@@ -63,7 +63,7 @@ def children_in_scope(user) -> QuerySet:
     """Children whose alerts the user reads and resolves: the school's leaders, the town."""
     if user is None or not user.is_authenticated:
         return Child.objects.none()
-    cond = scope.unit_q(user, "manage", town="school__town_id", school="school_id")
+    cond = scope.unit_q(user, "alerts", town="school__town_id", school="school_id")
     return Child.objects.all() if cond is None else Child.objects.filter(cond)
 
 

@@ -72,7 +72,7 @@ def log_incident_read(*, request, user: User, incident: Incident) -> None:
     log_access(
         request=request,
         user=user,
-        action=AccessAction.VIEW_SENSITIVE,
+        action=AccessAction.VIEW_INCIDENT,
         child=incident.child,
         detail=f"强制报告 {incident.pk}",
     )

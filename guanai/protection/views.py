@@ -48,7 +48,7 @@ def home_panel_context(user) -> dict:
         cases = DropoutCase.objects.visible_to(user).open().select_related("child__school_class")
         panel["case_count"] = cases.count()
         panel["cases"] = list(cases[:5])
-    if may(user, "manage"):
+    if may(user, "alerts"):
         found = alert_rules.open_alerts_for(user, today=today)
         panel["alert_count"] = found.count()
         panel["alerts"] = [(c, alert_rules.REASONS[c.alert_reason]) for c in found[:5]]
@@ -354,7 +354,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def alerts(request: HttpRequest) -> HttpResponse:
-    check_may(request.user, "manage", "只有校领导和镇管理员处理监护缺失提醒")
+    check_may(request.user, "alerts", "只有校领导和镇管理员处理监护缺失提醒")
     found = alert_rules.open_alerts_for(request.user)
     page = Paginator(found, 50).get_page(request.GET.get("page"))
     for child in page:
@@ -378,7 +378,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def alert_resolve(request: HttpRequest, child_pk: int) -> HttpResponse:
-    check_may(request.user, "manage", "只有校领导和镇管理员处理监护缺失提醒")
+    check_may(request.user, "alerts", "只有校领导和镇管理员处理监护缺失提醒")
     child = alert_rules.open_alerts_for(request.user).filter(pk=child_pk).first()
     if child is None:
         raise Http404("未找到该学生的监护缺失提醒")

@@ -66,8 +66,28 @@ def records(cast, users, kids) -> Records:
     assignment = assign_child(
         proxy=proxy, child=kids["c31b"], valid_from=today, valid_to=None, by=None
     )
+    from guanai.protection.models import Incident
+    from guanai.protection.services import open_dropout_case
+
+    incident = Incident.objects.create(
+        child=kids["c31a"],
+        filed_by=users["zx_teacher31"],
+        observed_at=timezone.now(),
+        source="seen",
+        harm_kind="other",
+        what="手臂有淤青",
+    )
+    case = open_dropout_case(
+        child=kids["c31a"],
+        by=users["zx_teacher31"],
+        absent_since=today - dt.timedelta(days=5),
+        absent_days=3,
+        reason_asked="",
+    )
     return Records(
         {
+            "incident_id": incident.pk,
+            "case_id": case.pk,
             "child_id": kids["c31a"].pk,
             "contact_id": contact.pk,
             "visit-rounds:round_id": visit_round.pk,

@@ -43,7 +43,9 @@ def test_a_page_takes_a_date_written_as_people_write_it(client, users):
 
 
 def test_the_access_log_leaves_out_a_filter_it_cannot_read(client, users):
-    AccessLog.objects.create(username="town", action="view_id_number", detail="测试")
+    AccessLog.objects.create(
+        user=users["town"], username="town", action="view_id_number", detail="测试"
+    )
     client.force_login(users["town"])
     kept = client.get(reverse("accounts:access_log"), {"since": "明天"}).content.decode()
     assert "测试" in kept and "未按此日期筛选" in html.unescape(kept)

@@ -57,6 +57,7 @@ def test_an_id_outside_the_scope_is_not_found_whatever_the_body(
     client.force_login(users["town"])
     nowhere = {name: 10**9 for name in ("child_id", "contact_id", "round_id", "campaign_id")}
     nowhere |= {name: 10**9 for name in ("pair_id", "proxy_id", "assignment_id")}
+    nowhere |= {name: 10**9 for name in ("incident_id", "case_id")}
     assert _send(client, method, records.url(route, **nowhere), kind).status_code == 404
 
 

@@ -221,7 +221,7 @@ def test_pages_caseload_record_and_flag(client, cast, filed):
     card = client.get(reverse("children:detail", args=[child.pk])).content.decode()
     assert 'id="psych-flag"' in card and 'id="psych-record"' not in card
     assert client.get(reverse("care:caseload")).status_code == 403
-    assert client.get(reverse("care:child", args=[child.pk])).status_code == 403
+    assert client.get(reverse("care:child", args=[child.pk])).status_code == 404
     bad = client.post(reverse("care:flag", args=[child.pk]), {"level": "watch", "what": ""})
     assert bad.status_code == 422 and "请写下看到或听到的情况" in bad.content.decode()
     done = client.post(

@@ -12,7 +12,7 @@ register = template.Library()
 def protection_tabs(user) -> dict[str, bool]:
     return {
         "incidents": may(user, "incidents") or may(user, "report"),
-        "alerts": may(user, "manage"),
+        "alerts": may(user, "alerts"),
     }
 
 
@@ -30,7 +30,7 @@ def protection_card(user, child) -> dict:
         cond = child_unit_q(user, "change", whole_school=False, prefix="")
         one = Child.objects.filter(pk=child.pk)
         out["case"] = cond is None or one.filter(cond).exists()
-    if may(user, "manage"):
+    if may(user, "alerts"):
         row = at_risk(Child.objects.filter(pk=child.pk)).filter(alert_open=True).first()
         out["alert"] = REASONS[row.alert_reason] if row else ""
     return out
