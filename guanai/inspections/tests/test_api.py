@@ -190,3 +190,9 @@ def test_list_query_count_is_fixed(bq, django_assert_max_num_queries):
     c = client_for(bq["users"]["town"])
     with django_assert_max_num_queries(10):
         assert c.get(URL).json()["count"] == 3
+
+
+def test_openapi_describes_the_routes(db):
+    paths = Client().get("/api/v1/openapi.json").json()["paths"]
+    assert "/api/v1/inspections" in paths and "/api/v1/inspections/{inspection_id}/verify" in paths
+    assert "/api/v1/rectifications" in paths
