@@ -14,6 +14,7 @@ from guanai.children.services import update_child
 from guanai.children.validation import CardInvalid, clean_card
 from guanai.lib.errors import Invalid
 from guanai.org.models import School
+from guanai.pairing.services import school_staff
 
 from . import sampling
 from .models import (
@@ -300,7 +301,7 @@ def raise_item(
     errors = {}
     if not title.strip():
         errors["title"] = "整改事项不能为空"
-    if not scope.schools(owner, "view").filter(pk=school.pk).exists():
+    if not school_staff(school).filter(pk=owner.pk).exists():
         errors["owner"] = "责任人应为该校的教职工"
     if errors:
         raise Invalid(errors)

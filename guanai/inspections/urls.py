@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "inspections"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inspection_list, name="list"),
+    path("new/", views.new, name="new"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/verify/", views.verify, name="verify"),
+    path("<int:pk>/status/", views.advance, name="advance"),
+    path("<int:pk>/checklist/", views.checklist, name="checklist"),
+    path("<int:pk>/visit/<int:child_id>/", views.visit, name="visit"),
+    path("<int:pk>/items/", views.raise_item, name="raise_item"),
+    path("items/", views.items, name="items"),
+    path("items/<int:pk>/done/", views.item_done, name="item_done"),
+    path("items/<int:pk>/close/", views.item_close, name="item_close"),
+    path("corrections/", views.corrections, name="corrections"),
+    path("corrections/<int:pk>/", views.decide, name="decide"),
+]
