@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.inspection_list, name="list"),
     path("new/", views.new, name="new"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/report.pdf", views.report_pdf, name="report"),
     path("<int:pk>/verify/", views.verify, name="verify"),
     path("<int:pk>/status/", views.advance, name="advance"),
     path("<int:pk>/checklist/", views.checklist, name="checklist"),

@@ -159,6 +159,34 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "inspections/verify.html", ctx)
 
 
+@login_required
+def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The one-page report (PDF), for the town and, once the visit started, the school; each
+    download is written to the access log (it names children)."""
+    from guanai.accounts.models import AccessAction
+    from guanai.accounts.services import log_access
+
+    from .report import render_report
+
+    inspection = _visible(request, pk)
+    if not (
+        inspection.sample_open
+        or Inspection.objects.inspectable_by(request.user).filter(pk=pk).exists()
+    ):
+        raise PermissionDenied("检查开始后才能下载检查报告")
+    content = render_report(inspection)
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.EXPORT,
+        school=inspection.school,
+        detail=f"下载督导检查报告（{inspection}）",
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="inspection-{inspection.pk}.pdf"'
+    return response
+
+
 @require_POST
 @login_required
 def advance(request: HttpRequest, pk: int) -> HttpResponse:

@@ -184,3 +184,27 @@ def test_checklist_scores_are_saved_and_a_bad_one_named(bq, planned):
         .status_code
         == 403
     )
+
+
+def test_report_pdf_for_the_town_and_the_school_after_the_start(bq, planned):
+    from guanai.accounts.models import AccessLog
+
+    leader = client_for(bq["users"]["bq_leader"])
+    assert leader.get(f"/inspections/{planned.pk}/report.pdf").status_code == 403
+    c = client_for(bq["users"]["town"])
+    r = c.get(f"/inspections/{planned.pk}/report.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    import io
+
+    from pypdf import PdfReader
+
+    pdf = PdfReader(io.BytesIO(r.content))
+    assert len(pdf.pages) == 1
+    assert "督导检查报告" in pdf.pages[0].extract_text()
+    assert AccessLog.objects.filter(detail__contains="督导检查报告").count() == 1
+    assert (
+        client_for(bq["users"]["zx_leader"])
+        .get(f"/inspections/{planned.pk}/report.pdf")
+        .status_code
+        == 404
+    )
