@@ -347,3 +347,42 @@ def check_inspect(user) -> None:
     """403 unless the user's role may inspect at all (town administrators and inspectors)."""
     if not (user.is_superuser or scope.units(user, "inspect")):
         raise PermissionDenied("只有镇管理员和督导员可以进行督导检查")
+
+
+# --- what people see on their home page and the town's overview --------------------------------
+
+
+def open_by_school(user) -> list[dict[str, Any]]:
+    """Open and done-but-not-closed items of the schools the user inspects, per school: how many,
+    how many overdue, and the age in days of the oldest (the town's follow-up view)."""
+    today = timezone.localdate()
+    schools = scope.schools(user, "inspect")
+    rows: dict[int, dict[str, Any]] = {}
+    items = Rectification.objects.filter(school__in=schools).exclude(status=ItemStatus.CLOSED)
+    for item in items.select_related("school").order_by("school__code", "created_at"):
+        row = rows.setdefault(
+            item.school_id,
+            {"school": item.school, "open": 0, "done": 0, "overdue": 0, "oldest_days": 0},
+        )
+        row["open" if item.status == ItemStatus.OPEN else "done"] += 1
+        if item.status == ItemStatus.OPEN and item.due_on < today:
+            row["overdue"] += 1
+        age = (today - timezone.localtime(item.created_at).date()).days
+        row["oldest_days"] = max(row["oldest_days"], age)
+    return list(rows.values())
+
+
+def home_panel(user) -> dict[str, Any]:
+    """The inspection part of a person's 我的待办: the open items she owns (overdue first) and
+    the corrections waiting for her decision."""
+    today = timezone.localdate()
+    mine = list(
+        Rectification.objects.filter(owner=user, status=ItemStatus.OPEN)
+        .select_related("school")
+        .order_by("due_on", "id")[:10]
+    )
+    corrections = FindingCheck.objects.filter(
+        finding__child__in=Child.objects.visible_to(user, "change"),
+        correction=Correction.PROPOSED,
+    ).count()
+    return {"items": mine, "corrections": corrections, "today": today}

@@ -308,6 +308,7 @@ def items(request: HttpRequest) -> HttpResponse:
             "today": timezone.localdate(),
             "closable": closable,
             "leads": leads,
+            "by_school": services.open_by_school(request.user),
         },
     )
 

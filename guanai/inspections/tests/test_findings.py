@@ -208,3 +208,42 @@ def test_only_inspectors_raise_items(started, who):
 def test_an_owner_from_another_school_is_refused(started):
     r = raise_item(started, started["users"]["zx_leader"])
     assert r.status_code == 422 and r.json()["detail"][0]["msg"].startswith("责任人")
+
+
+def test_home_panel_and_the_towns_view_by_school(started, clock):
+    from guanai.inspections.services import home_panel, open_by_school
+
+    leader = started["users"]["bq_leader"]
+    raise_item(started, leader)
+    clock.move_to(dt.datetime(2026, 12, 25, 10, 0))
+    panel = home_panel(leader)
+    assert [i.title for i in panel["items"]] == ["补齐家访记录"]
+    assert home_panel(started["users"]["zx_leader"])["items"] == []
+    (row,) = open_by_school(started["users"]["town"])
+    assert (row["school"].code, row["open"], row["overdue"], row["oldest_days"]) == (
+        "HS-BQ",
+        1,
+        1,
+        26,
+    )
+    assert open_by_school(leader) == []
+    html = client_for(started["users"]["town"]).get("/inspections/items/").content.decode()
+    assert "已逾期" in html and "板桥小学" in html
+
+
+def test_home_panel_template_names_the_overdue_item(started, clock):
+    from django.template.loader import render_to_string
+
+    from guanai.inspections.services import home_panel
+
+    leader = started["users"]["bq_leader"]
+    raise_item(started, leader)
+    clock.move_to(dt.datetime(2026, 12, 25, 10, 0))
+    html = render_to_string(
+        "inspections/_home_panel.html", {"inspection_panel": home_panel(leader)}
+    )
+    assert "补齐家访记录" in html and "已逾期" in html
+    empty = home_panel(started["users"]["zx_leader"])
+    assert (
+        render_to_string("inspections/_home_panel.html", {"inspection_panel": empty}).strip() == ""
+    )
