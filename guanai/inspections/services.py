@@ -386,3 +386,26 @@ def home_panel(user) -> dict[str, Any]:
         correction=Correction.PROPOSED,
     ).count()
     return {"items": mine, "corrections": corrections, "today": today}
+
+
+@transaction.atomic
+def set_town_checklist(*, town, titles: list[str]) -> list[ChecklistTemplateItem]:
+    """Replace the town's checklist template by `titles` in order (one per item): kept titles
+    stay, new ones are added, dropped ones are switched off (inspections already made keep
+    their own copy)."""
+    titles = list(dict.fromkeys(t.strip() for t in titles if t.strip()))
+    if not titles:
+        raise Invalid({"titles": "检查项目至少要有一项"})
+    if too_long := [t for t in titles if len(t) > 100]:
+        raise Invalid({"titles": f"检查项目最多 100 个字：“{too_long[0][:20]}…”"})
+    town_checklist(town)  # the defaults first, so that dropping one of them is remembered
+    existing = {i.title: i for i in ChecklistTemplateItem.objects.filter(town=town)}
+    for item in existing.values():
+        item.active = False
+    for position, title in enumerate(titles):
+        item = existing.get(title) or ChecklistTemplateItem(town=town, title=title)
+        item.position, item.active = position, True
+        existing[title] = item
+        item.save()
+    ChecklistTemplateItem.objects.bulk_update(existing.values(), ["active", "position"])
+    return [existing[t] for t in titles]

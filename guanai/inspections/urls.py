@@ -16,6 +16,7 @@ urlpatterns = [
     path("items/", views.items, name="items"),
     path("items/<int:pk>/done/", views.item_done, name="item_done"),
     path("items/<int:pk>/close/", views.item_close, name="item_close"),
+    path("template/", views.template, name="template"),
     path("corrections/", views.corrections, name="corrections"),
     path("corrections/<int:pk>/", views.decide, name="decide"),
 ]

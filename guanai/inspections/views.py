@@ -375,3 +375,34 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         name = check.finding.child.name
         messages.success(request, f"已更正 {name} 的档卡" if accept else f"未采纳对 {name} 的更正")
     return redirect("inspections:corrections")
+
+
+@login_required
+def template(request: HttpRequest) -> HttpResponse:
+    """The town's checklist template: town administrators edit it (one item per line),
+    inspectors read it."""
+    towns = scope.towns(request.user, "inspect")
+    town = towns.order_by("pk").first()
+    if town is None:
+        raise PermissionDenied("只有镇管理员和督导员可以查看检查项目模板")
+    may_edit = scope.towns(request.user, "manage").filter(pk=town.pk).exists()
+    error = ""
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("只有镇管理员可以修改检查项目模板")
+        try:
+            services.set_town_checklist(
+                town=town, titles=request.POST.get("titles", "").splitlines()
+            )
+        except Invalid as exc:
+            error = next(iter(exc.errors.values()))
+        else:
+            messages.success(request, "检查项目模板已保存，之后新建的检查按新模板")
+            return redirect("inspections:template")
+    titles = [i.title for i in services.town_checklist(town)]
+    text = request.POST.get("titles") if error else "\n".join(titles)
+    return render(
+        request,
+        "inspections/template.html",
+        {"town": town, "titles": titles, "text": text, "may_edit": may_edit, "error": error},
+    )

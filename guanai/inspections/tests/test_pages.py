@@ -208,3 +208,25 @@ def test_report_pdf_for_the_town_and_the_school_after_the_start(bq, planned):
         .status_code
         == 404
     )
+
+
+def test_town_edits_the_checklist_template_and_new_inspections_follow_it(bq):
+    import datetime as dt
+
+    town = client_for(bq["users"]["town"])
+    assert "档案随机走访" in town.get("/inspections/template/").content.decode()
+    r = town.post(
+        "/inspections/template/", {"titles": "活动方案\n安全教育\n\n活动方案\n档案随机走访"}
+    )
+    assert r.status_code == 302
+    insp = services.create_inspection(
+        school=bq["school"], planned_on=dt.date(2026, 12, 10), sample_size=2, by=None
+    )
+    assert [i.title for i in insp.checklist.all()] == ["活动方案", "安全教育", "档案随机走访"]
+    r = town.post("/inspections/template/", {"titles": "  \n"})
+    assert "检查项目至少要有一项" in r.content.decode()
+    inspector = client_for(bq["users"]["inspector"])
+    assert "安全教育" in inspector.get("/inspections/template/").content.decode()
+    assert inspector.post("/inspections/template/", {"titles": "x"}).status_code == 403
+    for who in ("bq_leader", "zx_teacher31", "proxy_wang"):
+        assert client_for(bq["users"][who]).get("/inspections/template/").status_code == 403
