@@ -56,6 +56,7 @@ class InspectionOut(Schema):
     sample_size: int
     drawn_on: dt.date
     eligible_count: int
+    previous: int | None
     sample: list[SampleOut] | None = Field(
         description="抽中的儿童；被检查学校的校领导在检查开始前看不到（null）"
     )
@@ -67,6 +68,7 @@ class InspectionIn(Schema):
     planned_on: dt.date
     sample_size: int = Field(..., ge=-(2**31), le=2**31)
     seed: str | None = Field(None, max_length=100)
+    previous: Id | None = Field(None, description="复查时，上次检查的编号")
 
 
 class InspectionFilter(FilterSchema):
@@ -115,6 +117,7 @@ def inspection_out(
         "sample_size": inspection.sample_size,
         "drawn_on": inspection.drawn_on,
         "eligible_count": len(inspection.eligible),
+        "previous": inspection.previous_id,
         "sample": [rows[pk] for pk in inspection.sample if pk in rows] if show else None,
     }
 
@@ -138,7 +141,13 @@ def create(request: HttpRequest, payload: InspectionIn):
     """Plan an inspection of a school and draw its sample (town administrators, inspectors)."""
     services.check_inspect(request.user)  # before the body (guanai/api.py)
     school = get_object_or_404(scope.schools(request.user, "inspect"), code=payload.school.strip())
+    previous = None
+    if payload.previous is not None:
+        previous = Inspection.objects.filter(pk=payload.previous, school=school).first()
+        if previous is None:
+            raise Invalid({"previous": "不是该校的检查"})
     inspection = services.create_inspection(
+        previous=previous,
         school=school,
         planned_on=payload.planned_on,
         sample_size=payload.sample_size,

@@ -25,6 +25,8 @@ LABELS = {
     "due_on": "整改期限",
     "evidence": "整改情况",
     "finding": "走访结果",
+    "previous": "上次检查",
+    "titles": "检查项目",
 }
 
 

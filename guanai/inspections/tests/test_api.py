@@ -196,3 +196,12 @@ def test_openapi_describes_the_routes(db):
     paths = Client().get("/api/v1/openapi.json").json()["paths"]
     assert "/api/v1/inspections" in paths and "/api/v1/inspections/{inspection_id}/verify" in paths
     assert "/api/v1/rectifications" in paths
+
+
+def test_a_reinspection_links_to_the_earlier_one_of_the_same_school(bq, cast):
+    first = draw(bq["users"]).json()
+    r = draw(bq["users"], {**BODY, "previous": first["id"]})
+    assert r.status_code == 201 and r.json()["previous"] == first["id"]
+    zx = draw(bq["users"], {**BODY, "school": "HS-ZX"}).json()
+    r = draw(bq["users"], {**BODY, "previous": zx["id"]})
+    assert r.status_code == 422 and r.json()["detail"][0]["msg"].startswith("上次检查")
