@@ -337,11 +337,12 @@ def decide(request: HttpRequest, check_id: Id, payload: DecisionIn):
     correction; an accepted one is written to the card, the history naming the inspection."""
     check = get_object_or_404(
         FindingCheck.objects.filter(
-            finding__child__in=Child.objects.visible_to(request.user, "change"),
+            finding__child__in=Child.objects.visible_to(request.user),
             correction__in=[Correction.PROPOSED, Correction.ACCEPTED, Correction.REJECTED],
-        ),
+        ).select_related("finding"),
         pk=check_id,
     )
+    services.check_may_correct(request.user, check)  # before the body (guanai/api.py)
     check = services.decide_correction(check=check, accept=payload.accept, by=request.user)
     return {
         "id": check.pk,

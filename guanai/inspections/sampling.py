@@ -16,8 +16,10 @@ from fractions import Fraction
 
 
 def new_seed() -> str:
-    """A fresh seed, short enough to read out and type again (12 hex digits)."""
-    return secrets.token_hex(6)
+    """A fresh seed, short enough to read out and type again: 12 digits in groups of four (no
+    letters, which read as English words on a Chinese page)."""
+    digits = f"{secrets.randbelow(10**12):012d}"
+    return "-".join(digits[i : i + 4] for i in range(0, 12, 4))
 
 
 def _digest(seed: str, key: str) -> str:

@@ -409,3 +409,10 @@ def set_town_checklist(*, town, titles: list[str]) -> list[ChecklistTemplateItem
         item.save()
     ChecklistTemplateItem.objects.bulk_update(existing.values(), ["active", "position"])
     return [existing[t] for t in titles]
+
+
+def check_may_correct(user, check: FindingCheck) -> None:
+    """403 unless the user may change the card the correction is for (its class teacher, the
+    school's leaders, the town): a reader who sees the child — the inspector — may not."""
+    if not Child.objects.visible_to(user, "change").filter(pk=check.finding.child_id).exists():
+        raise PermissionDenied("只有能修改该档卡的老师可以处理更正")

@@ -111,8 +111,13 @@ def test_the_class_teacher_accepts_a_correction_and_the_history_names_the_inspec
     a = sampled(started)
     finding(started, a.pk, [{"field": "mother_status", "correct": False, "found": "在家"}])
     check = started["client"].get(f"{URL}/{started['insp']['id']}/findings").json()[0]["checks"][0]
-    # the inspector changes no card
+    # the inspector changes no card, whatever he sends
     r = started["client"].post(f"{URL}/corrections/{check['id']}", {"accept": True}, content_type=J)
+    assert r.status_code == 403
+    r = started["client"].post(f"{URL}/corrections/{check['id']}", "[1]", content_type=J)
+    assert r.status_code == 403
+    other = client_for(started["users"]["zx_leader"])
+    r = other.post(f"{URL}/corrections/{check['id']}", {"accept": True}, content_type=J)
     assert r.status_code == 404
     leader = client_for(started["users"]["bq_leader"])
     r = leader.post(f"{URL}/corrections/{check['id']}", {"accept": True}, content_type=J)
