@@ -2,6 +2,7 @@
 
 from django import forms
 
+from guanai.contacts.forms import MultipleFileField
 from guanai.forms import PlainForm
 
 from .models import CheckField
@@ -93,6 +94,7 @@ class ItemForm(PlainForm):
 
 
 class DoneForm(PlainForm):
+    photos = MultipleFileField(label="照片", required=False)
     evidence = forms.CharField(
         label="整改情况", max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
     )

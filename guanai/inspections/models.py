@@ -1,6 +1,8 @@
 """督导检查: an inspection of one school with its checklist, its random sample, the findings of
 the visits, the corrections they propose and the rectification items (整改) they raise."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -331,3 +333,29 @@ class Rectification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def evidence_path(instance: "EvidencePhoto", filename: str) -> str:
+    """A generated name under the school's folder; only .jpg or .png (re-encoded on upload,
+    guanai.lib.photos), which the photo view serves the content type from."""
+    ext = "png" if filename.lower().endswith(".png") else "jpg"
+    return f"rectifications/{instance.item.school_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class EvidencePhoto(models.Model):
+    """A photo showing that a 整改 item was done (a filled-in register, a repaired room),
+    served only to those who see the item."""
+
+    item = models.ForeignKey(
+        Rectification, models.CASCADE, related_name="photos", verbose_name="整改事项"
+    )
+    file = models.FileField("照片", upload_to=evidence_path)
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "整改照片"
+        verbose_name_plural = "整改照片"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.item} 照片"

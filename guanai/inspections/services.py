@@ -2,9 +2,11 @@
 the inspection along, record findings, decide the corrections they propose, follow 整改 items."""
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +15,7 @@ from guanai.children.models import LEFT_BEHIND, Child, Enrolment
 from guanai.children.services import update_child
 from guanai.children.validation import CardInvalid, clean_card
 from guanai.lib.errors import Invalid
+from guanai.lib.photos import PhotoError, reencode_photo
 from guanai.org.models import School
 from guanai.pairing.services import school_staff
 
@@ -24,6 +27,7 @@ from .models import (
     ChecklistItem,
     ChecklistTemplateItem,
     Correction,
+    EvidencePhoto,
     Finding,
     FindingCheck,
     Inspection,
@@ -317,13 +321,39 @@ def raise_item(
     )
 
 
+MAX_PHOTO_BYTES = 5 * 2**20
+MAX_PHOTOS = 5
+
+
+def prepare_photos(photos: list) -> list[ContentFile]:
+    """Evidence photos: JPEG or PNG, at most 5 MB and 5 of them, each decoded and re-encoded
+    (lib.photos) so what is stored and served is an image the app made. Raises Invalid."""
+    if len(photos) > MAX_PHOTOS:
+        raise Invalid({"photos": f"一次最多上传 {MAX_PHOTOS} 张照片"})
+    out = []
+    for upload in photos:
+        if upload.size > MAX_PHOTO_BYTES:
+            raise Invalid({"photos": f"照片“{(upload.name or '')[:40]}”超过 5 MB"})
+        try:
+            photo = reencode_photo(upload, name=upload.name or "")
+        except PhotoError as exc:
+            raise Invalid({"photos": str(exc)}) from exc
+        out.append(ContentFile(photo.data, name=f"{uuid.uuid4().hex}.{photo.ext}"))
+    return out
+
+
 @transaction.atomic
-def mark_done(*, item: Rectification, evidence: str, by) -> Rectification:
-    """The owner (or a leader of the school) reports the item done, with evidence."""
+def mark_done(
+    *, item: Rectification, evidence: str, by, photos: list | None = None
+) -> Rectification:
+    """The owner (or a leader of the school) reports the item done, with evidence: text and
+    optional photos."""
     if item.status == ItemStatus.CLOSED:
         raise Invalid({"status": "已销号的整改事项不能再修改"})
     if not evidence.strip():
         raise Invalid({"evidence": "请填写整改情况"})
+    for content in prepare_photos(photos or []):
+        EvidencePhoto.objects.create(item=item, file=content)
     item.status = ItemStatus.DONE
     item.evidence = evidence.strip()
     item.done_at = timezone.now()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/items/", views.raise_item, name="raise_item"),
     path("items/", views.items, name="items"),
     path("items/<int:pk>/done/", views.item_done, name="item_done"),
+    path("photos/<int:pk>/", views.evidence_photo, name="photo"),
     path("items/<int:pk>/close/", views.item_close, name="item_close"),
     path("template/", views.template, name="template"),
     path("corrections/", views.corrections, name="corrections"),

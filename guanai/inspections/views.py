@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from guanai.accounts import scope
 from guanai.children.models import Child
 from guanai.lib.errors import Invalid
+from guanai.lib.photos import CONTENT_TYPES
 from guanai.pairing.services import school_staff
 
 from . import services
@@ -24,6 +25,7 @@ from .forms import DoneForm, FindingForm, InspectionForm, ItemForm
 from .models import (
     ChecklistItem,
     Correction,
+    EvidencePhoto,
     FindingCheck,
     Inspection,
     ItemStatus,
@@ -320,16 +322,40 @@ def item_done(request: HttpRequest, pk: int) -> HttpResponse:
     leads = scope.schools(request.user, "lead_school").filter(pk=item.school_id).exists()
     if item.owner_id != request.user.pk and not leads:
         raise PermissionDenied("只有责任人或校领导可以提交整改情况")
-    form = DoneForm(request.POST)
+    form = DoneForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.mark_done(item=item, evidence=form.cleaned_data["evidence"], by=request.user)
+            services.mark_done(
+                item=item,
+                evidence=form.cleaned_data["evidence"],
+                photos=form.cleaned_data["photos"],
+                by=request.user,
+            )
             messages.success(request, "已提交整改情况，等待督导销号")
         except Invalid as exc:
             messages.error(request, next(iter(exc.errors.values())))
     else:
-        messages.error(request, "请填写整改情况")
+        messages.error(request, next(iter(form.errors.values()))[0])
     return redirect("inspections:items")
+
+
+@login_required
+def evidence_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """An evidence photo, for those who see its item; the content type comes from the stored
+    extension (photos are re-encoded on upload), never from sniffing."""
+    photo = get_object_or_404(
+        EvidencePhoto.objects.filter(item__in=Rectification.objects.visible_to(request.user)),
+        pk=pk,
+    )
+    ext = photo.file.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(
+        photo.file.open("rb"),
+        content_type=CONTENT_TYPES.get(ext, "application/octet-stream"),
+        filename=f"evidence-{pk}.{ext}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @require_POST

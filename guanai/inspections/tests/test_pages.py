@@ -230,3 +230,48 @@ def test_town_edits_the_checklist_template_and_new_inspections_follow_it(bq):
     assert inspector.post("/inspections/template/", {"titles": "x"}).status_code == 403
     for who in ("bq_leader", "zx_teacher31", "proxy_wang"):
         assert client_for(bq["users"][who]).get("/inspections/template/").status_code == 403
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_evidence_photos_are_stored_re_encoded_and_served_in_scope(bq, planned):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from guanai.inspections.models import EvidencePhoto
+
+    leader_user = bq["users"]["bq_leader"]
+    item = services.raise_item(
+        inspection=planned,
+        school=bq["school"],
+        title="补齐台账",
+        owner=leader_user,
+        due_on=planned.planned_on,
+        by=bq["users"]["inspector"],
+    )
+    leader = client_for(leader_user)
+    bad = SimpleUploadedFile("x.png", b"<html>not a photo</html>", content_type="image/png")
+    leader.post(f"/inspections/items/{item.pk}/done/", {"evidence": "已补", "photos": [bad]})
+    item.refresh_from_db()
+    assert item.status == "open" and not EvidencePhoto.objects.exists()
+    good = SimpleUploadedFile("台账.png", _png(), content_type="image/png")
+    leader.post(f"/inspections/items/{item.pk}/done/", {"evidence": "已补", "photos": [good]})
+    photo = EvidencePhoto.objects.get()
+    assert photo.file.name.endswith(".jpg")  # re-encoded: no transparency, so JPEG
+    r = client_for(bq["users"]["inspector"]).get(f"/inspections/photos/{photo.pk}/")
+    assert r.status_code == 200 and r["Content-Type"] == "image/jpeg"
+    assert (
+        client_for(bq["users"]["zx_leader"]).get(f"/inspections/photos/{photo.pk}/").status_code
+        == 404
+    )
+    html = (
+        client_for(bq["users"]["inspector"]).get("/inspections/items/?status=done").content.decode()
+    )
+    assert f"/inspections/photos/{photo.pk}/" in html
