@@ -362,6 +362,8 @@ class ItemOut(Schema):
     id: int
     school: str
     inspection: int | None
+    finding: int | None
+    checklist_item: int | None
     title: str
     owner: int
     owner_name: str
@@ -377,6 +379,14 @@ class ItemOut(Schema):
     @staticmethod
     def resolve_inspection(obj: Rectification) -> int | None:
         return obj.inspection_id
+
+    @staticmethod
+    def resolve_finding(obj: Rectification) -> int | None:
+        return obj.finding_id
+
+    @staticmethod
+    def resolve_checklist_item(obj: Rectification) -> int | None:
+        return obj.checklist_item_id
 
     @staticmethod
     def resolve_owner(obj: Rectification) -> int:
@@ -400,6 +410,7 @@ class ItemIn(Schema):
     owner: Id
     due_on: dt.date
     finding: Id | None = None
+    checklist_item: Id | None = None
 
 
 class ItemFilter(FilterSchema):
@@ -439,6 +450,11 @@ def raise_item(request: HttpRequest, payload: ItemIn):
         finding = inspection.findings.filter(pk=payload.finding).first()
         if finding is None:
             raise Invalid({"finding": "不是本次检查的走访结果"})
+    checklist_item = None
+    if payload.checklist_item is not None:
+        checklist_item = inspection.checklist.filter(pk=payload.checklist_item).first()
+        if checklist_item is None:
+            raise Invalid({"checklist_item": "不是本次检查的检查项目"})
     if owner is None:
         raise Invalid({"owner": "没有这个人员"})
     item = services.raise_item(
@@ -448,6 +464,7 @@ def raise_item(request: HttpRequest, payload: ItemIn):
         owner=owner,
         due_on=payload.due_on,
         finding=finding,
+        checklist_item=checklist_item,
         by=request.user,
     )
     return Status(201, item)

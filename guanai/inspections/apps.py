@@ -26,6 +26,7 @@ LABELS = {
     "evidence": "整改情况",
     "finding": "走访结果",
     "previous": "上次检查",
+    "checklist_item": "检查项目",
     "titles": "检查项目",
 }
 

@@ -77,6 +77,12 @@ def inspection_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "statuses": Status.choices,
             "f": {"status": status, "school": school},
+            "accuracy": services.accuracy_by_school(
+                Inspection.objects.visible_to(request.user).filter(
+                    pk__in=Inspection.objects.inspectable_by(request.user).values("pk")
+                )
+                | Inspection.objects.visible_to(request.user).exclude(status=Status.PLANNED)
+            ),
             "schools": scope.schools(request.user, "inspect")
             | scope.schools(request.user, "lead_school"),
             "may_inspect": request.user.is_superuser or bool(scope.units(request.user, "inspect")),

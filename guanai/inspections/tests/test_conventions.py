@@ -30,7 +30,7 @@ REFUSED = {
 BODY_INTS = {
     "/api/v1/inspections": ["sample_size", "previous"],
     "/api/v1/inspections/{inspection_id}/findings": ["child"],
-    "/api/v1/rectifications": ["inspection", "owner", "finding"],
+    "/api/v1/rectifications": ["inspection", "owner", "finding", "checklist_item"],
 }
 
 

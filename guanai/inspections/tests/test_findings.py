@@ -252,3 +252,35 @@ def test_home_panel_template_names_the_overdue_item(started, clock):
     assert (
         render_to_string("inspections/_home_panel.html", {"inspection_panel": empty}).strip() == ""
     )
+
+
+def test_the_list_shows_each_schools_card_accuracy(started):
+    a, b = sampled(started, 0), sampled(started, 1)
+    finding(started, a.pk, [{"field": "address", "correct": True}])
+    finding(
+        started,
+        b.pk,
+        [
+            {"field": "guardian_phone", "correct": False, "found": "13700001111"},
+            {"field": "guardian", "correct": True},
+        ],
+    )
+    html = client_for(started["users"]["town"]).get("/inspections/").content.decode()
+    assert "档卡准确率" in html and "66.7%" in html
+    html = client_for(started["users"]["zx_leader"]).get("/inspections/").content.decode()
+    assert "66.7%" not in html
+
+
+def test_an_item_raised_from_a_checklist_item_or_a_finding(started):
+    from guanai.inspections.models import Inspection
+
+    insp = Inspection.objects.get(pk=started["insp"]["id"])
+    item = insp.checklist.get(title="台账完整")
+    a = sampled(started)
+    f = finding(started, a.pk, [{"field": "address", "correct": False, "found": "新村"}]).json()
+    leader = started["users"]["bq_leader"]
+    r = raise_item(started, leader, checklist_item=item.pk, finding=f["id"])
+    assert r.status_code == 201
+    assert (r.json()["checklist_item"], r.json()["finding"]) == (item.pk, f["id"])
+    r = raise_item(started, leader, checklist_item=10**9)
+    assert r.status_code == 422 and r.json()["detail"][0]["msg"].startswith("检查项目")
