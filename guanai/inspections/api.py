@@ -52,7 +52,9 @@ class InspectionOut(Schema):
     school_name: str
     planned_on: dt.date
     status: str
-    seed: str
+    seed: str | None = Field(
+        description="随机种子；与抽样一样，被检查学校在检查开始前看不到（null），以免据此推算名单"
+    )
     sample_size: int
     drawn_on: dt.date
     eligible_count: int
@@ -113,7 +115,7 @@ def inspection_out(
         "school_name": inspection.school.name,
         "planned_on": inspection.planned_on,
         "status": inspection.status,
-        "seed": inspection.seed,
+        "seed": inspection.seed if show else None,
         "sample_size": inspection.sample_size,
         "drawn_on": inspection.drawn_on,
         "eligible_count": len(inspection.eligible),

@@ -127,6 +127,7 @@ def test_leader_of_the_school_sees_the_inspection_but_not_its_sample_until_it_st
     leader = client_for(bq["users"]["bq_leader"])
     r = leader.get(f"{URL}/{insp['id']}")
     assert r.status_code == 200 and r.json()["sample"] is None and r.json()["school"] == "HS-BQ"
+    assert r.json()["seed"] is None  # with the seed he could work the sample out himself
     assert leader.get(URL).json()["items"][0]["sample"] is None
     assert leader.get(f"{URL}/{insp['id']}/verify").status_code == 403
     started = client_for(bq["users"]["inspector"]).post(
@@ -134,6 +135,7 @@ def test_leader_of_the_school_sees_the_inspection_but_not_its_sample_until_it_st
     )
     assert started.status_code == 200 and started.json()["status"] == "in_progress"
     assert leader.get(f"{URL}/{insp['id']}").json()["sample"] == insp["sample"]
+    assert leader.get(f"{URL}/{insp['id']}").json()["seed"] == "督导-1"
     assert leader.get(f"{URL}/{insp['id']}/verify").json() == {"reproduced": True}
     # the leader cannot move it along
     r = leader.post(
