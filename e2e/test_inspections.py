@@ -84,6 +84,7 @@ def test_inspector_draws_visits_and_follows_an_item_to_closure(
     item.get_by_role("button", name="提交整改情况").click()
     expect(page.get_by_role("alert")).to_contain_text("已提交整改情况")
     assert_fits_phone(page, viewport)
+    expect(page.locator(".item", has_text="补齐家访记录")).to_contain_text("已整改待验收")
     shoot(page, "done")
 
     # the inspector closes it

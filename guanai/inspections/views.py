@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -338,6 +339,7 @@ def item_done(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
             messages.success(request, "已提交整改情况，等待督导销号")
+            return redirect(reverse("inspections:items") + "?status=done")
         except Invalid as exc:
             messages.error(request, next(iter(exc.errors.values())))
     else:
