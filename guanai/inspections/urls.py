@@ -1,4 +1,23 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "inspections"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inspection_list, name="list"),
+    path("new/", views.new, name="new"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/report.pdf", views.report_pdf, name="report"),
+    path("<int:pk>/verify/", views.verify, name="verify"),
+    path("<int:pk>/status/", views.advance, name="advance"),
+    path("<int:pk>/checklist/", views.checklist, name="checklist"),
+    path("<int:pk>/visit/<int:child_id>/", views.visit, name="visit"),
+    path("<int:pk>/items/", views.raise_item, name="raise_item"),
+    path("items/", views.items, name="items"),
+    path("items/<int:pk>/done/", views.item_done, name="item_done"),
+    path("photos/<int:pk>/", views.evidence_photo, name="photo"),
+    path("items/<int:pk>/close/", views.item_close, name="item_close"),
+    path("template/", views.template, name="template"),
+    path("corrections/", views.corrections, name="corrections"),
+    path("corrections/<int:pk>/", views.decide, name="decide"),
+]
