@@ -236,6 +236,7 @@ from guanai.care import api as care_api
 from guanai.children.api import router as children_router
 from guanai.contacts import api as contacts_api
 from guanai.contacts import api_rounds as contacts_rounds_api
+from guanai.inspections.api import rectifications_router
 from guanai.inspections.api import router as inspections_router
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
@@ -255,6 +256,7 @@ api.add_router("/pairs", pairing_router)
 api.add_router("/responsibilities", pairing_api.responsibilities_router)
 api.add_router("/proxy-parents", pairing_api.proxy_parents_router)
 api.add_router("/inspections", inspections_router)
+api.add_router("/rectifications", rectifications_router)
 api.add_router("/stats", stats_router)
 api.add_router("/psych", care_api.router)
 api.add_router("/incidents", protection_api.incidents_router)

@@ -16,6 +16,7 @@ from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
 from guanai.care.services import high_risk, may_report, reads_psych
 from guanai.contacts.services import home_panel
+from guanai.inspections.services import home_panel as inspection_home_panel
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.masking import mask_id_beside_birth_date
 from guanai.org.models import School, SchoolClass
@@ -81,6 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "high_risk": high_risk(request.user) if reads_psych(request.user) else None,
             "today": timezone.localdate(),
             **protection_panel(request.user),
+            "inspection_panel": inspection_home_panel(request.user),
             "can_add": _can_add(request),
             # a proxy parent follows a few children: the statistics' definitions are not his
             "reduced": card_access(request.user) == REDUCED,

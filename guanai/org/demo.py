@@ -264,4 +264,7 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
     from guanai.protection.demo import load_demo_protection
 
     load_demo_protection(seed=seed, progress=progress)
+    from guanai.inspections import demo as inspections_demo
+
+    inspections_demo.load(progress=progress)
     return {"schools": 3, "children": count, "users": len(users), "pairs": pairs}

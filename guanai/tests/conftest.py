@@ -84,8 +84,33 @@ def records(cast, users, kids) -> Records:
         absent_days=3,
         reason_asked="",
     )
+    from guanai.children.models import Child
+    from guanai.inspections import services as inspections
+
+    inspection = inspections.create_inspection(
+        school=zx, planned_on=today, sample_size=3, seed="r", by=users["town"]
+    )
+    inspections.advance(inspection=inspection, to="in_progress", by=users["town"])
+    finding = inspections.record_finding(
+        inspection=inspection,
+        child=Child.objects.get(pk=inspection.sample[0]),
+        visited=True,
+        checks=[{"field": "address", "correct": False, "found": "新村"}],
+        by=users["town"],
+    )
+    item = inspections.raise_item(
+        inspection=inspection,
+        school=zx,
+        title="补齐家访记录",
+        owner=users["zx_leader"],
+        due_on=today,
+        by=users["town"],
+    )
     return Records(
         {
+            "inspection_id": inspection.pk,
+            "check_id": finding.checks.get().pk,
+            "item_id": item.pk,
             "incident_id": incident.pk,
             "case_id": case.pk,
             "child_id": kids["c31a"].pk,
