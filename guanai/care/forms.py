@@ -18,7 +18,13 @@ class ObservationForm(PlainForm):
     what = forms.CharField(
         label="看到或听到的情况",
         max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "如：这两周上课常发呆，说想妈妈"}),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "class": "form-control",
+                "placeholder": "如：这两周上课常发呆，说想妈妈",
+            }
+        ),
         error_messages={"required": "请写下看到或听到的情况"},
     )
     referral = forms.ChoiceField(
@@ -30,7 +36,7 @@ class SessionForm(PlainForm):
     notes = forms.CharField(
         label="辅导记录",
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
         error_messages={"required": "请填写辅导记录"},
     )
     level = forms.ChoiceField(
@@ -45,6 +51,6 @@ class SessionForm(PlainForm):
     next_review_on = forms.DateField(
         label="下次回访日期",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
         error_messages={"invalid": "日期格式不对，应为 2026-12-10"},
     )
