@@ -26,7 +26,7 @@ class ContactKind(models.TextChoices):
 class FindingLevel(models.TextChoices):
     NORMAL = "normal", "正常"
     WATCH = "watch", "关注"
-    FOLLOW_UP = "follow_up", "需跟进"
+    FOLLOW_UP = "follow_up", "重点关注"
 
 
 # The four areas a contact's findings cover: (key, label). Fields are `<key>_level`/`<key>_text`.

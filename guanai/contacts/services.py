@@ -106,7 +106,7 @@ def clean_contact(
         level = (finding.get("level") or "").strip()
         text = (finding.get("text") or "").strip()
         if level and level not in FindingLevel.values:
-            errors[f"findings.{area}.level"] = "应为 正常、关注 或 需跟进"
+            errors[f"findings.{area}.level"] = "应为 正常、关注 或 重点关注"
         if len(text) > 500:
             errors[f"findings.{area}.text"] = "不能超过 500 个字"
         values[f"{area}_level"] = level
