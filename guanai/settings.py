@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "guanai.screening",
     "guanai.jobs",
     "guanai.care",
+    "guanai.activities",
     "guanai.inspections",
     "guanai.protection",
     "guanai.stats",

@@ -43,6 +43,7 @@ urlpatterns = [
     path("jobs/", include("guanai.jobs.urls")),
     path("pairing/", include("guanai.pairing.urls")),
     path("care/", include("guanai.care.urls")),
+    path("activities/", include("guanai.activities.urls")),
     path("inspections/", include("guanai.inspections.urls")),
     path("protection/", include("guanai.protection.urls")),
     path("stats/", include("guanai.stats.urls")),
