@@ -254,3 +254,18 @@ def test_proxy_parent_logs_a_meeting_and_reads_only_the_date_of_others_contacts(
     expect(page.locator("main")).not_to_contain_text("每学期家访")
     assert_fits_phone(page, viewport)
     shoot(page, "due")
+
+
+def test_class_teacher_due_list_one_row_per_child(page: Page, live_server, cast, viewport, shoot):
+    """The due list a class teacher opens in the village: one row per child with each rule
+    under the name, the buttons beside it, nothing wider than the phone (issue #12)."""
+    login(page, live_server.url, "zx_teacher31")
+    page.goto(f"{live_server.url}/contacts/due/")
+    rows = page.locator(".due-row")
+    expect(rows.first).to_be_visible()
+    ids = rows.evaluate_all("els => els.map(e => e.dataset.childRow)")
+    assert len(ids) == len(set(ids))  # one row per child, however many rules are due
+    assert page.locator(".due-rule").count() >= len(ids)
+    expect(rows.first.get_by_role("link", name="记录")).to_be_visible()
+    assert_fits_phone(page, viewport)
+    shoot(page, "teacher-due")
