@@ -5,8 +5,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 
+from guanai import home
 from guanai.api import api
-from guanai.children import views as children_views
 from guanai.jobs.services import health_problems
 
 
@@ -30,7 +30,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("", children_views.home, name="home"),
+    path("", home.home, name="home"),
     path("healthz", healthz, name="healthz"),
     # browsers ask for /favicon.ico whatever the page says
     path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),

@@ -4,23 +4,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from guanai.accounts import scope
 from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
-from guanai.care.services import high_risk, may_report, reads_psych
-from guanai.contacts.services import home_panel
-from guanai.inspections.services import home_panel as inspection_home_panel
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.masking import mask_id_beside_birth_date
 from guanai.org.models import School, SchoolClass
-from guanai.protection.views import home_panel_context as protection_panel
 
 from .access import (
     FULL,
@@ -53,41 +48,6 @@ PAGE_SIZE = 25
 
 def _scope(request: HttpRequest, action: str = "view"):
     return Child.objects.visible_to(request.user, action=action)
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Counts of the user's scope by category, and incomplete cards."""
-    qs = _scope(request).active()
-    counts = dict(qs.values_list("category").annotate(n=Count("id")).order_by())
-    incomplete = qs.filter(
-        Q(category=Category.UNKNOWN)
-        | Q(birth_date__isnull=True)
-        | Q(village="")
-        | (Q(id_number_hash__isnull=True) & Q(student_no_hash__isnull=True))
-    ).count()
-    cards = [(c.value, c.label, counts.get(c.value, 0)) for c in Category]
-    total = sum(counts.values())
-    return render(
-        request,
-        "children/home.html",
-        {
-            "cards": cards,
-            "total": total,
-            "incomplete": incomplete,
-            "left_behind": counts.get("single", 0) + counts.get("double", 0),
-            "civil": qs.filter(civil_affairs=True).count(),
-            "contact_panel": home_panel(request.user),
-            # 重点关注 children for the counselor and the school leaders (SPEC §3.8)
-            "high_risk": high_risk(request.user) if reads_psych(request.user) else None,
-            "today": timezone.localdate(),
-            **protection_panel(request.user),
-            "inspection_panel": inspection_home_panel(request.user),
-            "can_add": _can_add(request),
-            # a proxy parent follows a few children: the statistics' definitions are not his
-            "reduced": card_access(request.user) == REDUCED,
-        },
-    )
 
 
 def _filtered(request: HttpRequest):
@@ -183,7 +143,6 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "access": access,
             "shows_health": not hidden & HEALTH_FIELDS,
             "shows_psych": not hidden & PSYCH_FIELDS,
-            "can_flag": may_report(request.user),
             "xueji_mismatch": is_mismatch(child),
             "id_number": id_number,
             "student_no": student_no,
