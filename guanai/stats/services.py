@@ -1,0 +1,322 @@
+"""Counts of enrolled children in a user's scope, today or as of a past date (统计).
+
+Every number a leader reports starts here, from `Child.objects.visible_to(user)` — the same
+rows and filters as the child list (`GET /api/v1/children`, the 儿童档卡 page) — so that the
+summary, the dashboard and the term report agree with the lists a leader can open.
+
+"As of" a date:
+- today (the default): the cards as they are now (exactly what the lists show);
+- a past date: each card as its history stood at the end of that day (Asia/Shanghai) — its
+  school, class, enrolment, category, 民政 flag, gender, birth date, village, 户口, boarding —
+  and its parents' and guardian's latest recorded state by then. A card created later is not
+  counted. Whose children: those inside the user's units (today's role assignments) on their
+  class and school of that day, the children the user was responsible teacher of then, and
+  those named to the user (proxy parent, following teacher) on that date. Ages and age bands
+  are whole years on the date. The category and 民政 flag are those stored on the card that day
+  (re-derived daily by `refresh_classifications`), not recomputed.
+"""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from guanai.accounts import scope
+from guanai.children.models import Child, ChildAssignment, Enrolment, Guardian, Parent
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CATEGORIES = ("single", "double", "migrant", "none", "unknown")
+CATEGORY_NAMES = {
+    "single": "单留守",
+    "double": "双留守",
+    "migrant": "随迁",
+    "none": "非留守",
+    "unknown": "未摸排",
+}
+AGE_BANDS = ("0-5", "6-13", "14-15", "16+", "unknown")
+AGE_BAND_NAMES = {
+    "0-5": "0–5 岁",
+    "6-13": "6–13 岁",
+    "14-15": "14–15 岁",
+    "16+": "16 岁及以上",
+    "unknown": "未采集",
+}
+GENDERS = ("male", "female", "unknown")
+GENDER_NAMES = {"male": "男", "female": "女", "unknown": "未采集"}
+BOARDING = ("yes", "no", "unknown")
+BOARDING_NAMES = {"yes": "寄宿", "no": "走读", "unknown": "未采集"}
+GUARDIAN_TYPES = ("grandparents", "maternal_grandparents", "relatives", "parent", "unknown")
+GUARDIAN_TYPE_NAMES = {
+    "grandparents": "祖父母",
+    "maternal_grandparents": "外祖父母",
+    "relatives": "其他亲属",
+    "parent": "父或母",
+    "unknown": "未采集",
+}
+# The card fields a complete 一人一卡 holds, counted when blank ("未采集"), never hidden.
+MISSING_FIELDS = {
+    "id_number": "身份证号（或学籍号）",
+    "birth_date": "出生日期",
+    "gender": "性别",
+    "hukou": "户口性质",
+    "village": "村",
+    "boarding": "是否寄宿",
+    "father_status": "父亲状况",
+    "mother_status": "母亲状况",
+    "guardian": "监护人",
+    "guardian_phone": "监护人电话",
+}
+
+
+def _cutoff(on: dt.date, years: int) -> dt.date:
+    """The latest birth date of a child who is at least `years` old on `on` (lib.dates.age_on:
+    a 29 February birth turns a year older on 1 March of a common year)."""
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # 29 February on, common year back then
+        return dt.date(on.year - years, 2, 28)
+
+
+def age_band_expr(on: dt.date) -> Case:
+    return Case(
+        When(birth_date__isnull=True, then=Value("unknown")),
+        When(birth_date__gt=_cutoff(on, 6), then=Value("0-5")),
+        When(birth_date__gt=_cutoff(on, 14), then=Value("6-13")),
+        When(birth_date__gt=_cutoff(on, 16), then=Value("14-15")),
+        default=Value("16+"),
+        output_field=CharField(),
+    )
+
+
+def guardian_type_expr(field: str) -> Case:
+    """祖父母 / 外祖父母 / 其他亲属 / 父或母 from the guardian's relation as typed (the roster
+    import turns 爷爷/奶奶/外公/外婆 into 祖父/祖母/外祖父/外祖母)."""
+    return Case(
+        When(**{f"{field}__isnull": True}, then=Value("unknown")),
+        When(**{field: ""}, then=Value("unknown")),
+        When(**{f"{field}__startswith": "外祖"}, then=Value("maternal_grandparents")),
+        When(
+            **{f"{field}__in": ["外公", "外婆", "姥爷", "姥姥"]},
+            then=Value("maternal_grandparents"),
+        ),
+        When(**{f"{field}__startswith": "祖"}, then=Value("grandparents")),
+        When(**{f"{field}__in": ["爷爷", "奶奶"]}, then=Value("grandparents")),
+        When(
+            **{f"{field}__in": ["父亲", "母亲", "父", "母", "爸爸", "妈妈"]}, then=Value("parent")
+        ),
+        default=Value("relatives"),
+        output_field=CharField(),
+    )
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI)
+
+
+def _latest(model, end: dt.datetime, field: str, **match: Any) -> Subquery:
+    """The `field` of the latest historical row of a related record by `end`, or NULL when
+    there was none or it had been deleted."""
+    rows = model.history.filter(history_date__lt=end, **match).order_by(
+        "-history_date", "-history_id"
+    )
+    return Subquery(
+        rows.annotate(v=Case(When(history_type="-", then=Value(None)), default=F(field))).values(
+            "v"
+        )[:1]
+    )
+
+
+def rows(
+    user,
+    *,
+    as_of: dt.date | None = None,
+    school: str | None = None,
+    grade: int | None = None,
+    class_no: int | None = None,
+) -> QuerySet:
+    """Enrolled children in the user's scope on `as_of`, annotated with the same names
+    today and in the past: s_code, s_name, grade, class_no, cat, civil, sex, birth,
+    village_, hukou_, boarding_, has_id, father_status, mother_status, g_name, g_phone,
+    g_relation. Filters as the child list's (?school=CODE&grade=N&class_no=N)."""
+    today = timezone.localdate()
+    as_of = as_of or today
+    if as_of >= today:
+        qs = Child.objects.visible_to(user).filter(enrolment=Enrolment.ENROLLED)
+        parent = Parent.objects.filter(child_id=OuterRef("pk"))
+        qs = qs.annotate(
+            father_status=Subquery(parent.filter(relation="father").values("status")[:1]),
+            mother_status=Subquery(parent.filter(relation="mother").values("status")[:1]),
+            g_name=F("guardian__name"),
+            g_phone=F("guardian__phone"),
+            g_relation=F("guardian__relation"),
+        )
+    else:
+        qs = _history_rows(user, as_of)
+        end = _end_of(as_of)
+        qs = qs.annotate(
+            father_status=_latest(
+                Parent, end, "status", child_id=OuterRef("id"), relation="father"
+            ),
+            mother_status=_latest(
+                Parent, end, "status", child_id=OuterRef("id"), relation="mother"
+            ),
+            g_name=_latest(Guardian, end, "name", child_id=OuterRef("id")),
+            g_phone=_latest(Guardian, end, "phone", child_id=OuterRef("id")),
+            g_relation=_latest(Guardian, end, "relation", child_id=OuterRef("id")),
+        )
+    if school:
+        qs = qs.filter(school__code=school)
+    if grade is not None:
+        qs = qs.filter(school_class__grade=grade)
+    if class_no is not None:
+        qs = qs.filter(school_class__class_no=class_no)
+    return qs.annotate(
+        s_code=F("school__code"),
+        s_name=F("school__name"),
+        grade_=F("school_class__grade"),
+        class_no_=F("school_class__class_no"),
+        band=age_band_expr(as_of),
+        gtype=guardian_type_expr("g_relation"),
+    )
+
+
+def _history_rows(user, as_of: dt.date) -> QuerySet:
+    """Each card's latest historical row by the end of `as_of`, enrolled then, inside the
+    user's units then (today's role assignments on that day's school and class)."""
+    historical = Child.history.model
+    end = _end_of(as_of)
+    latest = (
+        historical.objects.filter(history_date__lt=end)
+        .values("id")
+        .annotate(last=Max("history_id"))
+        .values("last")
+    )
+    qs = historical.objects.filter(history_id__in=latest).exclude(history_type="-")
+    qs = qs.filter(enrolment=Enrolment.ENROLLED)
+    cond = scope.unit_q(
+        user,
+        "view",
+        town="school__town_id",
+        school="school_id",
+        grade="school_class__grade",
+        klass="school_class_id",
+    )
+    if cond is None:
+        return qs
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    named = ChildAssignment.objects.filter(user=user, valid_from__lte=as_of).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=as_of)
+    )
+    cond |= Q(responsible_teacher_id=user.pk) | Q(id__in=named.values("child_id"))
+    return qs.filter(cond)
+
+
+def _block() -> dict[str, Any]:
+    return {"children": 0, "by_category": dict.fromkeys(CATEGORIES, 0), "civil_affairs": 0}
+
+
+def summary(
+    user,
+    *,
+    as_of: dt.date | None = None,
+    school: str | None = None,
+    grade: int | None = None,
+    class_no: int | None = None,
+) -> dict[str, Any]:
+    """The counts of SPEC §6.3 `GET /api/v1/stats/summary`: two queries, one grouped count
+    and one row of "missing" counts."""
+    as_of = as_of or timezone.localdate()
+    qs = rows(user, as_of=as_of, school=school, grade=grade, class_no=class_no)
+    out = _block()
+    out.update(
+        {
+            "as_of": as_of,
+            "by_school": {},
+            "by_grade": {},
+            "by_age_band": dict.fromkeys(AGE_BANDS, 0),
+            "by_gender": dict.fromkeys(GENDERS, 0),
+        }
+    )
+    by_school: dict[str, dict] = defaultdict(_block)
+    by_grade: dict[str, dict] = defaultdict(_block)
+    grouped = (
+        qs.values("s_code", "grade_", "category", "civil_affairs", "gender", "band")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for r in grouped:
+        n = r["n"]
+        cat = r["category"] if r["category"] in CATEGORIES else "unknown"
+        for block in (out, by_school[r["s_code"]], by_grade[str(r["grade_"])]):
+            block["children"] += n
+            block["by_category"][cat] += n
+            block["civil_affairs"] += n if r["civil_affairs"] else 0
+        out["by_age_band"][r["band"]] += n
+        out["by_gender"][r["gender"] if r["gender"] in ("male", "female") else "unknown"] += n
+    out["by_school"] = dict(sorted(by_school.items()))
+    out["by_grade"] = dict(sorted(by_grade.items(), key=lambda kv: int(kv[0])))
+    out["missing"] = missing_counts(qs)
+    return out
+
+
+def _blank(field: str) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{field: ""})
+
+
+MISSING_CONDITIONS = {
+    # the hashes are not kept in history; the ciphertexts are
+    "id_number": Q(id_number_enc="", student_no_enc=""),
+    "birth_date": Q(birth_date__isnull=True),
+    "gender": _blank("gender"),
+    "hukou": _blank("hukou"),
+    "village": _blank("village"),
+    "boarding": Q(boarding__isnull=True),
+    "father_status": _blank("father_status"),
+    "mother_status": _blank("mother_status"),
+    "guardian": _blank("g_name"),
+    "guardian_phone": _blank("g_phone"),
+}
+
+
+def missing_counts(qs: QuerySet) -> dict[str, int]:
+    """How many of the rows have each field of MISSING_FIELDS blank (one query)."""
+    # aliases apart from the annotations' names (an alias shadows the annotation it names)
+    agg = qs.order_by().aggregate(
+        **{f"m_{key}": Count("id", filter=cond) for key, cond in MISSING_CONDITIONS.items()}
+    )
+    return {key: agg[f"m_{key}"] or 0 for key in MISSING_FIELDS}
+
+
+def breakdown(qs: QuerySet, *dims: str) -> dict[tuple, Counter]:
+    """{(dim values…): Counter of (category, civil) → n} — the dashboard's grouped counts."""
+    out: dict[tuple, Counter] = defaultdict(Counter)
+    grouped = qs.values(*dims, "category", "civil_affairs").annotate(n=Count("id")).order_by()
+    for r in grouped:
+        key = tuple(r[d] for d in dims)
+        out[key][r["category"]] += r["n"]
+        if r["civil_affairs"]:
+            out[key]["civil"] += r["n"]
+        out[key]["total"] += r["n"]
+    return out
+
+
+def counts_by(qs: QuerySet, dim: str) -> Counter:
+    """{value: n} of one dimension (band, gtype, gender, boarding …)."""
+    grouped = qs.values(dim).annotate(n=Count("id")).order_by()
+    return Counter({r[dim]: r["n"] for r in grouped})
