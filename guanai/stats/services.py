@@ -148,15 +148,18 @@ def rows(
     school: str | None = None,
     grade: int | None = None,
     class_no: int | None = None,
+    school_ids: list[int] | None = None,
 ) -> QuerySet:
-    """Enrolled children in the user's scope on `as_of`, annotated with the same names
-    today and in the past: s_code, s_name, grade, class_no, cat, civil, sex, birth,
-    village_, hukou_, boarding_, has_id, father_status, mother_status, g_name, g_phone,
-    g_relation. Filters as the child list's (?school=CODE&grade=N&class_no=N)."""
+    """Enrolled children in the user's scope on `as_of` (`user` None: every child — the
+    command line, which has no login), annotated with the same names today and in the past:
+    s_code, s_name, grade_, class_no_, band, father_status, mother_status, g_name, g_phone,
+    g_relation, gtype (besides the card's own fields). Filters as the child list's
+    (?school=CODE&grade=N&class_no=N), or a set of schools."""
     today = timezone.localdate()
     as_of = as_of or today
     if as_of >= today:
-        qs = Child.objects.visible_to(user).filter(enrolment=Enrolment.ENROLLED)
+        base = Child.objects.all() if user is None else Child.objects.visible_to(user)
+        qs = base.filter(enrolment=Enrolment.ENROLLED)
         parent = Parent.objects.filter(child_id=OuterRef("pk"))
         qs = qs.annotate(
             father_status=Subquery(parent.filter(relation="father").values("status")[:1]),
@@ -181,6 +184,8 @@ def rows(
         )
     if school:
         qs = qs.filter(school__code=school)
+    if school_ids is not None:
+        qs = qs.filter(school_id__in=school_ids)
     if grade is not None:
         qs = qs.filter(school_class__grade=grade)
     if class_no is not None:
@@ -208,6 +213,8 @@ def _history_rows(user, as_of: dt.date) -> QuerySet:
     )
     qs = historical.objects.filter(history_id__in=latest).exclude(history_type="-")
     qs = qs.filter(enrolment=Enrolment.ENROLLED)
+    if user is None:
+        return qs
     cond = scope.unit_q(
         user,
         "view",
@@ -218,7 +225,7 @@ def _history_rows(user, as_of: dt.date) -> QuerySet:
     )
     if cond is None:
         return qs
-    if user is None or not user.is_authenticated:
+    if not user.is_authenticated:
         return qs.none()
     named = ChildAssignment.objects.filter(user=user, valid_from__lte=as_of).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gte=as_of)
@@ -238,11 +245,14 @@ def summary(
     school: str | None = None,
     grade: int | None = None,
     class_no: int | None = None,
+    school_ids: list[int] | None = None,
 ) -> dict[str, Any]:
     """The counts of SPEC §6.3 `GET /api/v1/stats/summary`: two queries, one grouped count
     and one row of "missing" counts."""
     as_of = as_of or timezone.localdate()
-    qs = rows(user, as_of=as_of, school=school, grade=grade, class_no=class_no)
+    qs = rows(
+        user, as_of=as_of, school=school, grade=grade, class_no=class_no, school_ids=school_ids
+    )
     out = _block()
     out.update(
         {
@@ -320,3 +330,19 @@ def counts_by(qs: QuerySet, dim: str) -> Counter:
     """{value: n} of one dimension (band, gtype, gender, boarding …)."""
     grouped = qs.values(dim).annotate(n=Count("id")).order_by()
     return Counter({r[dim]: r["n"] for r in grouped})
+
+
+# A card is complete (一人一卡) as Child.missing_fields() says: an ID number or 学籍号, a birth
+# date, a village, both parents' status, and for a left-behind child a guardian with a phone.
+INCOMPLETE = (
+    MISSING_CONDITIONS["id_number"]
+    | MISSING_CONDITIONS["birth_date"]
+    | MISSING_CONDITIONS["village"]
+    | Q(category="unknown")
+    | (Q(category__in=("single", "double")) & (_blank("g_name") | _blank("g_phone")))
+)
+
+
+def incomplete_count(qs: QuerySet) -> int:
+    """How many of the rows (annotated by `rows`) have an incomplete card."""
+    return qs.order_by().aggregate(n=Count("id", filter=INCOMPLETE))["n"] or 0
