@@ -346,3 +346,62 @@ INCOMPLETE = (
 def incomplete_count(qs: QuerySet) -> int:
     """How many of the rows (annotated by `rows`) have an incomplete card."""
     return qs.order_by().aggregate(n=Count("id", filter=INCOMPLETE))["n"] or 0
+
+
+def dashboard_counts(
+    user,
+    *,
+    as_of: dt.date | None = None,
+    school: str | None = None,
+    grade: int | None = None,
+    class_no: int | None = None,
+) -> dict[str, Any]:
+    """The dashboard's counts for a unit (the user's whole scope, a school, a grade or a
+    class), three grouped queries and one of blank fields:
+
+    - `units`: the next level down (schools → grades → classes), each {category: n, "civil",
+      "total"} plus its key;
+    - `dims`: by category, age band, gender, boarding, and guardian type (left-behind
+      children only: whose guardian matters), "unknown" counted in each;
+    - `missing`: blank card fields (MISSING_FIELDS).
+    """
+    qs = rows(user, as_of=as_of, school=school, grade=grade, class_no=class_no)
+    if class_no is not None:
+        unit_dims: tuple[str, ...] = ()
+    elif grade is not None:
+        unit_dims = ("class_no_",)
+    elif school:
+        unit_dims = ("grade_",)
+    else:
+        unit_dims = ("s_code", "s_name")
+    units = breakdown(qs, *unit_dims) if unit_dims else {}
+    dims: dict[str, Counter] = {
+        "category": Counter(),
+        "civil": Counter(),
+        "band": Counter(),
+        "gender": Counter(),
+        "boarding": Counter(),
+        "gtype": Counter(),
+    }
+    grouped = (
+        qs.values("category", "civil_affairs", "band", "gender", "boarding", "gtype")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for r in grouped:
+        n = r["n"]
+        dims["category"][r["category"]] += n
+        dims["civil"]["yes" if r["civil_affairs"] else "no"] += n
+        dims["band"][r["band"]] += n
+        dims["gender"][r["gender"] if r["gender"] in ("male", "female") else "unknown"] += n
+        boarding = {True: "yes", False: "no"}.get(r["boarding"], "unknown")
+        dims["boarding"][boarding] += n
+        if r["category"] in ("single", "double"):
+            dims["gtype"][r["gtype"]] += n
+    return {
+        "units": units,
+        "unit_dims": unit_dims,
+        "dims": dims,
+        "total": sum(dims["category"].values()),
+        "missing": missing_counts(qs),
+    }
