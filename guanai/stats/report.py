@@ -370,3 +370,17 @@ def write_docx(n: dict[str, Any], *, by: str = "命令行") -> bytes:
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()
+
+
+def recent_terms(today: dt.date | None = None, count: int = 4) -> list[tuple[str, str]]:
+    """This term and the ones before it, newest first: (code, label)."""
+    from guanai.lib.dates import current_term
+
+    today = today or timezone.localdate()
+    out = []
+    day = today
+    for _ in range(count):
+        term = current_term(day)
+        out.append((term, term_label(term)))
+        day = term_bounds(term)[0] - dt.timedelta(days=1)
+    return out

@@ -5,4 +5,5 @@ from . import views
 app_name = "stats"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("report/", views.term_report, name="term_report"),
 ]

@@ -8,10 +8,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from docx import Document
 
+from guanai.accounts.models import AccessLog
 from guanai.children.models import Child
 from guanai.contacts.models import Contact, Letter, LetterBatch, LetterChild
 from guanai.pairing.models import Pair
 from guanai.screening.models import ScreeningCampaign, ScreeningRecord
+from guanai.testing import assert_scoped
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -164,3 +166,50 @@ def test_the_console_script_maps_the_command_and_exits_2(cast, tmp_path, capsys)
         main(["term-report", "--school", "NO-SUCH", "-o", str(out)])
     assert done.value.code == 2
     assert "未知的学校代码" in capsys.readouterr().err
+
+
+# --- the page --------------------------------------------------------------------------------
+
+PAGE = "/stats/report/"
+
+
+def test_report_page_is_for_those_who_manage_the_school(client, users, term_data):
+    assert_scoped(
+        client,
+        users,
+        lambda n: PAGE + "?school=HS-ZX",
+        allowed={"town", "zx_leader"},
+        denied={"bq_leader"},
+    )
+    for name in ("inspector", "zx_grade3", "zx_teacher31", "zx_counselor", "proxy_wang"):
+        client.force_login(users[name])
+        assert client.get(PAGE).status_code == 403, name
+    client.force_login(users["zx_leader"])
+    assert client.get(PAGE + "?unit=town:1").status_code == 404
+    assert client.get(PAGE + "?school=HS-ZX&term=2020-2021-1").status_code == 404
+
+
+def test_leader_sees_the_draft_and_downloads_the_same_numbers(client, users, term_data, tmp_path):
+    client.force_login(users["zx_leader"])
+    html = client.get(PAGE).content.decode()  # her one school is chosen for her
+    assert "虎山镇中心小学2026—2027学年第一学期关爱留守儿童工作总结" in html
+    assert "应排查学生 4 人，已排查 3 人，完成率 75.0%" in html
+    response = client.get(PAGE + "?school=HS-ZX&term=2026-2027-1&download=docx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    path = tmp_path / "r.docx"
+    path.write_bytes(response.content)
+    text = text_of(path)
+    assert "应排查学生 4 人，已排查 3 人，完成率 75.0%" in text
+    assert "刘校长" in text
+    assert AccessLog.objects.filter(user=users["zx_leader"], detail__contains="工作总结").exists()
+
+
+def test_town_admin_chooses_the_town_or_a_school(client, users, term_data):
+    client.force_login(users["town"])
+    html = client.get(PAGE).content.decode()
+    assert "虎山镇2026—2027学年第一学期" in html and "在读学生 6 人" in html
+    town_id = term_data["town_obj"].pk
+    assert f'value="town:{town_id}" selected' in html
+    html = client.get(PAGE + "?unit=school:HS-BQ").content.decode()
+    assert "板桥小学2026—2027学年第一学期" in html and "在读学生 1 人" in html
