@@ -155,7 +155,8 @@ def build_tables(unit: Unit, data: dict[str, Any], *, as_of: dt.date, today: dt.
     if data["unit_dims"]:
         level = {"s_code": "学校", "grade_": "年级", "class_no_": "班级"}[data["unit_dims"][0]]
         table = Table("units", f"按{level}", [level, "在读", *cat_header])
-        keys = sorted(data["units"], key=lambda k: (k[0] is None, k))
+        order = {s.code: i for i, s in enumerate(unit.schools)}  # the central school first
+        keys = sorted(data["units"], key=lambda k: (order.get(k[0], len(order)), k))
         for key in keys:
             counts = data["units"][key]
             if data["unit_dims"][0] == "s_code":

@@ -19,8 +19,10 @@
       base.series = [{
         type: "pie", radius: narrow() ? ["30%", "60%"] : ["35%", "65%"], center: ["50%", "45%"],
         label: { formatter: "{b}\n{c}" },
-        data: spec.labels.map(function (name, i) { return { name: name, value: spec.series[0].data[i] }; })
-          .filter(function (d) { return d.value > 0; })
+        /* each slice keeps its category's colour when empty slices are left out */
+        data: spec.labels.map(function (name, i) {
+          return { name: name, value: spec.series[0].data[i], itemStyle: { color: COLORS[i % COLORS.length] } };
+        }).filter(function (d) { return d.value > 0; })
       }];
       return base;
     }

@@ -100,10 +100,12 @@ def test_every_dimension_counts_what_was_not_collected(client, users, kids):
     for key in ("category", "age", "gender", "boarding", "guardian", "missing"):
         assert f'data-table="{key}"' in html
     section = html.split('data-table="age"')[1].split("</section>")[0]
-    assert re.search(r"<td>未采集</td><td class=\"text-end\">1</td>", section)
+    assert re.search(r"<td class=\"text-nowrap\">未采集</td><td class=\"text-end\">1</td>", section)
     section = html.split('data-table="missing"')[1].split("</section>")[0]
-    assert re.search(r"<td>村</td><td class=\"text-end\">1</td>", section)
-    assert re.search(r"<td>出生日期</td><td class=\"text-end\">1</td>", section)
+    assert re.search(r"<td class=\"text-nowrap\">村</td><td class=\"text-end\">1</td>", section)
+    assert re.search(
+        r"<td class=\"text-nowrap\">出生日期</td><td class=\"text-end\">1</td>", section
+    )
 
 
 def test_charts_get_their_data_without_inline_script(client, users, kids):
