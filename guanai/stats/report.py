@@ -272,7 +272,7 @@ def sections(n: dict[str, Any]) -> list[tuple[str, list[str]]]:
                     f"随迁子女 {pairing['to_pair']} 人，已结对 {pairing['paired']} 人，"
                     f"结对率 {pct(pairing['paired'], pairing['to_pair'])}。"
                 ),
-                f"在册代理家长 {pairing['proxy_parents']} 人，联系儿童 {pairing['proxy_children']} 人。",
+                f"在册代理家长 {pairing['proxy_parents']} 人；有代理家长的儿童 {pairing['proxy_children']} 人。",
             ],
         )
     )

@@ -34,6 +34,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from guanai.accounts import scope
@@ -107,7 +108,6 @@ def guardian_type_expr(field: str) -> Case:
     """祖父母 / 外祖父母 / 其他亲属 / 父或母 from the guardian's relation as typed (the roster
     import turns 爷爷/奶奶/外公/外婆 into 祖父/祖母/外祖父/外祖母)."""
     return Case(
-        When(**{f"{field}__isnull": True}, then=Value("unknown")),
         When(**{field: ""}, then=Value("unknown")),
         When(**{f"{field}__startswith": "外祖"}, then=Value("maternal_grandparents")),
         When(
@@ -122,6 +122,12 @@ def guardian_type_expr(field: str) -> Case:
         default=Value("relatives"),
         output_field=CharField(),
     )
+
+
+def _text(expr) -> Coalesce:
+    """'' for a missing related row, so that "blank" is one comparison (a subquery compared
+    twice, IS NULL and = '', would run twice per row)."""
+    return Coalesce(expr, Value(""), output_field=CharField())
 
 
 def _end_of(day: dt.date) -> dt.datetime:
@@ -149,39 +155,22 @@ def rows(
     grade: int | None = None,
     class_no: int | None = None,
     school_ids: list[int] | None = None,
+    family: bool = True,
 ) -> QuerySet:
     """Enrolled children in the user's scope on `as_of` (`user` None: every child — the
     command line, which has no login), annotated with the same names today and in the past:
-    s_code, s_name, grade_, class_no_, band, father_status, mother_status, g_name, g_phone,
-    g_relation, gtype (besides the card's own fields). Filters as the child list's
+    s_code, s_name, grade_, class_no_, band and, with `family`, father_status,
+    mother_status, g_name, g_phone, g_relation and gtype (a join or subqueries per row, left
+    out of the counts that do not need them). Filters as the child list's
     (?school=CODE&grade=N&class_no=N), or a set of schools."""
     today = timezone.localdate()
     as_of = as_of or today
-    if as_of >= today:
+    live = as_of >= today
+    if live:
         base = Child.objects.all() if user is None else Child.objects.visible_to(user)
         qs = base.filter(enrolment=Enrolment.ENROLLED)
-        parent = Parent.objects.filter(child_id=OuterRef("pk"))
-        qs = qs.annotate(
-            father_status=Subquery(parent.filter(relation="father").values("status")[:1]),
-            mother_status=Subquery(parent.filter(relation="mother").values("status")[:1]),
-            g_name=F("guardian__name"),
-            g_phone=F("guardian__phone"),
-            g_relation=F("guardian__relation"),
-        )
     else:
         qs = _history_rows(user, as_of)
-        end = _end_of(as_of)
-        qs = qs.annotate(
-            father_status=_latest(
-                Parent, end, "status", child_id=OuterRef("id"), relation="father"
-            ),
-            mother_status=_latest(
-                Parent, end, "status", child_id=OuterRef("id"), relation="mother"
-            ),
-            g_name=_latest(Guardian, end, "name", child_id=OuterRef("id")),
-            g_phone=_latest(Guardian, end, "phone", child_id=OuterRef("id")),
-            g_relation=_latest(Guardian, end, "relation", child_id=OuterRef("id")),
-        )
     if school:
         qs = qs.filter(school__code=school)
     if school_ids is not None:
@@ -190,14 +179,38 @@ def rows(
         qs = qs.filter(school_class__grade=grade)
     if class_no is not None:
         qs = qs.filter(school_class__class_no=class_no)
-    return qs.annotate(
+    qs = qs.annotate(
         s_code=F("school__code"),
         s_name=F("school__name"),
         grade_=F("school_class__grade"),
         class_no_=F("school_class__class_no"),
         band=age_band_expr(as_of),
-        gtype=guardian_type_expr("g_relation"),
     )
+    if not family:
+        return qs
+    if live:
+        parent = Parent.objects.filter(child_id=OuterRef("pk"))
+        qs = qs.annotate(
+            father_status=_text(Subquery(parent.filter(relation="father").values("status")[:1])),
+            mother_status=_text(Subquery(parent.filter(relation="mother").values("status")[:1])),
+            g_name=_text(F("guardian__name")),
+            g_phone=_text(F("guardian__phone")),
+            g_relation=_text(F("guardian__relation")),
+        )
+    else:
+        end = _end_of(as_of)
+        qs = qs.annotate(
+            father_status=_text(
+                _latest(Parent, end, "status", child_id=OuterRef("id"), relation="father")
+            ),
+            mother_status=_text(
+                _latest(Parent, end, "status", child_id=OuterRef("id"), relation="mother")
+            ),
+            g_name=_text(_latest(Guardian, end, "name", child_id=OuterRef("id"))),
+            g_phone=_text(_latest(Guardian, end, "phone", child_id=OuterRef("id"))),
+            g_relation=_text(_latest(Guardian, end, "relation", child_id=OuterRef("id"))),
+        )
+    return qs.annotate(gtype=guardian_type_expr("g_relation"))
 
 
 def _history_rows(user, as_of: dt.date) -> QuerySet:
@@ -250,9 +263,8 @@ def summary(
     """The counts of SPEC §6.3 `GET /api/v1/stats/summary`: two queries, one grouped count
     and one row of "missing" counts."""
     as_of = as_of or timezone.localdate()
-    qs = rows(
-        user, as_of=as_of, school=school, grade=grade, class_no=class_no, school_ids=school_ids
-    )
+    where = {"school": school, "grade": grade, "class_no": class_no, "school_ids": school_ids}
+    qs = rows(user, as_of=as_of, family=False, **where)
     out = _block()
     out.update(
         {
@@ -281,7 +293,7 @@ def summary(
         out["by_gender"][r["gender"] if r["gender"] in ("male", "female") else "unknown"] += n
     out["by_school"] = dict(sorted(by_school.items()))
     out["by_grade"] = dict(sorted(by_grade.items(), key=lambda kv: int(kv[0])))
-    out["missing"] = missing_counts(qs)
+    out["missing"] = missing_counts(rows(user, as_of=as_of, **where))
     return out
 
 
@@ -297,10 +309,10 @@ MISSING_CONDITIONS = {
     "hukou": _blank("hukou"),
     "village": _blank("village"),
     "boarding": Q(boarding__isnull=True),
-    "father_status": _blank("father_status"),
-    "mother_status": _blank("mother_status"),
-    "guardian": _blank("g_name"),
-    "guardian_phone": _blank("g_phone"),
+    "father_status": Q(father_status=""),
+    "mother_status": Q(mother_status=""),
+    "guardian": Q(g_name=""),
+    "guardian_phone": Q(g_phone=""),
 }
 
 
@@ -339,7 +351,7 @@ INCOMPLETE = (
     | MISSING_CONDITIONS["birth_date"]
     | MISSING_CONDITIONS["village"]
     | Q(category="unknown")
-    | (Q(category__in=("single", "double")) & (_blank("g_name") | _blank("g_phone")))
+    | (Q(category__in=("single", "double")) & (Q(g_name="") | Q(g_phone="")))
 )
 
 
@@ -365,7 +377,8 @@ def dashboard_counts(
       children only: whose guardian matters), "unknown" counted in each;
     - `missing`: blank card fields (MISSING_FIELDS).
     """
-    qs = rows(user, as_of=as_of, school=school, grade=grade, class_no=class_no)
+    where = {"school": school, "grade": grade, "class_no": class_no}
+    qs = rows(user, as_of=as_of, **where)
     if class_no is not None:
         unit_dims: tuple[str, ...] = ()
     elif grade is not None:
@@ -374,7 +387,8 @@ def dashboard_counts(
         unit_dims = ("grade_",)
     else:
         unit_dims = ("s_code", "s_name")
-    units = breakdown(qs, *unit_dims) if unit_dims else {}
+    plain = rows(user, as_of=as_of, family=False, **where)
+    units = breakdown(plain, *unit_dims) if unit_dims else {}
     dims: dict[str, Counter] = {
         "category": Counter(),
         "civil": Counter(),
