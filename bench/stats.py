@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.contacts import KINDS, insert_rows, p95, rss_mb, setup_django, timed  # noqa: E402
+from bench.contacts import KINDS, insert_rows, p95, rss_mb, setup_django, timed
 
 N_CHILDREN = int(os.environ.get("BENCH_CHILDREN", "100000"))
 N_CONTACTS = int(os.environ.get("BENCH_CONTACTS", "1000000"))
