@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/stats.py                  # 100,000 children, 1,000,000 contacts
     BENCH_CHILDREN=20000 BENCH_CONTACTS=100000 .venv/bin/python bench/stats.py   # quicker
-    (BENCH_SCHOOLS schools (40), BENCH_REQUESTS requests per case (20), BENCH_DATABASE_URL=
+    (BENCH_SCHOOLS schools (40), BENCH_REQUESTS requests per case (20), BENCH_DATA_DIR=dir
+    keeps the SQLite database there and reuses it on the next run, BENCH_DATABASE_URL=
     postgres://… runs on an empty PostgreSQL database instead of SQLite)
 
 Builds a fresh database with raw `executemany` (bench/contacts.py's `insert_rows`): one town of
@@ -26,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.contacts import KINDS, insert_rows, p95, rss_mb, setup_django, timed
+from bench.contacts import KINDS, insert_rows, p95, rss_mb, timed
 
 N_CHILDREN = int(os.environ.get("BENCH_CHILDREN", "100000"))
 N_CONTACTS = int(os.environ.get("BENCH_CONTACTS", "1000000"))
@@ -34,6 +35,28 @@ N_SCHOOLS = int(os.environ.get("BENCH_SCHOOLS", "40"))
 N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20"))
 STATUSES = [("away", 45), ("home", 45), ("deceased", 2), ("incapable", 3), ("", 5)]
 RELATIONS = ["祖父", "祖母", "外祖父", "外祖母", "伯父", "母亲", ""]
+
+
+def setup_django() -> Path:
+    """A fresh SQLite database under a temporary data dir, or BENCH_DATA_DIR (kept, and reused
+    when it already holds the bench's town), or BENCH_DATABASE_URL."""
+    import tempfile
+
+    os.environ.pop("DATABASE_URL", None)
+    kept = os.environ.get("BENCH_DATA_DIR")
+    data_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="guanai-bench-stats-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["GUANAI_DATA_DIR"] = str(data_dir)
+    if os.environ.get("BENCH_DATABASE_URL"):
+        os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+    os.environ["DJANGO_SETTINGS_MODULE"] = "guanai.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return data_dir
 
 
 def build(rng: random.Random):
@@ -188,13 +211,20 @@ def main() -> None:
         f"building {N_CHILDREN:,} children (with parents, guardians and history) in "
         f"{N_SCHOOLS} schools and {N_CONTACTS:,} contacts on {connection.vendor} …"
     )
-    admin, schools, t_children, t_contacts = build(rng)
-    print(
-        f"  cards {t_children:6.1f} s, contacts {t_contacts:6.1f} s, "
-        f"peak RSS so far {rss_mb():.0f} MB"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
+    from guanai.accounts.models import User
+    from guanai.org.models import School
+
+    if School.objects.filter(code="S01").exists():
+        print("  reusing the database in BENCH_DATA_DIR")
+        admin, schools = User.objects.get(username="bench_town"), list(School.objects.all())
+    else:
+        admin, schools, t_children, t_contacts = build(rng)
+        print(
+            f"  cards {t_children:6.1f} s, contacts {t_contacts:6.1f} s, "
+            f"peak RSS so far {rss_mb():.0f} MB"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
     client = Client()
     client.force_login(admin)
     school = schools[0].code
@@ -229,7 +259,8 @@ def main() -> None:
         )
     print(f"peak RSS {rss_mb():.0f} MB (build included)")
     connection.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    if not os.environ.get("BENCH_DATA_DIR"):
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
