@@ -86,6 +86,7 @@ def term_numbers(scope: ReportScope, term: str, *, user=None) -> dict[str, Any]:
 
     summary = services.summary(user, as_of=until, school_ids=school_ids)
     rows = services.rows(user, as_of=until, school_ids=school_ids)
+    bare = services.rows(user, as_of=until, school_ids=school_ids, bare=True)
     cats = summary["by_category"]
     out["children"] = summary["children"]
     out["by_category"] = cats
@@ -152,7 +153,7 @@ def term_numbers(scope: ReportScope, term: str, *, user=None) -> dict[str, Any]:
         Q(ended_at__isnull=True) | Q(ended_at__gte=until_at)
     )
     pairs = Pair.objects.filter(school_id__in=school_ids)
-    to_pair = rows.filter(category__in=PAIRED_CATEGORIES)
+    to_pair = bare.filter(category__in=PAIRED_CATEGORIES)
     paired = to_pair.filter(Exists(Pair.objects.filter(in_force, child_id=OuterRef("id")))).count()
     proxies_on = ChildAssignment.objects.filter(
         kind=AssignmentKind.PROXY_PARENT, valid_from__lte=until
@@ -163,7 +164,7 @@ def term_numbers(scope: ReportScope, term: str, *, user=None) -> dict[str, Any]:
         "to_pair": to_pair.count(),
         "paired": paired,
         "proxy_parents": ProxyParent.objects.filter(school_id__in=school_ids, active=True).count(),
-        "proxy_children": rows.filter(Exists(proxies_on.filter(child_id=OuterRef("id")))).count(),
+        "proxy_children": bare.filter(Exists(proxies_on.filter(child_id=OuterRef("id")))).count(),
     }
 
     # 家校联系: contacts logged this term by kind, messages sent, 普访 coverage.
