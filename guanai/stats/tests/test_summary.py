@@ -211,3 +211,18 @@ def test_a_past_date_keeps_to_the_users_units_on_that_day(client, users, kids, c
     assert get(client, users["bq_leader"]).json()["children"] == 0
     # the proxy parent's two children, named to him since 8 October
     assert get(client, users["proxy_wang"], as_of="2026-11-10").json()["children"] == 2
+
+
+@pytest.mark.clock("2026-10-08 09:00")
+def test_a_town_counts_only_its_own_schools_today_and_in_the_past(client, users, kids, clock):
+    from guanai.testing import make_school, make_town
+
+    other = make_school("LS-ZX", "柳山镇中心小学", town=make_town("柳山镇"))
+    make_child(make_class(other, 3, 1), name="外镇学生")
+    clock.move_to(dt.datetime(2026, 11, 29, 2, tzinfo=dt.UTC))
+    for as_of in (None, "2026-11-01"):
+        params = {"as_of": as_of} if as_of else {}
+        body = get(client, users["town"], **params).json()
+        assert body["children"] == 6, as_of
+        assert "LS-ZX" not in body["by_school"]
+    assert get(client, users["inspector"], as_of="2026-11-01").json()["children"] == 6
