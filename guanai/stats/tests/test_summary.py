@@ -226,3 +226,10 @@ def test_a_town_counts_only_its_own_schools_today_and_in_the_past(client, users,
         assert body["children"] == 6, as_of
         assert "LS-ZX" not in body["by_school"]
     assert get(client, users["inspector"], as_of="2026-11-01").json()["children"] == 6
+
+
+def test_the_route_is_described_in_openapi(client, cast):
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/stats/summary" in schema["paths"]
+    params = {p["name"] for p in schema["paths"]["/api/v1/stats/summary"]["get"]["parameters"]}
+    assert params == {"school", "grade", "as_of"}
