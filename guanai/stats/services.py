@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from guanai.accounts import scope
 from guanai.children.models import Child, ChildAssignment, Enrolment, Guardian, Parent
-from guanai.org.models import School
+from guanai.org.models import School, SchoolClass
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CATEGORIES = ("single", "double", "migrant", "none", "unknown")
@@ -281,7 +281,7 @@ def summary(
     (with their blank fields), and the parents of the 未摸排 cards (`missing_from`)."""
     as_of = as_of or timezone.localdate()
     where = {"school": school, "grade": grade, "class_no": class_no, "school_ids": school_ids}
-    qs = rows(user, as_of=as_of, family=False, **where)
+    bare = rows(user, as_of=as_of, bare=True, **where)
     out = _block()
     out.update(
         {
@@ -294,17 +294,13 @@ def summary(
     )
     by_school: dict[str, dict] = defaultdict(_block)
     by_grade: dict[str, dict] = defaultdict(_block)
-    live = as_of >= timezone.localdate()
-    grouped = list(
-        _grouping(qs)
-        .values("s_code", "grade_", "cat", "civil", "sex", "band")
-        .annotate(n=Count("id"), **missing_flags(live=live))
-        .order_by()
-    )
+    grouped = card_groups(bare, as_of, "sex", "band")
+    classes = class_names(grouped)
     for r in grouped:
         n = r["n"]
         cat = r["cat"] if r["cat"] in CATEGORIES else "unknown"
-        for block in (out, by_school[r["s_code"]], by_grade[str(r["grade_"])]):
+        klass = classes[r["school_class_id"]]
+        for block in (out, by_school[klass.school.code], by_grade[str(klass.grade)]):
             block["children"] += n
             block["by_category"][cat] += n
             block["civil_affairs"] += n if r["civil"] else 0
@@ -312,9 +308,27 @@ def summary(
         out["by_gender"][r["sex"] if r["sex"] in ("male", "female") else "unknown"] += n
     out["by_school"] = dict(sorted(by_school.items()))
     out["by_grade"] = dict(sorted(by_grade.items(), key=lambda kv: int(kv[0])))
-    bare = rows(user, as_of=as_of, bare=True, **where)
     out["missing"] = missing_from(grouped, ids=bare, as_of=as_of)
     return out
+
+
+def card_groups(bare: QuerySet, as_of: dt.date, *dims: str) -> list[dict]:
+    """One pass over the cards of `bare` (`rows(bare=True)`), grouped by class, category, 民政
+    flag and `dims` (sex, band, board), each group with its blank card fields. No join: the
+    class's school and grade are looked up after (`class_names`) — a join per card costs more
+    than the count (bench/stats.py)."""
+    qs = _grouping(bare.annotate(band=age_band_expr(as_of)))
+    return list(
+        qs.values("school_class_id", "cat", "civil", *dims)
+        .annotate(n=Count("id"), **missing_flags())
+        .order_by()
+    )
+
+
+def class_names(grouped: list[dict]) -> dict[int, SchoolClass]:
+    """The classes of grouped rows, with their schools (one query)."""
+    ids = {r["school_class_id"] for r in grouped}
+    return SchoolClass.objects.select_related("school").in_bulk(ids)
 
 
 def _grouping(qs: QuerySet) -> QuerySet:
@@ -339,8 +353,9 @@ def _blank(field: str) -> Q:
 
 
 MISSING_CONDITIONS = {
-    # the hashes are not kept in history; the ciphertexts are
-    "id_number": Q(id_number_enc="", student_no_enc=""),
+    # set and cleared with the number (Child.set_id_number), kept in history like it, and
+    # short enough for an index
+    "id_number": Q(id_number_masked="", student_no_masked=""),
     "birth_date": Q(birth_date__isnull=True),
     "gender": _blank("gender"),
     "hukou": _blank("hukou"),
@@ -377,21 +392,16 @@ def related_rows(model, qs: QuerySet, as_of: dt.date) -> QuerySet:
     )
 
 
-def missing_flags(*, live: bool) -> dict[str, Count]:
-    """Aggregates of blank card fields to add to a grouped count of cards (one pass over the
-    cards gives both); today's guardian is joined to the card, a past one is counted apart."""
-    out = {f"m_{key}": Count("id", filter=MISSING_CONDITIONS[key]) for key in CARD_FIELDS}
-    if live:
-        no_guardian = Q(guardian__isnull=True)
-        out["m_guardian"] = Count("id", filter=no_guardian | Q(guardian__name=""))
-        out["m_guardian_phone"] = Count("id", filter=no_guardian | Q(guardian__phone=""))
-    return out
+def missing_flags() -> dict[str, Count]:
+    """Aggregates of blank card fields to add to a grouped count of cards: one pass over the
+    cards gives both."""
+    return {f"m_{key}": Count("id", filter=MISSING_CONDITIONS[key]) for key in CARD_FIELDS}
 
 
 def missing_from(grouped: list[dict], *, ids: QuerySet, as_of: dt.date) -> dict[str, int]:
     """MISSING_FIELDS counts from grouped rows carrying `n`, `cat` and `missing_flags`, plus
     the parents' status — looked up only for the 未摸排 cards: the category is derived from
-    the parents' status and is 未摸排 exactly while one is blank — and a past guardian."""
+    the parents' status and is 未摸排 exactly while one is blank — and the guardians."""
     total = sum(r["n"] for r in grouped)
     out = {key: sum(r[f"m_{key}"] for r in grouped) for key in CARD_FIELDS}
     unknown = sum(r["n"] for r in grouped if r["cat"] == "unknown")
@@ -404,15 +414,11 @@ def missing_from(grouped: list[dict], *, ids: QuerySet, as_of: dt.date) -> dict[
     )
     out["father_status"] = unknown - filled.get("father", 0)
     out["mother_status"] = unknown - filled.get("mother", 0)
-    if grouped and "m_guardian" in grouped[0]:
-        out["guardian"] = sum(r["m_guardian"] for r in grouped)
-        out["guardian_phone"] = sum(r["m_guardian_phone"] for r in grouped)
-    else:
-        guardians = related_rows(Guardian, ids, as_of).aggregate(
-            named=Count("id", filter=~Q(name="")), phoned=Count("id", filter=~Q(phone=""))
-        )
-        out["guardian"] = total - (guardians["named"] or 0)
-        out["guardian_phone"] = total - (guardians["phoned"] or 0)
+    guardians = related_rows(Guardian, ids, as_of).aggregate(
+        named=Count("id", filter=~Q(name="")), phoned=Count("id", filter=~Q(phone=""))
+    )
+    out["guardian"] = total - (guardians["named"] or 0)
+    out["guardian_phone"] = total - (guardians["phoned"] or 0)
     return {key: out[key] for key in MISSING_FIELDS}
 
 
@@ -468,7 +474,7 @@ def dashboard_counts(
     """
     as_of = as_of or timezone.localdate()
     where = {"school": school, "grade": grade, "class_no": class_no}
-    qs = rows(user, as_of=as_of, family=False, **where)
+    bare = rows(user, as_of=as_of, bare=True, **where)
     if class_no is not None:
         unit_dims: tuple[str, ...] = ()
     elif grade is not None:
@@ -486,13 +492,8 @@ def dashboard_counts(
         "boarding": Counter(),
         "gtype": Counter(),
     }
-    live = as_of >= timezone.localdate()
-    grouped = list(
-        _grouping(qs)
-        .values(*unit_dims, "cat", "civil", "band", "sex", "board")
-        .annotate(n=Count("id"), **missing_flags(live=live))
-        .order_by()
-    )
+    grouped = card_groups(bare, as_of, "band", "sex", "board")
+    classes = class_names(grouped)
     for r in grouped:
         n = r["n"]
         dims["category"][r["cat"]] += n
@@ -501,11 +502,16 @@ def dashboard_counts(
         dims["gender"][r["sex"] if r["sex"] in ("male", "female") else "unknown"] += n
         dims["boarding"][r["board"]] += n
         if unit_dims:
-            unit = units[tuple(r[d] for d in unit_dims)]
+            klass = classes[r["school_class_id"]]
+            key = {
+                "s_code": (klass.school.code, klass.school.name),
+                "grade_": (klass.grade,),
+                "class_no_": (klass.class_no,),
+            }[unit_dims[0]]
+            unit = units[key]
             unit[r["cat"]] += n
             unit["civil"] += n if r["civil"] else 0
             unit["total"] += n
-    bare = rows(user, as_of=as_of, bare=True, **where)
     left_behind = dims["category"]["single"] + dims["category"]["double"]
     dims["gtype"] = guardian_types(
         bare.filter(category__in=("single", "double")), as_of=as_of, total=left_behind

@@ -148,7 +148,7 @@ def test_missing_fields_are_counted_never_hidden(client, users, cast):
     )
     # an old card without ID number, birth date or gender (cards created now must have an ID)
     Child.objects.filter(pk=blank.pk).update(
-        id_number_enc="", id_number_hash=None, birth_date=None, gender=""
+        id_number_enc="", id_number_hash=None, id_number_masked="", birth_date=None, gender=""
     )
     body = get(client, users["town"], grade=6).json()
     assert body["children"] == 1
