@@ -294,7 +294,7 @@ def summary(
     )
     by_school: dict[str, dict] = defaultdict(_block)
     by_grade: dict[str, dict] = defaultdict(_block)
-    grouped = card_groups(bare, as_of, "sex", "band")
+    grouped = card_groups(bare, as_of, "school_class_id", "sex", "band")
     classes = class_names(grouped)
     for r in grouped:
         n = r["n"]
@@ -312,16 +312,14 @@ def summary(
     return out
 
 
-def card_groups(bare: QuerySet, as_of: dt.date, *dims: str) -> list[dict]:
-    """One pass over the cards of `bare` (`rows(bare=True)`), grouped by class, category, 民政
-    flag and `dims` (sex, band, board), each group with its blank card fields. No join: the
-    class's school and grade are looked up after (`class_names`) — a join per card costs more
-    than the count (bench/stats.py)."""
+def card_groups(bare: QuerySet, as_of: dt.date, unit: str, *dims: str) -> list[dict]:
+    """One pass over the cards of `bare` (`rows(bare=True)`), grouped by `unit` (school_id or
+    school_class_id), category, 民政 flag and `dims` (sex, band, board), each group with its
+    blank card fields. No join: the class's school and grade are looked up after
+    (`class_names`) — a join per card costs more than the count (bench/stats.py)."""
     qs = _grouping(bare.annotate(band=age_band_expr(as_of)))
     return list(
-        qs.values("school_class_id", "cat", "civil", *dims)
-        .annotate(n=Count("id"), **missing_flags())
-        .order_by()
+        qs.values(unit, "cat", "civil", *dims).annotate(n=Count("id"), **missing_flags()).order_by()
     )
 
 
@@ -492,8 +490,14 @@ def dashboard_counts(
         "boarding": Counter(),
         "gtype": Counter(),
     }
-    grouped = card_groups(bare, as_of, "band", "sex", "board")
-    classes = class_names(grouped)
+    # the town level groups by school: a group per class and dimension would be tens of
+    # thousands of rows for a county
+    unit_field = "school_id" if unit_dims and unit_dims[0] == "s_code" else "school_class_id"
+    grouped = card_groups(bare, as_of, unit_field, "band", "sex", "board")
+    if unit_field == "school_id":
+        school_rows = School.objects.in_bulk({r["school_id"] for r in grouped})
+    else:
+        classes = class_names(grouped)
     for r in grouped:
         n = r["n"]
         dims["category"][r["cat"]] += n
@@ -501,14 +505,12 @@ def dashboard_counts(
         dims["band"][r["band"]] += n
         dims["gender"][r["sex"] if r["sex"] in ("male", "female") else "unknown"] += n
         dims["boarding"][r["board"]] += n
-        if unit_dims:
+        if unit_field == "school_id":
+            school_row = school_rows[r["school_id"]]
+            unit = units[(school_row.code, school_row.name)]
+        elif unit_dims:
             klass = classes[r["school_class_id"]]
-            key = {
-                "s_code": (klass.school.code, klass.school.name),
-                "grade_": (klass.grade,),
-                "class_no_": (klass.class_no,),
-            }[unit_dims[0]]
-            unit = units[key]
+            unit = units[(klass.grade,) if unit_dims[0] == "grade_" else (klass.class_no,)]
             unit[r["cat"]] += n
             unit["civil"] += n if r["civil"] else 0
             unit["total"] += n
