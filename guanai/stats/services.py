@@ -277,8 +277,9 @@ def summary(
     class_no: int | None = None,
     school_ids: list[int] | None = None,
 ) -> dict[str, Any]:
-    """The counts of SPEC §6.3 `GET /api/v1/stats/summary`: one grouped pass over the cards
-    (with their blank fields), and the parents of the 未摸排 cards (`missing_from`)."""
+    """The counts of SPEC §6.3 `GET /api/v1/stats/summary`: one pass over the cards grouped
+    by class (with their blank fields), the classes, the guardians, and the parents of the
+    未摸排 cards (`missing_from`). A category outside CATEGORIES cannot be stored (choices)."""
     as_of = as_of or timezone.localdate()
     where = {"school": school, "grade": grade, "class_no": class_no, "school_ids": school_ids}
     bare = rows(user, as_of=as_of, bare=True, **where)
@@ -294,18 +295,31 @@ def summary(
     )
     by_school: dict[str, dict] = defaultdict(_block)
     by_grade: dict[str, dict] = defaultdict(_block)
-    grouped = card_groups(bare, as_of, "school_class_id", "sex", "band")
+    # one row per class, every count a column: a row per class and combination of values
+    # would be ten times as many rows for a county (bench/stats.py)
+    aggregates = {f"c_{c}": Count("id", filter=Q(category=c)) for c in CATEGORIES}
+    aggregates["civil"] = Count("id", filter=Q(civil_affairs=True))
+    aggregates |= {f"g_{g}": Count("id", filter=Q(gender=g)) for g in ("male", "female")}
+    aggregates |= {f"b_{i}": Count("id", filter=Q(band=b)) for i, b in enumerate(AGE_BANDS)}
+    grouped = list(
+        bare.annotate(band=age_band_expr(as_of))
+        .values("school_class_id")
+        .annotate(n=Count("id"), **aggregates, **missing_flags())
+        .order_by()
+    )
     classes = class_names(grouped)
     for r in grouped:
-        n = r["n"]
-        cat = r["cat"] if r["cat"] in CATEGORIES else "unknown"
         klass = classes[r["school_class_id"]]
         for block in (out, by_school[klass.school.code], by_grade[str(klass.grade)]):
-            block["children"] += n
-            block["by_category"][cat] += n
-            block["civil_affairs"] += n if r["civil"] else 0
-        out["by_age_band"][r["band"]] += n
-        out["by_gender"][r["sex"] if r["sex"] in ("male", "female") else "unknown"] += n
+            block["children"] += r["n"]
+            for cat in CATEGORIES:
+                block["by_category"][cat] += r[f"c_{cat}"]
+            block["civil_affairs"] += r["civil"]
+        for i, band in enumerate(AGE_BANDS):
+            out["by_age_band"][band] += r[f"b_{i}"]
+        for gender in ("male", "female"):
+            out["by_gender"][gender] += r[f"g_{gender}"]
+        out["by_gender"]["unknown"] += r["n"] - r["g_male"] - r["g_female"]
     out["by_school"] = dict(sorted(by_school.items()))
     out["by_grade"] = dict(sorted(by_grade.items(), key=lambda kv: int(kv[0])))
     out["missing"] = missing_from(grouped, ids=bare, as_of=as_of)
@@ -402,7 +416,10 @@ def missing_from(grouped: list[dict], *, ids: QuerySet, as_of: dt.date) -> dict[
     the parents' status and is 未摸排 exactly while one is blank — and the guardians."""
     total = sum(r["n"] for r in grouped)
     out = {key: sum(r[f"m_{key}"] for r in grouped) for key in CARD_FIELDS}
-    unknown = sum(r["n"] for r in grouped if r["cat"] == "unknown")
+    unknown = sum(
+        r["c_unknown"] if "c_unknown" in r else r["n"] if r["cat"] == "unknown" else 0
+        for r in grouped
+    )
     filled = dict(
         related_rows(Parent, ids.filter(category="unknown"), as_of)
         .exclude(status="")
