@@ -155,6 +155,9 @@ def test_unknown_school_or_term_exits_2_in_chinese(cast, tmp_path, args, message
     assert not (tmp_path / "x.docx").exists()
 
 
+# the console script closes the database connection when the command ends, as Django's
+# manage.py does: a test transaction cannot stay open around it
+@pytest.mark.django_db(transaction=True)
 def test_the_console_script_maps_the_command_and_exits_2(cast, tmp_path, capsys):
     from guanai.cli import main
 
