@@ -306,8 +306,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "warning": warning,
             "list_url": _list_url(unit) if as_of == today else "",
             "here": _here(unit, as_of, today),
+            "can_report": may_report(request.user),
         },
     )
+
+
+def may_report(user) -> bool:
+    """Whether the user drafts term reports (school-wide work: the `manage` action)."""
+    return scope.schools(user, "manage").exists() or scope.towns(user, "manage").exists()
 
 
 def _crumbs(unit: Unit, as_of: dt.date, today: dt.date) -> list[tuple[str, str]]:

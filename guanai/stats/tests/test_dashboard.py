@@ -178,3 +178,10 @@ def test_home_panel_template_renders(rf, users, kids):
     )
     assert 'data-stat="children">6<' in html and 'href="/stats/"' in html
     assert render_to_string("stats/_home_panel.html", {"stats_panel": None}).strip() == ""
+
+
+def test_those_who_draft_reports_find_the_term_report(client, users, kids):
+    assert "/stats/report/" in page(client, users["zx_leader"])
+    assert "/stats/report/" in page(client, users["town"])
+    assert "/stats/report/" not in page(client, users["zx_teacher31"])
+    assert "/stats/report/" not in page(client, users["inspector"])
