@@ -5,3 +5,14 @@ class StatsConfig(AppConfig):
     name = "guanai.stats"
     label = "stats"
     verbose_name = "统计报表"
+
+    def ready(self) -> None:
+        from guanai.api_common import ROUTE_LABELS
+
+        ROUTE_LABELS["/stats"] = {
+            "school": "学校",
+            "grade": "年级",
+            "class_no": "班级",
+            "as_of": "统计日期",
+            "term": "学期",
+        }

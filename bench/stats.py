@@ -1,0 +1,267 @@
+"""Statistics at county scale: the summary API, the dashboard and the term report.
+
+    .venv/bin/python bench/stats.py                  # 100,000 children, 1,000,000 contacts
+    BENCH_CHILDREN=20000 BENCH_CONTACTS=100000 .venv/bin/python bench/stats.py   # quicker
+    (BENCH_SCHOOLS schools (40), BENCH_REQUESTS requests per case (20), BENCH_DATA_DIR=dir
+    keeps the SQLite database there and reuses it on the next run, BENCH_DATABASE_URL=
+    postgres://… runs on an empty PostgreSQL database instead of SQLite)
+
+Builds a fresh database with raw `executemany` (bench/contacts.py's `insert_rows`): one town of
+BENCH_SCHOOLS schools, children with both parents, a guardian, birth dates, gender, boarding
+and village (a few percent left blank, as in real registers), one creation row of history for
+each card, parent and guardian (so "as of" a past date has history to read), and a year of
+contacts. Then times, as the town administrator through django.test.Client:
+GET /api/v1/stats/summary (town, one school, one school's grade, and as of a past date), the
+dashboard /stats/ (town, one school, one grade) and the term report page for one school.
+Prints p50/p95 and the process's peak RSS.
+"""
+
+import datetime as dt
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.contacts import KINDS, insert_rows, p95, rss_mb, timed
+
+N_CHILDREN = int(os.environ.get("BENCH_CHILDREN", "100000"))
+N_CONTACTS = int(os.environ.get("BENCH_CONTACTS", "1000000"))
+N_SCHOOLS = int(os.environ.get("BENCH_SCHOOLS", "40"))
+N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20"))
+STATUSES = [("away", 45), ("home", 45), ("deceased", 2), ("incapable", 3), ("", 5)]
+RELATIONS = ["祖父", "祖母", "外祖父", "外祖母", "伯父", "母亲", ""]
+
+
+def setup_django() -> Path:
+    """A fresh SQLite database under a temporary data dir, or BENCH_DATA_DIR (kept, and reused
+    when it already holds the bench's town), or BENCH_DATABASE_URL."""
+    import tempfile
+
+    os.environ.pop("DATABASE_URL", None)
+    kept = os.environ.get("BENCH_DATA_DIR")
+    data_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="guanai-bench-stats-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["GUANAI_DATA_DIR"] = str(data_dir)
+    if os.environ.get("BENCH_DATABASE_URL"):
+        os.environ["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+    os.environ["DJANGO_SETTINGS_MODULE"] = "guanai.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return data_dir
+
+
+def build(rng: random.Random):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from guanai.accounts.models import Role, RoleAssignment, User
+    from guanai.children.models import Child, Guardian, Parent
+    from guanai.contacts.models import Contact
+    from guanai.org.models import School, SchoolClass, Town
+
+    now = timezone.now()
+    today = timezone.localdate()
+    town = Town.objects.create(name="县城镇")
+    schools = School.objects.bulk_create(
+        School(town=town, code=f"S{i:02d}", name=f"第{i}小学") for i in range(1, N_SCHOOLS + 1)
+    )
+    per_school = max(1, N_CHILDREN // N_SCHOOLS)
+    per_grade = max(1, round(per_school / 6 / 45))
+    classes = SchoolClass.objects.bulk_create(
+        SchoolClass(school=s, grade=g, class_no=c)
+        for s in schools
+        for g in range(1, 7)
+        for c in range(1, per_grade + 1)
+    )
+    by_school: dict[int, list] = {}
+    for c in classes:
+        by_school.setdefault(c.school_id, []).append(c)
+    admin = User.objects.create(username="bench_town", display_name="镇管理员")
+    RoleAssignment.objects.create(user=admin, role=Role.TOWN_ADMIN, town=town)
+    teachers = User.objects.bulk_create(
+        User(username=f"bench_t{i}", display_name=f"老师{i}") for i in range(200)
+    )
+    statuses, weights = zip(*STATUSES, strict=True)
+    t0 = time.perf_counter()
+    created = now - dt.timedelta(days=400)
+    history = {"history_date": created, "history_type": "+", "history_change_reason": None}
+    with transaction.atomic():
+        children = []
+        for i in range(N_CHILDREN):
+            school = schools[i % N_SCHOOLS]
+            klass = rng.choice(by_school[school.pk])
+            father, mother = rng.choices(statuses, weights, k=2)
+            if not father or not mother:
+                category = "unknown"
+            elif father == "away" and mother == "away":
+                category = "double"
+            elif "away" in (father, mother):
+                category = "single" if "home" in (father, mother) else "double"
+            else:
+                category = "none"
+            age = 6 + klass.grade + rng.choice((-1, 0, 0, 0, 1))
+            birth = today - dt.timedelta(days=365 * age + rng.randrange(365))
+            children.append(
+                {
+                    "school_id": school.pk,
+                    "school_class_id": klass.pk,
+                    "name": f"学生{i}",
+                    "student_no_enc": f"B{i:08d}",
+                    "gender": rng.choice(("male", "female")) if rng.random() > 0.02 else "",
+                    "birth_date": birth if rng.random() > 0.03 else None,
+                    "village": f"第{rng.randrange(30)}村" if rng.random() > 0.05 else "",
+                    "hukou": "rural",
+                    "boarding": rng.choice((True, False, None)),
+                    "category": category,
+                    "civil_affairs": category == "double" and age < 16,
+                    "created_at": created,
+                    "updated_at": created,
+                    "tags": [],
+                    "_father": father,
+                    "_mother": mother,
+                }
+            )
+        plain = [{k: v for k, v in c.items() if not k.startswith("_")} for c in children]
+        insert_rows(Child, plain, {})
+        ids = list(Child.objects.order_by("pk").values_list("pk", flat=True))
+        insert_rows(
+            Child.history.model,
+            [{**row, "id": pk, **history} for row, pk in zip(plain, ids, strict=True)],
+            {},
+        )
+        parents, guardians = [], []
+        for row, pk in zip(children, ids, strict=True):
+            for relation, key in (("father", "_father"), ("mother", "_mother")):
+                parents.append(
+                    {"child_id": pk, "relation": relation, "status": row[key], "name": "家长"}
+                )
+            relation = rng.choice(RELATIONS)
+            guardians.append(
+                {
+                    "child_id": pk,
+                    "name": "监护人" if relation else "",
+                    "relation": relation,
+                    "phone": "13812345678" if rng.random() > 0.05 else "",
+                }
+            )
+        dates = {"effective_from": created.date(), "updated_at": created}
+        insert_rows(Parent, parents, dates)
+        insert_rows(Guardian, guardians, dates)
+        parent_ids = list(Parent.objects.order_by("pk").values_list("pk", flat=True))
+        guardian_ids = list(Guardian.objects.order_by("pk").values_list("pk", flat=True))
+        insert_rows(
+            Parent.history.model,
+            [
+                {**p, "id": pk, "effective_from": created.date(), **history}
+                for p, pk in zip(parents, parent_ids, strict=True)
+            ],
+            {},
+        )
+        insert_rows(
+            Guardian.history.model,
+            [
+                {**g, "id": pk, "effective_from": created.date(), **history}
+                for g, pk in zip(guardians, guardian_ids, strict=True)
+            ],
+            {},
+        )
+    t_children = time.perf_counter() - t0
+    kinds, kind_weights = zip(*KINDS, strict=True)
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        for start in range(0, N_CONTACTS, 100_000):
+            n = min(100_000, N_CONTACTS - start)
+            rows = []
+            for child_id, kind in zip(
+                rng.choices(ids, k=n), rng.choices(kinds, kind_weights, k=n), strict=True
+            ):
+                at = now - dt.timedelta(minutes=rng.randrange(365 * 24 * 60))
+                rows.append(
+                    {
+                        "child_id": child_id,
+                        "kind": kind,
+                        "at": at,
+                        "by_id": rng.choice(teachers).pk,
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                )
+            insert_rows(Contact, rows, {})
+    t_contacts = time.perf_counter() - t0
+    return admin, schools, t_children, t_contacts
+
+
+def main() -> None:
+    data_dir = setup_django()
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    rng = random.Random(1)
+    print(
+        f"building {N_CHILDREN:,} children (with parents, guardians and history) in "
+        f"{N_SCHOOLS} schools and {N_CONTACTS:,} contacts on {connection.vendor} …"
+    )
+    from guanai.accounts.models import User
+    from guanai.org.models import School
+
+    if School.objects.filter(code="S01").exists():
+        print("  reusing the database in BENCH_DATA_DIR")
+        admin, schools = User.objects.get(username="bench_town"), list(School.objects.all())
+    else:
+        admin, schools, t_children, t_contacts = build(rng)
+        print(
+            f"  cards {t_children:6.1f} s, contacts {t_contacts:6.1f} s, "
+            f"peak RSS so far {rss_mb():.0f} MB"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
+    client = Client()
+    client.force_login(admin)
+    school = schools[0].code
+    past = (timezone.localdate() - dt.timedelta(days=30)).isoformat()
+    cases = [
+        ("summary, whole town        GET /api/v1/stats/summary", "/api/v1/stats/summary", {}),
+        ("summary, one school        ?school=", "/api/v1/stats/summary", {"school": school}),
+        (
+            "summary, one grade         ?school=&grade=3",
+            "/api/v1/stats/summary",
+            {"school": school, "grade": 3},
+        ),
+        ("summary, town, 30 days ago ?as_of=", "/api/v1/stats/summary", {"as_of": past}),
+        ("dashboard, whole town      GET /stats/", "/stats/", {}),
+        ("dashboard, one school      /stats/?school=", "/stats/", {"school": school}),
+        ("dashboard, one grade       &grade=3", "/stats/", {"school": school, "grade": 3}),
+        ("dashboard, town 30 days ago &as_of=", "/stats/", {"as_of": past}),
+        ("term report, one school    /stats/report/?school=", "/stats/report/", {"school": school}),
+    ]
+    width = max(len(label) for label, _url, _params in cases)
+    print(f"{N_REQUESTS} requests each (first one warms caches):")
+    for label, url, params in cases:
+        client.get(url, params)
+        n = N_REQUESTS if "report" not in url else max(3, N_REQUESTS // 4)
+        times, response = timed(client, url, params, n)
+        extra = ""
+        if url.startswith("/api/"):
+            extra = f"  ({response.json()['children']:,} children)"
+        print(
+            f"  {label:<{width}} p50 {statistics.median(times) * 1000:7.0f} ms"
+            f"  p95 {p95(times) * 1000:7.0f} ms{extra}"
+        )
+    print(f"peak RSS {rss_mb():.0f} MB (build included)")
+    connection.close()
+    if not os.environ.get("BENCH_DATA_DIR"):
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

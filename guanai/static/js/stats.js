@@ -1,0 +1,59 @@
+/* The statistics page's charts (ECharts, vendored). The CSP allows no inline script: the page
+   puts the charts' data in <script type="application/json" id="stats-charts"> (json_script)
+   and an empty <div id="chart-…"> for each; this file draws them. Every chart has its table
+   beneath it, so a phone without JavaScript still has every number. */
+(function () {
+  "use strict";
+  var source = document.getElementById("stats-charts");
+  if (!source || !window.echarts) return;
+  var charts = JSON.parse(source.textContent);
+  var COLORS = ["#fd7e14", "#dc3545", "#0d6efd", "#198754", "#6c757d", "#6f42c1", "#20c997"];
+  var drawn = [];
+
+  function narrow() { return window.innerWidth < 576; }
+
+  function option(spec) {
+    var base = { color: COLORS, animation: false, tooltip: { trigger: spec.kind === "pie" ? "item" : "axis" } };
+    if (spec.kind === "pie") {
+      base.legend = { bottom: 0, type: "scroll" };
+      base.series = [{
+        type: "pie", radius: narrow() ? ["30%", "60%"] : ["35%", "65%"], center: ["50%", "45%"],
+        label: { formatter: "{b}\n{c}" },
+        /* each slice keeps its category's colour when empty slices are left out */
+        data: spec.labels.map(function (name, i) {
+          return { name: name, value: spec.series[0].data[i], itemStyle: { color: COLORS[i % COLORS.length] } };
+        }).filter(function (d) { return d.value > 0; })
+      }];
+      return base;
+    }
+    base.grid = { left: 8, right: 16, top: spec.kind === "stack" ? 36 : 16, bottom: 8, containLabel: true };
+    /* horizontal bars: long Chinese labels stay readable at 390 px */
+    base.yAxis = { type: "category", data: spec.labels, inverse: true, axisLabel: { width: narrow() ? 84 : 160, overflow: "truncate" } };
+    base.xAxis = { type: "value", minInterval: 1 };
+    if (spec.kind === "stack") base.legend = { top: 0, type: "scroll" };
+    base.series = spec.series.map(function (s) {
+      return { type: "bar", name: s.name, data: s.data, stack: spec.kind === "stack" ? "total" : undefined,
+               label: { show: spec.kind !== "stack", position: "right" } };
+    });
+    return base;
+  }
+
+  charts.forEach(function (spec) {
+    var el = document.getElementById(spec.id);
+    if (!el) return;
+    var rows = spec.labels.length;
+    var height = spec.kind === "pie" ? 280 : Math.max(160, rows * 28 + (spec.kind === "stack" ? 60 : 30));
+    el.style.height = height + "px";
+    var chart = window.echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption(option(spec));
+    drawn.push({ chart: chart, spec: spec });
+  });
+
+  var timer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      drawn.forEach(function (d) { d.chart.setOption(option(d.spec), true); d.chart.resize(); });
+    }, 150);
+  });
+})();

@@ -1,0 +1,435 @@
+"""统计 pages: the dashboard (town → school → grade → class → child list) and the term report.
+
+Every count comes from `services` over `Child.objects.visible_to(user)`; a school, grade or
+class outside the user's scope is 404, like every page.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from guanai.accounts import scope
+from guanai.accounts.models import AccessAction
+from guanai.accounts.services import log_access
+from guanai.exports import xlsx_download
+from guanai.lib.dates import query_date_or
+from guanai.lib.grades import grade_name
+from guanai.org.models import School
+
+from . import services
+from .report import ReportScope, recent_terms, sections, term_numbers, title, write_docx
+from .services import (
+    AGE_BAND_NAMES,
+    AGE_BANDS,
+    BOARDING,
+    BOARDING_NAMES,
+    CATEGORIES,
+    CATEGORY_NAMES,
+    GENDER_NAMES,
+    GENDERS,
+    GUARDIAN_TYPE_NAMES,
+    GUARDIAN_TYPES,
+    MISSING_FIELDS,
+)
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass
+class Table:
+    """One table of the dashboard, drawn as a chart above it and exported as it is shown."""
+
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list[Any]] = field(default_factory=list)  # cells: value or (value, href)
+    chart: dict[str, Any] | None = None
+    note: str = ""
+
+    def plain_rows(self) -> list[list[Any]]:
+        return [[c[0] if isinstance(c, tuple) else c for c in row] for row in self.rows]
+
+    def cells(self) -> list[list[tuple[Any, str]]]:
+        """Rows as (value, link or '') for the template."""
+        return [[c if isinstance(c, tuple) else (c, "") for c in row] for row in self.rows]
+
+
+@dataclass
+class Unit:
+    """Where the dashboard stands: the user's scope, a school, a grade or a class."""
+
+    school: School | None = None
+    grade: int | None = None
+    class_no: int | None = None
+    schools: list[School] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        if self.school is None:
+            return "全部学校"
+        parts = [self.school.name]
+        if self.grade is not None:
+            parts.append(grade_name(self.grade))
+        if self.class_no is not None:
+            parts.append(f"({self.class_no})班")
+        return " ".join(parts)
+
+    def params(self, **more: Any) -> dict[str, Any]:
+        out = {"school": self.school.code if self.school else None, "grade": self.grade}
+        out["class_no"] = self.class_no
+        out.update(more)
+        return {k: v for k, v in out.items() if v is not None and v != ""}
+
+
+def _int(value: str | None, low: int, high: int) -> int | None:
+    text = (value or "").strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        return None
+    return int(text)
+
+
+def unit_of(request: HttpRequest) -> Unit:
+    """The unit asked for, inside the user's scope (404 outside it). A user holding no unit
+    (a proxy parent follows only his children) has no dashboard: 403."""
+    user, g = request.user, request.GET
+    schools = list(scope.schools(user, "view").order_by("-is_central", "code"))
+    if not schools:
+        raise PermissionDenied("统计页面供学校和镇的工作人员使用")
+    unit = Unit(schools=schools)
+    code = (g.get("school") or "").strip()
+    if not code and len(schools) == 1:
+        code = schools[0].code
+    if not code:
+        return unit
+    unit.school = next((s for s in schools if s.code == code), None)
+    if unit.school is None:
+        raise Http404("没有这所学校")
+    unit.grade = _int(g.get("grade"), 0, 12)
+    if unit.grade is None:
+        return unit
+    classes = scope.classes(user, "view").filter(school=unit.school, grade=unit.grade)
+    unit.class_no = _int(g.get("class_no"), 1, 99)
+    if unit.class_no is not None:
+        classes = classes.filter(class_no=unit.class_no)
+    if not classes.exists():
+        raise Http404("没有这个年级或班级")
+    return unit
+
+
+def _list_url(unit: Unit, **filters: Any) -> str:
+    return reverse("children:list") + "?" + urlencode(unit.params(**filters))
+
+
+def _here(unit: Unit, as_of: dt.date, today: dt.date, **more: Any) -> str:
+    params = unit.params(**more)
+    if as_of != today:
+        params["as_of"] = as_of.isoformat()
+    return "?" + urlencode(params)
+
+
+def _category_cells(unit: Unit, counts, link: bool, **where: Any) -> list[Any]:
+    cells: list[Any] = []
+    for cat in CATEGORIES:
+        n = counts.get(cat, 0)
+        cells.append((n, _list_url(unit, category=cat, **where)) if link and n else n)
+    civil = counts.get("civil", 0)
+    cells.append((civil, _list_url(unit, civil=1, **where)) if link and civil else civil)
+    return cells
+
+
+def build_tables(unit: Unit, data: dict[str, Any], *, as_of: dt.date, today: dt.date) -> list:
+    """The dashboard's tables (and their charts) from `services.dashboard_counts`."""
+    live = as_of == today  # the child list shows today's cards: link to it only then
+    tables: list[Table] = []
+    cat_header = [CATEGORY_NAMES[c] for c in CATEGORIES] + ["民政口径"]
+
+    # the next level down
+    if data["unit_dims"]:
+        level = {"s_code": "学校", "grade_": "年级", "class_no_": "班级"}[data["unit_dims"][0]]
+        table = Table("units", f"按{level}", [level, "在读", *cat_header])
+        order = {s.code: i for i, s in enumerate(unit.schools)}  # the central school first
+        keys = sorted(data["units"], key=lambda k: (order.get(k[0], len(order)), k))
+        for key in keys:
+            counts = data["units"][key]
+            if data["unit_dims"][0] == "s_code":
+                name, more = key[1], {"school": key[0]}
+            elif data["unit_dims"][0] == "grade_":
+                name, more = grade_name(key[0]), {"grade": key[0]}
+            else:
+                name, more = f"{grade_name(unit.grade)}({key[0]})班", {"class_no": key[0]}
+            where = more if live else {}
+            table.rows.append(
+                [
+                    (name, _here(unit, as_of, today, **more)),
+                    counts["total"],
+                    *_category_cells(unit, counts, live, **where),
+                ]
+            )
+        labels = [r[0][0] for r in table.rows]
+        table.chart = {
+            "kind": "stack",
+            "labels": labels,
+            "series": [
+                {"name": CATEGORY_NAMES[c], "data": [data["units"][k].get(c, 0) for k in keys]}
+                for c in CATEGORIES
+            ],
+        }
+        tables.append(table)
+
+    dims = data["dims"]
+    total = data["total"]
+
+    def share(n: int, of: int) -> str:
+        return f"{n * 100 / of:.1f}%" if of else "—"
+
+    def simple(key: str, title: str, first: str, names: dict, order, counter, note="") -> Table:
+        of = sum(counter.values())
+        table = Table(key, title, [first, "人数", "占比"], note=note)
+        for code in order:
+            table.rows.append([names[code], counter.get(code, 0), share(counter.get(code, 0), of)])
+        table.rows.append(["合计", of, share(of, of) if of else "—"])
+        table.chart = {
+            "kind": "bar",
+            "labels": [names[c] for c in order],
+            "series": [{"name": "人数", "data": [counter.get(c, 0) for c in order]}],
+        }
+        return table
+
+    cat = simple("category", "按类别", "类别", CATEGORY_NAMES, CATEGORIES, dims["category"])
+    cat.rows.insert(
+        -1,
+        [
+            "其中：民政口径农村留守儿童",
+            dims["civil"].get("yes", 0),
+            share(dims["civil"].get("yes", 0), total),
+        ],
+    )
+    if live:
+        for row, code in zip(cat.rows, CATEGORIES, strict=False):
+            row[0] = (row[0], _list_url(unit, category=code))
+        cat.rows[len(CATEGORIES)][0] = (cat.rows[len(CATEGORIES)][0], _list_url(unit, civil=1))
+    cat.chart["kind"] = "pie"
+    cat.note = "未摸排：父母状况尚未填写完整。民政口径：不满 16 周岁、农业户口、父母均外出务工或一方外出另一方无监护能力。"
+    tables.append(cat)
+    tables.append(
+        simple(
+            "age",
+            "按年龄段",
+            "年龄段",
+            AGE_BAND_NAMES,
+            AGE_BANDS,
+            dims["band"],
+            note=f"周岁，按 {as_of:%Y-%m-%d} 计算；未采集：没有出生日期。民政口径只统计不满 16 周岁的儿童。",
+        )
+    )
+    tables.append(simple("gender", "按性别", "性别", GENDER_NAMES, GENDERS, dims["gender"]))
+    tables.append(simple("boarding", "按寄宿", "寄宿", BOARDING_NAMES, BOARDING, dims["boarding"]))
+    tables.append(
+        simple(
+            "guardian",
+            "留守儿童的监护人",
+            "监护人",
+            GUARDIAN_TYPE_NAMES,
+            GUARDIAN_TYPES,
+            dims["gtype"],
+            note="只统计单留守、双留守儿童；按监护人与儿童的关系归类。",
+        )
+    )
+    missing = Table("missing", "未采集的档卡信息", ["信息", "未采集人数", "占在读"])
+    for key, label in MISSING_FIELDS.items():
+        n = data["missing"][key]
+        missing.rows.append([label, n, share(n, total)])
+    missing.chart = {
+        "kind": "bar",
+        "labels": list(MISSING_FIELDS.values()),
+        "series": [{"name": "未采集", "data": [data["missing"][k] for k in MISSING_FIELDS]}],
+    }
+    missing.note = "每项都计数，不隐藏：补全档卡后数字会减少。"
+    tables.append(missing)
+    return tables
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Counts of the unit the user is looking at, a chart and a table for each dimension, each
+    table downloadable (?export=<table>), each row a step down, the last step the child list."""
+    unit = unit_of(request)
+    today = timezone.localdate()
+    as_of, warning = query_date_or(request.GET.get("as_of"), today, label="统计日期")
+    if as_of > today:
+        as_of, warning = today, "统计日期不能晚于今天；已改为今天"
+    data = services.dashboard_counts(
+        request.user,
+        as_of=as_of,
+        school=unit.school.code if unit.school else None,
+        grade=unit.grade,
+        class_no=unit.class_no,
+    )
+    tables = build_tables(unit, data, as_of=as_of, today=today)
+    wanted = request.GET.get("export")
+    if wanted:
+        table = next((t for t in tables if t.key == wanted), None)
+        if table is None:
+            raise Http404("没有这张表")
+        return xlsx_download(
+            request,
+            filename=f"stats-{table.key}-{as_of:%Y%m%d}.xlsx",
+            what=f"{unit.name} {table.title}（截至 {as_of:%Y-%m-%d}）",
+            header=table.header,
+            rows=table.plain_rows(),
+            school=unit.school,
+        )
+    cats = data["dims"]["category"]
+    charts = [{"id": f"chart-{t.key}", "title": t.title, **t.chart} for t in tables if t.chart]
+    return render(
+        request,
+        "stats/dashboard.html",
+        {
+            "unit": unit,
+            "crumbs": _crumbs(unit, as_of, today),
+            "tables": tables,
+            "charts": charts,
+            "total": data["total"],
+            "left_behind": cats.get("single", 0) + cats.get("double", 0),
+            "civil": data["dims"]["civil"].get("yes", 0),
+            "unknown": cats.get("unknown", 0),
+            "as_of": as_of,
+            "today": today,
+            "warning": warning,
+            "list_url": _list_url(unit) if as_of == today else "",
+            "here": _here(unit, as_of, today),
+            "can_report": may_report(request.user),
+        },
+    )
+
+
+def may_report(user) -> bool:
+    """Whether the user drafts term reports (school-wide work: the `manage` action)."""
+    return scope.schools(user, "manage").exists() or scope.towns(user, "manage").exists()
+
+
+def _crumbs(unit: Unit, as_of: dt.date, today: dt.date) -> list[tuple[str, str]]:
+    crumbs = []
+    if len(unit.schools) > 1:
+        crumbs.append(("全部学校", _here(Unit(), as_of, today)))
+    if unit.school:
+        crumbs.append((unit.school.name, _here(Unit(school=unit.school), as_of, today)))
+    if unit.grade is not None:
+        crumbs.append(
+            (
+                grade_name(unit.grade),
+                _here(Unit(school=unit.school, grade=unit.grade), as_of, today),
+            )
+        )
+    if unit.class_no is not None:
+        crumbs.append((f"({unit.class_no})班", _here(unit, as_of, today)))
+    return crumbs
+
+
+def home_panel_context(user) -> dict[str, Any] | None:
+    """The home page's statistics panel: the key numbers of the user's scope today with a
+    link to the dashboard; None for a user without a unit (a proxy parent) — the panel then
+    shows nothing."""
+    if not scope.schools(user, "view").exists():
+        return None
+    s = services.summary(user)
+    cats = s["by_category"]
+    return {
+        "children": s["children"],
+        "left_behind": cats["single"] + cats["double"],
+        "civil_affairs": s["civil_affairs"],
+        "unknown": cats["unknown"],
+        "schools": len(s["by_school"]),
+        "missing_birth": s["missing"]["birth_date"],
+        "url": reverse("stats:dashboard"),
+    }
+
+
+# --- the term work report (工作总结) ------------------------------------------------------------
+
+
+def _report_scope(request: HttpRequest) -> tuple[ReportScope | None, list, list]:
+    """The unit the report is for: ?school=CODE or ?town=ID among the units the user manages
+    (school-wide work: town administrators, school leaders), 404 outside them; None until
+    one is chosen (chosen for the user when there is only one)."""
+    user, g = request.user, request.GET
+    schools = list(scope.schools(user, "manage").order_by("-is_central", "code"))
+    towns = list(scope.towns(user, "manage").order_by("name"))
+    if not schools and not towns:
+        raise PermissionDenied("工作总结由镇管理员和校领导生成")
+    code, town_id = (g.get("school") or "").strip(), (g.get("town") or "").strip()
+    kind, _, value = (g.get("unit") or "").partition(":")  # the page's one chooser
+    if kind == "school":
+        code, town_id = value.strip(), ""
+    elif kind == "town":
+        code, town_id = "", value.strip()
+    if not code and not town_id:
+        if towns and len(towns) == 1:
+            town_id = str(towns[0].pk)
+        elif not towns and len(schools) == 1:
+            code = schools[0].code
+    if code:
+        school = next((s for s in schools if s.code == code), None)
+        if school is None:
+            raise Http404("没有这所学校")
+        return ReportScope(name=school.name, schools=[school]), schools, towns
+    if town_id:
+        town = next((t for t in towns if str(t.pk) == town_id), None)
+        if town is None:
+            raise Http404("没有这个镇")
+        in_town = list(School.objects.filter(town=town).order_by("-is_central", "code"))
+        unit = ReportScope(name=town.name, schools=in_town, town=True, extra={"town": town.pk})
+        return unit, schools, towns
+    return None, schools, towns
+
+
+def _report_params(unit: ReportScope | None) -> dict[str, Any]:
+    if unit is None:
+        return {}
+    return {"town": unit.extra["town"]} if unit.town else {"school": unit.schools[0].code}
+
+
+@login_required
+def term_report(request: HttpRequest) -> HttpResponse:
+    """The term work report of a school or the town: the draft on the page, every number from
+    the data, and its .docx (?download=docx)."""
+    unit, schools, towns = _report_scope(request)
+    terms = recent_terms()
+    term = request.GET.get("term") or terms[0][0]
+    if term not in {t for t, _ in terms}:
+        raise Http404("只能生成最近几个学期的工作总结")
+    numbers = term_numbers(unit, term, user=request.user) if unit else None
+    if numbers and request.GET.get("download") == "docx":
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.EXPORT,
+            school=unit.schools[0] if not unit.town and unit.schools else None,
+            detail=f"下载工作总结：{title(numbers)}",
+        )
+        response = HttpResponse(write_docx(numbers, by=str(request.user)), content_type=DOCX)
+        response["Content-Disposition"] = f'attachment; filename="term-report-{term}.docx"'
+        return response
+    return render(
+        request,
+        "stats/term_report.html",
+        {
+            "unit": unit,
+            "schools": schools,
+            "towns": towns,
+            "terms": terms,
+            "term": term,
+            "numbers": numbers,
+            "title": title(numbers) if numbers else "",
+            "sections": sections(numbers) if numbers else [],
+            "query": urlencode({**_report_params(unit), "term": term}),
+        },
+    )
