@@ -14,6 +14,7 @@ from guanai.children.views import _can_add, _scope
 from guanai.contacts.services import home_panel
 from guanai.inspections.services import home_panel as inspection_home_panel
 from guanai.protection.views import home_panel_context as protection_panel
+from guanai.stats.views import home_panel_context as stats_panel
 
 
 @login_required
@@ -46,6 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "today": timezone.localdate(),
             **protection_panel(request.user),
             "inspection_panel": inspection_home_panel(request.user),
+            "stats_panel": stats_panel(request.user),
             "can_add": _can_add(request),
             # a proxy parent follows a few children: the statistics' definitions are not his
             "reduced": card_access(request.user) == REDUCED,
