@@ -239,6 +239,7 @@ from guanai.contacts import api as contacts_api
 from guanai.contacts import api_rounds as contacts_rounds_api
 from guanai.inspections.api import rectifications_router
 from guanai.inspections.api import router as inspections_router
+from guanai.offline.api import router as offline_router
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
 from guanai.protection import api as protection_api
@@ -263,6 +264,7 @@ api.add_router("/psych", care_api.router)
 api.add_router("/activities", activities_api.activities_router)
 api.add_router("/donations", activities_api.donations_router)
 api.add_router("/homes", activities_api.homes_router)
+api.add_router("/offline", offline_router)
 api.add_router("/incidents", protection_api.incidents_router)
 api.add_router("/dropout-cases", protection_api.dropout_router)
 api.add_router("/alerts", protection_api.alerts_router)

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "guanai.jobs",
     "guanai.care",
     "guanai.activities",
+    "guanai.offline",
     "guanai.inspections",
     "guanai.protection",
     "guanai.stats",

@@ -44,6 +44,7 @@ urlpatterns = [
     path("pairing/", include("guanai.pairing.urls")),
     path("care/", include("guanai.care.urls")),
     path("activities/", include("guanai.activities.urls")),
+    path("offline/", include("guanai.offline.urls")),
     path("inspections/", include("guanai.inspections.urls")),
     path("protection/", include("guanai.protection.urls")),
     path("stats/", include("guanai.stats.urls")),
