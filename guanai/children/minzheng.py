@@ -457,26 +457,6 @@ def export_minzheng(
     return summary
 
 
-def _font_dirs() -> list[Path]:
-    from django.conf import settings
-
-    return [Path(settings.BASE_DIR) / "static" / "fonts", Path("/usr/share/fonts")]
-
-
-def _cjk_font_file() -> Path | None:
-    """The CJK font the letters use (contacts/letters_pdf.py; the card app may not import a
-    feature, so the lookup is repeated here — a candidate for lib/)."""
-    import glob
-
-    for base in _font_dirs():
-        for pattern in ("**/NotoSansCJK*.tt[cf]", "**/NotoSansCJK*.otf", "**/NotoSansSC*.[ot]tf"):
-            found = sorted(glob.glob(str(base / pattern), recursive=True))
-            regular = [f for f in found if "Regular" in f or "[" in f] or found
-            if regular:
-                return Path(regular[0])
-    return None
-
-
 def register_pdf(*, child: Child, unit: str, on: dt.date, by) -> bytes:
     """One child's 登记表 as an A4 PDF (WeasyPrint, the CJK font of the letters). The caller
     checks scope and the export right, and writes the access log (full ID numbers)."""
@@ -484,12 +464,9 @@ def register_pdf(*, child: Child, unit: str, on: dt.date, by) -> bytes:
     from django.template.loader import render_to_string
     from weasyprint import HTML
 
-    font = _cjk_font_file()
-    if font is None:
-        raise RuntimeError(
-            "缺少中文字体（Noto Sans CJK）：请运行 ./bin/demo 或 apt-get install fonts-noto-cjk"
-        )
-    vendored = _font_dirs()[0] in font.parents
+    from guanai.lib.pdf import font_url
+
+    url = font_url()
     result = child.classification(on)
     values = dict(zip(REGISTER_COLUMNS, register_row(1, child, on), strict=True))
     html = render_to_string(
@@ -505,7 +482,7 @@ def register_pdf(*, child: Child, unit: str, on: dt.date, by) -> bytes:
             "civil": result.civil_affairs,
             "civil_reason": result.civil_reason,
             "definition": DEFINITION.removeprefix("统计口径："),
-            "font_url": font.as_uri() if vendored else "",
+            "font_url": url,
         },
     )
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -6,6 +6,7 @@ app_name = "children"
 urlpatterns = [
     path("", views.child_list, name="list"),
     path("new/", views.child_create, name="create"),
+    path("cards.pdf", views.cards_print, name="cards_pdf"),
     path("<int:pk>/", views.child_detail, name="detail"),
     path("<int:pk>/edit/", views.child_edit, name="edit"),
     path("xueji/mismatch/", views_xueji.mismatch_list, name="xueji_mismatch"),

@@ -1,11 +1,13 @@
-"""Pages: home counts, the child list, the card, edit and add. Scope via visible_to()."""
+"""Pages: the child list, the card, edit and add, printable cards. Scope via visible_to()."""
+
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -91,6 +93,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
         ).order_by("id"),
         "grades": sorted(GRADE_NAMES.items()),
         "f": request.GET,
+        "print_class": _print_class(request),
     }
     template = "children/_table.html" if request.htmx else "children/list.html"
     return render(request, template, ctx)
@@ -144,6 +147,8 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "shows_health": not hidden & HEALTH_FIELDS,
             "shows_psych": not hidden & PSYCH_FIELDS,
             "xueji_mismatch": is_mismatch(child),
+            "can_print": not request.user.is_read_only
+            and scope.holds_child(request.user, "print", child),
             "id_number": id_number,
             "student_no": student_no,
             "can_reveal": access == FULL
@@ -319,3 +324,72 @@ def child_create(request: HttpRequest) -> HttpResponse:
 def _classes_for(request: HttpRequest):
     """Classes the user may add children to, from their role assignments."""
     return scope.classes(request.user, "add").filter(active=True).values("pk")
+
+
+def _print_class(request: HttpRequest) -> SchoolClass | None:
+    """The one class the list is filtered to, when the user may print its cards."""
+    g = request.GET
+    if not (g.get("grade", "").isdigit() and g.get("class_no", "").isdigit()):
+        return None
+    classes = scope.classes(request.user, "print").filter(
+        grade=int(g["grade"]), class_no=int(g["class_no"]), active=True
+    )
+    if g.get("school"):
+        classes = classes.filter(school__code=g["school"])
+    found = list(classes.select_related("school")[:2])
+    return found[0] if len(found) == 1 else None
+
+
+@writer_required
+def cards_print(request: HttpRequest) -> HttpResponse:
+    """Printable cards (一人一卡) as PDF: a class's (`?class=`) or one child's (`?child=`), for
+    those who print for the class (class teacher, grade and school leaders, the town). Full ID
+    numbers only for those who read them; each print is logged."""
+    from guanai.lib.pdf import MISSING_FONT
+
+    from .cards_pdf import cards_pdf
+
+    g = request.GET
+    if g.get("child", "").isdigit():
+        child = get_object_or_404(
+            _scope(request).select_related("school", "school_class"), pk=g["child"]
+        )
+        if not scope.holds_child(request.user, "print", child):
+            raise PermissionDenied("只有班主任、年级负责人、校领导和镇管理员可以打印档卡")
+        children, title, klass = [child], f"{child.name} 档案卡", None
+    elif g.get("class", "").isdigit():
+        klass = get_object_or_404(
+            scope.classes(request.user, "print").select_related("school"), pk=g["class"]
+        )
+        children = list(
+            _scope(request)
+            .filter(school_class=klass, enrolment="enrolled")
+            .select_related("school", "school_class", "guardian", "responsible_teacher")
+            .prefetch_related("parents")
+            .order_by("name", "pk")
+        )
+        title = f"{klass.school.name} {klass} 档案卡"
+        if not children:
+            messages.info(request, f"{klass} 没有在读学生，没有可打印的档卡")
+            return redirect("children:list")
+    else:
+        raise Http404("请选择班级或学生")
+    try:
+        data = cards_pdf(children, user=request.user, title=title)
+    except RuntimeError:
+        return HttpResponse(MISSING_FONT, status=503, content_type="text/plain; charset=utf-8")
+    full = card_access(request.user) == FULL
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.EXPORT,
+        child=children[0] if len(children) == 1 else None,
+        school=children[0].school,
+        detail=f"打印档卡 {len(children)} 张{'（含完整身份证号）' if full else ''}：{title}",
+    )
+    name = quote(f"{title}.pdf")
+    return HttpResponse(
+        data,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+    )
