@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import import_views, transition_views, views
+from . import views, views_imports, views_transitions
 
 app_name = "screening"
 urlpatterns = [
@@ -24,15 +24,15 @@ urlpatterns = [
     path("verification/<int:pk>/grades/<int:grade>/signoff/", views.sign_off, name="sign_off"),
     path("cards/stale/", views.stale_list, name="stale"),
     path("cards/<int:child_pk>/", views.card_checks, name="card_checks"),
-    path("imports/", import_views.import_list, name="imports"),
-    path("imports/template.xlsx", import_views.import_template, name="import_template"),
-    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
-    path("imports/<int:pk>/confirm/", import_views.import_confirm, name="import_confirm"),
-    path("imports/<int:pk>/retry/", import_views.import_retry, name="import_retry"),
-    path("imports/<int:pk>/rejected.xlsx", import_views.import_rejected, name="import_rejected"),
-    path("transfers/", transition_views.transfer_list, name="transfers"),
-    path("transfers/<int:child_pk>/", transition_views.transfer, name="transfer"),
-    path("rollover/", transition_views.rollover, name="rollover"),
-    path("rollover/<int:pk>/", transition_views.rollover_detail, name="rollover_detail"),
-    path("counts/", transition_views.counts, name="counts"),
+    path("imports/", views_imports.import_list, name="imports"),
+    path("imports/template.xlsx", views_imports.import_template, name="import_template"),
+    path("imports/<int:pk>/", views_imports.import_detail, name="import_detail"),
+    path("imports/<int:pk>/confirm/", views_imports.import_confirm, name="import_confirm"),
+    path("imports/<int:pk>/retry/", views_imports.import_retry, name="import_retry"),
+    path("imports/<int:pk>/rejected.xlsx", views_imports.import_rejected, name="import_rejected"),
+    path("transfers/", views_transitions.transfer_list, name="transfers"),
+    path("transfers/<int:child_pk>/", views_transitions.transfer, name="transfer"),
+    path("rollover/", views_transitions.rollover, name="rollover"),
+    path("rollover/<int:pk>/", views_transitions.rollover_detail, name="rollover_detail"),
+    path("counts/", views_transitions.counts, name="counts"),
 ]
