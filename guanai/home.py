@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from guanai.accounts import scope
 from guanai.care.services import high_risk, reads_psych
 from guanai.children.access import REDUCED, card_access
 from guanai.children.models import Category
@@ -14,7 +15,6 @@ from guanai.children.views import _can_add, _scope
 from guanai.contacts.services import home_panel
 from guanai.inspections.services import home_panel as inspection_home_panel
 from guanai.protection.views import home_panel_context as protection_panel
-from guanai.stats.views import home_panel_context as stats_panel
 
 
 @login_required
@@ -47,7 +47,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "today": timezone.localdate(),
             **protection_panel(request.user),
             "inspection_panel": inspection_home_panel(request.user),
-            "stats_panel": stats_panel(request.user),
+            # statistics are for those who hold a unit (not a proxy parent's two children)
+            "stats_link": request.user.is_superuser or bool(scope.units(request.user, "view")),
             "can_add": _can_add(request),
             # a proxy parent follows a few children: the statistics' definitions are not his
             "reduced": card_access(request.user) == REDUCED,

@@ -106,3 +106,24 @@ def due_rule_codes(user: Any, wanted: Iterable[str] | None = None) -> list[str] 
         return list(wanted) if wanted is not None else None
     codes = [r.code for r in DEFAULT_RULES if r.for_proxies]
     return [c for c in codes if wanted is None or c in set(wanted)]
+
+
+def log_psych_read(request: Any, contacts: Iterable[Contact], *, where: str) -> None:
+    """One access-log row when a page or answer shows a visit's psychological finding (SPEC
+    §4: each opening of a sensitive section is logged), naming the children."""
+    shown = [
+        c for c in contacts if (c.psych_level or c.psych_text) and not psych_hidden(request.user, c)
+    ]
+    if not shown:
+        return
+    from guanai.accounts.models import AccessAction
+    from guanai.accounts.services import log_access
+
+    children = {c.child_id: c.child for c in shown}
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.VIEW_SENSITIVE,
+        child=next(iter(children.values())) if len(children) == 1 else None,
+        detail=f"{where}查看家校联系中的心理情况（{len(shown)} 条）",
+    )

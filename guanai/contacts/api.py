@@ -156,6 +156,13 @@ def _out_for(user: Any, contact: Contact) -> dict[str, Any]:
     )
 
 
+def _out_logged(request: HttpRequest, contact: Contact) -> dict[str, Any]:
+    """A contact of a list as the reader may read it; a psychological finding shown to her
+    is logged (one row per such contact, as for one read alone)."""
+    access.log_psych_read(request, [contact], where="API 列表中")
+    return _out_for(request.user, contact)
+
+
 def contact_out(
     contact: Contact, *, hidden: bool = False, psych_hidden: bool = False
 ) -> dict[str, Any]:
@@ -282,10 +289,9 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
         qs = qs.open_follow_ups()
     elif filters.follow_up == "done":
         qs = qs.filter(follow_up_done_at__isnull=False)
-    user = request.user
     return LazyOut(
         qs.order_by("id"),
-        lambda c: _out_for(user, c),
+        lambda c: _out_logged(request, c),
         fetch=Contact.objects.select_related(
             "child", "child__school", "child__school_class", "by"
         ).in_bulk,
@@ -329,6 +335,7 @@ def get_contact(request: HttpRequest, contact_id: Id):
     contact = get_object_or_404(
         Contact.objects.visible_to(request.user).select_related("child", "by"), pk=contact_id
     )
+    access.log_psych_read(request, [contact], where="API ")
     return _out_for(request.user, contact)
 
 

@@ -255,6 +255,7 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
         c.corrections = [e for e in histories.get(c.pk, []) if e["correction"]]
         c.may_correct = c.pk in may_correct
     can_log = not request.user.is_read_only and _scope(request, "contact").filter(pk=pk).exists()
+    access.log_psych_read(request, page, where="联系记录中")
     ctx = {"child": child, "page": page, "can_log": can_log}
     template = "contacts/_timeline.html" if request.htmx else "contacts/timeline.html"
     return render(request, template, ctx)

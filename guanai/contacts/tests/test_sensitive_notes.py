@@ -5,6 +5,7 @@ reads back only that it was recorded. Inspectors, subject teachers and proxy par
 date and kind of others' contacts."""
 
 import pytest
+from django.urls import reverse
 
 from guanai.testing import SEES_NOTES, SEES_PSYCH, VISIBLE
 
@@ -67,3 +68,30 @@ def test_responsible_teacher_of_another_class_reads_the_notes(client, cast):
     c = add_contact(child, cast["users"]["zx_leader"], notes="需要补课")
     client.force_login(cast["users"]["zx_teacher31"])
     assert client.get(f"/api/v1/contacts/{c.pk}").json()["notes"] == "需要补课"
+
+
+def test_reading_a_psychological_finding_is_logged(client, cast):
+    from guanai.accounts.models import AccessAction, AccessLog
+
+    child = cast["children"]["c31a"]
+    c = add_contact(
+        child,
+        cast["users"]["zx_teacher31"],
+        "home_visit",
+        psych_level="watch",
+        psych_text="情绪低落",
+        notes="x",
+        with_whom="祖母",
+    )
+    logged = AccessLog.objects.filter(
+        action=AccessAction.VIEW_SENSITIVE, detail__contains="心理情况"
+    )
+    client.force_login(cast["users"]["zx_teacher31"])  # she cannot read it: nothing to log
+    client.get(f"/api/v1/contacts/{c.pk}")
+    client.get(reverse("contacts:timeline", args=[child.pk]), HTTP_HX_REQUEST="true")
+    assert not logged.exists()
+    client.force_login(cast["users"]["zx_counselor"])
+    client.get(f"/api/v1/contacts/{c.pk}")
+    client.get(f"/api/v1/contacts?child={child.pk}")
+    client.get(reverse("contacts:timeline", args=[child.pk]), HTTP_HX_REQUEST="true")
+    assert logged.filter(user=cast["users"]["zx_counselor"], child=child).count() == 3
