@@ -83,3 +83,10 @@ def test_an_unwritable_file_is_refused_and_not_logged(db, tmp_path, capsys):
     assert exited.value.code == 2
     assert "无法写入文件" in capsys.readouterr().err
     assert not AccessLog.objects.exists()
+
+
+def test_the_command_without_a_subcommand_says_which_in_chinese(db, capsys):
+    with pytest.raises(SystemExit) as exited:
+        call_command("audit")
+    assert exited.value.code == 2
+    assert "guanai audit verify" in capsys.readouterr().err

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "访问日志审计：verify 核对哈希链是否完整；export 导出访问日志（合规审计用）。"
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="what", required=True, title="子命令")
+        sub = parser.add_subparsers(dest="what", title="子命令")
         sub.add_parser(
             "verify",
             help="按顺序核对每一条访问日志的哈希链；完整时退出码 0，断开时指出第一条并退出码 1",
@@ -25,7 +25,12 @@ class Command(BaseCommand):
         out.add_argument("--since", help="起始日期（含），如 2026-01-01")
         out.add_argument("--until", help="截止日期（含），如 2026-12-31")
 
-    def handle(self, *args, what: str, **options):
+    def handle(self, *args, what: str | None = None, **options):
+        if what is None:
+            self.stderr.write(
+                "请写明子命令：guanai audit verify 或 guanai audit export -o 文件.xlsx"
+            )
+            sys.exit(2)
         if what == "verify":
             self._verify()
         else:
