@@ -244,3 +244,20 @@ def test_audit_verify_command_names_the_first_broken_row_and_exits_1(cast, capsy
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert f"审计日志在编号 {logs[2].pk} 处断开" in err and "已核对 1 条完好" in err
+
+
+def test_outside_the_app_sqlite_refuses_the_delete_too():
+    """The `sqlite3` shell on the database file has no guanai_audit_flushing(): the delete
+    trigger cannot run and the delete fails (the update trigger needs nothing)."""
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE TABLE {audit.TABLE} (id INTEGER PRIMARY KEY, detail TEXT)")
+    for sql in audit.TRIGGERS["sqlite"][0]:
+        db.execute(sql)
+    db.execute(f"INSERT INTO {audit.TABLE} (detail) VALUES ('看过')")
+    with pytest.raises(sqlite3.OperationalError, match="guanai_audit_flushing"):
+        db.execute(f"DELETE FROM {audit.TABLE}")
+    with pytest.raises(sqlite3.IntegrityError, match="不能修改"):
+        db.execute(f"UPDATE {audit.TABLE} SET detail = '没看过'")
+    assert db.execute(f"SELECT detail FROM {audit.TABLE}").fetchall() == [("看过",)]
