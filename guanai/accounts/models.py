@@ -7,11 +7,14 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
-from django.db import models
+from django.db import models, router, transaction
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from guanai.lib.grades import grade_name
+
+from . import audit
 
 
 class Role(models.TextChoices):
@@ -266,8 +269,22 @@ class AccessAction(models.TextChoices):
     VIEW_INCIDENT = "view_incident", "查看强制报告"
 
 
+class AccessLogQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Each row extends the hash chain, so rows are written one by one."""
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            for obj in objs:
+                obj.save(using=self.db)
+        return objs
+
+
 class AccessLog(models.Model):
-    """Who saw or exported whose personal data, and when. Append-only (等保 audit)."""
+    """Who saw or exported whose personal data, and when. Append-only (等保 audit): database
+    triggers refuse UPDATE and DELETE, and each row carries the hash of the one before it, so
+    `guanai audit verify` finds a row changed, inserted or removed (see accounts/audit.py).
+    The foreign keys are PROTECT: a user, child or school with access-log rows stays (deactivate
+    a user, anonymise a child); SET_NULL would be an UPDATE of the log, which the trigger refuses."""
 
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -293,6 +310,10 @@ class AccessLog(models.Model):
     )
     detail = models.CharField("内容", max_length=200, blank=True)
     ip = models.GenericIPAddressField("地址", null=True, blank=True)
+    prev_hash = models.CharField("前一条哈希", max_length=64, editable=False)
+    row_hash = models.CharField("本条哈希", max_length=64, editable=False)
+
+    objects = AccessLogQuerySet.as_manager()
 
     class Meta:
         verbose_name = "访问日志"
@@ -306,10 +327,18 @@ class AccessLog(models.Model):
         # Audit records are protected from editing: only inserts are allowed.
         if self.pk is not None:
             raise PermissionError("访问日志不可修改")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            audit.chain_lock(using)
+            audit.seal(self, using)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("访问日志不可删除")
+
+
+# The SQL function the SQLite delete trigger of the access log asks (accounts/audit.py).
+connection_created.connect(audit.register_sqlite_functions, dispatch_uid="guanai_audit_sqlite")
 
 
 class TOTPDevice(models.Model):

@@ -19,7 +19,8 @@ def log_access(
     school=None,
     detail: str = "",
 ) -> AccessLog:
-    """Write one access-log row: who saw or exported whose data."""
+    """Write one access-log row: who saw or exported whose data. The row extends the hash
+    chain inside a transaction that holds the chain (AccessLog.save, accounts/audit.py)."""
     return AccessLog.objects.create(
         user=user if user is not None and user.is_authenticated else None,
         username=getattr(user, "username", "") or "命令行",
