@@ -12,6 +12,11 @@ from django.db import models
 from django.db.models import Q, Sum
 
 
+def plain(value: Decimal) -> str:
+    """500.00 → "500", 12.50 → "12.5": a sum as people write it."""
+    return format(value.normalize(), "f") if value is not None else ""
+
+
 class ActivityKind(models.TextChoices):
     PAIRING = "pairing", "结对活动"
     DONATION = "donation", "爱心捐献"
@@ -173,16 +178,16 @@ class Donation(models.Model):
     @property
     def what(self) -> str:
         return (
-            f"{self.amount:g} 元"
+            f"{plain(self.amount)} 元"
             if self.kind == GiftKind.MONEY
-            else f"{self.item} {self.amount:g} 件"
+            else f"{self.item} {plain(self.amount)} 件"
         )
 
     def allocated(self) -> Decimal:
         found = getattr(self, "allocated_total", None)
         if found is None:
             found = self.allocations.aggregate(s=Sum("amount"))["s"] or Decimal(0)
-        return found
+        return Decimal(found).quantize(Decimal("0.01"))
 
     def balance(self) -> Decimal:
         return self.amount - self.allocated()
@@ -214,7 +219,7 @@ class Allocation(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.what} {self.amount:g}"
+        return f"{self.what} {plain(self.amount)}"
 
 
 class HomeQuerySet(models.QuerySet):

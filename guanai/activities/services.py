@@ -38,6 +38,7 @@ from .models import (
     Home,
     HomeVisit,
     Participant,
+    plain,
 )
 
 READ_ONLY = "督导员为只读角色，不能登记"
@@ -373,7 +374,7 @@ def allocate(*, donation: Donation, child: Child, values: dict[str, Any], by: Us
     if amount is not None and "amount" not in errors:
         left = locked.balance()
         if amount > left:
-            errors["amount"] = f"超过余额：这笔捐赠还剩 {left:g} {locked.unit}"
+            errors["amount"] = f"超过余额：这笔捐赠还剩 {plain(left)} {locked.unit}"
     if errors:
         raise Invalid(errors)
     return Allocation.objects.create(
