@@ -469,7 +469,14 @@ def sign_out(*, home: Home, child: Child, by: User) -> HomeVisit:
 
 
 def log_family_call(
-    *, home: Home, child: Child, with_whom: str, notes: str = "", by: User, key: str = ""
+    *,
+    home: Home,
+    child: Child,
+    with_whom: str,
+    notes: str = "",
+    by: User,
+    key: str = "",
+    at: dt.datetime | None = None,
 ):
     """A call or video call with a parent during a visit: a contact of kind `family_call`
     through the contacts service (so it counts for the parent–child call rule)."""
@@ -482,7 +489,7 @@ def log_family_call(
         raise Invalid({"with_whom": "请填写通话的家长，如“母亲 李红”"})
     values = clean_contact(
         kind="family_call",
-        at=timezone.now(),
+        at=at or timezone.now(),
         with_whom=with_whom,
         notes=(notes or "").strip() or f"在{home.name}与家长通话",
         by=by,
