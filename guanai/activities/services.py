@@ -572,3 +572,12 @@ def get_visible(qs: QuerySet, pk: int):
 
 def visible_child(user: User, pk: int) -> Child:
     return get_visible(Child.objects.visible_to(user).select_related("school_class"), pk)
+
+
+def home_panel(user: User) -> dict[str, Any]:
+    """The home page's reminder: left-behind children of the user's scope reached by no
+    activity this term (nothing shown when there are none or the user sees no child)."""
+    base = Child.objects.visible_to(user).active().left_behind()
+    total = base.count()
+    missed = base.exclude(pk__in=attended_ids()).count() if total else 0
+    return {"total": total, "missed": missed}

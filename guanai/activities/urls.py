@@ -17,4 +17,5 @@ urlpatterns = [
     path("homes/<int:pk>/sign/", views.home_sign, name="sign"),
     path("homes/<int:pk>/call/<int:child_id>/", views.home_call, name="call"),
     path("homes/<int:pk>/use/", views.home_use, name="use"),
+    path("child/<int:child_id>/", views.child_activities, name="child"),
 ]

@@ -493,3 +493,14 @@ def home_use(request: HttpRequest, pk: int) -> HttpResponse:
             **_term_info(),
         },
     )
+
+
+@login_required
+def child_activities(request: HttpRequest, child_id: int) -> HttpResponse:
+    """The card's section: the activities the child was on the list of (loaded by HTMX)."""
+    child = services.visible_child(request.user, child_id)
+    return render(
+        request,
+        "activities/_child_activities.html",
+        {"child": child, "rows": services.activities_for_child(child, request.user)},
+    )

@@ -238,3 +238,26 @@ def test_setting_up_a_home_on_the_page(users, cast):
         client_for(users["zx_teacher31"]).post("/activities/homes/", {"name": "x"}).status_code
         == 403
     )
+
+
+def test_the_cards_section_lists_the_activities(users, kids, acts):
+    services.mark(activity=acts["camp"], child=kids["c31a"], present=True, by=users["zx_leader"])
+    body = text(client_for(users["zx_teacher31"]).get(f"/activities/child/{kids['c31a'].pk}/"))
+    assert "暑期意志营" in body and "参加" in body and "代理家长见面会" in body
+    body = text(client_for(users["zx_teacher31"]).get(f"/activities/child/{kids['c31b'].pk}/"))
+    assert "还没有参加过活动" in body
+    assert (
+        client_for(users["bq_leader"]).get(f"/activities/child/{kids['c31a'].pk}/").status_code
+        == 404
+    )
+
+
+def test_home_panel_counts_children_reached_by_nothing(users, kids, acts):
+    from django.template.loader import render_to_string
+
+    services.mark(activity=acts["camp"], child=kids["c31a"], present=True, by=users["zx_leader"])
+    panel = services.home_panel(users["zx_leader"])
+    assert panel == {"total": 3, "missed": 2}
+    html = render_to_string("activities/_home_panel.html", {"activities_panel": panel})
+    assert "还有 <strong>2</strong> 名留守儿童" in html
+    assert services.home_panel(users["inspector"])["missed"] == 4
