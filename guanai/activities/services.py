@@ -581,3 +581,19 @@ def home_panel(user: User) -> dict[str, Any]:
     total = base.count()
     missed = base.exclude(pk__in=attended_ids()).count() if total else 0
     return {"total": total, "missed": missed}
+
+
+def publicity(activity: Activity) -> dict[str, Any]:
+    """The public one-pager of an activity (宣传: news item, school wall, 公众号): counts and text,
+    and children's names only where publicity consent is recorded (未成年人保护法 §103) — never
+    a class; the others are counted, not named."""
+    places = list(activity.participants.select_related("child"))
+    present = [p for p in places if p.present]
+    named = sorted((p.child.name for p in present if p.child.publicity_consent), key=lambda n: n)
+    return {
+        "activity": activity,
+        "listed": len(places),
+        "present": len(present),
+        "named": named,
+        "unnamed": len(present) - len(named),
+    }

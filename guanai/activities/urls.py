@@ -9,6 +9,7 @@ urlpatterns = [
     path("coverage/", views.coverage, name="coverage"),
     path("<int:pk>/", views.activity_detail, name="detail"),
     path("<int:pk>/attendance/", views.attendance, name="attendance"),
+    path("<int:pk>/publicity/", views.publicity, name="publicity"),
     path("donations/", views.donation_list, name="donations"),
     path("donations/fairness/", views.fairness, name="fairness"),
     path("donations/<int:pk>/", views.donation_detail, name="donation"),

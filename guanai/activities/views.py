@@ -504,3 +504,9 @@ def child_activities(request: HttpRequest, child_id: int) -> HttpResponse:
         "activities/_child_activities.html",
         {"child": child, "rows": services.activities_for_child(child, request.user)},
     )
+
+
+@login_required
+def publicity(request: HttpRequest, pk: int) -> HttpResponse:
+    """A one-page summary to publish: counts and text, names only with publicity consent."""
+    return render(request, "activities/publicity.html", services.publicity(_activity(request, pk)))

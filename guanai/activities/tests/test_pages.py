@@ -261,3 +261,20 @@ def test_home_panel_counts_children_reached_by_nothing(users, kids, acts):
     html = render_to_string("activities/_home_panel.html", {"activities_panel": panel})
     assert "还有 <strong>2</strong> 名留守儿童" in html
     assert services.home_panel(users["inspector"])["missed"] == 4
+
+
+def test_the_publicity_page_names_only_children_with_publicity_consent(users, kids, acts):
+    leader = users["zx_leader"]
+    Child = type(kids["c31a"])
+    Child.objects.filter(pk=kids["c31a"].pk).update(publicity_consent=True)
+    for key in ("c31a", "c32a", "c41a"):
+        services.mark(activity=acts["camp"], child=kids[key], present=True, by=leader)
+    body = text(client_for(leader).get(f"/activities/{acts['camp'].pk}/publicity/"))
+    article = body[body.index('id="publicity"') :]
+    assert "共安排 3 名儿童，实际参加 3 人" in article
+    assert "张三等 3 人" in article
+    assert "李四" not in article and "王五" not in article and "年级" not in article
+    assert (
+        client_for(users["bq_leader"]).get(f"/activities/{acts['camp'].pk}/publicity/").status_code
+        == 404
+    )
