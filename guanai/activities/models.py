@@ -274,3 +274,36 @@ class HomeVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.home_id}:{self.child_id}"
+
+
+def photo_path(instance: "ActivityPhoto", filename: str) -> str:
+    """A generated name; only the re-encoded file's extension (.jpg or .png) survives."""
+    import uuid
+
+    ext = "png" if filename.lower().endswith(".png") else "jpg"
+    return f"activities/{instance.activity_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class ActivityPhoto(models.Model):
+    """A photo of a child at an activity: stored only when her card records the guardian's
+    photo consent (contacts.services.prepare_photos), served only to users who see her."""
+
+    activity = models.ForeignKey(
+        Activity, models.CASCADE, related_name="photos", verbose_name="活动"
+    )
+    child = models.ForeignKey(
+        "children.Child", models.CASCADE, related_name="activity_photos", verbose_name="儿童"
+    )
+    file = models.FileField("照片", upload_to=photo_path)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="上传人"
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "活动照片"
+        verbose_name_plural = "活动照片"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.file.name

@@ -597,3 +597,31 @@ def publicity(activity: Activity) -> dict[str, Any]:
         "named": named,
         "unnamed": len(present) - len(named),
     }
+
+
+@transaction.atomic
+def add_photo(*, activity: Activity, child: Child, upload, by: User):
+    """Attach a photo of a child on the list. Refused (Invalid on `photos`, with the reason)
+    when her card has no photo consent or the file is not a JPG/PNG photo; re-encoded and
+    renamed by the contacts' photo rules."""
+    from guanai.contacts.services import prepare_photos
+
+    from .models import ActivityPhoto
+
+    check_writer(by)
+    if not may_mark(by, activity, child):
+        raise PermissionDenied("您不能为这名儿童上传照片")
+    if not activity.participants.filter(child=child).exists():
+        raise Invalid({"child": "这名儿童不在活动名单上"})
+    (stored,) = prepare_photos(child, [upload])
+    return ActivityPhoto.objects.create(activity=activity, child=child, file=stored, by=by)
+
+
+def photos_for(activity: Activity, user: User):
+    from .models import ActivityPhoto
+
+    return (
+        ActivityPhoto.objects.filter(activity=activity, child__in=Child.objects.visible_to(user))
+        .select_related("child")
+        .order_by("id")
+    )

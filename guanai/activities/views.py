@@ -159,6 +159,7 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "a": activity,
             "rows": rows,
             "present": sum(1 for r in rows if r.present),
+            "photos": services.photos_for(activity, request.user),
             "may_manage": may_manage,
             "may_mark": not request.user.is_read_only,
             "pick": pick,
@@ -510,3 +511,49 @@ def child_activities(request: HttpRequest, child_id: int) -> HttpResponse:
 def publicity(request: HttpRequest, pk: int) -> HttpResponse:
     """A one-page summary to publish: counts and text, names only with publicity consent."""
     return render(request, "activities/publicity.html", services.publicity(_activity(request, pk)))
+
+
+@login_required
+@require_POST
+def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    activity = _activity(request, pk)
+    services.check_writer(request.user)
+    child = _posted_child(request)
+    upload = request.FILES.get("photo")
+    try:
+        if upload is None:
+            raise Invalid({"photos": "请选择照片"})
+        services.add_photo(activity=activity, child=child, upload=upload, by=request.user)
+    except Invalid as exc:
+        messages.error(request, next(iter(exc.errors.values())))
+    else:
+        messages.success(request, f"已上传 {child.name} 的照片")
+    return redirect("activities:detail", activity.pk)
+
+
+@login_required
+def photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """A photo, only for users who see both the activity and the child; served as the image
+    type of its (re-encoded) extension, never sniffed."""
+    from django.http import FileResponse
+
+    from .models import ActivityPhoto
+
+    item = get_object_or_404(
+        ActivityPhoto.objects.filter(
+            activity__in=Activity.objects.visible_to(request.user),
+            child__in=Child.objects.visible_to(request.user),
+        ),
+        pk=pk,
+    )
+    ext = item.file.name.rsplit(".", 1)[-1].lower()
+    kind = {"jpg": "image/jpeg", "png": "image/png"}.get(ext)
+    if kind:
+        response = FileResponse(item.file.open("rb"), content_type=kind)
+    else:
+        response = FileResponse(
+            item.file.open("rb"), content_type="application/octet-stream", as_attachment=True
+        )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store, private"
+    return response

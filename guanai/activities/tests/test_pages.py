@@ -278,3 +278,56 @@ def test_the_publicity_page_names_only_children_with_publicity_consent(users, ki
         client_for(users["bq_leader"]).get(f"/activities/{acts['camp'].pk}/publicity/").status_code
         == 404
     )
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _upload(name="camp.png", data=None):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data or _png(), content_type="image/png")
+
+
+def test_photos_only_of_children_whose_guardians_consented(users, kids, acts):
+    Child = type(kids["c31a"])
+    Child.objects.filter(pk=kids["c31a"].pk).update(photo_consent=True)
+    c = client_for(users["zx_teacher31"])
+    url = f"/activities/{acts['camp'].pk}/photos/"
+    r = c.post(url, {"child": kids["c31a"].pk, "photo": _upload()}, follow=True)
+    assert "已上传 张三 的照片" in text(r)
+    from guanai.activities.models import ActivityPhoto
+
+    photo = ActivityPhoto.objects.get()
+    assert photo.file.name.endswith((".jpg", ".png")) and "camp" not in photo.file.name
+    # c41a's card has no consent (and the teacher may not mark him): refused
+    Child.objects.filter(pk=kids["c31b"].pk).update(photo_consent=False)
+    services.add_participants(
+        activity=acts["camp"], child_ids=[kids["c31b"].pk], by=users["zx_leader"]
+    )
+    r = c.post(url, {"child": kids["c31b"].pk, "photo": _upload()}, follow=True)
+    assert "档卡上没有监护人同意使用照片的记录，不能上传照片" in text(r)
+    r = c.post(url, {"child": kids["c31a"].pk, "photo": _upload("x.png", b"<html>")}, follow=True)
+    assert "不是 JPG 或 PNG 照片" in text(r)
+    assert ActivityPhoto.objects.count() == 1
+    # served to those who see the child, as an image, never to others
+    got = c.get(f"/activities/photos/{photo.pk}/")
+    assert got.status_code == 200 and got["Content-Type"] in ("image/jpeg", "image/png")
+    assert got["X-Content-Type-Options"] == "nosniff"
+    assert client_for(users["bq_leader"]).get(f"/activities/photos/{photo.pk}/").status_code == 404
+    assert client_for(users["proxy_wang"]).get(f"/activities/photos/{photo.pk}/").status_code == 200
+    assert (
+        client_for(users["inspector"])
+        .post(url, {"child": kids["c31a"].pk, "photo": _upload()})
+        .status_code
+        == 403
+    )
+    detail = text(c.get(f"/activities/{acts['camp'].pk}/"))
+    assert f"/activities/photos/{photo.pk}/" in detail
