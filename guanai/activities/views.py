@@ -185,13 +185,14 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
         if request.headers.get("HX-Request"):
             return render(request, "activities/_roll_row.html", {"a": activity, "p": p})
         return redirect("activities:attendance", activity.pk)
-    rows = (
+    listed = (
         activity.participants.filter(child__in=services.contactable(request.user))
-        .select_related("child__school_class")
+        .select_related("child__school_class", "child__school")
         .order_by(
             "child__school_class__grade", "child__school_class__class_no", "child__name_pinyin"
         )
     )
+    rows = [p for p in listed if services.may_mark(request.user, activity, p.child)]
     q = request.GET.get("q", "").strip()
     found: list[Child] = []
     if q:

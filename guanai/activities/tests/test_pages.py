@@ -331,3 +331,20 @@ def test_photos_only_of_children_whose_guardians_consented(users, kids, acts):
     )
     detail = text(c.get(f"/activities/{acts['camp'].pk}/"))
     assert f"/activities/photos/{photo.pk}/" in detail
+
+
+def test_a_proxy_parent_takes_the_roll_of_his_children_at_his_activity_only(users, kids, acts):
+    c = client_for(users["proxy_wang"])
+    body = text(c.get(f"/activities/{acts['proxy'].pk}/attendance/"))
+    assert "张三" in body and "李四" in body
+    body = text(c.get(f"/activities/{acts['camp'].pk}/attendance/"))
+    assert "张三" not in body and "名单上没有您可以点名的儿童" in body
+    r = c.post(
+        f"/activities/{acts['proxy'].pk}/attendance/", {"child": kids["c32a"].pk, "present": "1"}
+    )
+    assert r.status_code == 302
+    assert Participant.objects.get(activity=acts["proxy"], child=kids["c32a"]).present is True
+    r = c.post(
+        f"/activities/{acts['camp'].pk}/attendance/", {"child": kids["c32a"].pk, "present": "1"}
+    )
+    assert r.status_code == 403
