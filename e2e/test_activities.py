@@ -1,0 +1,79 @@
+"""关爱活动 in a real browser at phone width (390×844) and on a desktop (1366×768): the school
+leader plans a camp and puts class 3-1 on the list; the class teacher takes the roll on her
+phone (tap a name, add a late-comer found by pinyin initials); then 板桥小学's leader signs a
+child in at the children's home door, logs a family call and signs her out.
+Screenshots go to e2e/screenshots/ (git-ignored)."""
+
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import assert_fits_phone, login
+
+
+def test_a_camp_is_planned_and_the_roll_taken_on_a_phone(
+    page: Page, live_server, cast, viewport, shoot
+):
+    base = live_server.url
+    login(page, base, "zx_leader")
+    page.goto(f"{base}/activities/")
+    expect(page.locator("#empty")).to_contain_text("还没有活动")
+    page.get_by_role("link", name="新建活动").click()
+    page.get_by_label("活动类型").select_option(label="暑期意志营")
+    page.get_by_label("活动名称").fill("冬季意志营")
+    page.get_by_label("开始日期").fill("2026-11-27")
+    page.get_by_label("合作单位").fill("团委、妇联")
+    assert_fits_phone(page, viewport)
+    shoot(page, "plan")
+    page.get_by_role("button", name="保存并选择儿童").click()
+    expect(page.get_by_role("alert")).to_contain_text("已建立活动“冬季意志营”")
+    page.get_by_label("班级").select_option(label="3年级1班")
+    page.get_by_label("留守类别").select_option(label="全部留守儿童")
+    page.get_by_role("button", name="列出").click()
+    page.locator("#pick-form").get_by_label("单小明").uncheck()
+    page.get_by_role("button", name="加入名单（2 人）").click()  # 1 checked of 2 listed
+    expect(page.locator("#participants li")).to_have_count(1)
+
+    page.context.clear_cookies()
+    login(page, base, "zx_teacher31")
+    page.goto(f"{base}/activities/")
+    page.get_by_role("link", name="冬季意志营").click()
+    page.get_by_role("link", name="点名").click()
+    row = page.locator("#roll form").first
+    expect(row).to_contain_text("张三")
+    expect(row).to_contain_text("未点名")
+    row.get_by_role("button").click()
+    expect(page.locator("#roll form").first).to_contain_text("✓ 到场")
+    page.get_by_label("搜索儿童").fill("dxm")
+    page.get_by_role("button", name="查找").click()
+    page.get_by_role("button", name="单小明").click()
+    expect(page.locator("#roll form", has_text="单小明")).to_contain_text("✓ 到场")
+    assert_fits_phone(page, viewport)
+    shoot(page, "roll")
+    page.goto(f"{base}/activities/coverage/")
+    expect(page.locator(".coverage-class")).to_contain_text("2 / 2 人参加")
+
+
+def test_a_child_is_signed_in_at_the_childrens_home_door(
+    page: Page, live_server, cast, viewport, shoot
+):
+    base = live_server.url
+    login(page, base, "bq_leader")
+    page.goto(f"{base}/activities/homes/")
+    expect(page.locator("#empty")).to_contain_text("还没有留守儿童之家")
+    page.get_by_label("名称").fill("板桥留守儿童之家")
+    page.get_by_label("设施").fill("亲情电话、图书")
+    page.get_by_role("button", name="建立").click()
+    page.get_by_label("搜索儿童").fill("zl")
+    page.get_by_role("button", name="查找").click()
+    page.locator("#found").get_by_role("button", name="赵六").click()
+    expect(page.get_by_role("alert")).to_contain_text("赵六 已签到")
+    expect(page.locator(".inside-row")).to_have_count(1)
+    assert_fits_phone(page, viewport)
+    shoot(page, "door")
+    page.get_by_role("link", name="亲情电话").click()
+    page.get_by_label("通话的家长").fill("母亲 李红")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert")).to_contain_text("已记下 赵六 的亲情电话")
+    page.get_by_role("button", name="签退").click()
+    expect(page.locator("#nobody")).to_be_visible()
+    page.get_by_role("link", name="使用情况").click()
+    expect(page.locator("#use-total")).to_contain_text("本月签到 1 人次，1 名儿童")
