@@ -23,7 +23,20 @@ ROLES = [
 ]
 # Words people know as they are. Login names are what each person types, so they stay too.
 # Pinyin initials are what one types to search (zs: 张三), MB a file's size.
-ALLOWED_WORDS = {"PDF", "Excel", "Word", "API", "TOTP", "QQ", "ID", "CSV", "xlsx", "xls", "csv", "MB"}
+ALLOWED_WORDS = {
+    "PDF",
+    "Excel",
+    "Word",
+    "API",
+    "TOTP",
+    "QQ",
+    "ID",
+    "CSV",
+    "xlsx",
+    "xls",
+    "csv",
+    "MB",
+}
 ALLOWED_WORDS |= {"zs", "zxm"}
 SCHOOL_CODE = re.compile(r"\bHS-[A-Z]{2}\b")
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")

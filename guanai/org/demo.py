@@ -267,4 +267,7 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
     from guanai.inspections import demo as inspections_demo
 
     inspections_demo.load(progress=progress)
+    from guanai.activities import demo as activities_demo
+
+    activities_demo.load(progress=progress)
     return {"schools": 3, "children": count, "users": len(users), "pairs": pairs}

@@ -106,8 +106,24 @@ def records(cast, users, kids) -> Records:
         due_on=today,
         by=users["town"],
     )
+    from guanai.activities import services as activities
+
+    activity = activities.create_activity(
+        school=zx,
+        values={"kind": "proxy_parent", "title": "代理家长活动", "starts_on": today},
+        by=users["zx_leader"],
+    )
+    donation = activities.record_donation(
+        school=zx,
+        values={"donor": "县妇联", "kind": "money", "amount": "100", "received_on": today},
+        by=users["zx_leader"],
+    )
+    home = activities.create_home(school=zx, values={"name": "留守儿童之家"}, by=users["zx_leader"])
     return Records(
         {
+            "activity_id": activity.pk,
+            "donation_id": donation.pk,
+            "home_id": home.pk,
             "inspection_id": inspection.pk,
             "check_id": finding.checks.get().pk,
             "item_id": item.pk,
