@@ -10,9 +10,12 @@ files: a changed file makes a new cache and the old one is dropped.
 
 import hashlib
 import json
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
 from pathlib import Path
 
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -47,6 +50,39 @@ def shell_version() -> str:
     return digest.hexdigest()[:12]
 
 
+class _UntouchedSession(SessionBase):
+    """Stands in for the login session in a view whose answer is the same for everyone: the
+    session cookie goes back unchanged, and nothing is read or written — the request neither
+    counts as activity against the idle limit nor races the app's own requests to save the
+    session (the browser fetches the service worker alongside them)."""
+
+    def load(self) -> dict:
+        return {}
+
+    def save(self, must_create: bool = False) -> None:
+        return None
+
+    def exists(self, session_key: str) -> bool:
+        return True
+
+    def create(self) -> None:
+        return None
+
+    def delete(self, session_key: str | None = None) -> None:
+        return None
+
+
+def sessionless(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if key:
+            request.session = _UntouchedSession(key)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def shell_urls() -> list[str]:
     return [
         reverse("offline:app"),
@@ -61,11 +97,13 @@ def app(request: HttpRequest) -> HttpResponse:
     return render(request, "offline/app.html")
 
 
+@sessionless
 def notice(request: HttpRequest) -> HttpResponse:
     """Shown by the service worker in place of a page that needs the server."""
     return render(request, "offline/notice.html")
 
 
+@sessionless
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker script, served from /offline/ with the right to control "/": it
     answers every page, so a page that needs the server shows a notice offline instead of a

@@ -53,3 +53,18 @@ def test_the_manifest_names_the_app_and_its_icons(client, db):
     assert {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
     for icon in manifest["icons"]:
         assert client.get(icon["src"]).status_code == 200
+
+
+def test_the_service_worker_and_notice_neither_read_nor_extend_the_session(
+    client, cast, django_assert_num_queries
+):
+    client.force_login(cast["users"]["zx_teacher31"])
+    key = client.cookies["sessionid"].value
+    for url in ("/offline/sw.js", "/offline/notice/"):
+        with django_assert_num_queries(0):  # no session read, no session saved
+            response = client.get(url)
+        assert response.status_code == 200
+        assert response.cookies.get("sessionid") is None or (
+            response.cookies["sessionid"].value == key
+        )
+    assert client.get("/api/v1/offline/key").status_code == 200  # still logged in

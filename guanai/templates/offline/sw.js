@@ -10,7 +10,10 @@ var NOTICE = "{{ notice_url }}";
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
-    caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () { return self.skipWaiting(); })
+    caches.open(CACHE).then(function (cache) {
+      // Without cookies: the shell is the same for everyone and touches no session.
+      return cache.addAll(SHELL.map(function (url) { return new Request(url, { credentials: "omit" }); }));
+    }).then(function () { return self.skipWaiting(); })
   );
 });
 
