@@ -23,13 +23,14 @@ READ_IDB = """async () => {
 }"""
 
 
-def log_visit(page: Page, child: str, kind: str, notes: str) -> None:
+def log_visit(page: Page, child: str, kind: str, notes: str, *, whom: bool = True) -> None:
     page.locator("#children li.child").filter(has_text=child).get_by_role(
         "button", name="记一次联系"
     ).click()
     form = page.locator("#visit-form")
     form.locator("#kinds").get_by_text(kind, exact=True).click()
-    form.locator("#with-buttons button").first.click()  # the guardian
+    if whom:
+        form.locator("#with-buttons button").first.click()  # the guardian
     form.get_by_label("联系时间").fill("2026-11-29T09:30")
     form.get_by_label("情况记录").fill(notes)
     form.get_by_label("跟进截止日期（不需要跟进就留空）").fill("2026-12-06")
@@ -108,6 +109,23 @@ def test_teacher_logs_visits_offline_and_they_reach_the_server_once(
     page.once("dialog", lambda dialog: dialog.accept())
     refused.get_by_role("button", name="删除这条").click()
     expect(refused).to_have_count(0)
+
+    # Bad data comes back with the reason; corrected, it is sent again and accepted.
+    log_visit(page, "张三", "家访", "第二次家访", whom=False)
+    bad = items.filter(has_text="未被接受")
+    expect(bad.locator(".reason")).to_contain_text("联系对象")
+    bad.get_by_role("button", name="修改后重发").click()
+    expect(page.locator("#form-error")).to_contain_text("联系对象")
+    expect(page.get_by_label("情况记录")).to_have_value("第二次家访")
+    page.get_by_label("联系对象").fill("祖母 张奶奶")
+    page.get_by_role("button", name="保存").click()
+    expect(items.filter(has_text="未被接受")).to_have_count(0)
+    expect(items.filter(has_text="已同步")).to_have_count(2)
+    assert Contact.objects.filter(child=kids["c31a"], kind="home_visit").count() == 2
+    # The packet was refreshed after the sync: the visits are the child's last contacts.
+    expect(page.locator("#children li.child").filter(has_text="张三")).to_contain_text(
+        "2026-11-29 家访"
+    )
 
 
 def test_the_stored_packet_holds_nothing_sensitive_and_logout_wipes_it(

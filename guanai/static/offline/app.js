@@ -12,7 +12,7 @@
   var DB = "guanai-offline", KEY = "guanai-offline-key";
   var body = document.body;
   var $ = function (id) { return document.getElementById(id); };
-  var state = { packet: null, user: null, current: null, syncing: false };
+  var state = { packet: null, user: null, current: null, fixing: null, syncing: false };
 
   // ---- IndexedDB -------------------------------------------------------------------------
   function db() {
@@ -204,6 +204,13 @@
             if (confirm("删除后这条记录不会上传，确定吗？")) outboxDel(i.key).then(showOutbox);
           });
           li.appendChild(drop);
+          var child = findChild(i.body.child);
+          if (child && mine) {
+            var fix = el("button", "btn btn-outline-secondary btn-sm mt-1 ms-2", "修改后重发");
+            fix.type = "button";
+            fix.addEventListener("click", function () { openForm(child, i); });
+            li.appendChild(fix);
+          }
         }
         list.appendChild(li);
       });
@@ -216,8 +223,14 @@
     var d = new Date();
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
   }
-  function openForm(child) {
+  function findChild(id) {
+    var list = (state.packet && state.packet.children) || [];
+    for (var n = 0; n < list.length; n++) if (list[n].id === id) return list[n];
+    return null;
+  }
+  function openForm(child, fixing) {
     state.current = child;
+    state.fixing = fixing || null;
     $("form-title").textContent = "记一次联系：" + child.name;
     var kinds = $("kinds");
     kinds.textContent = "";
@@ -236,6 +249,16 @@
     $("f-notes").value = "";
     $("f-follow").value = "";
     $("form-error").hidden = true;
+    if (fixing) {  // a refused item, to correct: its values and the server's reason
+      var b = fixing.body;
+      kinds.querySelectorAll("input").forEach(function (x) { x.checked = x.value === b.kind; });
+      $("f-at").value = b.at.slice(0, 16);
+      $("f-with").value = b.with_whom;
+      $("f-notes").value = b.notes;
+      $("f-follow").value = b.follow_up_by || "";
+      $("form-error").textContent = fixing.reason;
+      $("form-error").hidden = false;
+    }
     var wb = $("with-buttons");
     wb.textContent = "";
     var g = child.guardian;
@@ -272,13 +295,16 @@
     var body = { child: child.id, kind: kind.value, at: $("f-at").value + ":00", with_whom: $("f-with").value.trim(), notes: $("f-notes").value.trim() };
     if ($("f-follow").value) body.follow_up_by = $("f-follow").value;
     var item = { key: uuid(), user: state.user || (state.packet && state.packet.user), child_name: child.name, body: body, status: "pending", reason: "", saved_at: new Date().toISOString() };
-    outboxPut(item).then(function () {
+    var replaced = state.fixing;
+    state.fixing = null;
+    // A corrected item is a new request: a new key (the old one belongs to the refused body).
+    outboxPut(item).then(function () { return replaced ? outboxDel(replaced.key) : null; }).then(function () {
       $("form-panel").hidden = true;
       setStatus("已保存在这台手机上" + (navigator.onLine ? "，正在上传" : "，有信号后自动上传"));
       return showOutbox();
     }).then(sync);
   });
-  $("form-cancel").addEventListener("click", function () { $("form-panel").hidden = true; });
+  $("form-cancel").addEventListener("click", function () { state.fixing = null; $("form-panel").hidden = true; });
 
   // ---- sync ------------------------------------------------------------------------------
   function sendOne(item) {
@@ -313,11 +339,16 @@
   function sync() {
     if (state.syncing || !navigator.onLine || !state.user) return Promise.resolve();
     state.syncing = true;
+    var todo = [];
     return outboxAll().then(function (items) {
-      var todo = items.filter(function (i) { return (i.status === "pending" || i.status === "sending") && i.user === state.user; });
+      todo = items.filter(function (i) { return (i.status === "pending" || i.status === "sending") && i.user === state.user; });
       return todo.reduce(function (p, i) { return p.then(function () { return sendOne(i); }); }, Promise.resolve());
     }).then(function () {
       state.syncing = false;
+      var k = storedKey();
+      var sent = todo.some(function (i) { return i.status === "sent"; });
+      // What was sent is now on the server: the packet shows it as the last contact.
+      if (sent && k) return fetchPacket(k.key).then(showPacket, function () { /* later */ }).then(showOutbox);
       return showOutbox();
     }, function (err) {
       state.syncing = false;
