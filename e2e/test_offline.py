@@ -136,6 +136,7 @@ def test_the_stored_packet_holds_nothing_sensitive_and_logout_wipes_it(
     Child.objects.update(health="哮喘", psych_summary="情绪低落", disability="智力残疾")
     login(page, live_server.url, "proxy_wang")
     page.goto(f"{live_server.url}/offline/app/")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", polling=100)
     expect(page.locator("#children li.child")).to_have_count(2)
     plain = page.evaluate(
         """async () => {
@@ -159,6 +160,21 @@ def test_the_stored_packet_holds_nothing_sensitive_and_logout_wipes_it(
     for kid in cast["children"].values():
         assert kid.id_number_masked[:6] not in plain
 
+    # The phone left alone longer than the session's idle limit, with no signal: locked, wiped.
+    page.evaluate(
+        "() => sessionStorage.setItem('guanai-offline-seen', String(Date.now() - 31 * 60000))"
+    )
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#locked")).to_be_visible()
+    expect(page.locator("#status")).to_have_text("没有网络，也还没有离线资料。")
+    expect(page.locator("#children li.child")).to_have_count(0)
+    assert page.evaluate(READ_IDB)["kv"] == []
+
+    # Back in range the packet comes back; after logout the app wipes it.
+    page.context.set_offline(False)  # the app notices by itself and fetches a new packet
+    expect(page.locator("#children li.child")).to_have_count(2)
+    expect(page.locator("#locked")).to_be_hidden()
     page.context.clear_cookies()  # logged out (or the session's idle limit passed)
     page.reload()
     expect(page.locator("#login-needed")).to_be_visible()

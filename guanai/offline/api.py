@@ -3,6 +3,7 @@ guanai/api.py). See docs/offline.md."""
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
@@ -17,6 +18,9 @@ class KeyOut(Schema):
         description="本次登录的离线资料加密密钥（AES-256-GCM，Base64），退出登录即失效"
     )
     user: str
+    idle_minutes: int = Field(
+        description="闲置多少分钟后手机上的离线资料上锁并清除（与登录会话相同）"
+    )
 
 
 def _may_log(user: Any) -> None:
@@ -39,4 +43,8 @@ def get_key(request: HttpRequest):
     """The key the phone encrypts its stored packet with; held by the login session, so it is
     gone after logout or the idle timeout. A 401 here tells the app to wipe what it stored."""
     _may_log(request.user)
-    return {"key": packets.session_key(request), "user": request.user.username}
+    return {
+        "key": packets.session_key(request),
+        "user": request.user.username,
+        "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+    }

@@ -157,6 +157,7 @@ def test_the_key_holds_for_the_session_and_goes_with_logout(client, filled):
     client.force_login(teacher)
     first = client.get("/api/v1/offline/key").json()
     assert first["user"] == "zx_teacher31" and len(first["key"]) == 44  # 32 bytes, Base64
+    assert first["idle_minutes"] == 30  # the session's idle limit
     assert client.get("/api/v1/offline/key").json()["key"] == first["key"]
     client.logout()
     assert client.get("/api/v1/offline/key").status_code == 401

@@ -410,14 +410,39 @@
       }, function () { $("locked").hidden = false; setStatus(""); return showOutbox(); });
     });
   }
+  // ---- the idle limit: a phone left alone as long as the session's idle limit locks ----------
+  var SEEN = "guanai-offline-seen";
+  function touch() { try { sessionStorage.setItem(SEEN, String(Date.now())); } catch (e) { /* private mode */ } }
+  function idleTooLong() {
+    var k = storedKey(), seen = Number(sessionStorage.getItem(SEEN) || 0);
+    return !!(k && k.idle_minutes && seen && Date.now() - seen > k.idle_minutes * 60000);
+  }
+  function lockIfIdle() {
+    if (!idleTooLong()) return Promise.resolve(false);
+    // The packet goes with the key; the outbox stays (nothing typed is lost).
+    state.packet = null;
+    return window.guanaiOfflineWipe().then(function () {
+      $("locked").hidden = false;
+      $("form-panel").hidden = true;
+      showPacket();
+      return showOutbox();
+    }).then(function () { return true; });
+  }
+  ["click", "input", "keydown"].forEach(function (t) { document.addEventListener(t, touch, true); });
+
   function start() {
     showNet();
     $("login-link").href = body.dataset.login;
-    return (navigator.onLine ? online() : offline()).catch(function () { setStatus("读取离线资料时出错，请刷新本页。"); });
+    return lockIfIdle().then(function () {
+      var go = navigator.onLine ? online() : offline();
+      touch();
+      return go;
+    }).catch(function () { setStatus("读取离线资料时出错，请刷新本页。"); });
   }
   $("refresh").addEventListener("click", function () { start(); });
   window.addEventListener("online", function () { showNet(); start(); });
   window.addEventListener("offline", showNet);
+  setInterval(function () { lockIfIdle(); }, 60000);
   setInterval(function () { if (state.packet) $("packet-age").textContent = "离线资料更新于 " + ago(state.packet.generated_at) + "（" + localText(state.packet.generated_at) + "）"; }, 60000);
   start();
 })();

@@ -7,15 +7,16 @@
     navigator.serviceWorker.register("/offline/sw.js", { scope: "/" }).catch(function () { /* no offline use */ });
   }
   window.guanaiOfflineWipe = function () {
-    try { sessionStorage.removeItem("guanai-offline-key"); } catch (e) { /* private mode */ }
+    // The key goes last: a page left half-way still knows it has something to wipe.
+    function forgetKey() { try { sessionStorage.removeItem("guanai-offline-key"); } catch (e) { /* private mode */ } }
     return new Promise(function (resolve) {
-      if (!window.indexedDB) return resolve();
+      if (!window.indexedDB) { forgetKey(); return resolve(); }
       var open = indexedDB.open("guanai-offline", 1);
       open.onupgradeneeded = function () {
         open.result.createObjectStore("kv");
         open.result.createObjectStore("outbox", { keyPath: "key" });
       };
-      open.onerror = function () { resolve(); };
+      open.onerror = function () { forgetKey(); resolve(); };
       open.onsuccess = function () {
         var db = open.result;
         var tx = db.transaction(["kv", "outbox"], "readwrite");
@@ -27,8 +28,8 @@
           if (cur.value.status === "sent") cur.delete();
           cur.continue();
         };
-        tx.oncomplete = function () { db.close(); resolve(); };
-        tx.onerror = tx.onabort = function () { db.close(); resolve(); };
+        tx.oncomplete = function () { db.close(); forgetKey(); resolve(); };
+        tx.onerror = tx.onabort = function () { db.close(); forgetKey(); resolve(); };
       };
     });
   };
