@@ -123,9 +123,20 @@ def test_teacher_logs_visits_offline_and_they_reach_the_server_once(
     expect(items.filter(has_text="已同步")).to_have_count(2)
     assert Contact.objects.filter(child=kids["c31a"], kind="home_visit").count() == 2
     # The packet was refreshed after the sync: the visits are the child's last contacts.
-    expect(page.locator("#children li.child").filter(has_text="张三")).to_contain_text(
-        "2026-11-29 家访"
-    )
+    zhang = page.locator("#children li.child").filter(has_text="张三")
+    expect(zhang).to_contain_text("2026-11-29 家访")
+
+    # A follow-up done without a signal, sent when it comes back.
+    page.context.set_offline(True)
+    zhang.locator(".follow-up").first.get_by_role("button", name="记跟进结果").click()
+    zhang.get_by_label("做了什么（必填）").fill("村委会已在水塘边加了护栏")
+    zhang.get_by_role("button", name="保存跟进结果").click()
+    expect(page.locator("#outbox-count")).to_have_text("待同步 1 条")
+    expect(items.filter(has_text="跟进完成")).to_contain_text("待同步")
+    page.context.set_offline(False)
+    expect(items.filter(has_text="跟进完成")).to_contain_text("已同步")
+    done = Contact.objects.filter(child=kids["c31a"], follow_up_done_at__isnull=False)
+    assert [c.follow_up_note for c in done] == ["村委会已在水塘边加了护栏"]
 
 
 def test_the_stored_packet_holds_nothing_sensitive_and_logout_wipes_it(

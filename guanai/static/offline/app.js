@@ -151,8 +151,13 @@
         b.appendChild(el("div", "small text-danger", "该做了：" + d.rule_name + (d.days_overdue > 0 ? "（已超期 " + d.days_overdue + " 天）" : "")));
       });
       c.follow_ups.forEach(function (f) {
-        b.appendChild(el("div", "small " + (f.overdue ? "text-danger" : "text-warning-emphasis"),
-          "待跟进（" + f.by_date + " 前）：" + f.from + (f.notes ? " — " + f.notes : "")));
+        var row = el("div", "small mt-1 follow-up " + (f.overdue ? "text-danger" : "text-warning-emphasis"),
+          "待跟进（" + f.by_date + " 前）：" + f.from + (f.notes ? " — " + f.notes : ""));
+        var done = el("button", "btn btn-outline-success btn-sm ms-2", "记跟进结果");
+        done.type = "button";
+        done.addEventListener("click", function () { doneForm(row, c, f); });
+        row.appendChild(done);
+        b.appendChild(row);
       });
       if (c.last_contacts.length) {
         var last = el("div", "small text-muted mt-1", "最近联系：");
@@ -194,7 +199,8 @@
         var badge = { sent: "bg-success", rejected: "bg-danger", other: "bg-secondary" }[st] || "bg-warning text-dark";
         var line = el("div", "d-flex gap-2 align-items-center");
         line.appendChild(el("span", "badge " + badge, STATUS[st]));
-        line.appendChild(el("span", "", i.child_name + " · " + kindName(i.body.kind) + " · " + localText(i.body.at)));
+        line.appendChild(el("span", "", i.type === "done" ? i.child_name + " · " + i.label
+          : i.child_name + " · " + kindName(i.body.kind) + " · " + localText(i.body.at)));
         li.appendChild(line);
         if (i.status === "rejected") {
           li.appendChild(el("div", "small text-danger mt-1 reason", i.reason));
@@ -205,7 +211,7 @@
           });
           li.appendChild(drop);
           var child = findChild(i.body.child);
-          if (child && mine) {
+          if (child && mine && i.type !== "done") {
             var fix = el("button", "btn btn-outline-secondary btn-sm mt-1 ms-2", "修改后重发");
             fix.type = "button";
             fix.addEventListener("click", function () { openForm(child, i); });
@@ -272,6 +278,28 @@
     $("form-panel").hidden = false;
     $("form-panel").scrollIntoView();
   }
+  function doneForm(row, child, f) {
+    if (row.querySelector("form")) return;
+    var form = el("form", "mt-2 text-body");
+    var id = "done-" + f.contact;
+    var label = el("label", "form-label", "做了什么（必填）");
+    label.htmlFor = id;
+    var note = el("textarea", "form-control");
+    note.id = id; note.rows = 2; note.maxLength = 500;
+    var err = el("div", "text-danger small");
+    var save = el("button", "btn btn-success mt-2", "保存跟进结果");
+    save.type = "submit";
+    form.appendChild(label); form.appendChild(note); form.appendChild(err); form.appendChild(save);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!note.value.trim()) { err.textContent = "请简要写下做了什么，如“已电话联系母亲，周末回家”"; return; }
+      var item = { key: uuid(), type: "done", contact: f.contact, user: state.user, child_name: child.name,
+        body: { note: note.value.trim() }, label: "跟进完成（" + f.from + "）", status: "pending", reason: "", saved_at: new Date().toISOString() };
+      outboxPut(item).then(function () { form.remove(); return showOutbox(); }).then(sync);
+    });
+    row.appendChild(form);
+    note.focus();
+  }
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
     var b = crypto.getRandomValues(new Uint8Array(16));
@@ -307,10 +335,15 @@
   $("form-cancel").addEventListener("click", function () { state.fixing = null; $("form-panel").hidden = true; });
 
   // ---- sync ------------------------------------------------------------------------------
+  function sendUrl(item) {
+    // Marking a follow-up done is idempotent on the server: a second time changes nothing.
+    return item.type === "done" ? "/api/v1/contacts/" + item.contact + "/follow-up-done" : "/api/v1/contacts";
+  }
   function sendOne(item) {
     item.status = "sending";
     return outboxPut(item).then(function () {
-      return fetch("/api/v1/contacts", {
+      var url = sendUrl(item);
+      return fetch(url, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf(), "Idempotency-Key": item.key },
@@ -318,7 +351,7 @@
       });
     }).then(function (r) {
       if (r.ok) {
-        item.status = "sent"; item.reason = ""; item.body.notes = ""; item.body.with_whom = "";  // nothing more than needed stays
+        item.status = "sent"; item.reason = ""; item.body.notes = ""; item.body.with_whom = ""; item.body.note = "";  // nothing more than needed stays
         return outboxPut(item);
       }
       if (r.status === 401) { item.status = "pending"; return outboxPut(item).then(function () { throw { status: 401 }; }); }
