@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from guanai.org.models import School, SchoolClass, Town
 
-from .models import Role
+from .models import FULL_ID_ROLES, Role
 
 TOWN, SCHOOL, GRADE, CLASS, MEMBER = "town", "school", "grade", "class", "member"
 
@@ -87,7 +87,22 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     # File an observation or an incident report (then read back only as "已提交").
     "report": _READERS - {Role.INSPECTOR},
     "inspect": {Role.TOWN_ADMIN, Role.INSPECTOR},  # 督导: draw samples, record findings
+    # Reading ID numbers and 学籍号 on a card: in full (each view logged), or masked only.
+    "full_id": set(FULL_ID_ROLES),
+    "masked_id": {Role.INSPECTOR},
+    # Follows only the children named to him (a proxy parent's own page).
+    "follow_named": {Role.PROXY_PARENT},
 }
+
+
+def acts_as(user, action: str) -> bool:
+    """Whether one of the user's current roles is admitted to an action, whatever its unit —
+    for rules about the person (how much of a card he reads, which page is his) rather than
+    about the records of a unit. Superusers: every action."""
+    roles = _check(action)
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or bool(user.role_codes() & roles)
 
 
 def _check(action: str) -> set[str]:

@@ -8,20 +8,19 @@ from django.contrib import messages
 from django.http import HttpRequest
 from django.utils import timezone
 
-from guanai.accounts.models import FULL_ID_ROLES, AccessAction, AccessLog, Role
+from guanai.accounts.models import AccessAction, AccessLog
 
 FULL, MASKED, REDUCED = "full", "masked", "reduced"
 
 
 def card_access(user) -> str:
     """`full`: the full ID number (logged); `masked`: read-only roles; `reduced`: proxy parents
-    see no ID number, health or psychology at all."""
-    if user.is_superuser:
+    see no ID number, health or psychology at all (the scope table's full_id / masked_id)."""
+    from guanai.accounts import scope
+
+    if scope.acts_as(user, "full_id"):
         return FULL
-    codes = user.role_codes()
-    if codes & FULL_ID_ROLES:
-        return FULL
-    if Role.INSPECTOR in codes:
+    if scope.acts_as(user, "masked_id"):
         return MASKED
     return REDUCED
 

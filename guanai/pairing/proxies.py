@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from guanai.accounts import scope
 from guanai.accounts.models import Role, RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, AssignmentKind, Child, ChildAssignment, Enrolment
 from guanai.lib.dates import range_errors
@@ -113,7 +114,7 @@ def register_proxy_parent(
         )
     elif ProxyParent.objects.filter(user=user).exists():
         raise Invalid({"username": f"账号 {username} 已登记为代理家长"})
-    elif user.is_superuser or user.has_role(Role.TOWN_ADMIN, Role.INSPECTOR):
+    elif user.is_superuser or scope.towns(user, "view").exists():
         raise Invalid({"username": f"账号 {username} 是镇级账号，不能作为代理家长"})
     proxy = ProxyParent(
         user=user,

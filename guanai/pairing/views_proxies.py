@@ -16,7 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanai.accounts.models import AccessAction, Role
+from guanai.accounts import scope
+from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
 from guanai.children.access import search_children
@@ -359,7 +360,7 @@ def proxy_assignment_end(request: HttpRequest, pk: int) -> HttpResponse:
 def my_children(request: HttpRequest) -> HttpResponse:
     """A proxy parent's own page: the children assigned to them now, on a phone."""
     proxy = ProxyParent.objects.filter(user=request.user).select_related("school").first()
-    if proxy is None and not request.user.has_role(Role.PROXY_PARENT):
+    if proxy is None and not scope.acts_as(request.user, "follow_named"):
         raise Http404("您不是代理家长")
     rows = list(
         current_assignments()
