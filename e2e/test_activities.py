@@ -25,7 +25,7 @@ def test_a_camp_is_planned_and_the_roll_taken_on_a_phone(
     shoot(page, "plan")
     page.get_by_role("button", name="保存并选择儿童").click()
     expect(page.get_by_role("alert")).to_contain_text("已建立活动“冬季意志营”")
-    page.get_by_label("班级").select_option(label="3年级1班")
+    page.get_by_label("班级").select_option(label="三年级(1)班")
     page.get_by_label("留守类别").select_option(label="全部留守儿童")
     page.get_by_role("button", name="列出").click()
     page.locator("#pick-form").get_by_label("单小明").uncheck()
