@@ -242,9 +242,11 @@ from guanai.inspections.api import router as inspections_router
 from guanai.offline.api import router as offline_router
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
+from guanai.privacy.api import router as privacy_router
 from guanai.protection import api as protection_api
 from guanai.screening import api as screening_api
 from guanai.stats.api import router as stats_router
+from guanai.villages.api import router as villages_router
 
 api.add_router("/auth", accounts_router)
 api.add_router("/children", children_router)
@@ -268,3 +270,5 @@ api.add_router("/offline", offline_router)
 api.add_router("/incidents", protection_api.incidents_router)
 api.add_router("/dropout-cases", protection_api.dropout_router)
 api.add_router("/alerts", protection_api.alerts_router)
+api.add_router("/villages", villages_router)
+api.add_router("/privacy", privacy_router)

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "guanai.inspections",
     "guanai.protection",
     "guanai.stats",
+    "guanai.villages",
+    "guanai.privacy",
 ]
 
 MIDDLEWARE = [

@@ -45,6 +45,8 @@ urlpatterns = [
     path("care/", include("guanai.care.urls")),
     path("activities/", include("guanai.activities.urls")),
     path("offline/", include("guanai.offline.urls")),
+    path("villages/", include("guanai.villages.urls")),
+    path("privacy/", include("guanai.privacy.urls")),
     path("inspections/", include("guanai.inspections.urls")),
     path("protection/", include("guanai.protection.urls")),
     path("stats/", include("guanai.stats.urls")),

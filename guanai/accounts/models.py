@@ -26,9 +26,20 @@ class Role(models.TextChoices):
     SUBJECT_TEACHER = "subject_teacher", "任课教师"
     COUNSELOR = "counselor", "心理辅导员"
     PROXY_PARENT = "proxy_parent", "代理家长"
+    VILLAGE_DIRECTOR = "village_director", "儿童主任"
+    CHILD_SUPERVISOR = "child_supervisor", "儿童督导员"
+    AUDITOR = "auditor", "审计员"
 
 
-TOWN_ROLES = {Role.TOWN_ADMIN, Role.INSPECTOR}
+TOWN_ROLES = {
+    Role.TOWN_ADMIN,
+    Role.INSPECTOR,
+    Role.VILLAGE_DIRECTOR,
+    Role.CHILD_SUPERVISOR,
+    Role.AUDITOR,
+}
+# The codes of the roles held over a town (or a village of it) rather than a school.
+TOWN_LEVEL_ROLES = sorted(TOWN_ROLES)
 SCHOOL_ROLES = {Role.SCHOOL_LEADER, Role.COUNSELOR, Role.SUBJECT_TEACHER, Role.PROXY_PARENT}
 READ_ONLY_ROLES = {Role.INSPECTOR}
 # Roles that may see full ID numbers on the card (each view logged).
@@ -143,6 +154,9 @@ class RoleAssignment(models.Model):
         verbose_name="学校",
     )
     grade = models.PositiveSmallIntegerField("年级", null=True, blank=True)
+    # A village children's director (儿童主任) holds one village of her town: the village's
+    # normalised name (`lib.villages.village_key`: 枫树村 = 枫树).
+    village = models.CharField("村", max_length=40, blank=True)
     school_class = models.ForeignKey(
         "org.SchoolClass",
         models.PROTECT,
@@ -162,14 +176,16 @@ class RoleAssignment(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(role__in=["town_admin", "inspector"])
-                | models.Q(town__isnull=False),
+                condition=~models.Q(role__in=TOWN_LEVEL_ROLES) | models.Q(town__isnull=False),
                 name="accounts_role_town_unit",
             ),
             models.CheckConstraint(
-                condition=models.Q(role__in=["town_admin", "inspector"])
-                | models.Q(school__isnull=False),
+                condition=models.Q(role__in=TOWN_LEVEL_ROLES) | models.Q(school__isnull=False),
                 name="accounts_role_school_unit",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="village_director") | ~models.Q(village=""),
+                name="accounts_role_village_unit",
             ),
             models.CheckConstraint(
                 condition=~models.Q(role="grade_leader") | models.Q(grade__isnull=False),
