@@ -5,7 +5,7 @@ school leader; and the time of N allocations against one donation (each locks th
 row, `services.allocate`).
 
     DATABASE_URL=sqlite:////tmp/demo.sqlite3 .venv/bin/python bench/activities.py
-    (a database where `guanai init --demo` or org.demo.load_demo + activities.demo.load ran)
+    (a database where `guanai init --demo` or guanai.demo.load_demo + activities.demo.load ran)
 
 The allocations run inside a transaction that is rolled back: the database is left as it was.
 Prints numbers; never a timed unit test.

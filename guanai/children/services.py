@@ -14,6 +14,7 @@ from guanai.org.models import School, SchoolClass
 
 from .classification import ParentFacts, change_dates, classify
 from .models import Child, Guardian, Parent
+from .signals import child_leaves_pairs
 from .validation import FIELD_LABELS, CardInvalid, clean_card
 
 
@@ -99,10 +100,8 @@ def _end_pairs_if_role_changed(child: Child, before: str, by) -> None:
     """A child who stops being left-behind (or a buddy who becomes so) leaves their pair."""
     if (before in PAIRABLE) == (child.category in PAIRABLE) or before == "unknown":
         return
-    from guanai.pairing.services import end_pairs_of_child
-
     reason = "不再是留守或随迁儿童" if before in PAIRABLE else "结对同学成为留守儿童"
-    end_pairs_of_child(child=child, by=by, reason=reason)
+    child_leaves_pairs.send(sender=Child, child=child, by=by, reason=reason)
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:

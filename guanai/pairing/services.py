@@ -432,6 +432,11 @@ def end_pair(*, pair: Pair, by: User | None, reason: str) -> Pair:
 
 
 @transaction.atomic
+def end_pairs_on_signal(sender, *, child: Child, by: User | None, reason: str, **kwargs) -> None:
+    """The card's `child_leaves_pairs` signal (guanai/children/signals.py)."""
+    end_pairs_of_child(child=child, by=by, reason=reason)
+
+
 def end_pairs_of_child(*, child: Child, by: User | None, reason: str) -> int:
     """End every draft and active pair the child is in (transfer, no longer left-behind …)."""
     open_pairs = Pair.objects.filter(

@@ -405,7 +405,7 @@ class TransitionKind(models.TextChoices):
 class Transition(models.Model):
     """A dated change of a child's school, class or enrolment (动态管理). `on` is when it took
     effect, which may be earlier than when it was recorded; counts for a past date are rebuilt
-    from these rows (see guanai.children.transitions.school_counts_on)."""
+    from these rows (see guanai.screening.transitions.school_counts_on)."""
 
     child = models.ForeignKey(
         "children.Child", models.CASCADE, related_name="transitions", verbose_name="儿童"

@@ -10,11 +10,11 @@ from typing import Any
 from django.urls import reverse
 
 from guanai.children.roster import RosterError, import_roster, read_sheet
-from guanai.children.transitions import roll_over_school
 from guanai.children.validation import CardInvalid
 from guanai.jobs.models import Job
 from guanai.jobs.services import Progress, every_hour_in_worker, register
 from guanai.org.models import School
+from guanai.screening.transitions import roll_over_school
 
 from . import services
 from .services import IMPORT_KIND

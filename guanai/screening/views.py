@@ -25,9 +25,9 @@ from guanai.children.access import (
 )
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion
-from guanai.children.transitions import placement_timeline
 from guanai.children.validation import CardInvalid
 from guanai.org.models import School
+from guanai.screening.transitions import placement_timeline
 
 from . import services
 from .forms import (

@@ -17,16 +17,16 @@ from django.views.decorators.http import require_http_methods
 from guanai.accounts.permissions import writer_required
 from guanai.children.access import search_children
 from guanai.children.models import Child
-from guanai.children.transitions import (
+from guanai.children.validation import CardInvalid
+from guanai.jobs.services import start_job
+from guanai.org.models import SchoolClass
+from guanai.screening.transitions import (
     default_top_grade,
     rollover_preview,
     school_counts_on,
     school_year_of,
     transfer_child,
 )
-from guanai.children.validation import CardInvalid
-from guanai.jobs.services import start_job
-from guanai.org.models import SchoolClass
 
 from .forms import CountsForm, RolloverForm, TransferForm
 from .models import Rollover, Transition, schools_managed_by, schools_visible_to

@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
-from guanai.children.transitions import roll_over_school
 from guanai.contacts import letters as L
 from guanai.contacts import letters_pdf as P
+from guanai.screening.transitions import roll_over_school
 
 from .helpers import add_contact, at, created_on
 

@@ -6,7 +6,7 @@ from django.test import RequestFactory
 
 from guanai.children.models import Child
 from guanai.cli import main
-from guanai.org.demo import DEMO_LOGINS
+from guanai.demo import DEMO_LOGINS
 from guanai.org.models import School, Town
 from guanai.testing import DEMO_PASSWORD
 
@@ -74,7 +74,7 @@ def test_init_demo_loads_once(db, capsys):
 
 @pytest.mark.django_db
 def test_demo_town_matches_spec():
-    from guanai.org.demo import load_demo
+    from guanai.demo import load_demo
 
     load_demo()
     assert set(School.objects.values_list("code", flat=True)) == {"HS-ZX", "HS-BQ", "HS-GT"}

@@ -160,7 +160,7 @@ def test_rollover_page_scope(client, cast, users, role):
 
 @pytest.mark.parametrize("role", ALL)
 def test_rollover_result_scope(client, cast, users, role):
-    from guanai.children.transitions import roll_over_school
+    from guanai.screening.transitions import roll_over_school
 
     r = roll_over_school(school=cast["schools"]["zx"], by=users["zx_leader"], on=TODAY)
     client.force_login(users[role])

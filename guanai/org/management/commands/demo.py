@@ -1,8 +1,8 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from guanai.demo import DEMO_LOGINS
 from guanai.jobs.supervisor import Supervisor
-from guanai.org.demo import DEMO_LOGINS
 from guanai.testing import DEMO_PASSWORD
 
 

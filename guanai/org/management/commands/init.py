@@ -20,7 +20,7 @@ class Command(BaseCommand):
             if School.objects.exists():
                 self.stdout.write("数据库已有数据，未载入演示数据。")
             else:
-                from guanai.org.demo import load_demo
+                from guanai.demo import load_demo
 
                 summary = load_demo(progress=lambda m: self.stdout.write(m))
                 self.stdout.write(

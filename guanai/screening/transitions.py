@@ -18,14 +18,15 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from guanai.accounts.models import Role, RoleAssignment
+from guanai.children.classification import ParentFacts, classify
+from guanai.children.models import Child, ChildAssignment, Enrolment, Parent
+from guanai.children.signals import child_leaves_pairs
+from guanai.children.validation import CardInvalid
 from guanai.lib.grades import grade_name
 from guanai.lib.text import clean
 from guanai.org.models import School, SchoolClass
-from guanai.screening.models import Rollover, Transition, TransitionKind
 
-from .classification import ParentFacts, classify
-from .models import Child, ChildAssignment, Enrolment, Parent
-from .validation import CardInvalid
+from .models import Rollover, Transition, TransitionKind
 
 # A school's top grade is the end of its stage: 小学 6, 初中 9, 高中 12.
 STAGE_ENDS = (6, 9, 12)
@@ -33,9 +34,7 @@ STAGE_ENDS = (6, 9, 12)
 
 def _end_pairs(child: Child, by, reason: str) -> None:
     """Pairs (结对) are within one school: a child who leaves it leaves their pair."""
-    from guanai.pairing.services import end_pairs_of_child
-
-    end_pairs_of_child(child=child, by=by, reason=reason)
+    child_leaves_pairs.send(sender=Child, child=child, by=by, reason=reason)
 
 
 def _end_assignments(child: Child, on: dt.date) -> None:

@@ -9,7 +9,10 @@ from django.utils import timezone
 from guanai.accounts.models import Role, RoleAssignment
 from guanai.children.models import Child, ChildAssignment, Parent
 from guanai.children.services import child_history, update_child
-from guanai.children.transitions import (
+from guanai.children.validation import CardInvalid
+from guanai.org.models import SchoolClass
+from guanai.screening.models import Rollover, Transition
+from guanai.screening.transitions import (
     default_top_grade,
     placement_timeline,
     roll_over_school,
@@ -18,9 +21,6 @@ from guanai.children.transitions import (
     school_year_of,
     transfer_child,
 )
-from guanai.children.validation import CardInvalid
-from guanai.org.models import SchoolClass
-from guanai.screening.models import Rollover, Transition
 from guanai.testing import SUITE_TODAY, make_child, make_class, make_school, make_town
 
 TODAY = SUITE_TODAY
