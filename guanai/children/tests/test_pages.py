@@ -334,3 +334,17 @@ def test_edit_page_logs_full_phones_and_ids_only_where_it_shows_them(client, cas
     )
     client.get(edit_url(child, "basic"))
     assert AccessLog.objects.filter(action="view_id_number").count() == 1
+
+
+def test_list_pages_keep_the_filters(client, cast):
+    """One pagination partial for every list: the page links keep the search and filters."""
+    school_class = cast["children"]["c31a"].school_class
+    for i in range(30):
+        make_child(school_class, name=f"翻页{i:02d}")
+    client.force_login(cast["users"]["zx_teacher31"])
+    body = client.get(reverse("children:list"), {"q": "翻页"}).content.decode()
+    assert "第 1 / 2 页" in body and "上一页" not in body
+    assert "q=%E7%BF%BB%E9%A1%B5" in body and "page=2" in body
+    second = client.get(reverse("children:list"), {"q": "翻页", "page": 2}).content.decode()
+    assert "第 2 / 2 页" in second and "上一页" in second and "下一页" not in second
+    assert second.count('class="child-row"') == 5
