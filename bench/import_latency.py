@@ -41,7 +41,7 @@ def main() -> None:
 
     from guanai.jobs.models import Job, JobStatus
     from guanai.org.models import School, Town
-    from guanai.screening.services import start_import
+    from guanai.screening.imports import start_import
 
     call_command("migrate", verbosity=0)
     town = Town.objects.create(name="测试镇")

@@ -25,7 +25,7 @@ from guanai.jobs.models import Job
 from guanai.lib.bounds import Grade, Id, LazyOut, Natural, Pages
 from guanai.lib.grades import grade_name
 
-from . import services
+from . import imports, services
 from .models import (
     CardVerification,
     ScreeningCampaign,
@@ -105,7 +105,7 @@ def import_out(job: Job) -> dict[str, Any]:
         "dry_run": bool(job.params.get("dry_run")),
         "progress": {"done": job.done, "total": job.total, "percent": job.percent},
         "message": job.message,
-        "summary": services.import_summary(job),
+        "summary": imports.import_summary(job),
         "preview_of": job.params.get("preview_of"),
         "confirmed_by_job": job.params.get("confirmed_job"),
         "created_at": job.created_at,
@@ -125,7 +125,7 @@ def post_import(
     preview) runs as a background job. Answers the job: poll GET /api/v1/imports/{id}."""
     _forbid_read_only(request)
     target = _school_for_write(request, school)
-    job = services.start_import(
+    job = imports.start_import(
         school=target, upload=file, term=term, dry_run=dry_run, by=request.user
     )
     job.refresh_from_db()
@@ -136,7 +136,7 @@ def post_import(
 @paginate(Pages, page_size=50)
 def list_imports(request: HttpRequest):
     """Imports of the schools the user may import into, newest first."""
-    jobs = services.import_jobs_visible_to(request.user).select_related("school")
+    jobs = imports.import_jobs_visible_to(request.user).select_related("school")
     return LazyOut(jobs, import_out)
 
 
@@ -144,7 +144,7 @@ def list_imports(request: HttpRequest):
 def get_import(request: HttpRequest, job_id: Id):
     """Status, progress and, once finished, the summary in SPEC §6.1's shape."""
     job = get_object_or_404(
-        services.import_jobs_visible_to(request.user).select_related("school"), pk=job_id
+        imports.import_jobs_visible_to(request.user).select_related("school"), pk=job_id
     )
     return import_out(job)
 

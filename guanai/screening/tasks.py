@@ -16,8 +16,8 @@ from guanai.jobs.services import Progress, every_hour_in_worker, register
 from guanai.org.models import School
 from guanai.screening.transitions import roll_over_school
 
-from . import services
-from .services import IMPORT_KIND
+from . import imports
+from .imports import IMPORT_KIND
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def _count_rows(path: Path, name: str | None) -> int:
     return sum(1 for _ in read_sheet(path, name=name))
 
 
-@register(IMPORT_KIND, retry=services.import_retry_check)
+@register(IMPORT_KIND, retry=imports.import_retry_check)
 def run_roster_import(job: Job, progress: Progress) -> dict[str, Any]:
     """Validate (and unless a dry run, write) an uploaded roster; the result holds SPEC §6.1's
     summary. Validation is read-only and reports progress; the write is one short
@@ -39,7 +39,7 @@ def run_roster_import(job: Job, progress: Progress) -> dict[str, Any]:
     (after its rejected rows were kept, encrypted, for their download); a preview keeps it for
     the confirmation only when there is something to confirm."""
     school = School.objects.get(pk=job.school_id)
-    path = services.upload_path(job)
+    path = imports.upload_path(job)
     name = job.params.get("filename") or None
     dry_run = bool(job.params.get("dry_run"))
     if path is None or not path.is_file():
@@ -62,14 +62,14 @@ def run_roster_import(job: Job, progress: Progress) -> dict[str, Any]:
         )
         if result.rejected:
             try:
-                services.store_rejected_rows(job=job, summary=result.as_dict())
+                imports.store_rejected_rows(job=job, summary=result.as_dict())
             except (RosterError, OSError):  # the download will say it is not available
                 logger.warning("import %s: cannot keep its rejected rows", job.pk, exc_info=True)
     except Exception:
-        services.discard_upload(job)
+        imports.discard_upload(job)
         raise
     if not dry_run or not (result.created or result.updated):
-        services.discard_upload(job)  # nothing will read it again
+        imports.discard_upload(job)  # nothing will read it again
     progress(total, total, "预览已生成" if dry_run else "导入完成")
     return {
         "summary": result.as_dict(),
@@ -83,7 +83,7 @@ def run_roster_import(job: Job, progress: Progress) -> dict[str, Any]:
 
 @every_hour_in_worker
 def clean_stale_uploads() -> None:
-    services.clean_stale_uploads()
+    imports.clean_stale_uploads()
 
 
 @register(ROLLOVER_KIND)

@@ -26,7 +26,7 @@ from guanai.children.roster import RosterError, write_template
 from guanai.children.validation import CardInvalid
 from guanai.jobs.models import Job
 
-from . import services
+from . import imports
 from .forms import ImportForm
 from .models import schools_managed_by
 
@@ -48,7 +48,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None, schools=schools)
     if request.method == "POST" and form.is_valid():
         try:
-            job = services.start_import(
+            job = imports.start_import(
                 school=form.cleaned_data["school"],
                 upload=form.cleaned_data["file"],
                 term=form.cleaned_data["term"],
@@ -60,7 +60,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 form.add_error(key if key in form.fields else None, message)
         else:
             return redirect("screening:import_detail", pk=job.pk)
-    jobs = services.import_jobs_visible_to(request.user).select_related("school", "created_by")
+    jobs = imports.import_jobs_visible_to(request.user).select_related("school", "created_by")
     return render(
         request,
         "screening/imports.html",
@@ -73,10 +73,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Progress while the job runs (HTMX polls this view), then the preview or the result."""
     job = get_object_or_404(
-        services.import_jobs_visible_to(request.user).select_related("school", "created_by"),
+        imports.import_jobs_visible_to(request.user).select_related("school", "created_by"),
         pk=pk,
     )
-    summary = services.import_summary(job)
+    summary = imports.import_summary(job)
     errors = summary["errors"] if summary else []
     ctx = {
         "job": job,
@@ -86,8 +86,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dry_run": bool(job.params.get("dry_run")),
         "confirmed": job.params.get("confirmed_job"),
         "preview_of": job.params.get("preview_of"),
-        "can_confirm": services.can_confirm(job) and services.upload_exists(job),
-        "upload_gone": services.can_confirm(job) and not services.upload_exists(job),
+        "can_confirm": imports.can_confirm(job) and imports.upload_exists(job),
+        "upload_gone": imports.can_confirm(job) and not imports.upload_exists(job),
         "can_retry": job.retryable and job.status == "failed",
     }
     if request.htmx:
@@ -99,9 +99,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """Run for real what the preview showed."""
-    job = get_object_or_404(services.import_jobs_visible_to(request.user), pk=pk)
+    job = get_object_or_404(imports.import_jobs_visible_to(request.user), pk=pk)
     try:
-        new = services.confirm_import(job=job, by=request.user)
+        new = imports.confirm_import(job=job, by=request.user)
     except CardInvalid as exc:
         messages.error(request, "；".join(exc.errors.values()))
         return redirect("screening:import_detail", pk=job.pk)
@@ -112,9 +112,9 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Run again an import whose background worker died."""
-    job = get_object_or_404(services.import_jobs_visible_to(request.user), pk=pk)
+    job = get_object_or_404(imports.import_jobs_visible_to(request.user), pk=pk)
     try:
-        services.retry_import(job=job, by=request.user)
+        imports.retry_import(job=job, by=request.user)
     except CardInvalid as exc:
         messages.error(request, "；".join(exc.errors.values()))
     return redirect("screening:import_detail", pk=job.pk)
@@ -125,13 +125,13 @@ def import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     """The rejected rows with an 错误原因 column, to fix and re-upload (full ID numbers as the
     teacher typed them: written to the access log)."""
     job: Job = get_object_or_404(
-        services.import_jobs_visible_to(request.user).select_related("school"), pk=pk
+        imports.import_jobs_visible_to(request.user).select_related("school"), pk=pk
     )
-    if not services.rejected_rows_by_number(job):
+    if not imports.rejected_rows_by_number(job):
         messages.info(request, "这次导入没有被拒绝的行")
         return redirect("screening:import_detail", pk=job.pk)
     try:
-        data = services.rejected_rows_xlsx(job)
+        data = imports.rejected_rows_xlsx(job)
     except (RosterError, OSError, ValueError) as exc:
         messages.error(request, f"无法生成未导入的行：{exc}")
         return redirect("screening:import_detail", pk=job.pk)
@@ -140,7 +140,7 @@ def import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
             request, "未导入的行已不能下载（上传的文件已删除），请按页面上的错误原因修改后重新上传"
         )
         return redirect("screening:import_detail", pk=job.pk)
-    count = len(services.rejected_rows_by_number(job))
+    count = len(imports.rejected_rows_by_number(job))
     log_access(
         request=request,
         user=request.user,

@@ -21,7 +21,7 @@ from guanai.children.models import Child
 from guanai.children.tests import bad_sheets
 from guanai.jobs import services as jobs
 from guanai.jobs.models import Job
-from guanai.screening import services
+from guanai.screening import imports
 
 from .conftest import good_and_bad, roster_csv, roster_row
 
@@ -65,7 +65,7 @@ def test_rejected_rows_still_download_after_the_upload_went(client, cast, users)
         book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
         names = [row[1] for row in book.active.iter_rows(min_row=3, values_only=True)]
         assert names == ["错号", "缺年级"]
-    kept = services.rejected_rows_path(real).read_bytes()
+    kept = imports.rejected_rows_path(real).read_bytes()
     assert b"PK" not in kept[:4] and "错号".encode() not in kept  # encrypted, not an .xlsx
 
 
@@ -81,9 +81,9 @@ def test_upload_is_removed_when_the_preview_has_nothing_to_confirm(client, cast,
 
 def test_unconfirmed_preview_goes_after_a_day(client, cast, users, clock):
     preview = upload(client, users, cast, roster_csv(good_and_bad()))
-    assert services.clean_stale_uploads() == 0 and stored(preview).exists()
-    clock.shift(dt.timedelta(hours=services.UPLOAD_KEEP_HOURS + 1))
-    assert services.clean_stale_uploads() == 1 and not stored(preview).exists()
+    assert imports.clean_stale_uploads() == 0 and stored(preview).exists()
+    clock.shift(dt.timedelta(hours=imports.UPLOAD_KEEP_HOURS + 1))
+    assert imports.clean_stale_uploads() == 1 and not stored(preview).exists()
     client.force_login(users["zx_leader"])  # the session timed out meanwhile
     page = client.get(reverse("screening:import_detail", args=[preview.pk])).content.decode()
     assert "上传的文件已删除" in page and 'id="confirm"' not in page
@@ -93,7 +93,7 @@ def test_unconfirmed_preview_goes_after_a_day(client, cast, users, clock):
 
 def test_next_import_clears_stale_previews(client, cast, users, clock):
     old = upload(client, users, cast, roster_csv(good_and_bad()))
-    clock.shift(dt.timedelta(hours=services.UPLOAD_KEEP_HOURS + 1))
+    clock.shift(dt.timedelta(hours=imports.UPLOAD_KEEP_HOURS + 1))
     new = upload(client, users, cast, roster_csv(good_and_bad()))
     assert not stored(old).exists() and stored(new).exists()
 
@@ -101,7 +101,7 @@ def test_next_import_clears_stale_previews(client, cast, users, clock):
 def test_worker_cleans_up_hourly_and_leaves_files_in_use(db, cast, users, settings):
     """An orphan file (no job) goes after an hour; a file a queued import will read stays."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    queued = services.start_import(
+    queued = imports.start_import(
         school=cast["schools"]["zx"],
         upload=roster_csv(good_and_bad()),
         term=None,
