@@ -317,7 +317,7 @@ def list_photos(request: HttpRequest, activity_id: Id):
 def upload_photo(
     request: HttpRequest,
     activity_id: Id,
-    child: Form[int],
+    child: Form[str],
     photo: File[UploadedFile],
 ):
     """A photo (JPG or PNG, multipart `photo`) of a child on the list (`child`): refused, 422
@@ -325,7 +325,10 @@ def upload_photo(
     be one the user takes the attendance of (else 403; outside the scope 404)."""
     services.check_writer(request.user)
     activity = _activity(request, activity_id)
-    found = services.visible_child(request.user, child)
+    raw = str(child).strip()
+    if not raw.isdigit() or len(raw) > 18:
+        raise Invalid({"child": "请填写儿童编号"})
+    found = services.visible_child(request.user, int(raw))
     item = services.add_photo(activity=activity, child=found, upload=photo, by=request.user)
     return Status(201, photo_out(item))
 
