@@ -1,7 +1,10 @@
 """关爱活动 in a real browser at phone width (390×844) and on a desktop (1366×768): the school
 leader plans a camp and puts class 3-1 on the list; the class teacher takes the roll on her
-phone (tap a name, add a late-comer found by pinyin initials); then 板桥小学's leader signs a
-child in at the children's home door, logs a family call and signs her out.
+phone (tap a name, add a late-comer found by pinyin initials); then 板桥小学's leader puts
+himself on the children's home's rota, signs a child in at the door (the sign-in names him as
+on duty), logs a family call and signs her out; and 中心小学's leader records a donation,
+allocates it to two children, is refused an allocation beyond the balance and downloads the
+donor's certificate.
 Screenshots go to e2e/screenshots/ (git-ignored)."""
 
 from playwright.sync_api import Page, expect
@@ -62,11 +65,24 @@ def test_a_child_is_signed_in_at_the_childrens_home_door(
     page.get_by_label("名称").fill("板桥留守儿童之家")
     page.get_by_label("设施").fill("亲情电话、图书")
     page.get_by_role("button", name="建立").click()
+    expect(page.locator("#on-duty")).to_contain_text("现在没有人值班")
+    page.get_by_role("link", name="值班表").click()
+    page.get_by_label("值班人员").select_option(label="赵校长")
+    page.get_by_label("开始时间").fill("09:00")
+    page.get_by_label("结束时间").fill("12:00")
+    page.get_by_role("button", name="安排").click()
+    expect(page.get_by_role("alert")).to_contain_text("已安排 赵校长")
+    expect(page.locator("#rota li")).to_have_count(1)
+    assert_fits_phone(page, viewport)
+    shoot(page, "rota")
+    page.get_by_role("link", name="← 板桥留守儿童之家").click()
+    expect(page.locator("#on-duty")).to_contain_text("现在值班：赵校长（09:00–12:00）")
     page.get_by_label("搜索儿童").fill("zl")
     page.get_by_role("button", name="查找").click()
     page.locator("#found").get_by_role("button", name="赵六").click()
     expect(page.get_by_role("alert")).to_contain_text("赵六 已签到")
     expect(page.locator(".inside-row")).to_have_count(1)
+    expect(page.locator(".inside-row")).to_contain_text("值班 赵校长")
     assert_fits_phone(page, viewport)
     shoot(page, "door")
     page.get_by_role("link", name="亲情电话").click()
