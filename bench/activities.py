@@ -1,8 +1,10 @@
 """Time and query counts of the activity, donation and children's-home reads on a database with
 the demo town (the coverage per class, the home-page panel, the fairness list, a home's month
 and never-came list, a child's activities on the card), for the town administrator and a
-school leader; and the time of N allocations against one donation (each locks the donation's
-row, `services.allocate`).
+school leader; the participants chosen from a list (the overdue: the contacts' due list; the
+never-reached: no contact this term) for an activity of 中心小学; the time of N allocations
+against one donation (each locks the donation's row, `services.allocate`) and of the donor's
+certificate PDF of that donation (`services.certificate_pdf`).
 
     DATABASE_URL=sqlite:////tmp/demo.sqlite3 .venv/bin/python bench/activities.py
     (a database where `guanai init --demo` or guanai.demo.load_demo + activities.demo.load ran)
@@ -37,11 +39,12 @@ def main() -> None:
 
     from guanai.accounts.models import User
     from guanai.activities import services
-    from guanai.activities.models import Home
+    from guanai.activities.models import Activity, Home
     from guanai.children.models import Child
     from guanai.org.models import School
 
     home = Home.objects.first()
+    activity = Activity.objects.filter(school__code="HS-ZX").first()
     child = Child.objects.filter(activity_places__isnull=False).first()
     print(f"children {Child.objects.count()}, left-behind {Child.objects.left_behind().count()}")
     print(f"{'user':>10} {'read':<22} {'ms (best)':>10} {'queries':>8}")
@@ -54,6 +57,12 @@ def main() -> None:
             "home month": lambda u=user: services.monthly_use(home, u),
             "home never came": lambda u=user: list(services.never_came(home, u)),
             "card activities": lambda u=user: services.activities_for_child(child, u),
+            "pick: overdue": lambda u=user: list(
+                services.candidates(u, activity, listed="overdue")
+            ),
+            "pick: never reached": lambda u=user: list(
+                services.candidates(u, activity, listed="never_reached")
+            ),
         }
         for name, read in reads.items():
             best = float("inf")
@@ -91,6 +100,19 @@ def main() -> None:
         print(
             f"{args.allocations} allocations: {spent * 1000 / args.allocations:.2f} ms each,"
             f" balance {donation.balance()}"
+        )
+        services.set_stories(
+            donation=donation, stories="孩子们用这笔钱买了冬衣。\n一位奶奶写来感谢信。", by=leader
+        )
+        best = float("inf")
+        for _ in range(args.repeat):
+            with CaptureQueriesContext(connection) as q:
+                t0 = time.perf_counter()
+                pdf = services.certificate_pdf(donation)
+                best = min(best, time.perf_counter() - t0)
+        print(
+            f"certificate PDF ({args.allocations} allocations): {best * 1000:.0f} ms (best),"
+            f" {len(q)} queries, {len(pdf) // 1024} KB"
         )
         transaction.set_rollback(True)
 

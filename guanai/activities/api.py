@@ -11,9 +11,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
@@ -24,7 +25,7 @@ from guanai.lib.bounds import Id, LazyOut, Pages
 from guanai.lib.errors import Invalid
 
 from . import services
-from .models import Activity, ActivityKind, Donation, Home, Participant
+from .models import Activity, ActivityKind, ActivityPhoto, Donation, Home, Participant
 
 activities_router = Router(tags=["activities"])
 donations_router = Router(tags=["donations"])
@@ -177,6 +178,43 @@ def coverage(request: HttpRequest, term: str | None = None):
     ]
 
 
+class PhotoOut(Schema):
+    id: int
+    child: int
+    name: str
+    created_at: dt.datetime
+    url: str
+
+
+def photo_out(p: ActivityPhoto) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "child": p.child_id,
+        "name": p.child.name,
+        "created_at": p.created_at,
+        "url": f"/api/v1/activities/photos/{p.pk}",
+    }
+
+
+@activities_router.get("/photos/{photo_id}", response={200: None})
+def download_photo(request: HttpRequest, photo_id: Id):
+    """One photo's file (image/jpeg or image/png), for users who see both the activity and
+    the child; else 404."""
+    item = get_object_or_404(
+        ActivityPhoto.objects.filter(
+            activity__in=Activity.objects.visible_to(request.user),
+            child__in=Child.objects.visible_to(request.user),
+        ),
+        pk=photo_id,
+    )
+    ext = item.file.name.rsplit(".", 1)[-1].lower()
+    kind = {"jpg": "image/jpeg", "png": "image/png"}.get(ext, "application/octet-stream")
+    response = FileResponse(item.file.open("rb"), content_type=kind)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
 @activities_router.post("", response={201: ActivityOut, 422: ErrorsOut})
 def create_activity(request: HttpRequest, payload: ActivityIn):
     """Plan an activity (the school's leaders, the town)."""
@@ -268,6 +306,65 @@ def attendance(request: HttpRequest, activity_id: Id, payload: AttendanceIn):
     return participant_out(p)
 
 
+@activities_router.get("/{activity_id}/photos", response=list[PhotoOut])
+def list_photos(request: HttpRequest, activity_id: Id):
+    """The activity's photos of the children the user sees."""
+    activity = _activity(request, activity_id)
+    return [photo_out(p) for p in services.photos_for(activity, request.user)]
+
+
+@activities_router.post("/{activity_id}/photos", response={201: PhotoOut, 422: ErrorsOut})
+def upload_photo(
+    request: HttpRequest,
+    activity_id: Id,
+    child: Form[str],
+    photo: File[UploadedFile],
+):
+    """A photo (JPG or PNG, multipart `photo`) of a child on the list (`child`): refused, 422
+    naming `photos` with the reason, when her card records no photo consent; the child must
+    be one the user takes the attendance of (else 403; outside the scope 404)."""
+    services.check_writer(request.user)
+    activity = _activity(request, activity_id)
+    raw = str(child).strip()
+    if not raw.isdigit() or len(raw) > 18:
+        raise Invalid({"child": "请填写儿童编号"})
+    found = services.visible_child(request.user, int(raw))
+    item = services.add_photo(activity=activity, child=found, upload=photo, by=request.user)
+    return Status(201, photo_out(item))
+
+
+class PublicityIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["news", "wall", "wechat", "other"]
+    issued_on: dt.date | None = None
+
+
+class PublicityOut(Schema):
+    id: int
+    channel: str
+    channel_label: str
+    issued_on: dt.date
+
+
+@activities_router.post("/{activity_id}/publicity", response={201: PublicityOut, 422: ErrorsOut})
+def issue_publicity(request: HttpRequest, activity_id: Id, payload: PublicityIn):
+    """Record that the activity's publicity summary was issued (news, wall, wechat, other),
+    counted as 宣传; the school's managers."""
+    services.check_writer(request.user)
+    activity = _activity(request, activity_id)
+    services.check_manager(request.user, activity.school)
+    item = services.issue_publicity(activity=activity, values=payload.model_dump(), by=request.user)
+    return Status(
+        201,
+        {
+            "id": item.pk,
+            "channel": item.channel,
+            "channel_label": item.get_channel_display(),
+            "issued_on": item.issued_on,
+        },
+    )
+
+
 # --- donations --------------------------------------------------------------------------------
 
 
@@ -284,6 +381,7 @@ class DonationOut(Schema):
     balance: Decimal
     received_on: dt.date
     notes: str
+    stories: str
 
 
 class DonationIn(Schema):
@@ -314,6 +412,7 @@ def donation_out(d: Donation) -> dict[str, Any]:
         "balance": d.amount - allocated,
         "received_on": d.received_on,
         "notes": d.notes,
+        "stories": d.stories,
     }
 
 
@@ -381,6 +480,34 @@ def create_donation(request: HttpRequest, payload: DonationIn):
 @donations_router.get("/{donation_id}", response=DonationOut)
 def get_donation(request: HttpRequest, donation_id: Id):
     return donation_out(_donation(request, donation_id))
+
+
+class StoriesIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    stories: str = Field(..., max_length=10000, description="匿名故事：不写儿童姓名、年级、班级")
+
+
+@donations_router.patch("/{donation_id}", response={200: DonationOut, 422: ErrorsOut})
+def patch_donation(request: HttpRequest, donation_id: Id, payload: StoriesIn):
+    """Write the anonymised stories for the donor's certificate (the school's managers); 422
+    naming `stories` when they name a child the donation went to, a grade or a class."""
+    services.check_writer(request.user)
+    donation = _donation(request, donation_id)
+    services.check_manager(request.user, donation.school)
+    services.set_stories(donation=donation, stories=payload.stories, by=request.user)
+    return donation_out(_donation(request, donation_id))
+
+
+@donations_router.get("/{donation_id}/certificate", response={200: None})
+def donation_certificate(request: HttpRequest, donation_id: Id) -> HttpResponse:
+    """The donor's certificate (PDF, A4): totals handed out per school, the anonymised
+    stories, no child's name; the school's managers (403 for its readers), each download
+    written to the access log."""
+    from .views import certificate_response
+
+    donation = _donation(request, donation_id)
+    services.check_manager(request.user, donation.school)
+    return certificate_response(request, donation)
 
 
 class AllocationOut(Schema):
@@ -505,6 +632,7 @@ class VisitOut(Schema):
     name: str
     signed_in_at: dt.datetime
     signed_out_at: dt.datetime | None
+    on_duty: str | None
 
 
 def visit_out(v) -> dict[str, Any]:
@@ -514,6 +642,7 @@ def visit_out(v) -> dict[str, Any]:
         "name": v.child.name,
         "signed_in_at": v.signed_in_at,
         "signed_out_at": v.signed_out_at,
+        "on_duty": str(v.on_duty) if v.on_duty_id else None,
     }
 
 
@@ -602,3 +731,49 @@ def never_came(request: HttpRequest, home_id: Id):
     """Left-behind children of the home's school who have not come this term."""
     home = _home(request, home_id)
     return [_child_brief(c) for c in services.never_came(home, request.user)]
+
+
+class DutyOut(Schema):
+    id: int
+    on: dt.date
+    starts_at: dt.time
+    ends_at: dt.time
+    staff: str
+    staff_name: str
+
+
+class DutyIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    on: dt.date
+    starts_at: dt.time
+    ends_at: dt.time
+    staff: str = Field(..., max_length=150, description="值班人员的登录名（本校教职工）")
+
+
+def duty_out(d) -> dict[str, Any]:
+    return {
+        "id": d.pk,
+        "on": d.on,
+        "starts_at": d.starts_at,
+        "ends_at": d.ends_at,
+        "staff": d.staff.username,
+        "staff_name": str(d.staff),
+    }
+
+
+@homes_router.get("/{home_id}/duties", response=list[DutyOut])
+def list_duties(request: HttpRequest, home_id: Id, days: int = Query(14, ge=1, le=92)):
+    """The rota (值班表) from today for `days` days."""
+    home = _home(request, home_id)
+    return [duty_out(d) for d in services.rota(home, days=days)]
+
+
+@homes_router.post("/{home_id}/duties", response={201: DutyOut, 422: ErrorsOut})
+def add_duty(request: HttpRequest, home_id: Id, payload: DutyIn):
+    """Put a member of the school's staff (login name) on the rota (the school's managers)."""
+    services.check_writer(request.user)
+    home = _home(request, home_id)
+    services.check_manager(request.user, home.school)
+    staff = services.home_staff(home).filter(username=payload.staff.strip()).first()
+    values = payload.model_dump() | {"staff": staff.pk if staff else "x"}
+    return Status(201, duty_out(services.add_duty(home=home, values=values, by=request.user)))

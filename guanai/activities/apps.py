@@ -37,6 +37,18 @@ LABELS = {
     "action": "操作",
     "with_whom": "通话的家长",
     "month": "月份",
+    "stories": "匿名故事",
+    "photo": "照片",
+    "photos": "照片",
+    "photo_id": "照片编号",
+    "channel": "发布渠道",
+    "issued_on": "发布日期",
+    "on": "值班日期",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "staff": "值班人员",
+    "days": "天数",
+    "list": "名单",
 }
 
 

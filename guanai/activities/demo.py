@@ -1,7 +1,8 @@
 """The demo town's activities, donation and children's home (issue #16): this term's summer
 camp at 虎山镇中心小学 with attendance, a proxy-parent afternoon taken by 王叔叔, a donation
 from the county women's federation partly handed out, and 板桥小学's children's home with a
-month of sign-ins and family calls. Called once by the demo loader after the children, the
+month of sign-ins and family calls and its rota; the camp's publicity issued on the 公众号 and
+the donation's anonymised stories for the donor's certificate. Called once by the demo loader after the children, the
 proxy parents and the contacts exist: `guanai.activities.demo.load(progress=progress)`.
 A second call adds nothing."""
 
@@ -19,7 +20,7 @@ from guanai.lib import dates
 from guanai.org.models import School
 
 from . import services
-from .models import Activity, ActivityKind, Donation, Home, HomeVisit, Participant
+from .models import Activity, ActivityKind, Donation, Home, HomeDuty, HomeVisit, Participant
 
 CAMP = "暑期意志营"
 PROXY = "代理家长陪伴日"
@@ -107,6 +108,9 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
         },
         by=leader,
     )
+    services.issue_publicity(
+        activity=camp, values={"channel": "wechat", "issued_on": camp.ends_on}, by=leader
+    )
     doubles = [c for c in left if c.category == "double"][:6]
     for i, child in enumerate(doubles):
         services.allocate(
@@ -122,6 +126,15 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
             by=leader,
         )
 
+    services.set_stories(
+        donation=donation,
+        stories=(
+            "一个父母都在外地打工的孩子穿上了新冬衣，上学路上不再冻得发抖。\n"
+            "有了新的学习用品，几个孩子的作业本干净整齐多了，老师在班会上表扬了他们。"
+        ),
+        by=leader,
+    )
+
     # 板桥小学's children's home: a month of sign-ins after school, and family calls
     home = services.create_home(
         school=bq,
@@ -134,6 +147,17 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
     )
     regulars = list(Child.objects.active().left_behind().filter(school=bq).order_by("id"))
     regulars = regulars[: max(1, len(regulars) * 2 // 3)]
+    # the rota: the school's staff in turn, weekdays 16:00—18:00, this month and the next two weeks
+    staff = list(services.home_staff(home)) or [bq_leader]
+    duties: dict[dt.date, User] = {}
+    for back in range(30, -15, -1):
+        day = today - dt.timedelta(days=back)
+        if day.weekday() < 5 and day >= first:
+            duties[day] = staff[len(duties) % len(staff)]
+    HomeDuty.objects.bulk_create(
+        HomeDuty(home=home, on=day, starts_at=dt.time(16), ends_at=dt.time(18), staff=who)
+        for day, who in duties.items()
+    )
     visits, calls = [], 0
     for back in range(30, 0, -1):
         day = today - dt.timedelta(days=back)
@@ -148,6 +172,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
                     signed_in_at=came,
                     signed_out_at=came + dt.timedelta(minutes=rng.randint(40, 110)),
                     by=bq_leader,
+                    on_duty=duties.get(day),
                 )
             )
             if rng.random() < 0.25:
@@ -166,7 +191,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
         progress(
             f"  关爱活动：{CAMP} {present}/{len(chosen)} 人到场，{PROXY} {len(proxy_kids)} 人；"
             f"爱心捐献 5000 元已发放 {len(doubles) * 500} 元；"
-            f"{HOME} {len(visits)} 人次签到，亲情电话 {calls} 次"
+            f"{HOME} {len(visits)} 人次签到，亲情电话 {calls} 次，值班 {len(duties)} 班"
         )
     return {
         "activities": 2,

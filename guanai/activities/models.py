@@ -156,6 +156,9 @@ class Donation(models.Model):
     amount = models.DecimalField("数量", max_digits=12, decimal_places=2)
     received_on = models.DateField("接收日期")
     notes = models.TextField("备注", blank=True)
+    # For the donor's certificate: what the gift did, written by staff without any child's
+    # name, class or photo (services.clean_stories checks the names of the children it went to).
+    stories = models.TextField("匿名故事", blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="登记人"
     )
@@ -265,6 +268,14 @@ class HomeVisit(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="登记人"
     )
+    on_duty = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="值班人员",
+    )
 
     class Meta:
         verbose_name = "儿童之家签到"
@@ -274,6 +285,67 @@ class HomeVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.home_id}:{self.child_id}"
+
+
+class HomeDuty(models.Model):
+    """One slot of a home's rota (值班表): a member of the school's staff on duty on a day."""
+
+    home = models.ForeignKey(Home, models.CASCADE, related_name="duties", verbose_name="儿童之家")
+    on = models.DateField("值班日期")
+    starts_at = models.TimeField("开始时间")
+    ends_at = models.TimeField("结束时间")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="值班人员"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "儿童之家值班"
+        verbose_name_plural = "儿童之家值班"
+        ordering = ["on", "starts_at", "id"]
+        indexes = [models.Index(fields=["home", "on"], name="homeduty_home_on")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["home", "on", "starts_at", "staff"], name="homeduty_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.on} {self.starts_at:%H:%M}-{self.ends_at:%H:%M} {self.staff}"
+
+    @property
+    def slot(self) -> str:
+        return f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
+
+class Channel(models.TextChoices):
+    NEWS = "news", "新闻稿"
+    WALL = "wall", "校园宣传栏"
+    WECHAT = "wechat", "公众号"
+    OTHER = "other", "其他"
+
+
+class PublicityItem(models.Model):
+    """A publicity summary (宣传) of an activity issued on a channel: the seed's 宣传 measure
+    counts these (services.publicity_count)."""
+
+    activity = models.ForeignKey(
+        Activity, models.CASCADE, related_name="publicity_items", verbose_name="活动"
+    )
+    channel = models.CharField("发布渠道", max_length=8, choices=Channel.choices)
+    issued_on = models.DateField("发布日期")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="登记人"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "活动宣传"
+        verbose_name_plural = "活动宣传"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id}:{self.channel}"
 
 
 def photo_path(instance: "ActivityPhoto", filename: str) -> str:

@@ -11,13 +11,14 @@ only at a 代理家长活动. A read-only role (督导员) changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet  # noqa: F401
+from django.db.models import Count, Q, QuerySet, Sum  # noqa: F401
 from django.http import Http404
 from django.utils import timezone
 
@@ -32,12 +33,15 @@ from .models import (
     Activity,
     ActivityKind,
     Allocation,
+    Channel,
     Donation,
     DonorKind,
     GiftKind,
     Home,
+    HomeDuty,
     HomeVisit,
     Participant,
+    PublicityItem,
     plain,
 )
 
@@ -201,9 +205,48 @@ def update_activity(*, activity: Activity, values: dict[str, Any], by: User) -> 
     return activity
 
 
-def candidates(user: User, activity: Activity, *, klass: int | None = None, category: str = ""):
+LISTS = {
+    "overdue": "联系逾期的儿童",
+    "never_reached": "本学期从未联系的留守儿童",
+}
+
+
+def overdue_ids(user: User, children: QuerySet[Child]) -> set[int]:
+    """Children due a contact today under the user's due lists (contacts.rules.due_items, the
+    same function as the due page: the rules, terms and proxy-parent lists are its own)."""
+    from guanai.contacts import access
+    from guanai.contacts.rules import due_items
+
+    codes = access.due_rule_codes(user)
+    if codes == []:
+        return set()
+    return {i.child for i in due_items(children, as_of=timezone.localdate(), rule_codes=codes)}
+
+
+def never_reached(user: User, *, term: str | None = None) -> QuerySet[Child]:
+    """Left-behind children in the user's scope (enrolled) with no contact of any kind logged
+    this term (or `term`). The contacts app has no such list yet: counted here from its
+    records, one subquery."""
+    from guanai.contacts.models import Contact
+    from guanai.contacts.rules import local_midnight
+
+    first, last = term_range(term)
+    since, until = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
+    reached = Contact.objects.filter(at__gte=since, at__lt=until).values("child_id")
+    return Child.objects.visible_to(user).active().left_behind().exclude(pk__in=reached)
+
+
+def candidates(
+    user: User,
+    activity: Activity,
+    *,
+    klass: int | None = None,
+    category: str = "",
+    listed: str = "",
+):
     """Children who may be put on the list: enrolled at the activity's school, in the user's
-    scope; a class (id) or a category (single/double/…, or "left_behind") narrows it."""
+    scope; a class (id), a category (single/double/…, or "left_behind") or a list (`LISTS`:
+    "overdue" — due a contact now —, "never_reached" — no contact this term) narrows it."""
     qs = Child.objects.visible_to(user).active().filter(school_id=activity.school_id)
     if klass:
         qs = qs.filter(school_class_id=klass)
@@ -211,18 +254,28 @@ def candidates(user: User, activity: Activity, *, klass: int | None = None, cate
         qs = qs.left_behind()
     elif category:
         qs = qs.filter(category=category)
+    if listed == "overdue":
+        qs = qs.filter(pk__in=overdue_ids(user, qs))
+    elif listed == "never_reached":
+        qs = qs.filter(pk__in=never_reached(user).values("pk"))
+    elif listed:
+        raise Invalid({"list": "应为 " + "、".join(LISTS.values())}, source="query")
     return qs
 
 
 @transaction.atomic
 def add_participants(*, activity: Activity, child_ids: list[int], by: User) -> list[Participant]:
-    """Put children on the list (managers of the school). Unknown or out-of-scope ids: Invalid."""
+    """Put children on the list (managers of the school). Ids of children the user does not
+    see: 404, like any id outside the scope; seen but not enrolled at the school: Invalid."""
     check_manager(by, activity.school)
     wanted = list(dict.fromkeys(child_ids))
+    seen = set(Child.objects.visible_to(by).filter(pk__in=wanted).values_list("pk", flat=True))
+    if len(seen) < len(wanted):
+        raise Http404
     found = set(candidates(by, activity).filter(pk__in=wanted).values_list("pk", flat=True))
     missing = [pk for pk in wanted if pk not in found]
     if missing:
-        raise Invalid({"children": f"不是本校在读儿童或不在您的范围内：{len(missing)} 人"})
+        raise Invalid({"children": f"不是本校在读儿童：{len(missing)} 人"})
     have = set(activity.participants.values_list("child_id", flat=True))
     new = [Participant(activity=activity, child_id=pk) for pk in wanted if pk not in have]
     Participant.objects.bulk_create(new)
@@ -390,6 +443,102 @@ def allocate(*, donation: Donation, child: Child, values: dict[str, Any], by: Us
     )
 
 
+# Grades and classes as people write them: 三年级, 3年级, (1)班, （2）班, 3班, 三·一班.
+CLASS_WORDS = re.compile(
+    r"[一二三四五六七八九十\d]+\s*年级|[(（]?\s*[一二三四五六七八九十\d]+\s*[)）]?\s*班"
+)
+
+
+def story_names(donation: Donation) -> list[str]:
+    """The names a story about this donation must not contain: each child it went to, full
+    name and, for names of three characters or more, the given name."""
+    names: set[str] = set()
+    for name in donation.allocations.values_list("child__name", flat=True).distinct():
+        name = (name or "").strip()
+        if name:
+            names.add(name)
+            if len(name) >= 3:
+                names.add(name[1:])
+    return sorted(names, key=lambda n: (-len(n), n))
+
+
+def story_problems(donation: Donation, text: str) -> str:
+    """Why a story cannot go on the donor's certificate ('' when it may)."""
+    named = [n for n in story_names(donation) if n in text]
+    if named:
+        return "故事中不能出现受助儿童的姓名：" + "、".join(named)
+    if CLASS_WORDS.search(text):
+        return "故事中不能写年级或班级"
+    return ""
+
+
+@transaction.atomic
+def set_stories(*, donation: Donation, stories: str, by: User) -> Donation:
+    """Write the anonymised stories for the donor (the school's managers): short texts about
+    what the gift did, refused when they name a child it went to or a grade or class."""
+    check_manager(by, donation.school)
+    errors: dict[str, str] = {}
+    text = _text({"stories": stories}, "stories", errors, limit=2000)
+    if not errors and (problem := story_problems(donation, text)):
+        errors["stories"] = problem
+    if errors:
+        raise Invalid(errors)
+    donation.stories = text
+    donation.save(update_fields=["stories"])
+    return donation
+
+
+def certificate(donation: Donation) -> dict[str, Any]:
+    """What the donor's certificate says: the gift, how much of it was handed out to how many
+    children, per school and per item — counts only, no child's name or class — and the
+    stories (left out, with the reason, if a child it later went to is named in them)."""
+    rows = (
+        donation.allocations.values("child__school__name", "what")
+        .annotate(children=Count("child", distinct=True), amount=Sum("amount"), times=Count("id"))
+        .order_by("child__school__name", "what")
+    )
+    totals = donation.allocations.aggregate(
+        children=Count("child", distinct=True), amount=Sum("amount"), times=Count("id")
+    )
+    given = totals["amount"] or Decimal(0)
+    problem = story_problems(donation, donation.stories) if donation.stories else ""
+    stories = [] if problem else [p.strip() for p in donation.stories.split("\n") if p.strip()]
+    return {
+        "d": donation,
+        "per_school": [
+            {
+                "school": r["child__school__name"],
+                "what": r["what"] or ("现金" if donation.kind == GiftKind.MONEY else donation.item),
+                "children": r["children"],
+                "times": r["times"],
+                "amount": plain(r["amount"]),
+            }
+            for r in rows
+        ],
+        "children": totals["children"],
+        "times": totals["times"],
+        "given": plain(given),
+        "left": plain(donation.amount - given),
+        "stories": stories,
+        "stories_left_out": problem,
+        "printed": timezone.localdate(),
+    }
+
+
+def certificate_pdf(donation: Donation) -> bytes:
+    """The donor's certificate (捐赠证书 / 感谢信): one A4 page, CJK font embedded."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from weasyprint import HTML
+
+    from guanai.lib.pdf import font_url
+
+    html = render_to_string(
+        "activities/certificate_pdf.html", certificate(donation) | {"font_url": font_url()}
+    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
 def fairness(user: User, *, school: School | None = None) -> dict[str, list]:
     """Left-behind children in scope who received nothing, and those who received several
     times (with the recorded reasons), most first."""
@@ -429,6 +578,88 @@ def create_home(*, school: School, values: dict[str, Any], by: User) -> Home:
     return Home.objects.create(school=school, **clean_home(values))
 
 
+def home_staff(home: Home) -> QuerySet[User]:
+    """Who may be on a home's rota: the school's staff (pairing.services.school_staff)."""
+    from guanai.pairing.services import school_staff
+
+    return school_staff(home.school)
+
+
+def _time(values: dict, key: str, errors: dict, *, required: str) -> dt.time | None:
+    raw = values.get(key)
+    if raw in (None, ""):
+        errors[key] = required
+        return None
+    if isinstance(raw, dt.time):
+        return raw.replace(second=0, microsecond=0)
+    try:
+        return dt.datetime.strptime(str(raw).strip().replace("：", ":"), "%H:%M").time()
+    except ValueError:
+        errors[key] = "时间格式应为 08:30"
+        return None
+
+
+@transaction.atomic
+def add_duty(*, home: Home, values: dict[str, Any], by: User) -> HomeDuty:
+    """Put a member of the school's staff on the rota for a day and a time slot (managers)."""
+    check_manager(by, home.school)
+    errors: dict[str, str] = {}
+    on = _date(values, "on", errors, required="请填写值班日期")
+    starts_at = _time(values, "starts_at", errors, required="请填写开始时间")
+    ends_at = _time(values, "ends_at", errors, required="请填写结束时间")
+    if starts_at and ends_at and ends_at <= starts_at:
+        errors["ends_at"] = "结束时间应晚于开始时间"
+    raw = values.get("staff")
+    staff = None
+    if raw in (None, ""):
+        errors["staff"] = "请选择值班人员"
+    else:
+        pk = raw.pk if isinstance(raw, User) else (int(raw) if str(raw).isdigit() else 0)
+        staff = home_staff(home).filter(pk=pk).first()
+        if staff is None:
+            errors["staff"] = f"值班人员应为{home.school.name}的教职工"
+    if (
+        not errors
+        and HomeDuty.objects.filter(
+            home=home, on=on, staff=staff, starts_at__lt=ends_at, ends_at__gt=starts_at
+        ).exists()
+    ):
+        errors["starts_at"] = f"{staff} 这一天的这个时段已经在值班表上"
+    if errors:
+        raise Invalid(errors)
+    return HomeDuty.objects.create(
+        home=home, on=on, starts_at=starts_at, ends_at=ends_at, staff=staff
+    )
+
+
+@transaction.atomic
+def remove_duty(*, duty: HomeDuty, by: User) -> None:
+    check_manager(by, duty.home.school)
+    duty.delete()
+
+
+def rota(home: Home, *, first: dt.date | None = None, days: int = 7) -> QuerySet[HomeDuty]:
+    """The rota from `first` (today) for `days` days, by day and time."""
+    first = first or timezone.localdate()
+    return (
+        HomeDuty.objects.filter(home=home, on__gte=first, on__lt=first + dt.timedelta(days=days))
+        .select_related("staff")
+        .order_by("on", "starts_at", "id")
+    )
+
+
+def on_duty(home: Home, at: dt.datetime | None = None) -> list[HomeDuty]:
+    """Who is on duty at the home now (or at `at`): the slots covering that moment."""
+    at = timezone.localtime(at or timezone.now())
+    return list(
+        HomeDuty.objects.filter(
+            home=home, on=at.date(), starts_at__lte=at.time(), ends_at__gt=at.time()
+        )
+        .select_related("staff")
+        .order_by("starts_at", "id")
+    )
+
+
 def may_sign(user: User, home: Home, child: Child) -> bool:
     return (
         not user.is_read_only
@@ -450,8 +681,14 @@ def sign_in(*, home: Home, child: Child, by: User) -> tuple[HomeVisit, bool]:
     visit = open_visit(home, child)
     if visit is not None:
         return visit, False
+    now = timezone.now()
+    duty = next(iter(on_duty(home, now)), None)
     return HomeVisit.objects.create(
-        home=home, child=child, signed_in_at=timezone.now(), by=by
+        home=home,
+        child=child,
+        signed_in_at=now,
+        by=by,
+        on_duty=duty.staff if duty else None,
     ), True
 
 
@@ -558,7 +795,7 @@ def present_now(home: Home, user: User) -> QuerySet[HomeVisit]:
     return (
         HomeVisit.objects.filter(home=home, signed_out_at__isnull=True)
         .filter(child__in=Child.objects.visible_to(user))
-        .select_related("child", "child__school_class")
+        .select_related("child", "child__school_class", "on_duty")
         .order_by("signed_in_at")
     )
 
@@ -597,6 +834,39 @@ def publicity(activity: Activity) -> dict[str, Any]:
         "named": named,
         "unnamed": len(present) - len(named),
     }
+
+
+@transaction.atomic
+def issue_publicity(*, activity: Activity, values: dict[str, Any], by: User) -> PublicityItem:
+    """Record that the activity's publicity summary was issued on a channel (managers)."""
+    check_manager(by, activity.school)
+    errors: dict[str, str] = {}
+    channel = values.get("channel")
+    if channel not in Channel.values:
+        errors["channel"] = "应为 " + "、".join(str(x) for x in Channel.labels)
+    issued_on = _date(values, "issued_on", errors) or timezone.localdate()
+    if issued_on > timezone.localdate():
+        errors["issued_on"] = "发布日期不能晚于今天"
+    elif issued_on < activity.starts_on:
+        errors["issued_on"] = "发布日期不能早于活动开始日期"
+    if errors:
+        raise Invalid(errors)
+    return PublicityItem.objects.create(
+        activity=activity, channel=channel, issued_on=issued_on, by=by
+    )
+
+
+def publicity_count(user: User | None, *, term: str, school_ids: list[int] | None = None) -> int:
+    """宣传: publicity summaries of activities issued in `term` (2026-2027-1), of the schools
+    the user reads (`scope.schools(user, "view")`; None: every school, for the command line),
+    narrowed to `school_ids` when given. Raises lib.dates.DateError for a malformed term."""
+    first, last = dates.term_bounds(term)
+    qs = PublicityItem.objects.filter(issued_on__gte=first, issued_on__lte=last)
+    if user is not None:
+        qs = qs.filter(activity__school__in=scope.schools(user, "view"))
+    if school_ids is not None:
+        qs = qs.filter(activity__school_id__in=school_ids)
+    return qs.count()
 
 
 @transaction.atomic

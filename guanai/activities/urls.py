@@ -15,10 +15,12 @@ urlpatterns = [
     path("donations/", views.donation_list, name="donations"),
     path("donations/fairness/", views.fairness, name="fairness"),
     path("donations/<int:pk>/", views.donation_detail, name="donation"),
+    path("donations/<int:pk>/certificate/", views.donation_certificate, name="certificate"),
     path("homes/", views.home_list, name="homes"),
     path("homes/<int:pk>/", views.home_door, name="home"),
     path("homes/<int:pk>/sign/", views.home_sign, name="sign"),
     path("homes/<int:pk>/call/<int:child_id>/", views.home_call, name="call"),
     path("homes/<int:pk>/use/", views.home_use, name="use"),
+    path("homes/<int:pk>/rota/", views.home_rota, name="rota"),
     path("child/<int:child_id>/", views.child_activities, name="child"),
 ]

@@ -68,6 +68,8 @@ def activity_list(request: HttpRequest) -> HttpResponse:
             "kinds": ActivityKind.choices,
             "kind": kind,
             "may_plan": _managed(request).exists(),
+            "publicity_count": services.publicity_count(request.user, term=_term_info()["term"]),
+            **_term_info(),
         },
     )
 
@@ -137,13 +139,16 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pick: list[Child] = []
     klass = request.GET.get("class", "")
     category = request.GET.get("category", "")
-    if may_manage and (klass or category):
+    listed = request.GET.get("list", "")
+    listed = listed if listed in services.LISTS else ""
+    if may_manage and (klass or category or listed):
         pick = list(
             services.candidates(
                 request.user,
                 activity,
                 klass=int(klass) if klass.isdigit() else None,
                 category=category if category in (*Category.values, "left_behind") else "",
+                listed=listed,
             )
             .exclude(pk__in=activity.participants.values("child_id"))
             .select_related("school_class")
@@ -166,6 +171,8 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "classes": classes,
             "klass": klass,
             "category": category,
+            "listed": listed,
+            "lists": list(services.LISTS.items()),
             "categories": [("left_behind", "全部留守儿童"), *Category.choices],
             "errors": errors,
         },
@@ -316,7 +323,17 @@ def donation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     may_manage = services.may_manage(request.user, donation.school)
     values: dict[str, Any] = {"handed_on": timezone.localdate().isoformat()}
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    stories = donation.stories
+    if request.method == "POST" and "stories" in request.POST:
+        stories = request.POST.get("stories", "")
+        try:
+            services.set_stories(donation=donation, stories=stories, by=request.user)
+        except Invalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, "已保存给捐赠方的故事")
+            return redirect("activities:donation", donation.pk)
+    elif request.method == "POST":
         services.check_manager(request.user, donation.school)
         values = {k: request.POST.get(k, "") for k in (*ALLOCATION_KEYS, "child")}
         try:
@@ -358,8 +375,41 @@ def donation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "children": children,
             "v": values,
             "errors": errors,
+            "stories": stories,
+            "stories_left_out": services.story_problems(donation, donation.stories)
+            if donation.stories
+            else "",
         },
     )
+
+
+@login_required
+def donation_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The donor's certificate (PDF) for those who manage the school's donations; each
+    download written to the access log."""
+    donation = get_object_or_404(
+        Donation.objects.visible_to(request.user).select_related("school"), pk=pk
+    )
+    services.check_manager(request.user, donation.school)
+    return certificate_response(request, donation)
+
+
+def certificate_response(request: HttpRequest, donation: Donation) -> HttpResponse:
+    from guanai.accounts.models import AccessAction
+    from guanai.accounts.services import log_access
+
+    content = services.certificate_pdf(donation)
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.EXPORT,
+        school=donation.school,
+        detail=f"下载捐赠证书（{donation.donor}，{donation.received_on:%Y-%m-%d}）",
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="donation-{donation.pk}.pdf"'
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @login_required
@@ -430,6 +480,7 @@ def home_door(request: HttpRequest, pk: int) -> HttpResponse:
         "found": found,
         "inside": services.present_now(home, request.user),
         "may_sign": may_sign,
+        "on_duty": services.on_duty(home),
     }
     if request.headers.get("HX-Request") and request.GET.get("part") == "found":
         return render(request, "activities/_door_found.html", context)
@@ -478,6 +529,53 @@ def home_call(request: HttpRequest, pk: int, child_id: int) -> HttpResponse:
 
 
 @login_required
+def home_rota(request: HttpRequest, pk: int) -> HttpResponse:
+    """The home's rota (值班表) for the coming two weeks; the school's managers add and remove
+    slots, staff of the school only."""
+    from .models import HomeDuty
+
+    home = _home(request, pk)
+    may_manage = services.may_manage(request.user, home.school)
+    values: dict[str, Any] = {
+        "on": timezone.localdate().isoformat(),
+        "starts_at": "16:00",
+        "ends_at": "18:00",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        services.check_manager(request.user, home.school)
+        if "remove" in request.POST:
+            raw = request.POST.get("remove", "")
+            duty = get_object_or_404(
+                HomeDuty.objects.filter(home=home), pk=int(raw) if raw.isdigit() else 0
+            )
+            services.remove_duty(duty=duty, by=request.user)
+            messages.success(request, "已从值班表中删除")
+            return redirect("activities:rota", home.pk)
+        values = {k: request.POST.get(k, "") for k in ("on", "starts_at", "ends_at", "staff")}
+        try:
+            duty = services.add_duty(home=home, values=values, by=request.user)
+        except Invalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"已安排 {duty.staff} {duty.on:%m月%d日} {duty.slot} 值班")
+            return redirect("activities:rota", home.pk)
+    return render(
+        request,
+        "activities/rota.html",
+        {
+            "home": home,
+            "rota": services.rota(home, days=14),
+            "on_duty": services.on_duty(home),
+            "may_manage": may_manage,
+            "staff": services.home_staff(home) if may_manage else [],
+            "v": values,
+            "errors": errors,
+        },
+    )
+
+
+@login_required
 def home_use(request: HttpRequest, pk: int) -> HttpResponse:
     home = _home(request, pk)
     month = request.GET.get("month", "")
@@ -510,8 +608,36 @@ def child_activities(request: HttpRequest, child_id: int) -> HttpResponse:
 
 @login_required
 def publicity(request: HttpRequest, pk: int) -> HttpResponse:
-    """A one-page summary to publish: counts and text, names only with publicity consent."""
-    return render(request, "activities/publicity.html", services.publicity(_activity(request, pk)))
+    """A one-page summary to publish: counts and text, names only with publicity consent; the
+    school's managers record where it was issued (counted as 宣传)."""
+    from .models import Channel
+
+    activity = _activity(request, pk)
+    may_manage = services.may_manage(request.user, activity.school)
+    errors: dict[str, str] = {}
+    values = {"channel": "", "issued_on": timezone.localdate().isoformat()}
+    if request.method == "POST":
+        services.check_manager(request.user, activity.school)
+        values = {k: request.POST.get(k, "") for k in values}
+        try:
+            item = services.issue_publicity(activity=activity, values=values, by=request.user)
+        except Invalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"已记下：{item.get_channel_display()}发布")
+            return redirect("activities:publicity", activity.pk)
+    return render(
+        request,
+        "activities/publicity.html",
+        services.publicity(activity)
+        | {
+            "may_manage": may_manage,
+            "issued": activity.publicity_items.order_by("-issued_on", "-id"),
+            "channels": Channel.choices,
+            "v": values,
+            "errors": errors,
+        },
+    )
 
 
 @login_required

@@ -3,7 +3,14 @@
 from decimal import Decimal
 
 from guanai.activities import demo, services
-from guanai.activities.models import Activity, Donation, HomeVisit, Participant
+from guanai.activities.models import (
+    Activity,
+    Donation,
+    HomeDuty,
+    HomeVisit,
+    Participant,
+    PublicityItem,
+)
 from guanai.contacts.models import Contact
 
 
@@ -23,5 +30,10 @@ def test_demo_adds_a_camp_a_proxy_afternoon_a_donation_and_a_home_once(cast):
     assert Decimal(0) < d.balance() < d.amount
     assert HomeVisit.objects.filter(home__school__code="HS-BQ").count() == out["visits"] > 0
     assert Contact.objects.filter(kind="family_call").count() == out["calls"]
+    assert d.stories and services.story_problems(d, d.stories) == ""
+    assert PublicityItem.objects.filter(activity=camp, channel="wechat").count() == 1
+    assert HomeDuty.objects.filter(home__school__code="HS-BQ").exists()
+    visit = HomeVisit.objects.filter(home__school__code="HS-BQ").first()
+    assert visit.on_duty is not None  # every weekday of the month had someone on duty
     assert demo.load()["activities"] == 0
     assert Activity.objects.count() == 2
