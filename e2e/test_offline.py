@@ -150,6 +150,7 @@ def test_the_stored_packet_holds_nothing_sensitive_and_logout_wipes_it(
     page: Page, live_server, cast
 ):
     from guanai.children.models import Child
+    from guanai.contacts.models import Contact
 
     Child.objects.update(health="哮喘", psych_summary="情绪低落", disability="智力残疾")
     login(page, live_server.url, "proxy_wang")
@@ -178,23 +179,35 @@ def test_the_stored_packet_holds_nothing_sensitive_and_logout_wipes_it(
     for kid in cast["children"].values():
         assert kid.id_number_masked[:6] not in plain
 
-    # The phone left alone longer than the session's idle limit, with no signal: locked, wiped.
-    # GUANAI_OFFLINE_IDLE_MINUTES (120 by default), not the web session's 30 minutes.
+    # A meeting logged without a signal, then the phone left alone longer than the idle limit
+    # (GUANAI_OFFLINE_IDLE_MINUTES, 120 by default, not the web session's 30 minutes): the
+    # packet is locked and wiped, the meeting stays, encrypted, and says so.
+    page.context.set_offline(True)
+    log_visit(page, "张三", "见面", "在村口见到，孩子精神不错")
+    expect(page.locator("#outbox-count")).to_have_text("待同步 1 条")
     page.evaluate(
         "() => sessionStorage.setItem('guanai-offline-seen', String(Date.now() - 121 * 60000))"
     )
-    page.context.set_offline(True)
     page.reload()
     expect(page.locator("#locked")).to_be_visible()
     expect(page.locator("#locked")).to_contain_text("已上锁：请联网后重新打开")
+    expect(page.locator("#locked-queue")).to_contain_text("还有 1 条记录没有上传")
     expect(page.locator("#status")).to_have_text("没有网络，也还没有离线资料。")
     expect(page.locator("#children li.child")).to_have_count(0)
-    assert page.evaluate(READ_IDB)["kv"] == []
+    stored = page.evaluate(READ_IDB)
+    assert stored["kv"] == []
+    (item,) = stored["outbox"]
+    assert item["status"] == "pending" and "张三" not in json.dumps(item, ensure_ascii=False)
 
-    # Back in range the packet comes back; after logout the app wipes it.
+    # Back in range the packet comes back and the meeting is sent; after logout the app
+    # wipes the packet.
     page.context.set_offline(False)  # the app notices by itself and fetches a new packet
     expect(page.locator("#children li.child")).to_have_count(2)
     expect(page.locator("#locked")).to_be_hidden()
+    expect(page.locator("#outbox .outbox-item")).to_contain_text("已同步")
+    # The packet fetched again after the sync holds the meeting: the app's work is done.
+    expect(page.locator("#children li.child").filter(has_text="张三")).to_contain_text("见面")
+    assert Contact.objects.filter(child=cast["children"]["c31a"], kind="meeting").count() == 1
     page.context.clear_cookies()  # logged out (or the session's idle limit passed)
     page.reload()
     expect(page.locator("#login-needed")).to_be_visible()
