@@ -415,7 +415,12 @@ def test_a_refused_photo_shows_its_reason_and_the_visit_still_counts(
     expect(form.locator("#photo-list img")).to_have_count(1)
     form.locator("#with-buttons button").first.click()
     form.get_by_label("联系时间").fill("2026-11-29T09:30")
-    form.locator("label[for='f-life-normal']").click()
+    normal = form.locator("label[for='f-life-normal']")
+    normal.click()
+    normal.click()  # tapped again: not recorded after all
+    expect(form.locator("#f-life-normal")).not_to_be_checked()
+    normal.click()
+    expect(form.locator("#f-life-normal")).to_be_checked()
     form.get_by_role("button", name="保存").click()
     expect(page.locator("#outbox-count")).to_have_text("待同步 1 条")
 
