@@ -3,7 +3,7 @@
 Only the user's own children (`scope.my_children_q` within `visible_to(user, "contact")`: a
 class teacher's class and the children she is responsible for, a proxy parent's children), and
 of each only what a visit needs: name, class, home, guardian, phones, the last three contacts,
-the open follow-ups and the rules now due. Never an ID number, a 学籍号, health, disability or
+the open follow-ups, the rules now due and whether the guardian agreed to photos. Never an ID number, a 学籍号, health, disability or
 psychology, never the family's assessment or means (SPEC §4). A proxy parent's packet carries
 the guardian and no parent's phone (`children.access.REDUCED_HIDDEN`), and the notes of his own
 contacts only (`contacts.access.details_hidden`).
@@ -24,7 +24,7 @@ from guanai.accounts.models import AccessAction
 from guanai.accounts.services import log_access
 from guanai.children.models import Child, Enrolment, Parent
 from guanai.contacts import access
-from guanai.contacts.models import Contact
+from guanai.contacts.models import FINDING_AREAS, Contact
 from guanai.contacts.rules import SHANGHAI, due_items
 
 LAST_CONTACTS = 3
@@ -109,6 +109,8 @@ def build(user: Any) -> dict[str, Any]:
                 "village": child.village,
                 "group": child.group,
                 "address": child.address,
+                # The guardian agreed to photos (the card's consent): the form offers a camera.
+                "photo_consent": child.photo_consent,
                 "guardian": {
                     "name": guardian.name if guardian else "",
                     "relation": guardian.relation if guardian else "",
@@ -131,6 +133,12 @@ def build(user: Any) -> dict[str, Any]:
         "generated_at": timezone.now().astimezone(SHANGHAI).isoformat(timespec="seconds"),
         "user": user.username,
         "kinds": [{"value": v, "label": label} for v, label in access.kind_choices(user)],
+        # The findings of the web form; a proxy parent records no psychological one (access).
+        "finding_areas": [
+            {"value": area, "label": label}
+            for area, label in FINDING_AREAS
+            if area != "psych" or not proxy
+        ],
         "children": out,
         "count": len(out),
     }

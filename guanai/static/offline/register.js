@@ -1,6 +1,7 @@
 /* Registers the offline service worker (scope "/") on any page that loads this script, and on
-   logout wipes what the offline app stored on this phone: the packet, its key and the items
-   already sent (items not yet sent stay, to be sent after the next login — nothing is lost). */
+   logout wipes what the offline app stored on this phone: the packet, both keys and the items
+   already sent (items not yet sent stay, encrypted under the outbox key, to be sent after the
+   next login — nothing is lost). */
 (function () {
   "use strict";
   if ("serviceWorker" in navigator) {
@@ -8,7 +9,12 @@
   }
   window.guanaiOfflineWipe = function () {
     // The key goes last: a page left half-way still knows it has something to wipe.
-    function forgetKey() { try { sessionStorage.removeItem("guanai-offline-key"); } catch (e) { /* private mode */ } }
+    function forgetKey() {
+      try {
+        sessionStorage.removeItem("guanai-offline-outbox-key");  // unsent items stay, locked
+        sessionStorage.removeItem("guanai-offline-key");
+      } catch (e) { /* private mode */ }
+    }
     return new Promise(function (resolve) {
       if (!window.indexedDB) { forgetKey(); return resolve(); }
       var open = indexedDB.open("guanai-offline", 1);
