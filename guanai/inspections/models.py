@@ -454,6 +454,5 @@ class Attachment(models.Model):
 
     @property
     def size_label(self) -> str:
-        if self.size >= 2**20:
-            return f"{self.size / 2**20:.1f} MB"
-        return f"{max(1, round(self.size / 1024))} KB"
+        """The size as people read it: in MB, one decimal, at least 0.1."""
+        return f"{max(0.1, self.size / 2**20):.1f} MB"

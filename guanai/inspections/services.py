@@ -562,8 +562,9 @@ def remove_attachment(*, attachment: Attachment, by) -> None:
         and attachment.rectification.status == ItemStatus.CLOSED
     ):
         raise Invalid({"files": "已销号的整改事项不能再修改"})
-    attachment.file.delete(save=False)
+    storage, name = attachment.file.storage, attachment.file.name
     attachment.delete()
+    transaction.on_commit(lambda: storage.delete(name))  # the row first: never a dangling row
 
 
 @transaction.atomic

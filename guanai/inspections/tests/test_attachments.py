@@ -398,3 +398,14 @@ def test_api_rectification_files(insp, people, who):
         assert bad.status_code == 422 and "与文件名不符" in bad.json()["detail"][0]["msg"]
     else:
         assert c.get(url).status_code == (200 if who == "inspector" else 404)
+
+
+def test_the_report_names_the_inspectors_and_the_files(insp, item, people):
+    from pypdf import PdfReader
+
+    services.attach_to_item(
+        item=item, files=[upload("活动方案.pdf", pdf_bytes())], by=people["inspector"]
+    )
+    r = client_for(people["town"]).get(f"/inspections/{insp.pk}/report.pdf")
+    text = PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert "检查人员 督导员" in text and "活动方案.pdf" in text
