@@ -1,6 +1,8 @@
 """督导检查 in a real browser at phone width (390×844) and on a desktop (1366×768): the inspector
-draws a sample, re-verifies it, starts the visit, records two children's findings, raises an
-item; the school leader reports it done with evidence and the inspector closes it.
+draws a sample choosing the town administrator as a second inspector, re-verifies it, starts the
+visit, attaches the activity plan (PDF) and a meeting photo to a checklist item, records two
+children's findings, raises an item; the school leader reports it done with evidence (text and
+a Word file) and the inspector closes it.
 Screenshots go to e2e/screenshots/ (git-ignored)."""
 
 import datetime as dt
@@ -8,6 +10,31 @@ import datetime as dt
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import assert_fits_phone, login
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 140, 60)).save(out, "PNG")
+    return out.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _docx() -> bytes:
+    import io
+
+    import docx
+
+    out = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("家访记录补录情况")
+    document.save(out)
+    return out.getvalue()
 
 
 def _school(cast) -> None:
@@ -37,16 +64,47 @@ def test_inspector_draws_visits_and_follows_an_item_to_closure(
     page.get_by_label("计划日期").fill("2026-12-10")
     page.get_by_label("抽样人数").fill("4")
     page.get_by_label("随机种子").fill("浏览器")
+    expect(page.get_by_label("督导员", exact=True)).to_be_checked()  # the one planning it
+    page.get_by_label("镇管理员", exact=True).check()
+    expect(page.get_by_label("上次检查（复查时选择）")).to_have_value("")
     assert_fits_phone(page, viewport)
     shoot(page, "draw")
     page.get_by_role("button", name="抽样并创建检查").click()
     expect(page.get_by_role("alert")).to_contain_text("已抽取 4 名儿童，随机种子 浏览器")
     expect(page.locator("#sample tbody tr")).to_have_count(4)
+    expect(page.locator("#team")).to_contain_text("检查人员：督导员、镇管理员")
     page.get_by_role("link", name="重新验证抽样").click()
     expect(page.locator("#verify-result")).to_contain_text("抽样一致")
     page.get_by_role("button", name="开始检查（学校将看到抽样名单）").click()
     expect(page.locator("#status")).to_have_text("进行中")
     shoot(page, "started")
+
+    # the activity plan and a photo of the teachers' meeting on the checklist item
+    files = page.get_by_label("活动方案附件（照片、PDF、Word、Excel）")
+    page.locator("details", has=files).locator("summary").click()
+    files.set_input_files(
+        [
+            {"name": "活动方案.pdf", "mimeType": "application/pdf", "buffer": PDF},
+            {"name": "座谈会.png", "mimeType": "image/png", "buffer": _png()},
+        ]
+    )
+    files.locator("xpath=following-sibling::button").click()
+    expect(page.get_by_role("alert")).to_contain_text("已在“活动方案”上传 2 个附件")
+    expect(page.get_by_role("link", name="活动方案.pdf")).to_be_visible()
+    expect(page.get_by_role("link", name="座谈会.jpg")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="活动方案.pdf").click()
+    assert download.value.suggested_filename == "活动方案.pdf"
+    # a page renamed .pdf is refused, in Chinese
+    files = page.get_by_label("活动方案附件（照片、PDF、Word、Excel）")
+    page.locator("details", has=files).locator("summary").click()
+    files.set_input_files(
+        [{"name": "方案.pdf", "mimeType": "application/pdf", "buffer": b"<html>x</html>"}]
+    )
+    files.locator("xpath=following-sibling::button").click()
+    expect(page.get_by_role("alert")).to_contain_text("不是真正的 PDF 文件")
+    assert_fits_phone(page, viewport)
+    shoot(page, "attachments")
 
     # two visits from the village
     for i, wrong in enumerate((False, True)):
@@ -81,10 +139,21 @@ def test_inspector_draws_visits_and_follows_an_item_to_closure(
     page.goto(f"{base}/inspections/items/")
     item = page.locator(".item", has_text="补齐家访记录")
     item.get_by_label("整改情况").fill("已补录三个班的家访记录")
+    item.get_by_label("证明材料（可选：PDF、Word、Excel 或照片）").set_input_files(
+        [
+            {
+                "name": "家访记录.docx",
+                "mimeType": "application/vnd.openxmlformats-officedocument"
+                ".wordprocessingml.document",
+                "buffer": _docx(),
+            }
+        ]
+    )
     item.get_by_role("button", name="提交整改情况").click()
     expect(page.get_by_role("alert")).to_contain_text("已提交整改情况")
     assert_fits_phone(page, viewport)
     expect(page.locator(".item", has_text="补齐家访记录")).to_contain_text("已整改待验收")
+    expect(page.locator(".item", has_text="补齐家访记录")).to_contain_text("家访记录.docx")
     shoot(page, "done")
 
     # the inspector closes it

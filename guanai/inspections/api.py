@@ -13,7 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, FilterSchema, Query, Router, Schema, Status
+from ninja import Field, File, FilterSchema, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
@@ -26,6 +27,7 @@ from guanai.lib.errors import Invalid
 
 from . import services
 from .models import (
+    Attachment,
     CheckField,
     Correction,
     FindingCheck,
@@ -46,6 +48,11 @@ class SampleOut(Schema):
     category: str
 
 
+class PersonOut(Schema):
+    id: int
+    name: str
+
+
 class InspectionOut(Schema):
     id: int
     school: str
@@ -59,6 +66,9 @@ class InspectionOut(Schema):
     drawn_on: dt.date
     eligible_count: int
     previous: int | None
+    inspectors: list[PersonOut] = Field(description="检查人员：本镇的镇管理员和督导员")
+    meeting_attendees: str = Field(description="教师座谈会参加人员")
+    meeting_points: str = Field(description="教师座谈会提出的意见")
     sample: list[SampleOut] | None = Field(
         description="抽中的儿童；被检查学校的校领导在检查开始前看不到（null）"
     )
@@ -71,6 +81,20 @@ class InspectionIn(Schema):
     sample_size: int = Field(..., ge=-(2**31), le=2**31)
     seed: str | None = Field(None, max_length=100)
     previous: Id | None = Field(None, description="复查时，上次检查的编号")
+    inspectors: list[Id] | None = Field(
+        None,
+        max_length=50,
+        description="检查人员（本镇镇管理员、督导员的编号）；不填时为提交人本人",
+    )
+
+
+class InspectionPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    planned_on: dt.date | None = None
+    inspectors: list[Id] | None = Field(None, max_length=50)
+    previous: Id | None = Field(None, description="上次检查的编号；null 取消")
+    meeting_attendees: str | None = Field(None, max_length=2000)
+    meeting_points: str | None = Field(None, max_length=4000)
 
 
 class InspectionFilter(FilterSchema):
@@ -120,8 +144,32 @@ def inspection_out(
         "drawn_on": inspection.drawn_on,
         "eligible_count": len(inspection.eligible),
         "previous": inspection.previous_id,
+        "inspectors": [{"id": u.pk, "name": str(u)} for u in inspection.inspectors.all()],
+        "meeting_attendees": inspection.meeting_attendees,
+        "meeting_points": inspection.meeting_points,
         "sample": [rows[pk] for pk in inspection.sample if pk in rows] if show else None,
     }
+
+
+def _previous(request: HttpRequest, pk: int | None) -> Inspection | None:
+    """The earlier inspection named in a body, among those the user inspects (the service
+    checks it is of the same school)."""
+    if pk is None:
+        return None
+    previous = Inspection.objects.inspectable_by(request.user).filter(pk=pk).first()
+    if previous is None:
+        raise Invalid({"previous": "没有这次检查"})
+    return previous
+
+
+def _people(ids: list[int] | None) -> list[User] | None:
+    """The people named in a body (the service checks they inspect the school's town)."""
+    if ids is None:
+        return None
+    people = list(User.objects.filter(pk__in=ids, is_active=True))
+    if len(people) != len(set(ids)):
+        raise Invalid({"inspectors": "检查人员中有不存在的人员"})
+    return people
 
 
 def _visible(request: HttpRequest, pk: int) -> Inspection:
@@ -143,12 +191,9 @@ def create(request: HttpRequest, payload: InspectionIn):
     """Plan an inspection of a school and draw its sample (town administrators, inspectors)."""
     services.check_inspect(request.user)  # before the body (guanai/api.py)
     school = get_object_or_404(scope.schools(request.user, "inspect"), code=payload.school.strip())
-    previous = None
-    if payload.previous is not None:
-        previous = Inspection.objects.filter(pk=payload.previous, school=school).first()
-        if previous is None:
-            raise Invalid({"previous": "不是该校的检查"})
+    previous = _previous(request, payload.previous)
     inspection = services.create_inspection(
+        inspectors=_people(payload.inspectors),
         previous=previous,
         school=school,
         planned_on=payload.planned_on,
@@ -163,7 +208,11 @@ def create(request: HttpRequest, payload: InspectionIn):
 @paginate(Pages, page_size=50)
 def list_inspections(request: HttpRequest, filters: Query[InspectionFilter]):
     """Inspections in the user's scope, ordered by id; filters `school` (code), `status`."""
-    qs = Inspection.objects.visible_to(request.user).select_related("school")
+    qs = (
+        Inspection.objects.visible_to(request.user)
+        .select_related("school")
+        .prefetch_related("inspectors")
+    )
     if filters.school:
         qs = qs.filter(school__code=filters.school)
     if filters.status:
@@ -182,6 +231,148 @@ def list_inspections(request: HttpRequest, filters: Query[InspectionFilter]):
 @router.get("/{inspection_id}", response=InspectionOut)
 def detail(request: HttpRequest, inspection_id: Id):
     return inspection_out(_visible(request, inspection_id), user=request.user)
+
+
+@router.patch("/{inspection_id}", response={200: InspectionOut, 422: ErrorsOut})
+def update(request: HttpRequest, inspection_id: Id, payload: InspectionPatch):
+    """Change the date, the inspectors, the earlier inspection or the meeting record (never the
+    sample); only the fields sent change."""
+    inspection = _workable(request, inspection_id)
+    sent = payload.model_fields_set
+    services.update_inspection(
+        inspection=inspection,
+        planned_on=payload.planned_on,
+        inspectors=_people(payload.inspectors),
+        previous=_previous(request, payload.previous) if "previous" in sent else False,
+        meeting_attendees=payload.meeting_attendees,
+        meeting_points=payload.meeting_points,
+        by=request.user,
+    )
+    return inspection_out(inspection, user=request.user)
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    kind: str = Field(description="photo、pdf、docx 或 xlsx")
+    size: int
+    uploaded_at: dt.datetime
+    url: str = Field(description="下载地址（每次下载记入访问日志）")
+
+
+def attachment_out(a: Attachment, url: str) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "name": a.name,
+        "kind": a.kind,
+        "size": a.size,
+        "uploaded_at": a.created_at,
+        "url": url,
+    }
+
+
+class ChecklistItemOut(Schema):
+    id: int
+    title: str
+    position: int
+    score: int | None
+    notes: str
+    attachments: list[AttachmentOut]
+
+
+def _attachments_url(inspection_id: int, item_id: int) -> str:
+    return f"/api/v1/inspections/{inspection_id}/checklist/{item_id}/attachments"
+
+
+@router.get("/{inspection_id}/checklist", response=list[ChecklistItemOut])
+def checklist(request: HttpRequest, inspection_id: Id):
+    """The checklist with scores, notes and the files on each item."""
+    inspection = _visible(request, inspection_id)
+    items = inspection.checklist.prefetch_related("attachments")
+    return [
+        {
+            "id": i.pk,
+            "title": i.title,
+            "position": i.position,
+            "score": i.score,
+            "notes": i.notes,
+            "attachments": [
+                attachment_out(a, f"{_attachments_url(inspection.pk, i.pk)}/{a.pk}")
+                for a in i.attachments.all()
+            ],
+        }
+        for i in items
+    ]
+
+
+@router.get(
+    "/{inspection_id}/checklist/{checklist_item_id}/attachments", response=list[AttachmentOut]
+)
+def list_attachments(request: HttpRequest, inspection_id: Id, checklist_item_id: Id):
+    inspection = _visible(request, inspection_id)
+    item = get_object_or_404(inspection.checklist, pk=checklist_item_id)
+    base = _attachments_url(inspection.pk, item.pk)
+    return [attachment_out(a, f"{base}/{a.pk}") for a in item.attachments.all()]
+
+
+@router.post(
+    "/{inspection_id}/checklist/{checklist_item_id}/attachments",
+    response={201: list[AttachmentOut], 422: ErrorsOut},
+)
+def add_attachments(
+    request: HttpRequest,
+    inspection_id: Id,
+    checklist_item_id: Id,
+    files: File[list[UploadedFile]],
+):
+    """Photos (JPEG/PNG, re-encoded) and documents (PDF, .docx, .xlsx, recognised by their
+    bytes; 10 MB each, 5 at once) on a checklist item — multipart, field `files`. Inspectors,
+    until the inspection is closed."""
+    inspection = _workable(request, inspection_id)  # before the body (guanai/api.py)
+    item = get_object_or_404(inspection.checklist, pk=checklist_item_id)
+    added = services.attach_to_item(item=item, files=list(files), by=request.user)
+    base = _attachments_url(inspection.pk, item.pk)
+    return Status(201, [attachment_out(a, f"{base}/{a.pk}") for a in added])
+
+
+def _attachment(request: HttpRequest, inspection_id: int, item_id: int, pk: int) -> Attachment:
+    inspection = _visible(request, inspection_id)
+    return get_object_or_404(
+        Attachment.objects.filter(checklist_item__inspection=inspection).select_related(
+            "school", "checklist_item__inspection"
+        ),
+        checklist_item_id=item_id,
+        pk=pk,
+    )
+
+
+@router.get(
+    "/{inspection_id}/checklist/{checklist_item_id}/attachments/{attachment_id}",
+    response={200: None},
+)
+def download_attachment(
+    request: HttpRequest, inspection_id: Id, checklist_item_id: Id, attachment_id: Id
+):
+    """The file itself (logged)."""
+    from .views import serve_attachment
+
+    return serve_attachment(
+        request, _attachment(request, inspection_id, checklist_item_id, attachment_id)
+    )
+
+
+@router.delete(
+    "/{inspection_id}/checklist/{checklist_item_id}/attachments/{attachment_id}",
+    response={204: None, 422: ErrorsOut},
+)
+def delete_attachment(
+    request: HttpRequest, inspection_id: Id, checklist_item_id: Id, attachment_id: Id
+):
+    """Take a file off a checklist item (inspectors, until the inspection is closed)."""
+    _workable(request, inspection_id)
+    attachment = _attachment(request, inspection_id, checklist_item_id, attachment_id)
+    services.remove_attachment(attachment=attachment, by=request.user)
+    return Status(204, None)
 
 
 class VerifyOut(Schema):
@@ -373,6 +564,14 @@ class ItemOut(Schema):
     status: str
     overdue: bool
     evidence: str
+    files: list[AttachmentOut] = Field(description="证明材料（文件和照片）")
+
+    @staticmethod
+    def resolve_files(obj: Rectification) -> list[dict[str, Any]]:
+        return [
+            attachment_out(a, f"/api/v1/rectifications/{obj.pk}/files/{a.pk}")
+            for a in obj.files.all()
+        ]
 
     @staticmethod
     def resolve_school(obj: Rectification) -> str:
@@ -422,7 +621,11 @@ class ItemFilter(FilterSchema):
 
 
 def _items(request: HttpRequest) -> QuerySet[Rectification]:
-    return Rectification.objects.visible_to(request.user).select_related("school", "owner")
+    return (
+        Rectification.objects.visible_to(request.user)
+        .select_related("school", "owner")
+        .prefetch_related("files")
+    )
 
 
 @rectifications_router.get("", response=list[ItemOut])
@@ -486,9 +689,7 @@ class DoneIn(Schema):
 def item_done(request: HttpRequest, item_id: Id, payload: DoneIn):
     """The owner, or a leader of the school, reports the item done with evidence."""
     item = get_object_or_404(_items(request), pk=item_id)
-    leads = scope.schools(request.user, "lead_school").filter(pk=item.school_id).exists()
-    if item.owner_id != request.user.pk and not leads:
-        raise PermissionDenied("只有责任人或校领导可以提交整改情况")
+    _may_report(request, item)
     return services.mark_done(item=item, evidence=payload.evidence, by=request.user)
 
 
@@ -499,3 +700,45 @@ def item_close(request: HttpRequest, item_id: Id):
     if not scope.schools(request.user, "inspect").filter(pk=item.school_id).exists():
         raise PermissionDenied("只有镇管理员和督导员可以销号")
     return services.close_item(item=item, by=request.user)
+
+
+def _may_report(request: HttpRequest, item: Rectification) -> None:
+    """403 unless the user owns the item or leads its school."""
+    leads = scope.schools(request.user, "lead_school").filter(pk=item.school_id).exists()
+    if item.owner_id != request.user.pk and not leads:
+        raise PermissionDenied("只有责任人或校领导可以提交整改情况")
+
+
+@rectifications_router.get("/{item_id}/files", response=list[AttachmentOut])
+def list_files(request: HttpRequest, item_id: Id):
+    item = get_object_or_404(_items(request), pk=item_id)
+    return [
+        attachment_out(a, f"/api/v1/rectifications/{item.pk}/files/{a.pk}")
+        for a in item.files.all()
+    ]
+
+
+@rectifications_router.post("/{item_id}/files", response={201: list[AttachmentOut], 422: ErrorsOut})
+def add_files(request: HttpRequest, item_id: Id, files: File[list[UploadedFile]]):
+    """Evidence files on a 整改 item — documents (PDF, .docx, .xlsx, recognised by their bytes)
+    or photos (re-encoded); 10 MB each, 5 at once; multipart, field `files`. The owner or a
+    leader of the school, until the item is closed."""
+    item = get_object_or_404(_items(request), pk=item_id)
+    _may_report(request, item)  # before the body (guanai/api.py)
+    added = services.attach_evidence(item=item, files=list(files), by=request.user)
+    return Status(
+        201,
+        [attachment_out(a, f"/api/v1/rectifications/{item.pk}/files/{a.pk}") for a in added],
+    )
+
+
+@rectifications_router.get("/{item_id}/files/{file_id}", response={200: None})
+def download_file(request: HttpRequest, item_id: Id, file_id: Id):
+    """The file itself (logged)."""
+    from .views import serve_attachment
+
+    item = get_object_or_404(_items(request), pk=item_id)
+    attachment = get_object_or_404(
+        Attachment.objects.select_related("school", "rectification"), rectification=item, pk=file_id
+    )
+    return serve_attachment(request, attachment)

@@ -28,6 +28,13 @@ LABELS = {
     "previous": "上次检查",
     "checklist_item": "检查项目",
     "titles": "检查项目",
+    "inspectors": "检查人员",
+    "meeting_attendees": "座谈会参加人员",
+    "meeting_points": "座谈会意见",
+    "checklist_item_id": "检查项目编号",
+    "attachment_id": "附件编号",
+    "file_id": "附件编号",
+    "files": "附件",
 }
 
 

@@ -60,8 +60,9 @@ def load(*, progress: Callable[[str], None] | None = None) -> dict:
     inspector = User.objects.get(username="inspector")
     leader = User.objects.get(username="bq_leader")
     today = timezone.localdate()
+    team = [inspector, *User.objects.filter(username="town")]  # 督导员 and 镇管理员
     inspection = services.create_inspection(
-        school=school, planned_on=today, sample_size=12, seed=SEED, by=inspector
+        school=school, planned_on=today, sample_size=12, seed=SEED, by=inspector, inspectors=team
     )
     services.advance(inspection=inspection, to=Status.IN_PROGRESS, by=inspector)
     for item in inspection.checklist.all():

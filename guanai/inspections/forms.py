@@ -5,10 +5,53 @@ from django import forms
 from guanai.contacts.forms import MultipleFileField
 from guanai.forms import PlainForm
 
-from .models import CheckField
+from . import documents
+from .models import CheckField, Inspection
+
+# What a file input offers: photos and the three document kinds (checked again by their bytes).
+ACCEPT_FILES = "image/jpeg,image/png," + documents.ACCEPT
 
 
-class InspectionForm(PlainForm):
+class PersonChoices(forms.ModelMultipleChoiceField):
+    """People by name (display name), never by login or number."""
+
+    def label_from_instance(self, obj) -> str:
+        return str(obj)
+
+
+class InspectionChoice(forms.ModelChoiceField):
+    """An earlier inspection by school and date, as the pages name it."""
+
+    def label_from_instance(self, obj: Inspection) -> str:
+        return f"{obj.school.name} {obj.planned_on:%Y-%m-%d}（{obj.get_status_display()}）"
+
+
+class TeamFields(PlainForm):
+    """Who inspects, and the earlier inspection a re-inspection follows."""
+
+    inspectors = PersonChoices(
+        label="检查人员",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="本镇的镇管理员和督导员；不选时为您本人。",
+    )
+    previous = InspectionChoice(
+        label="上次检查（复查时选择）",
+        queryset=None,
+        required=False,
+        empty_label="不是复查",
+    )
+
+    def __init__(self, *args, people, earlier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inspectors"].queryset = people
+        self.fields["previous"].queryset = earlier.select_related("school").order_by(
+            "school__code", "-planned_on", "-id"
+        )
+
+
+class InspectionForm(TeamFields):
     school = forms.ModelChoiceField(label="学校", queryset=None, empty_label="请选择学校")
     planned_on = forms.DateField(label="计划日期", widget=forms.DateInput(attrs={"type": "date"}))
     sample_size = forms.IntegerField(
@@ -25,9 +68,30 @@ class InspectionForm(PlainForm):
         help_text="可不填，系统自动生成并保存；任何人可用同一种子重新验证抽样。",
     )
 
+    field_order = ["school", "planned_on", "sample_size", "seed", "inspectors", "previous"]
+
     def __init__(self, *args, schools, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools
+
+
+class EditForm(TeamFields):
+    """What may change after the draw: the date, the inspectors, the earlier inspection."""
+
+    planned_on = forms.DateField(label="计划日期", widget=forms.DateInput(attrs={"type": "date"}))
+    field_order = ["planned_on", "inspectors", "previous"]
+
+
+class AttachForm(PlainForm):
+    files = MultipleFileField(
+        label="附件",
+        required=False,
+        help_text="照片（JPG、PNG）或文件（PDF、Word、Excel），每个不超过 10 MB，一次最多 5 个。",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["files"].widget.attrs["accept"] = ACCEPT_FILES
 
 
 class FindingForm(PlainForm):
@@ -95,6 +159,7 @@ class ItemForm(PlainForm):
 
 class DoneForm(PlainForm):
     photos = MultipleFileField(label="照片", required=False)
+    files = MultipleFileField(label="证明材料", required=False)
     evidence = forms.CharField(
         label="整改情况", max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
     )

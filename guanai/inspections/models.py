@@ -359,3 +359,100 @@ class EvidencePhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} 照片"
+
+
+class AttachmentKind(models.TextChoices):
+    PHOTO = "photo", "照片"
+    PDF = "pdf", "PDF"
+    DOCX = "docx", "Word"
+    XLSX = "xlsx", "Excel"
+
+
+# The stored extension and the content type served, by kind (never sniffed when served).
+ATTACHMENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    """A generated name under the school's folder with one of the known extensions (the upload
+    was recognised and, for a photo, re-encoded before it got here)."""
+    ext = filename.rsplit(".", 1)[-1].lower()
+    ext = ext if ext in ATTACHMENT_TYPES else "bin"
+    return f"inspections/{instance.school_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class AttachmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "AttachmentQuerySet":
+        """Files of the checklist items of inspections the user reads, and of the 整改 items
+        the user sees."""
+        return self.filter(
+            Q(checklist_item__inspection__in=Inspection.objects.visible_to(user))
+            | Q(rectification__in=Rectification.objects.visible_to(user))
+        )
+
+
+class Attachment(models.Model):
+    """A file on a checklist item (the activity plan, the meeting photo, a scanned 台账 page)
+    or on a 整改 item (a document as evidence): a re-encoded photo, a PDF, .docx or .xlsx whose
+    bytes were checked. Served only to those who read its record; each download is logged."""
+
+    school = models.ForeignKey("org.School", models.PROTECT, related_name="+", verbose_name="学校")
+    checklist_item = models.ForeignKey(
+        ChecklistItem,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name="检查项目",
+    )
+    rectification = models.ForeignKey(
+        Rectification,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="files",
+        verbose_name="整改事项",
+    )
+    kind = models.CharField("类型", max_length=8, choices=AttachmentKind.choices)
+    name = models.CharField("文件名", max_length=100)
+    size = models.PositiveIntegerField("大小（字节）")
+    file = models.FileField("文件", upload_to=attachment_path)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name="上传人",
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "附件"
+        verbose_name_plural = "附件"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(checklist_item__isnull=False, rectification__isnull=True)
+                | Q(checklist_item__isnull=True, rectification__isnull=False),
+                name="inspections_attachment_one_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def content_type(self) -> str:
+        return ATTACHMENT_TYPES.get(self.file.name.rsplit(".", 1)[-1].lower(), "")
+
+    @property
+    def size_label(self) -> str:
+        """The size as people read it: in MB, one decimal, at least 0.1."""
+        return f"{max(0.1, self.size / 2**20):.1f} MB"

@@ -27,7 +27,9 @@ def report_context(inspection: Inspection) -> dict:
     acc = services.accuracy(inspection)
     return {
         "inspection": inspection,
-        "checklist": inspection.checklist.all(),
+        "checklist": inspection.checklist.prefetch_related("attachments"),
+        "inspectors": "、".join(str(u) for u in inspection.inspectors.all()) or "未指定",
+        "compare": services.compare_with_previous(inspection),
         "total": sum(i.score or 0 for i in inspection.checklist.all()),
         "rows": rows,
         "accuracy": acc,

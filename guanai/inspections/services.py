@@ -3,14 +3,17 @@ the inspection along, record findings, decide the corrections they propose, foll
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from guanai.accounts import scope
+from guanai.accounts.models import RoleAssignment, User
 from guanai.children.models import LEFT_BEHIND, Child, Enrolment
 from guanai.children.services import update_child
 from guanai.children.validation import CardInvalid, clean_card
@@ -19,10 +22,12 @@ from guanai.lib.photos import PhotoError, reencode_photo
 from guanai.org.models import School
 from guanai.pairing.services import school_staff
 
-from . import sampling
+from . import documents, sampling
 from .models import (
     CARD_KEY,
     DEFAULT_CHECKLIST,
+    Attachment,
+    AttachmentKind,
     CheckField,
     ChecklistItem,
     ChecklistTemplateItem,
@@ -74,9 +79,13 @@ def create_inspection(
     by,
     seed: str | None = None,
     previous: Inspection | None = None,
+    inspectors: list | None = None,
 ) -> Inspection:
     """Plan an inspection and draw its sample now, from today's eligible children; the seed
-    (a fresh one unless given) and the list are stored so anyone can re-derive the sample."""
+    (a fresh one unless given) and the list are stored so anyone can re-derive the sample.
+    `inspectors` (town administrators and 督导员 of the school's town; None: the one planning
+    it) and `previous` (an earlier inspection of the same school, for a re-inspection)."""
+    check_team(school=school, inspectors=inspectors, previous=previous)
     if sample_size < 1:
         raise Invalid({"sample_size": "抽样人数必须大于 0"})
     if sample_size > MAX_SAMPLE:
@@ -96,13 +105,119 @@ def create_inspection(
         created_by=by,
         previous=previous,
     )
-    if by is not None:
+    if inspectors is not None:
+        inspection.inspectors.set(inspectors)
+    elif by is not None:
         inspection.inspectors.add(by)
     ChecklistItem.objects.bulk_create(
         ChecklistItem(inspection=inspection, title=t.title, position=t.position)
         for t in town_checklist(school.town)
     )
     return inspection
+
+
+def town_inspectors(town) -> QuerySet:
+    """People who may inspect the town's schools today: holders of a role the `inspect` action
+    admits (town administrators, 督导员) over the town, by name."""
+    today = timezone.localdate()
+    ras = RoleAssignment.objects.filter(
+        role__in=scope.ROLES_FOR_ACTION["inspect"], town=town, valid_from__lte=today
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+    return User.objects.filter(is_active=True, pk__in=ras.values("user_id")).order_by(
+        "display_name", "username"
+    )
+
+
+def check_team(
+    *,
+    school: School,
+    inspectors: list | None,
+    previous: Inspection | None,
+    inspection: Inspection | None = None,
+) -> None:
+    """The inspectors must inspect the school's town; the earlier inspection must be one of the
+    same school (and not this one). Raises Invalid."""
+    errors = {}
+    if inspectors is not None:
+        if not inspectors:
+            errors["inspectors"] = "请至少选择一名检查人员"
+        allowed = set(town_inspectors(school.town).values_list("pk", flat=True))
+        if outside := [u for u in inspectors if u.pk not in allowed]:
+            errors["inspectors"] = f"{outside[0]} 不是本镇的镇管理员或督导员，不能担任检查人员"
+    if previous is not None:
+        if previous.school_id != school.pk:
+            errors["previous"] = "上次检查应为同一所学校的检查"
+        elif inspection is not None and previous.pk == inspection.pk:
+            errors["previous"] = "上次检查不能是本次检查"
+        elif inspection is not None and previous.pk > inspection.pk:
+            errors["previous"] = "上次检查应早于本次检查"
+    if errors:
+        raise Invalid(errors)
+
+
+@transaction.atomic
+def update_inspection(
+    *,
+    inspection: Inspection,
+    by,
+    planned_on: dt.date | None = None,
+    inspectors: list | None = None,
+    previous: Inspection | None | bool = False,
+    meeting_attendees: str | None = None,
+    meeting_points: str | None = None,
+) -> Inspection:
+    """Change what may change after the draw — the date, the inspectors, the earlier inspection
+    (`previous` False: unchanged, None: none), the meeting record; never the sample. A closed
+    inspection stays as it is."""
+    if inspection.status == Status.CLOSED:
+        raise Invalid({"status": "已结束的检查不能再修改"})
+    check_team(
+        school=inspection.school,
+        inspectors=inspectors,
+        previous=previous or None,
+        inspection=inspection,
+    )
+    fields = ["updated_at"]
+    if planned_on is not None:
+        inspection.planned_on = planned_on
+        fields.append("planned_on")
+    if previous is not False:
+        inspection.previous = previous
+        fields.append("previous")
+    if meeting_attendees is not None:
+        inspection.meeting_attendees = meeting_attendees.strip()[:2000]
+        fields.append("meeting_attendees")
+    if meeting_points is not None:
+        inspection.meeting_points = meeting_points.strip()[:4000]
+        fields.append("meeting_points")
+    inspection.save(update_fields=fields)
+    if inspectors is not None:
+        inspection.inspectors.set(inspectors)
+    return inspection
+
+
+def compare_with_previous(inspection: Inspection) -> dict[str, Any] | None:
+    """For a re-inspection: the earlier one's accuracy and this one's, and the earlier items
+    not yet closed (None when there is no earlier inspection)."""
+    previous = inspection.previous
+    if previous is None:
+        return None
+
+    def percent(rate):
+        return "" if rate is None else f"{rate * 100:.1f}%"
+
+    then, now = accuracy(previous)["rate"], accuracy(inspection)["rate"]
+    return {
+        "previous": previous,
+        "then": percent(then),
+        "now": percent(now),
+        "change": "" if then is None or now is None else f"{(now - then) * 100:+.1f}",
+        "open_items": list(
+            previous.rectifications.exclude(status=ItemStatus.CLOSED)
+            .select_related("owner")
+            .order_by("due_on", "id")
+        ),
+    }
 
 
 def reproduced(inspection: Inspection) -> bool:
@@ -342,18 +457,135 @@ def prepare_photos(photos: list) -> list[ContentFile]:
     return out
 
 
+# --- attachments: photos and documents on checklist items and 整改 items ----------------------
+
+MAX_FILES = 5  # in one upload
+MAX_ATTACHMENTS = 20  # on one checklist item or 整改 item
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    kind: str  # an AttachmentKind value
+    name: str  # shown and downloaded under
+    content: ContentFile
+
+
+def prepare_files(files: list, *, field: str = "files") -> list[Prepared]:
+    """Uploads of a photo (JPEG/PNG, decoded and re-encoded by lib.photos) or a document (PDF,
+    .docx, .xlsx, recognised by its bytes: documents.read_document), at most 10 MB each and
+    MAX_FILES at once. Raises Invalid({field: 中文}) naming the file."""
+    if len(files) > MAX_FILES:
+        raise Invalid({field: f"一次最多上传 {MAX_FILES} 个文件"})
+    out = []
+    for upload in files:
+        name = (upload.name or "")[:200]
+        if upload.size is not None and upload.size > documents.MAX_BYTES:
+            raise Invalid({field: f"文件“{name[:40]}”超过 {documents.MAX_BYTES // 2**20} MB"})
+        head = upload.read(8)
+        upload.seek(0)
+        try:
+            ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+            if head.startswith(IMAGE_MAGIC) and ext in documents.EXTENSIONS:
+                label = documents.KINDS[ext][2]
+                raise documents.DocumentError(f"文件“{name[:40]}”是照片，不是真正的 {label} 文件")
+            if head.startswith(IMAGE_MAGIC):
+                photo = reencode_photo(upload, name=name)
+                out.append(
+                    Prepared(
+                        AttachmentKind.PHOTO,
+                        f"{documents.clean_stem(name)}.{photo.ext}",
+                        ContentFile(photo.data, name=f"x.{photo.ext}"),
+                    )
+                )
+            else:
+                doc = documents.read_document(upload, name=name, size=upload.size)
+                out.append(
+                    Prepared(doc.kind, doc.name, ContentFile(doc.data, name=f"x.{doc.kind}"))
+                )
+        except (PhotoError, documents.DocumentError) as exc:
+            raise Invalid({field: str(exc)}) from exc
+    return out
+
+
+def _store(prepared: list[Prepared], *, school: School, by, **owner) -> list[Attachment]:
+    return [
+        Attachment.objects.create(
+            school=school,
+            kind=p.kind,
+            name=p.name[:100],
+            size=p.content.size,
+            file=p.content,
+            uploaded_by=by,
+            **owner,
+        )
+        for p in prepared
+    ]
+
+
+@transaction.atomic
+def attach_to_item(*, item: ChecklistItem, files: list, by) -> list[Attachment]:
+    """Files on a checklist item of an inspection not yet closed (the activity plan, the
+    meeting photo, a scanned 台账 page)."""
+    inspection = item.inspection
+    if inspection.status == Status.CLOSED:
+        raise Invalid({"files": "检查已结束，不能再添加附件"})
+    if not files:
+        raise Invalid({"files": "请选择要上传的文件"})
+    if item.attachments.count() + len(files) > MAX_ATTACHMENTS:
+        raise Invalid({"files": f"每个检查项目最多 {MAX_ATTACHMENTS} 个附件"})
+    prepared = prepare_files(files)
+    return _store(prepared, school=inspection.school, by=by, checklist_item=item)
+
+
+@transaction.atomic
+def attach_evidence(*, item: Rectification, files: list, by) -> list[Attachment]:
+    """Evidence files on a 整改 item not yet closed: documents (PDF, .docx, .xlsx) and photos."""
+    if item.status == ItemStatus.CLOSED:
+        raise Invalid({"files": "已销号的整改事项不能再修改"})
+    if not files:
+        raise Invalid({"files": "请选择要上传的文件"})
+    if item.files.count() + item.photos.count() + len(files) > MAX_ATTACHMENTS:
+        raise Invalid({"files": f"每个整改事项最多 {MAX_ATTACHMENTS} 个附件"})
+    prepared = prepare_files(files)
+    return _store(prepared, school=item.school, by=by, rectification=item)
+
+
+@transaction.atomic
+def remove_attachment(*, attachment: Attachment, by) -> None:
+    """Take a file off its item (a wrong upload) while the inspection or item is open."""
+    item = attachment.checklist_item
+    if item is not None and item.inspection.status == Status.CLOSED:
+        raise Invalid({"files": "检查已结束，不能再删除附件"})
+    if (
+        attachment.rectification is not None
+        and attachment.rectification.status == ItemStatus.CLOSED
+    ):
+        raise Invalid({"files": "已销号的整改事项不能再修改"})
+    storage, name = attachment.file.storage, attachment.file.name
+    attachment.delete()
+    transaction.on_commit(lambda: storage.delete(name))  # the row first: never a dangling row
+
+
 @transaction.atomic
 def mark_done(
-    *, item: Rectification, evidence: str, by, photos: list | None = None
+    *,
+    item: Rectification,
+    evidence: str,
+    by,
+    photos: list | None = None,
+    files: list | None = None,
 ) -> Rectification:
     """The owner (or a leader of the school) reports the item done, with evidence: text and
-    optional photos."""
+    optional photos and files (documents or photos)."""
     if item.status == ItemStatus.CLOSED:
         raise Invalid({"status": "已销号的整改事项不能再修改"})
     if not evidence.strip():
         raise Invalid({"evidence": "请填写整改情况"})
     for content in prepare_photos(photos or []):
         EvidencePhoto.objects.create(item=item, file=content)
+    if files:
+        attach_evidence(item=item, files=files, by=by)
     item.status = ItemStatus.DONE
     item.evidence = evidence.strip()
     item.done_at = timezone.now()
@@ -451,7 +683,7 @@ def check_may_correct(user, check: FindingCheck) -> None:
 def accuracy_by_school(inspections) -> list[dict[str, Any]]:
     """Card accuracy per school over the given inspections (checked fields, wrong ones, rate),
     in one query: how true each school's cards are."""
-    from django.db.models import Count, Q
+    from django.db.models import Count
 
     rows = (
         FindingCheck.objects.filter(finding__inspection__in=inspections)

@@ -22,8 +22,17 @@ from guanai.lib.photos import CONTENT_TYPES
 from guanai.pairing.services import school_staff
 
 from . import services
-from .forms import DoneForm, FindingForm, InspectionForm, ItemForm
+from .forms import (
+    ACCEPT_FILES,
+    AttachForm,
+    DoneForm,
+    EditForm,
+    FindingForm,
+    InspectionForm,
+    ItemForm,
+)
 from .models import (
+    Attachment,
     ChecklistItem,
     Correction,
     EvidencePhoto,
@@ -91,11 +100,28 @@ def inspection_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _people(user):
+    """The town administrators and 督导员 of the towns the user inspects, by name."""
+    from guanai.accounts.models import User
+
+    ids: set[int] = set()
+    for town in scope.towns(user, "inspect"):
+        ids |= set(services.town_inspectors(town).values_list("pk", flat=True))
+    return User.objects.filter(pk__in=ids).order_by("display_name", "username")
+
+
 @login_required
 def new(request: HttpRequest) -> HttpResponse:
     services.check_inspect(request.user)
     schools = scope.schools(request.user, "inspect").order_by("code")
-    form = InspectionForm(request.POST or None, schools=schools)
+    people = _people(request.user)
+    form = InspectionForm(
+        request.POST or None,
+        schools=schools,
+        people=people,
+        earlier=Inspection.objects.inspectable_by(request.user),
+        initial={"inspectors": [request.user.pk]},
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -104,6 +130,8 @@ def new(request: HttpRequest) -> HttpResponse:
                 planned_on=d["planned_on"],
                 sample_size=d["sample_size"],
                 seed=d["seed"],
+                inspectors=list(d["inspectors"]) or None,
+                previous=d["previous"],
                 by=request.user,
             )
         except Invalid as exc:
@@ -114,6 +142,41 @@ def new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("inspections:detail", pk=inspection.pk)
     return render(request, "inspections/new.html", {"form": form})
+
+
+@login_required
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the date, the inspectors and the earlier inspection (never the sample)."""
+    inspection = _workable(request, pk)
+    earlier = Inspection.objects.inspectable_by(request.user).filter(
+        school=inspection.school, pk__lt=inspection.pk
+    )
+    form = EditForm(
+        request.POST or None,
+        people=_people(request.user),
+        earlier=earlier,
+        initial={
+            "planned_on": inspection.planned_on,
+            "inspectors": list(inspection.inspectors.values_list("pk", flat=True)),
+            "previous": inspection.previous_id,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.update_inspection(
+                inspection=inspection,
+                planned_on=d["planned_on"],
+                inspectors=list(d["inspectors"]) or [request.user],
+                previous=d["previous"],
+                by=request.user,
+            )
+        except Invalid as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "检查信息已保存")
+            return redirect("inspections:detail", pk=pk)
+    return render(request, "inspections/edit.html", {"form": form, "inspection": inspection})
 
 
 def _detail_context(request: HttpRequest, inspection: Inspection) -> dict:
@@ -136,9 +199,15 @@ def _detail_context(request: HttpRequest, inspection: Inspection) -> dict:
         "accuracy_percent": "" if rate is None else f"{rate * 100:.1f}%",
         "show_sample": show,
         "sample": [(children[pk], findings.get(pk)) for pk in inspection.sample if pk in children],
-        "checklist": inspection.checklist.all(),
+        "checklist": inspection.checklist.prefetch_related("attachments"),
+        "may_attach": may_inspect and inspection.status != Status.CLOSED,
+        "accept_files": ACCEPT_FILES,
+        "inspectors": list(inspection.inspectors.order_by("display_name", "username")),
+        "compare": services.compare_with_previous(inspection),
         "accuracy": accuracy,
-        "items": inspection.rectifications.select_related("owner"),
+        "items": inspection.rectifications.select_related("owner").prefetch_related(
+            "files", "photos"
+        ),
         "item_form": ItemForm(owners=school_staff(inspection.school)) if may_inspect else None,
         "next_status": services.NEXT_STATUS.get(inspection.status),
         "next_label": Status(services.NEXT_STATUS[inspection.status]).label
@@ -297,8 +366,10 @@ def raise_item(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def items(request: HttpRequest) -> HttpResponse:
     """整改 items in scope: the town's by school, a leader's school's, one's own."""
-    qs = Rectification.objects.visible_to(request.user).select_related(
-        "school", "owner", "inspection"
+    qs = (
+        Rectification.objects.visible_to(request.user)
+        .select_related("school", "owner", "inspection")
+        .prefetch_related("files", "photos")
     )
     status = request.GET.get("status", "open")
     if status in ItemStatus.values:
@@ -318,6 +389,7 @@ def items(request: HttpRequest) -> HttpResponse:
             "closable": closable,
             "leads": leads,
             "by_school": services.open_by_school(request.user),
+            "accept_files": ACCEPT_FILES,
         },
     )
 
@@ -336,6 +408,7 @@ def item_done(request: HttpRequest, pk: int) -> HttpResponse:
                 item=item,
                 evidence=form.cleaned_data["evidence"],
                 photos=form.cleaned_data["photos"],
+                files=form.cleaned_data["files"],
                 by=request.user,
             )
             messages.success(request, "已提交整改情况，等待督导销号")
@@ -364,6 +437,104 @@ def evidence_photo(request: HttpRequest, pk: int) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+@require_POST
+@login_required
+def attach(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    """Photos and documents on a checklist item (inspectors, until the inspection closes)."""
+    inspection = _workable(request, pk)
+    item = get_object_or_404(inspection.checklist, pk=item_id)
+    form = AttachForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+    else:
+        try:
+            added = services.attach_to_item(
+                item=item, files=form.cleaned_data["files"], by=request.user
+            )
+        except Invalid as exc:
+            messages.error(request, next(iter(exc.errors.values())))
+        else:
+            messages.success(request, f"已在“{item.title}”上传 {len(added)} 个附件")
+    return redirect(reverse("inspections:detail", args=[pk]) + f"#item-{item.pk}")
+
+
+def _may_remove(user, attachment: Attachment) -> bool:
+    """Inspectors take files off a checklist item; the owner or a leader of the school off a
+    整改 item (the same people who add them)."""
+    if attachment.checklist_item_id:
+        return (
+            Inspection.objects.inspectable_by(user)
+            .filter(pk=attachment.checklist_item.inspection_id)
+            .exists()
+        )
+    item = attachment.rectification
+    return item.owner_id == user.pk or scope.holds(user, "lead_school", school_id=item.school_id)
+
+
+@require_POST
+@login_required
+def remove_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    attachment = get_object_or_404(
+        Attachment.objects.visible_to(request.user).select_related(
+            "checklist_item__inspection", "rectification"
+        ),
+        pk=pk,
+    )
+    if not _may_remove(request.user, attachment):
+        raise PermissionDenied("只有上传这类附件的人员可以删除")
+    try:
+        services.remove_attachment(attachment=attachment, by=request.user)
+    except Invalid as exc:
+        messages.error(request, next(iter(exc.errors.values())))
+    else:
+        messages.success(request, f"已删除附件“{attachment.name}”")
+    if attachment.checklist_item_id:
+        return redirect("inspections:detail", pk=attachment.checklist_item.inspection_id)
+    return redirect("inspections:items")
+
+
+def serve_attachment(request: HttpRequest, attachment: Attachment) -> FileResponse:
+    """The stored file under its shown name, the content type from the stored extension (the
+    upload was recognised and re-encoded), documents as downloads; every opening is written to
+    the access log, as a file of an inspection may name children (a scanned 台账 page)."""
+    from guanai.accounts.models import AccessAction
+    from guanai.accounts.services import log_access
+
+    where = (
+        f"检查项目“{attachment.checklist_item.title}”"
+        if attachment.checklist_item_id
+        else f"整改事项“{attachment.rectification.title}”"
+    )
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.EXPORT,
+        school=attachment.school,
+        detail=f"下载督导检查附件“{attachment.name}”（{where}）",
+    )
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type or "application/octet-stream",
+        as_attachment=attachment.kind != "photo",
+        filename=attachment.name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store, private"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+def attachment_file(request: HttpRequest, pk: int) -> HttpResponse:
+    attachment = get_object_or_404(
+        Attachment.objects.visible_to(request.user).select_related(
+            "school", "checklist_item", "rectification"
+        ),
+        pk=pk,
+    )
+    return serve_attachment(request, attachment)
 
 
 @require_POST

@@ -25,6 +25,8 @@ REFUSED = {
     "/api/v1/rectifications": "zx_teacher31",
     "/api/v1/rectifications/{item_id}/done": "inspector",
     "/api/v1/rectifications/{item_id}/close": "zx_leader",
+    "/api/v1/inspections/{inspection_id}/checklist/{checklist_item_id}/attachments": "zx_leader",
+    "/api/v1/rectifications/{item_id}/files": "inspector",
 }
 # route → the integers of its body
 BODY_INTS = {
@@ -56,7 +58,12 @@ def ids(cast, users):
         due_on=today,
         by=users["town"],
     )
-    return {"inspection_id": insp.pk, "check_id": finding.checks.get().pk, "item_id": item.pk}
+    return {
+        "inspection_id": insp.pk,
+        "check_id": finding.checks.get().pk,
+        "item_id": item.pk,
+        "checklist_item_id": insp.checklist.first().pk,
+    }
 
 
 def url(route: str, ids: dict, **values) -> str:
@@ -101,7 +108,7 @@ def test_an_oversized_integer_in_a_body_is_a_422_naming_it(users, ids, route, fi
     assert "太大" in named["msg"] and not named["msg"].split("：")[0].isascii()
 
 
-@pytest.mark.parametrize("name", ["inspection_id", "check_id", "item_id"])
+@pytest.mark.parametrize("name", ["inspection_id", "check_id", "item_id", "checklist_item_id"])
 def test_an_oversized_id_in_a_path_is_a_422(users, ids, name):
     routes = [r for r in REFUSED if "{" + name + "}" in r]
     for route in routes:

@@ -13,4 +13,6 @@ def test_demo_adds_one_inspection_in_progress_with_findings_and_two_open_items(b
     acc = services.accuracy(insp)
     assert acc["checked"] == 18 and acc["wrong"] == 2
     assert services.reproduced(insp)
+    assert {str(u) for u in insp.inspectors.all()} == {"督导员", "镇管理员"}
+    assert insp.meeting_attendees and insp.meeting_points
     assert demo.load()["inspections"] == 0  # once
