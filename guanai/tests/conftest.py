@@ -125,6 +125,7 @@ def records(cast, users, kids) -> Records:
             "donation_id": donation.pk,
             "home_id": home.pk,
             "inspection_id": inspection.pk,
+            "checklist_item_id": inspection.checklist.first().pk,
             "check_id": finding.checks.get().pk,
             "item_id": item.pk,
             "incident_id": incident.pk,

@@ -24,6 +24,8 @@ INSPECTOR_WRITES = {
     "/api/v1/inspections",
     "/api/v1/inspections/{inspection_id}/status",
     "/api/v1/inspections/{inspection_id}/findings",
+    "/api/v1/inspections/{inspection_id}",
+    "/api/v1/inspections/{inspection_id}/checklist/{checklist_item_id}/attachments",
     "/api/v1/rectifications",
     "/api/v1/rectifications/{item_id}/close",
 }
