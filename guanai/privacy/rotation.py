@@ -208,8 +208,10 @@ def read_key_file(path: Path) -> str:
         raise Invalid({"new_key_file": f"读不到新密钥文件 {path}：{exc.strerror}"}) from exc
     if len(key) < 32 or any(ch.isspace() or ch == "," for ch in key):
         raise Invalid(
-            {"new_key_file": "新密钥须是一行至少 32 个字符、不含空格和逗号的随机串"
-             "（可用 python3 -c \"import secrets; print(secrets.token_urlsafe(48))\" 生成）"}
+            {
+                "new_key_file": "新密钥须是一行至少 32 个字符、不含空格和逗号的随机串"
+                '（可用 python3 -c "import secrets; print(secrets.token_urlsafe(48))" 生成）'
+            }
         )
     return key
 
@@ -225,9 +227,11 @@ def install_key(new_key: str) -> bool:
         return False
     if _env_keyed():
         raise Invalid(
-            {"new_key_file": "这台服务器用环境变量 GUANAI_FIELD_KEY 设定字段密钥：请把新密钥设为 "
-             "GUANAI_FIELD_KEY、旧密钥加入 GUANAI_FIELD_OLD_KEYS，重新加载服务后再运行 "
-             "guanai rotate-key（不带 --new-key-file）"}
+            {
+                "new_key_file": "这台服务器用环境变量 GUANAI_FIELD_KEY 设定字段密钥：请把新密钥设为 "
+                "GUANAI_FIELD_KEY、旧密钥加入 GUANAI_FIELD_OLD_KEYS，重新加载服务后再运行 "
+                "guanai rotate-key（不带 --new-key-file）"
+            }
         )
     data = Path(settings.DATA_DIR)
     old = settings.FIELD_KEY

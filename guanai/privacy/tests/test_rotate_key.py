@@ -45,9 +45,7 @@ def make_kids(n: int) -> list[tuple[Child, str]]:
     made = []
     for i in range(n):
         number = new_id_number(dt.date(2016, 1, 1) + dt.timedelta(days=i))
-        made.append(
-            (make_child(school_class, name=f"孩子{i}", id_number=number), number)
-        )
+        made.append((make_child(school_class, name=f"孩子{i}", id_number=number), number))
     return made
 
 
@@ -161,7 +159,7 @@ def test_interrupted_rotation_resumes_and_lookups_work_halfway(old_key, monkeypa
 
 @pytest.mark.django_db
 def test_an_edit_during_rotation_is_not_overwritten(old_key, monkeypatch):
-    [(child, number)] = make_kids(1)
+    [(child, _number)] = make_kids(1)
     switch_to_new(old_key)
     fresh = new_id_number(dt.date(2016, 9, 9))
     real_decrypt = crypto.decrypt_with_key

@@ -53,7 +53,9 @@ class Command(BaseCommand):
         if summary.hash_kept:
             self.stdout.write(f"  检索摘要与内容不符、原样保留：{summary.hash_kept}")
         rate = summary.total / summary.seconds if summary.seconds else 0
-        self.stdout.write(f"共 {summary.total} 项，用时 {summary.seconds:.1f} 秒（每秒 {rate:.0f} 项）")
+        self.stdout.write(
+            f"共 {summary.total} 项，用时 {summary.seconds:.1f} 秒（每秒 {rate:.0f} 项）"
+        )
         left = sum(rotation.pending().values())
         if left:
             self.stdout.write(f"仍有 {left} 项用旧密钥（运行期间新写入的）：请再运行一次。")
