@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from guanai.lib import crypto
@@ -146,8 +146,7 @@ def rotate(
                 batch = list(rows.order_by("pk").values(*names)[:batch_size])
                 if not batch:
                     break
-                for row in batch:
-                    _rotate_row(manager, table, row, prefix, summary)
+                _rotate_rows(model, table, batch, prefix, summary)
                 last_pk = batch[-1]["pk"]
             done += len(batch)
             summary.batches += 1
@@ -168,31 +167,49 @@ def rotate(
     return summary
 
 
-def _rotate_row(manager, table: Table, row: dict, prefix: str, summary: Summary) -> None:
-    updates: dict[str, str | None] = {}
-    match: dict[str, str] = {"pk": row["pk"]}
-    rotated: list[str] = []
-    for col in table.columns:
-        token = row[col.enc]
-        if not token or token.startswith(prefix):
-            continue
-        plain, key = crypto.decrypt_with_key(token)
-        updates[col.enc] = crypto.encrypt(plain)
-        match[col.enc] = token
-        rotated.append(f"{table.label}·{col.label}")
-        old_hash = row.get(col.hash) if col.hash else None
-        if old_hash:
-            if old_hash == crypto.lookup_hash_with(key, plain):
-                updates[col.hash] = crypto.lookup_hash(plain)
-            else:
-                summary.hash_kept += 1
-    if not updates:
-        return
-    if manager.filter(**match).update(**updates):
-        for name in rotated:
-            summary.rows[name] += 1
-    else:
-        summary.skipped += 1
+def _rotate_rows(model, table: Table, batch: list[dict], prefix: str, summary: Summary) -> None:
+    """One UPDATE per row, sent with executemany (the ORM's per-row update costs ~1 ms), each
+    conditional on the old ciphertexts: a row changed meanwhile is left as it now is."""
+    groups: dict[tuple[Column, ...], list[list]] = {}
+    for row in batch:
+        cols: list[Column] = []
+        sets: list = []
+        olds: list = []
+        for col in table.columns:
+            token = row[col.enc]
+            if not token or token.startswith(prefix):
+                continue
+            plain, key = crypto.decrypt_with_key(token)
+            cols.append(col)
+            sets.append(crypto.encrypt(plain))
+            olds.append(token)
+            old_hash = row.get(col.hash) if col.hash else None
+            if col.hash:
+                if old_hash and old_hash == crypto.lookup_hash_with(key, plain):
+                    sets.append(crypto.lookup_hash(plain))
+                else:
+                    if old_hash:
+                        summary.hash_kept += 1
+                    sets.append(old_hash)
+        if cols:
+            groups.setdefault(tuple(cols), []).append([*sets, row["pk"], *olds])
+    quote = connection.ops.quote_name
+    meta = model._meta
+    for cols, params in groups.items():
+        assign = []
+        for col in cols:
+            assign.append(f"{quote(meta.get_field(col.enc).column)} = %s")
+            if col.hash:
+                assign.append(f"{quote(meta.get_field(col.hash).column)} = %s")
+        where = [f"{quote(meta.pk.column)} = %s"]
+        where += [f"{quote(meta.get_field(col.enc).column)} = %s" for col in cols]
+        sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(assign)} WHERE {' AND '.join(where)}"
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+            changed = cursor.rowcount if cursor.rowcount >= 0 else len(params)
+        summary.skipped += len(params) - changed
+        for col in cols:
+            summary.rows[f"{table.label}·{col.label}"] += changed
 
 
 def _env_keyed() -> bool:
