@@ -26,12 +26,23 @@ class RequestStatus(models.TextChoices):
 
 
 class GuardianRequestQuerySet(models.QuerySet):
-    def visible_to(self, user, action: str = "view") -> "GuardianRequestQuerySet":
-        """Requests about the children a user may see (`view`) or change (`change`): the scope
-        of the child's card decides."""
-        from guanai.children.models import Child
+    def visible_to(self, user, action: str = "read") -> "GuardianRequestQuerySet":
+        """`read`: requests about the children of the user's units for `manage` (school
+        leaders, the town) or `inspect` (the town's inspectors, read-only); `write`: `manage`
+        only. Through the child's school and class, whatever its enrolment now: a family may
+        ask after the child has left."""
+        from guanai.accounts import scope
 
-        return self.filter(child__in=Child.objects.visible_to(user, action))
+        if user is None or not user.is_authenticated:
+            return self.none()
+        actions = ("manage", "inspect") if action == "read" else ("manage",)
+        cond = None
+        for name in actions:
+            q = scope.unit_children_q(user, name, prefix="child__")
+            if q is None:
+                return self
+            cond = q if cond is None else cond | q
+        return self.filter(cond)
 
     def overdue(self, today: dt.date) -> "GuardianRequestQuerySet":
         return self.filter(
