@@ -159,8 +159,8 @@ def get_request(request: HttpRequest, request_id: Id):
 @router.post("/requests/{request_id}/reply", response={200: RequestOut, 422: ErrorsOut})
 def reply_request(request: HttpRequest, request_id: Id, payload: ReplyIn):
     """Record the reply: `done` 已办结 or `refused` 不予办理 need `reply` and `replied_on`."""
-    item = get_object_or_404(_readable(request), pk=request_id)
     _check_write(request)
+    item = get_object_or_404(_readable(request), pk=request_id)
     if not GuardianRequest.objects.visible_to(request.user, "write").filter(pk=item.pk).exists():
         raise HttpError(403, "这个账号只能查看，不能答复监护人请求")
     services.reply_request(
