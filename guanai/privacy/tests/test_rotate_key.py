@@ -260,3 +260,41 @@ def test_env_keyed_install_is_refused_with_instructions(old_key, tmp_path, monke
 def test_bad_batch_size(old_key):
     with pytest.raises(CommandError, match="正整数"):
         run("--batch-size", "0")
+
+
+def _hook_applied() -> bool:
+    import inspect
+
+    from guanai.children import models, services
+
+    return "lookup_hashes" in inspect.getsource(models) + inspect.getsource(services)
+
+
+@pytest.mark.skipif(not _hook_applied(), reason="docs/privacy-hooks.patch not applied yet")
+@pytest.mark.django_db
+def test_card_search_and_duplicate_checks_work_during_rotation(old_key, monkeypatch):
+    from guanai.children.services import find_by_id_number, find_by_student_no
+
+    made = make_kids(4)
+    for child, number in made:
+        child.set_student_no("G" + number)
+        child.save()
+    switch_to_new(old_key)
+
+    def stop(number):
+        if number == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(rotation, "after_batch", stop)
+    with pytest.raises(KeyboardInterrupt):
+        rotation.rotate(batch_size=2)  # two children rotated, two not
+    for child, number in made:
+        assert list(Child.objects.search(number)) == [child]
+        assert find_by_id_number(number) == child
+        assert find_by_student_no("G" + number) == child
+    # Saving an unchanged number keeps its ciphertext (no history noise) on either side.
+    for child, number in made:
+        fresh = Child.objects.get(pk=child.pk)
+        before = fresh.id_number_enc
+        fresh.set_id_number(number)
+        assert fresh.id_number_enc == before
