@@ -17,6 +17,7 @@ import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,10 +50,29 @@ def key_id(master: str) -> str:
     return make_key(master).kid
 
 
+@lru_cache(maxsize=1)
+def _configured_old_keys() -> str:
+    """GUANAI_FIELD_OLD_KEYS, the file GUANAI_FIELD_OLD_KEYS_FILE names, or (a data-dir
+    install) the data dir's field.old-keys that `guanai rotate-key --new-key-file` writes; for
+    settings that do not define FIELD_OLD_KEYS themselves. Read once per process (the service
+    is reloaded after a key change)."""
+    if os.environ.get("GUANAI_FIELD_OLD_KEYS"):
+        return os.environ["GUANAI_FIELD_OLD_KEYS"]
+    if os.environ.get("GUANAI_FIELD_OLD_KEYS_FILE"):
+        return Path(os.environ["GUANAI_FIELD_OLD_KEYS_FILE"]).read_text()
+    keyed = os.environ.get("GUANAI_FIELD_KEY") or os.environ.get("GUANAI_FIELD_KEY_FILE")
+    path = Path(getattr(settings, "DATA_DIR", ".")) / "field.old-keys"
+    if not keyed and path.exists():
+        return path.read_text()
+    return ""
+
+
 def _old_masters() -> list[str]:
-    old = getattr(settings, "FIELD_OLD_KEYS", None) or []
+    old = getattr(settings, "FIELD_OLD_KEYS", None)
+    if old is None:
+        old = _configured_old_keys()
     if isinstance(old, str):
-        old = [k for k in old.replace("\n", ",").split(",")]
+        old = old.replace(",", "\n").split()
     return [k.strip() for k in old if k and k.strip()]
 
 

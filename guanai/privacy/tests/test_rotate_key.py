@@ -298,3 +298,26 @@ def test_card_search_and_duplicate_checks_work_during_rotation(old_key, monkeypa
         before = fresh.id_number_enc
         fresh.set_id_number(number)
         assert fresh.id_number_enc == before
+
+
+@pytest.mark.django_db
+def test_a_restarted_process_reads_the_old_keys_from_the_data_dir(old_key, tmp_path, monkeypatch):
+    """Without FIELD_OLD_KEYS in the settings, the ring still holds the keys that
+    `--new-key-file` moved to field.old-keys (or GUANAI_FIELD_OLD_KEYS)."""
+    token = crypto.encrypt("430102201503021233")
+    for name in ("GUANAI_FIELD_KEY", "GUANAI_FIELD_KEY_FILE", "GUANAI_FIELD_OLD_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "field.old-keys").write_text(OLD + "\n")
+    old_key.DATA_DIR = tmp_path
+    old_key.FIELD_KEY = NEW
+    del old_key.FIELD_OLD_KEYS
+    crypto._configured_old_keys.cache_clear()
+    try:
+        assert crypto.decrypt(token) == "430102201503021233"
+        (tmp_path / "field.old-keys").unlink()
+        monkeypatch.setenv("GUANAI_FIELD_OLD_KEYS", f"another-key,{OLD}")
+        crypto._configured_old_keys.cache_clear()
+        assert crypto.decrypt(token) == "430102201503021233"
+        assert len(crypto.ring()) == 3
+    finally:
+        crypto._configured_old_keys.cache_clear()
