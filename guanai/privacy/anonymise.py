@@ -215,6 +215,28 @@ def anonymise(*, years: int | None = None, dry_run: bool = False) -> Report:
     return report
 
 
+def _letter_pdfs(ids: list[int]) -> list:
+    """The printed PDFs of letter batches naming only children who are gone from the record
+    (this run's or anonymised before): they go, and the batch is marked not printed. A batch
+    that still names someone else keeps its PDF (docs/privacy.md)."""
+    from pathlib import Path
+
+    from guanai.contacts.letters_pdf import letters_dir
+    from guanai.contacts.models import LetterBatch, LetterChild
+
+    gone = set(ids) | set(Anonymisation.objects.values_list("child_id", flat=True))
+    batches = LetterBatch.objects.filter(
+        pk__in=LetterChild.objects.filter(child_id__in=ids).values("batch_id")
+    ).exclude(pdf="")
+    found = []
+    for batch in batches:
+        named = set(LetterChild.objects.filter(batch=batch).values_list("child_id", flat=True))
+        if named <= gone:
+            found.append(letters_dir() / Path(batch.pdf).name)
+            LetterBatch.objects.filter(pk=batch.pk).update(pdf="")
+    return found
+
+
 def _run(years: int, report: Report) -> None:
     from guanai.accounts.services import log_access
 
@@ -253,11 +275,15 @@ def _run(years: int, report: Report) -> None:
         paths += [row.file for row in rows if row.file]
         report.rows[str(model._meta.verbose_name)] = len(rows)
         model._base_manager.filter(pk__in=[r.pk for r in rows]).delete()
-    report.files = len(paths)
+    letters = _letter_pdfs(ids)
+    report.rows["家长信 PDF"] = len(letters)
+    report.files = len(paths) + len(letters)
 
     def remove_files() -> None:
         for stored in paths:
             stored.storage.delete(stored.name)
+        for pdf in letters:
+            pdf.unlink(missing_ok=True)
 
     transaction.on_commit(remove_files)
     Anonymisation.objects.bulk_create(

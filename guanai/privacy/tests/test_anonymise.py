@@ -236,3 +236,39 @@ def test_bad_years(db, years):
 def test_years_not_a_number(db):
     with pytest.raises(CommandError):
         run("--inactive-years", "三")
+
+
+def _batch(school, user, children, name):
+    from guanai.contacts.letters_pdf import letters_dir
+    from guanai.contacts.models import Letter, LetterBatch, LetterChild
+
+    batch = LetterBatch.objects.create(
+        school=school,
+        title="寒假致家长的一封信",
+        body="…",
+        receipt_text="…",
+        pdf=name,
+        created_by=user,
+    )
+    for child in children:
+        letter = Letter.objects.create(batch=batch, child=child, guardian_name=GUARDIAN)
+        LetterChild.objects.create(letter=letter, child=child, batch=batch)
+    path = letters_dir() / name
+    path.write_bytes(b"%PDF " + NAME.encode())
+    return batch, path
+
+
+def test_a_printed_batch_naming_only_gone_children_loses_its_pdf(
+    left_child, users, kids, cast, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.DATA_DIR = tmp_path
+    zx, leader = cast["schools"]["zx"], users["zx_leader"]
+    alone, alone_pdf = _batch(zx, leader, [left_child["child"]], "alone.pdf")
+    shared, shared_pdf = _batch(zx, leader, [left_child["child"], kids["c31a"]], "shared.pdf")
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run()
+    assert "家长信 PDF：1 行" in out
+    assert not alone_pdf.exists() and shared_pdf.exists()
+    alone.refresh_from_db()
+    shared.refresh_from_db()
+    assert alone.pdf == "" and shared.pdf == "shared.pdf"
