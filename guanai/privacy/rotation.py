@@ -1,0 +1,274 @@
+"""`guanai rotate-key`: re-encrypt every encrypted value under the current field key and
+recompute its lookup hash, in small transactions, while the app keeps running.
+
+Progress is derived from the key ids the ciphertexts carry (`lib/crypto.py`): a value still
+under an older key is what is left to do, so an interrupted run simply continues when run
+again, and `pending()` (`--check`) counts what is left. Each row is written with a conditional
+UPDATE (the old ciphertext must still be there), so a teacher's edit made meanwhile is never
+overwritten; his new value is already under the current key. `QuerySet.update` writes no
+history row and leaves `updated_at` alone: a rotation changes no fact of the card.
+"""
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+
+from guanai.lib import crypto
+
+
+@dataclass(frozen=True)
+class Column:
+    enc: str
+    hash: str | None  # the lookup hash beside it, recomputed with it (None: no hash kept)
+    label: str
+
+
+@dataclass(frozen=True)
+class Table:
+    model: str
+    label: str
+    columns: tuple[Column, ...]
+
+
+_ID = Column("id_number_enc", "id_number_hash", "身份证号")
+_ID_HISTORY = Column("id_number_enc", None, "身份证号")
+
+# Every encrypted column (grep `crypto.encrypt` and `_enc =` when adding one), the history
+# tables (simple_history keeps the ciphertexts, not the hashes) included.
+TABLES: tuple[Table, ...] = (
+    Table(
+        "children.Child",
+        "儿童档卡",
+        (_ID, Column("student_no_enc", "student_no_hash", "学籍号")),
+    ),
+    Table("children.Parent", "父母", (_ID,)),
+    Table("children.Guardian", "监护人", (_ID,)),
+    Table(
+        "children.HistoricalChild",
+        "儿童档卡历史",
+        (_ID_HISTORY, Column("student_no_enc", None, "学籍号")),
+    ),
+    Table("children.HistoricalParent", "父母历史", (_ID_HISTORY,)),
+    Table("children.HistoricalGuardian", "监护人历史", (_ID_HISTORY,)),
+    Table("accounts.TOTPDevice", "动态口令", (Column("secret_enc", None, "密钥"),)),
+)
+
+
+def encrypted_files() -> list[Path]:
+    """Files kept encrypted with the field key: the rejected rows of finished imports."""
+    folder = Path(settings.MEDIA_ROOT) / "imports" / "rejected"
+    return sorted(folder.glob("*.bin")) if folder.exists() else []
+
+
+def _stale(table: Table, prefix: str) -> Q:
+    cond = Q()
+    for col in table.columns:
+        cond |= ~Q(**{col.enc: ""}) & ~Q(**{f"{col.enc}__startswith": prefix})
+    return cond
+
+
+def _prefix() -> str:
+    return f"{crypto.PREFIX}{crypto.current().kid}$"
+
+
+@dataclass
+class Summary:
+    rows: dict[str, int] = field(default_factory=dict)  # "儿童档卡·身份证号" → values rotated
+    files: int = 0
+    skipped: int = 0  # changed by someone meanwhile (already under the current key)
+    hash_kept: int = 0  # a hash that was not the value's hash under its key: left as it was
+    seconds: float = 0.0
+    batches: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def pending() -> dict[str, int]:
+    """Values (and files) still under an older key, by table and column."""
+    prefix = _prefix()
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        model = apps.get_model(table.model)
+        for col in table.columns:
+            counts[f"{table.label}·{col.label}"] = (
+                model._base_manager.exclude(**{col.enc: ""})
+                .exclude(**{f"{col.enc}__startswith": prefix})
+                .count()
+            )
+    current = crypto.current().kid
+    counts["导入退回行文件"] = sum(
+        1 for p in encrypted_files() if crypto.bytes_kid(p.read_bytes()[:7]) != current
+    )
+    return counts
+
+
+def after_batch(number: int) -> None:
+    """Called after each committed batch (tests interrupt a run here)."""
+
+
+def rotate(
+    *,
+    batch_size: int = 500,
+    out: Callable[[str], None] = lambda line: None,
+) -> Summary:
+    """Re-encrypt every value not under the current key, `batch_size` rows per transaction.
+    Raises crypto.FieldKeyError (in Chinese) when a value cannot be read with the ring."""
+    started = time.perf_counter()
+    summary = Summary()
+    prefix = _prefix()
+    for table in TABLES:
+        model = apps.get_model(table.model)
+        manager = model._base_manager
+        stale = _stale(table, prefix)
+        total = manager.filter(stale).count()
+        for col in table.columns:
+            summary.rows.setdefault(f"{table.label}·{col.label}", 0)
+        if not total:
+            continue
+        names = ["pk"]
+        for col in table.columns:
+            names += [col.enc] + ([col.hash] if col.hash else [])
+        done, last_pk = 0, None
+        while True:
+            with transaction.atomic():
+                rows = manager.filter(stale)
+                if last_pk is not None:
+                    rows = rows.filter(pk__gt=last_pk)
+                batch = list(rows.order_by("pk").values(*names)[:batch_size])
+                if not batch:
+                    break
+                _rotate_rows(model, table, batch, prefix, summary)
+                last_pk = batch[-1]["pk"]
+            done += len(batch)
+            summary.batches += 1
+            out(f"{table.label}：{done}/{total}")
+            after_batch(summary.batches)
+    current = crypto.current().kid
+    for path in encrypted_files():
+        data = path.read_bytes()
+        if crypto.bytes_kid(data) == current:
+            continue
+        part = path.with_suffix(".part")
+        part.write_bytes(crypto.encrypt_bytes(crypto.decrypt_bytes(data)))
+        os.replace(part, path)
+        summary.files += 1
+    if summary.files:
+        out(f"导入退回行文件：{summary.files}")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _rotate_rows(model, table: Table, batch: list[dict], prefix: str, summary: Summary) -> None:
+    """One UPDATE per row, sent with executemany (the ORM's per-row update costs ~1 ms), each
+    conditional on the old ciphertexts: a row changed meanwhile is left as it now is."""
+    groups: dict[tuple[Column, ...], list[list]] = {}
+    for row in batch:
+        cols: list[Column] = []
+        sets: list = []
+        olds: list = []
+        for col in table.columns:
+            token = row[col.enc]
+            if not token or token.startswith(prefix):
+                continue
+            plain, key = crypto.decrypt_with_key(token)
+            cols.append(col)
+            sets.append(crypto.encrypt(plain))
+            olds.append(token)
+            old_hash = row.get(col.hash) if col.hash else None
+            if col.hash:
+                if old_hash and old_hash == crypto.lookup_hash_with(key, plain):
+                    sets.append(crypto.lookup_hash(plain))
+                else:
+                    if old_hash:
+                        summary.hash_kept += 1
+                    sets.append(old_hash)
+        if cols:
+            groups.setdefault(tuple(cols), []).append([*sets, row["pk"], *olds])
+    quote = connection.ops.quote_name
+    meta = model._meta
+    for cols, params in groups.items():
+        assign = []
+        for col in cols:
+            assign.append(f"{quote(meta.get_field(col.enc).column)} = %s")
+            if col.hash:
+                assign.append(f"{quote(meta.get_field(col.hash).column)} = %s")
+        where = [f"{quote(meta.pk.column)} = %s"]
+        where += [f"{quote(meta.get_field(col.enc).column)} = %s" for col in cols]
+        sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(assign)} WHERE {' AND '.join(where)}"
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+            changed = cursor.rowcount if cursor.rowcount >= 0 else len(params)
+        summary.skipped += len(params) - changed
+        for col in cols:
+            summary.rows[f"{table.label}·{col.label}"] += changed
+
+
+def _env_keyed() -> bool:
+    return bool(os.environ.get("GUANAI_FIELD_KEY") or os.environ.get("GUANAI_FIELD_KEY_FILE"))
+
+
+def read_key_file(path: Path) -> str:
+    from guanai.lib.errors import Invalid
+
+    try:
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise Invalid({"new_key_file": f"读不到新密钥文件 {path}：{exc.strerror}"}) from exc
+    if len(key) < 32 or any(ch.isspace() or ch == "," for ch in key):
+        raise Invalid(
+            {
+                "new_key_file": "新密钥须是一行至少 32 个字符、不含空格和逗号的随机串"
+                '（可用 python3 -c "import secrets; print(secrets.token_urlsafe(48))" 生成）'
+            }
+        )
+    return key
+
+
+def install_key(new_key: str) -> bool:
+    """Make `new_key` the current field key and keep the present one readable: in the data
+    directory (`field.key` and `field.old-keys`) and in this process's settings. Returns False
+    when it already was the current key. Deployments that set GUANAI_FIELD_KEY change their
+    environment instead (docs/privacy.md)."""
+    from guanai.lib.errors import Invalid
+
+    if new_key == settings.FIELD_KEY:
+        return False
+    if _env_keyed():
+        raise Invalid(
+            {
+                "new_key_file": "这台服务器用环境变量 GUANAI_FIELD_KEY 设定字段密钥：请把新密钥设为 "
+                "GUANAI_FIELD_KEY、旧密钥加入 GUANAI_FIELD_OLD_KEYS，重新加载服务后再运行 "
+                "guanai rotate-key（不带 --new-key-file）"
+            }
+        )
+    data = Path(settings.DATA_DIR)
+    old = settings.FIELD_KEY
+    olds_path = data / "field.old-keys"
+    olds = olds_path.read_text().split() if olds_path.exists() else []
+    if old not in olds:
+        olds.append(old)
+    _write_secret(olds_path, "\n".join(olds) + "\n")
+    _write_secret(data / "field.key", new_key)
+    settings.FIELD_OLD_KEYS = [*crypto._old_masters(), old]
+    settings.FIELD_KEY = new_key
+    return True
+
+
+def _write_secret(path: Path, text: str) -> None:
+    part = path.with_name(path.name + ".part")
+    part.write_text(text)
+    part.chmod(0o600)
+    os.replace(part, path)
+
+
+def old_key_ids() -> list[str]:
+    return [k.kid for k in crypto.ring()[1:]]
