@@ -155,6 +155,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 SESSION_COOKIE_AGE = int(os.environ.get("GUANAI_SESSION_MINUTES", "30")) * 60
 # The offline phone app locks its packet after this long untouched (docs/offline.md).
+# Children who left school this many years ago are anonymised by `guanai anonymise`.
+GUANAI_ANONYMISE_AFTER_YEARS = int(os.environ.get("GUANAI_ANONYMISE_AFTER_YEARS", "3"))
 GUANAI_OFFLINE_IDLE_MINUTES = int(os.environ.get("GUANAI_OFFLINE_IDLE_MINUTES", "120"))
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout, not an absolute one
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -130,9 +130,11 @@ class ChildQuerySet(models.QuerySet):
         ident = normalize_id_number(q)
         kind = identity_kind(q)
         if kind == "id_number":
-            return self.filter(id_number_hash=crypto.lookup_hash(ident))
+            return self.filter(id_number_hash__in=crypto.lookup_hashes(ident))
         if kind == "student_no":
-            return self.filter(student_no_hash=crypto.lookup_hash(normalize_student_no(ident)))
+            return self.filter(
+                student_no_hash__in=crypto.lookup_hashes(normalize_student_no(ident))
+            )
         # One condition chosen by what was typed: OR-ing them all forces a full scan.
         if q.isascii() and q.replace(" ", "").isalpha():
             key = q.replace(" ", "").lower()
@@ -274,7 +276,7 @@ class Child(models.Model):
             self.id_last4 = ""
             return
         digest = crypto.lookup_hash(number)
-        if digest == self.id_number_hash:
+        if self.id_number_hash in crypto.lookup_hashes(number):
             return  # same number: keep the ciphertext so history shows no change
         self.id_number_enc = crypto.encrypt(number)
         self.id_number_hash = digest
@@ -294,7 +296,7 @@ class Child(models.Model):
             self.student_no_masked = ""
             return
         digest = crypto.lookup_hash(number)
-        if digest == self.student_no_hash:
+        if self.student_no_hash in crypto.lookup_hashes(number):
             return  # same number: keep the ciphertext so history shows no change
         self.student_no_enc = crypto.encrypt(number)
         self.student_no_hash = digest

@@ -626,17 +626,24 @@ class _Known:
 def _lookup(rows: list[Row]) -> tuple[dict[str, _Known], dict[str, _Known]]:
     """Known cards by ID-number hash, and by 学籍号 (keyed by the number as the sheet has it;
     looked up through its hash: neither is stored in clear)."""
-    hashes = [r.id_hash for r in rows if r.id_hash]
-    numbers = {crypto.lookup_hash(r.student_no): r.student_no for r in rows if r.student_no}
+    # Cards not yet re-encrypted by `guanai rotate-key` hold their hashes under an older key of
+    # the ring: look them up by every key and name them by the current key's hash.
+    alias = {h: r.id_hash for r in rows if r.id_hash for h in crypto.lookup_hashes(r.id_number)}
+    hashes = list(alias)
+    numbers = {
+        h: r.student_no for r in rows if r.student_no for h in crypto.lookup_hashes(r.student_no)
+    }
     fields = ("pk", "id_number_hash", "student_no_hash", "school_id", "enrolment")
     by_hash: dict[str, _Known] = {}
     by_no: dict[str, _Known] = {}
     if hashes:
         for values in Child.objects.filter(id_number_hash__in=hashes).values_list(*fields):
+            values = (values[0], alias.get(values[1], values[1]), *values[2:])
             by_hash[values[1]] = _Known(*values)
     if numbers:
         known = Child.objects.filter(student_no_hash__in=list(numbers)).values_list(*fields)
         for values in known:
+            values = (values[0], alias.get(values[1], values[1]), *values[2:])
             by_no[numbers[values[2]]] = _Known(*values)
     return by_hash, by_no
 
@@ -764,7 +771,7 @@ def _apply_update(
     if row.id_number and not child.id_number_hash:
         child.set_id_number(row.id_number)
         changed = True
-    if row.student_no and crypto.lookup_hash(row.student_no) != child.student_no_hash:
+    if row.student_no and child.student_no_hash not in crypto.lookup_hashes(row.student_no):
         child.set_student_no(row.student_no)
         changed = True
     notes = _merge_notes(row.notes or child.notes, row.extras)

@@ -48,7 +48,7 @@ def find_by_student_no(number: str) -> Child | None:
     number = normalize_student_no(number)
     if not number:
         return None
-    return Child.objects.filter(student_no_hash=crypto.lookup_hash(number)).first()
+    return Child.objects.filter(student_no_hash__in=crypto.lookup_hashes(number)).first()
 
 
 def find_by_id_number(number: str) -> Child | None:
@@ -57,7 +57,7 @@ def find_by_id_number(number: str) -> Child | None:
         return None
     return (
         Child.objects.select_related("school")
-        .filter(id_number_hash=crypto.lookup_hash(number))
+        .filter(id_number_hash__in=crypto.lookup_hashes(number))
         .first()
     )
 

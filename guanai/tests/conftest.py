@@ -119,8 +119,20 @@ def records(cast, users, kids) -> Records:
         by=users["zx_leader"],
     )
     home = activities.create_home(school=zx, values={"name": "留守儿童之家"}, by=users["zx_leader"])
+    from guanai.privacy.services import record_request
+
+    guardian_request = record_request(
+        child=kids["c31a"],
+        by=users["zx_leader"],
+        kind="see",
+        received_on=today,
+        requester="张父",
+        relation="父亲",
+        asked="查看家访记录",
+    )
     return Records(
         {
+            "request_id": guardian_request.pk,
             "activity_id": activity.pk,
             "donation_id": donation.pk,
             "home_id": home.pk,

@@ -70,6 +70,7 @@ def test_an_id_outside_the_scope_is_not_found_whatever_the_body(
     nowhere |= {name: 10**9 for name in ("incident_id", "case_id")}
     nowhere |= {name: 10**9 for name in ("inspection_id", "check_id", "item_id")}
     nowhere |= {name: 10**9 for name in ("activity_id", "donation_id", "home_id")}
+    nowhere |= {"request_id": 10**9}
     assert _send(client, method, records.url(route, **nowhere), kind).status_code == 404
 
 

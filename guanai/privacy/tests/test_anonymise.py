@@ -13,12 +13,12 @@ from django.utils import timezone
 from guanai.accounts.models import AccessLog
 from guanai.care.models import Observation
 from guanai.children.models import Child, Guardian, Parent
-from guanai.children.transitions import school_counts_on, transfer_child
 from guanai.contacts.models import Contact, ContactPhoto, Message, Recipient
 from guanai.pairing.models import Pair
 from guanai.privacy.anonymise import anonymise
 from guanai.privacy.models import Anonymisation, GuardianRequest
 from guanai.protection.models import Incident
+from guanai.screening.transitions import school_counts_on, transfer_child
 from guanai.testing import make_child, new_id_number
 
 NAME = "欧阳未央"
