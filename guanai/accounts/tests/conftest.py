@@ -5,6 +5,7 @@ from django.conf import settings as django_settings
 
 from guanai.accounts.models import Role
 from guanai.testing import make_user
+from guanai.tests.conftest import records  # noqa: F401 — one record of each kind, for paths
 
 MIDDLEWARE = "guanai.accounts.middleware.AuditorOnlyMiddleware"
 
