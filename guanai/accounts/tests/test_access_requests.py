@@ -240,6 +240,8 @@ def test_the_api_asks_and_decides(client, users, child):
     decision = f"{url}/{pk}/decision"
     client.force_login(users["bq_leader"])
     assert client.post(decision, {"approve": True}, "application/json").status_code == 404
+    client.force_login(users["zx_teacher31"])  # her own: not hers to decide
+    assert client.post(decision, {"approve": True}, "application/json").status_code == 404
     client.force_login(users["inspector"])
     assert client.post(decision, {"approve": True}, "application/json").status_code == 403
     assert client.post(url, {"child_id": child.pk}, "application/json").status_code == 403
