@@ -54,7 +54,7 @@ def test_teacher_asks_on_her_phone_leader_approves_at_her_desk(browser: Browser,
     pending.get_by_label("时长").select_option(label="1 天")
     pending.get_by_label("审批意见").fill("同意，家访后请记录情况")
     _shoot(desk, "inbox-desktop")
-    pending.get_by_role("button", name="批准").click()
+    pending.get_by_role("button", name="批准", exact=True).click()
     expect(desk.get_by_text("已批准")).to_be_visible()
     expect(desk.locator("#no-pending")).to_be_visible()
 

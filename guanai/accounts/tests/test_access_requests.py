@@ -345,3 +345,35 @@ def test_the_home_panel_counts_what_waits(users, child, auditor):
     svc.break_glass(user=users["inspector"], child=child, reason="督导检查中需要核对全部信息")
     assert svc.home_panel(users["zx_leader"])["unreviewed"] == 1
     assert svc.home_panel(auditor)["unreviewed"] == 1
+
+
+def test_the_card_panel_shows_the_grant_until_its_end_and_the_buttons(rf, users, child):
+    from django.template import Context, Template
+
+    panel = Template("{% load access_tags %}{% card_access_panel child %}")
+
+    def render(user):
+        request = rf.get("/")
+        request.user = _fresh(user)
+        return panel.render(Context({"request": request, "child": child}))
+
+    teacher = render(users["zx_teacher31"])
+    assert "申请查看更多信息" in teacher and "紧急查看" not in teacher
+    made = svc.request_access(user=users["zx_teacher31"], child=child, kind="psych", reason="x")
+    assert "正在等待校领导审批" in render(users["zx_teacher31"])
+    svc.decide(request=made, by=users["zx_leader"], approve=True, hours=24)
+    assert "已获准查看心理状况，至 11月30日 10:00" in render(users["zx_teacher31"])
+    assert "紧急查看" in render(users["inspector"])
+    assert render(users["zx_leader"]).strip() == ""  # reads it all: nothing to ask for
+
+
+def test_a_full_id_reading_by_role_is_logged_as_before(rf, users, child):
+    from guanai.children.access import log_id_read
+
+    request = rf.get("/")
+    request.user = users["zx_teacher31"]
+    log_id_read(request, child, where="档卡页")
+    row = AccessLog.objects.get()
+    assert (
+        row.action == AccessAction.VIEW_ID_NUMBER and row.detail == "档卡页查看完整身份证号、学籍号"
+    )
