@@ -10,8 +10,15 @@ def roles(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from . import scope
+
     assignments = user.active_roles()
     return {
+        # The menu of an auditor is the access log and nothing else (三权分立).
+        "is_auditor_only": user.is_auditor_only,
+        "reads_access_log": user.is_superuser or bool(scope.units(user, "audit")),
+        "reviews_emergencies": bool(scope.units(user, "review_emergency")),
+        "decides_access": bool(scope.units(user, "approve_access")),
         "my_roles": assignments,
         "is_town_admin": user.is_town_admin,
         "can_export": user.can_export,

@@ -8,7 +8,7 @@ from guanai.lib.dates import range_errors
 from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import School, SchoolClass
 
-from .models import Role, RoleAssignment, User
+from .models import AUDIT_ONLY_ROLES, Role, RoleAssignment, User
 
 
 class LoginForm(AuthenticationForm):
@@ -78,7 +78,9 @@ class RoleAssignmentForm(PlainModelForm):
             school__town=town, school__active=True, active=True
         ).select_related("school")
         self.fields["school_class"].label_from_instance = lambda c: c.label
-        self.fields["role"].choices = [("", "请选择角色"), *Role.choices]
+        # The audit role is granted on the command line only (separation of duties).
+        grantable = [(v, label) for v, label in Role.choices if v not in AUDIT_ONLY_ROLES]
+        self.fields["role"].choices = [("", "请选择角色"), *grantable]
         self.fields["school"].empty_label = "（镇管理员、督导员不选）"
         self.fields["school_class"].empty_label = "（班主任选择）"
         for field in self.fields.values():

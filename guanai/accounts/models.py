@@ -52,6 +52,9 @@ FULL_ID_ROLES = {
     Role.COUNSELOR,
 }
 EXPORT_ROLES = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER}
+# 三权分立: the audit role reads the trail and nothing else, and is granted on the command line
+# only (`guanai audit auditor`): never by a town administrator, who is among the audited.
+AUDIT_ONLY_ROLES = {Role.AUDITOR}
 
 
 class UserQuerySet(models.QuerySet):
@@ -66,7 +69,11 @@ class UserQuerySet(models.QuerySet):
         """
         if admin is None or not admin.is_authenticated:
             return self.none()
-        people = self.filter(is_staff=False, is_superuser=False)
+        # Auditors are set up on the command line only (三权分立): an administrator who could
+        # reset an auditor's password could read, as him, whether his own reads are noticed.
+        people = self.filter(is_staff=False, is_superuser=False).exclude(
+            pk__in=RoleAssignment.objects.filter(role__in=AUDIT_ONLY_ROLES).values("user_id")
+        )
         if admin.is_superuser:
             return people.filter(pk__in=RoleAssignment.objects.values("user_id"))
         towns = [ra.town_id for ra in admin.active_roles() if ra.role == Role.TOWN_ADMIN]
@@ -128,6 +135,12 @@ class User(AbstractUser):
     @property
     def can_export(self) -> bool:
         return self.is_superuser or self.has_role(*EXPORT_ROLES)
+
+    @property
+    def is_auditor_only(self) -> bool:
+        """Holds the audit role and nothing else: reads the access log of his town, no child."""
+        codes = self.role_codes()
+        return not self.is_superuser and bool(codes) and codes <= AUDIT_ONLY_ROLES
 
 
 class RoleAssignment(models.Model):
@@ -283,6 +296,11 @@ class AccessAction(models.TextChoices):
     EXPORT = "export", "导出"
     API_CARD = "api_card", "API 读取档卡"
     VIEW_INCIDENT = "view_incident", "查看强制报告"
+    # Access beyond one's role (accounts.access_requests): a grant used, an emergency opening.
+    VIEW_GRANTED = "view_granted", "依申请查看"
+    EMERGENCY = "emergency", "紧急查看"
+    # The auditor reads the trail: that reading is on the trail too.
+    VIEW_LOG = "view_log", "查看访问日志"
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -416,3 +434,126 @@ class TOTPFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.ip or ''}"
+
+
+# --- access beyond one's role -------------------------------------------------------------------
+
+
+class AccessKind(models.TextChoices):
+    ID_NUMBER = "id_number", "完整身份证号"
+    HEALTH = "health", "健康状况"
+    PSYCH = "psych", "心理状况"
+    # Break-the-glass opens all three at once (an inspector or town administrator, §36).
+    ALL = "all", "完整身份证号、健康和心理状况"
+
+
+class AccessRequestStatus(models.TextChoices):
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "已批准"
+    REFUSED = "refused", "未批准"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+class AccessRequestQuerySet(models.QuerySet):
+    def live(self, *, now: dt.datetime | None = None) -> "AccessRequestQuerySet":
+        """Approved grants not yet expired: the only ones that open anything."""
+        return self.filter(
+            status=AccessRequestStatus.APPROVED, expires_at__gt=now or timezone.now()
+        )
+
+    def pending(self) -> "AccessRequestQuerySet":
+        return self.filter(status=AccessRequestStatus.PENDING)
+
+    def emergencies(self) -> "AccessRequestQuerySet":
+        return self.filter(emergency=True)
+
+
+class AccessRequest(models.Model):
+    """A request to read, for one child, more than one's role gives — the full ID number, the
+    health or the psychology section — with a reason; a leader of the child's school approves
+    it for a time (default 24 h, at most 7 days) or refuses it, with a note. An emergency one
+    (break-the-glass) is opened at once by an inspector or town administrator with a stated
+    reason, for 2 hours, and reviewed afterwards by the school's leaders and the auditor.
+
+    The row is the reference every use of the grant writes into the access log."""
+
+    user = models.ForeignKey(
+        User, models.PROTECT, related_name="access_requests", verbose_name="申请人"
+    )
+    child = models.ForeignKey(
+        "children.Child",
+        models.PROTECT,
+        related_name="access_requests",
+        verbose_name="儿童",
+    )
+    # The child's school when asked: whose leaders decide (and review an emergency opening).
+    school = models.ForeignKey(
+        "org.School", models.PROTECT, related_name="access_requests", verbose_name="学校"
+    )
+    kind = models.CharField("查看内容", max_length=20, choices=AccessKind.choices)
+    reason = models.CharField("理由", max_length=500)
+    hours = models.PositiveSmallIntegerField("时长（小时）", default=24)
+    emergency = models.BooleanField("紧急查看", default=False)
+    status = models.CharField(
+        "状态",
+        max_length=20,
+        choices=AccessRequestStatus.choices,
+        default=AccessRequestStatus.PENDING,
+    )
+    decided_by = models.ForeignKey(
+        User,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_decisions",
+        verbose_name="审批人",
+    )
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    note = models.CharField("审批意见", max_length=200, blank=True)
+    expires_at = models.DateTimeField("有效至", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        User,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="access_reviews",
+        verbose_name="复核人",
+    )
+    reviewed_at = models.DateTimeField("复核时间", null=True, blank=True)
+    created_at = models.DateTimeField("申请时间", default=timezone.now)
+
+    objects = AccessRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "访问申请"
+        verbose_name_plural = "访问申请"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "child", "status"], name="accounts_accreq_user_child"),
+            models.Index(fields=["school", "status"], name="accounts_accreq_school"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="approved") | models.Q(expires_at__isnull=False),
+                name="accounts_accreq_approved_expires",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.user} {self.get_kind_display()}"
+
+    @property
+    def reference(self) -> str:
+        """How the access log and the pages name this request."""
+        return f"{'紧急查看' if self.emergency else '访问申请'}第 {self.pk} 号"
+
+    @property
+    def is_live(self) -> bool:
+        return (
+            self.status == AccessRequestStatus.APPROVED
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )
+
+    def opens(self, kind: str) -> bool:
+        return self.kind in (kind, AccessKind.ALL)

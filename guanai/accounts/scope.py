@@ -33,6 +33,7 @@ UNIT_OF_ROLE: dict[str, str | None] = {
     Role.CLASS_TEACHER: CLASS,
     Role.SUBJECT_TEACHER: MEMBER,
     Role.PROXY_PARENT: None,
+    Role.AUDITOR: TOWN,  # reads the town's access log (the `audit` row) and nothing else
 }
 
 _READERS = {
@@ -92,6 +93,16 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "masked_id": {Role.INSPECTOR},
     # Follows only the children named to him (a proxy parent's own page).
     "follow_named": {Role.PROXY_PARENT},
+    # The access log of a unit: the auditor (三权分立), and the town administrator, who reads
+    # it but can neither change it nor grant himself the audit role (docs/audit.md).
+    "audit": {Role.AUDITOR, Role.TOWN_ADMIN},
+    # Access beyond one's role for one child (accounts.access_requests): who may ask, who
+    # decides (a leader of the child's school), who may open at once in an emergency (§36),
+    # and who reviews the emergency openings afterwards.
+    "request_access": SCHOOL_STAFF,
+    "approve_access": {Role.SCHOOL_LEADER},
+    "break_glass": {Role.INSPECTOR, Role.TOWN_ADMIN},
+    "review_emergency": {Role.SCHOOL_LEADER, Role.AUDITOR},
 }
 
 

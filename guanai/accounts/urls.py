@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_access
 
 app_name = "accounts"
 urlpatterns = [
@@ -22,4 +22,25 @@ urlpatterns = [
         name="user_token_revoke",
     ),
     path("access-log/", views.access_log, name="access_log"),
+    path("access-requests/", views_access.my_requests, name="access_requests"),
+    path("access-requests/inbox/", views_access.inbox, name="access_inbox"),
+    path(
+        "access-requests/new/<int:child_pk>/",
+        views_access.request_new,
+        name="access_request_new",
+    ),
+    path("access-requests/<int:pk>/", views_access.request_detail, name="access_request"),
+    path(
+        "access-requests/<int:pk>/decide/",
+        views_access.request_decide,
+        name="access_request_decide",
+    ),
+    path(
+        "access-requests/<int:pk>/withdraw/",
+        views_access.request_withdraw,
+        name="access_request_withdraw",
+    ),
+    path("emergency/", views_access.emergencies, name="emergencies"),
+    path("emergency/new/<int:child_pk>/", views_access.emergency_new, name="emergency_new"),
+    path("emergency/<int:pk>/review/", views_access.emergency_review, name="emergency_review"),
 ]

@@ -1,12 +1,14 @@
 """Login, user and role management for town administrators, and the access log."""
 
 import datetime as dt
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch, Q
@@ -15,8 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guanai.accounts import scope
-from guanai.exports import xlsx_download
+from guanai.accounts import audit, scope
+from guanai.exports import XLSX, table_xlsx
 from guanai.lib.dates import query_date_or
 
 from .forms import LoginForm, RoleAssignmentForm, UserForm
@@ -27,6 +29,7 @@ from .services import (
     check_totp,
     confirm_totp,
     has_confirmed_totp,
+    log_access,
     revoke_token,
     start_totp_enrolment,
     totp_locked_until,
@@ -234,21 +237,43 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:account")
 
 
-@town_admin_required
-def access_log(request: HttpRequest) -> HttpResponse:
-    """Who saw or exported whose data; filter by user, child, action and date."""
-    towns = _towns(request)
-    # A row without a school (a search by a whole ID number, a town-wide list) belongs to the
-    # town of whoever acted: another town's searches are not this town's to read.
+def audit_required(view):
+    """The access log's readers (the scope table's `audit`): the auditor of a town, and its
+    administrator, who reads it but can neither change it nor make himself its auditor."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not (request.user.is_superuser or scope.units(request.user, "audit")):
+            raise PermissionDenied("只有审计员和镇管理员可以查看访问日志")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def town_logs(user):
+    """The access-log rows of the towns whose log the user reads. A row without a school (a
+    search by a whole ID number, a town-wide list) belongs to the town of whoever acted:
+    another town's searches are not this town's to read."""
+    towns = scope.towns(user, "audit")
     town_people = RoleAssignment.objects.filter(
         Q(town__in=towns) | Q(school__town__in=towns) | Q(school_class__school__town__in=towns)
     ).values("user_id")
-    logs = AccessLog.objects.filter(
+    return AccessLog.objects.filter(
         Q(school__town__in=towns) | Q(school__isnull=True, user_id__in=town_people)
     ).select_related("child", "school", "user")
+
+
+@audit_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Who saw or exported whose data; filter by user, child, action and date; export the
+    filtered rows; check the hash chain. Reading the log is itself logged (查看访问日志)."""
+    logs = town_logs(request.user)
     g = request.GET
     if g.get("user"):
-        logs = logs.filter(username__icontains=g["user"].strip())
+        logs = logs.filter(
+            Q(username__icontains=g["user"].strip()) | Q(user__display_name__contains=g["user"])
+        )
     if g.get("child"):
         logs = logs.filter(child__name__contains=g["child"].strip())
     if g.get("action") in AccessAction.values:
@@ -264,21 +289,54 @@ def access_log(request: HttpRequest) -> HttpResponse:
         if day:
             logs = logs.filter(**{lookup: day})
     query = g.copy()
-    query.pop("page", None)
-    query.pop("export", None)
+    for key in ("page", "export", "verify"):
+        query.pop(key, None)
+    filters = _filter_words(g)
     if g.get("export") == "xlsx":
         if logs.count() <= ACCESS_LOG_EXPORT_MAX:
-            return _export_access_log(request, logs)
+            return _export_access_log(request, logs, filters)
         messages.error(
             request,
             f"符合条件的记录超过 {ACCESS_LOG_EXPORT_MAX} 条，请按日期或用户缩小范围后再导出",
         )
+    verdict = None
+    if g.get("verify") == "1":
+        verdict = audit.verify()
     page = Paginator(logs, ACCESS_LOG_PAGE).get_page(g.get("page"))
-    return render(
+    response = render(
         request,
         "accounts/access_log.html",
-        {"page": page, "f": g, "actions": AccessAction.choices, "query": query.urlencode()},
+        {
+            "page": page,
+            "f": g,
+            "actions": AccessAction.choices,
+            "query": query.urlencode(),
+            "verdict": verdict,
+            "reviews_emergencies": bool(scope.units(request.user, "review_emergency")),
+        },
     )
+    # After the page is built: the reader's own row shows on the next reading, not in this one.
+    what = "核对访问日志哈希链" if verdict is not None else "查看访问日志"
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.VIEW_LOG,
+        detail=f"{what}（{filters}）" if filters else what,
+    )
+    return response
+
+
+def _filter_words(g) -> str:
+    """The filters of a reading of the log, as its own log row says them."""
+    labels = dict(AccessAction.choices)
+    parts = [
+        f"用户 {g['user'].strip()}" if g.get("user", "").strip() else "",
+        f"学生 {g['child'].strip()}" if g.get("child", "").strip() else "",
+        f"操作 {labels[g['action']]}" if g.get("action") in labels else "",
+        f"自 {g['since']}" if g.get("since") else "",
+        f"至 {g['until']}" if g.get("until") else "",
+    ]
+    return "，".join(p for p in parts if p)[:120]
 
 
 ACCESS_LOG_PAGE = 50
@@ -286,13 +344,16 @@ ACCESS_LOG_PAGE = 50
 ACCESS_LOG_EXPORT_MAX = 100_000
 
 
-def _export_access_log(request: HttpRequest, logs) -> HttpResponse:
-    """The filtered access log as Excel, through the one export helper (right, stamp, log)."""
+def _export_access_log(request: HttpRequest, logs, filters: str) -> HttpResponse:
+    """The filtered access log as Excel through the one workbook writer (guanai/exports.py),
+    hashes included so an auditor can check the chain; the export is logged. The export right
+    here is reading the log (`audit`), not the list-export right: an auditor exports no list."""
     labels = dict(AccessAction.choices)
 
     def rows():
-        for log in logs.iterator(chunk_size=2000):
+        for log in logs.order_by("id").iterator(chunk_size=2000):
             yield [
+                log.id,
                 f"{timezone.localtime(log.at):%Y-%m-%d %H:%M:%S}",
                 log.username,
                 labels.get(log.action, log.action),
@@ -300,12 +361,25 @@ def _export_access_log(request: HttpRequest, logs) -> HttpResponse:
                 log.school.name if log.school else "",
                 log.detail,
                 log.ip or "",
+                log.prev_hash,
+                log.row_hash,
             ]
 
-    return xlsx_download(
-        request,
-        filename=f"access-log-{timezone.localdate():%Y%m%d}.xlsx",
-        what="访问日志",
-        header=["时间", "用户", "操作", "学生", "学校", "内容", "地址"],
+    now = timezone.localtime()
+    content, count = table_xlsx(
+        sheet_name="访问日志",
+        title=f"访问日志 · 导出人 {request.user} · {now:%Y-%m-%d %H:%M}",
+        header=audit.EXPORT_HEADER,
         rows=rows(),
     )
+    log_access(
+        request=request,
+        user=request.user,
+        action=AccessAction.EXPORT,
+        detail=f"导出访问日志 {count} 条" + (f"（{filters}）" if filters else ""),
+    )
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = (
+        f'attachment; filename="access-log-{timezone.localdate():%Y%m%d}.xlsx"'
+    )
+    return response

@@ -13,12 +13,16 @@ from guanai.accounts.models import AccessAction, AccessLog
 FULL, MASKED, REDUCED = "full", "masked", "reduced"
 
 
-def card_access(user) -> str:
+def card_access(user, child=None) -> str:
     """`full`: the full ID number (logged); `masked`: read-only roles; `reduced`: proxy parents
-    see no ID number, health or psychology at all (the scope table's full_id / masked_id)."""
+    see no ID number, health or psychology at all (the scope table's full_id / masked_id).
+    Given a child: `full` too while the user holds a live grant of that child's ID number
+    (an approved access request or an emergency opening, accounts/access_requests.py)."""
     from guanai.accounts import scope
 
     if scope.acts_as(user, "full_id"):
+        return FULL
+    if child is not None and id_grant(user, child) is not None:
         return FULL
     if scope.acts_as(user, "masked_id"):
         return MASKED
@@ -100,12 +104,14 @@ def search_children(request: HttpRequest, qs, q: str):
     return qs.search(q)
 
 
-def hidden_sections(user, child) -> set[str]:
+def hidden_sections(user, child, *, for_edit: bool = False) -> set[str]:
     """The card's sensitive fields this reader may not read (SPEC §4, the scope table's
     `psych` and `health`): psychology for the school's counselor and leaders, health and
     disability for the class teacher, the grade and school leaders and the counselor. Never
     shown, never written, never in the history, for anyone else — a responsible teacher or a
-    proxy parent included."""
+    proxy parent included — unless she holds a live grant for this child's section (an
+    approved access request, an emergency opening). A grant opens reading only: `for_edit`
+    (the edit form, a PATCH) leaves it out."""
     from guanai.accounts import scope
 
     hidden = set()
@@ -113,21 +119,87 @@ def hidden_sections(user, child) -> set[str]:
         hidden |= PSYCH_FIELDS
     if not scope.holds_child(user, "health", child):
         hidden |= HEALTH_FIELDS
+    if hidden and not for_edit:
+        hidden -= granted_fields(user, child)
     return hidden
+
+
+def granted_fields(user, child) -> set[str]:
+    """The sensitive fields of this child a live grant opens to the user."""
+    from guanai.accounts.access_requests import grant_for
+    from guanai.accounts.models import AccessKind
+
+    fields = set()
+    if grant_for(user, child, AccessKind.PSYCH):
+        fields |= PSYCH_FIELDS
+    if grant_for(user, child, AccessKind.HEALTH):
+        fields |= HEALTH_FIELDS
+    return fields
+
+
+def id_grant(user, child):
+    """The live grant opening this child's full ID number to the user, or None."""
+    from guanai.accounts.access_requests import grant_for
+    from guanai.accounts.models import AccessKind
+
+    return grant_for(user, child, AccessKind.ID_NUMBER)
+
+
+def _grant_of_field(user, child, field: str):
+    from guanai.accounts.access_requests import grant_for
+    from guanai.accounts.models import AccessKind
+
+    kind = AccessKind.PSYCH if field in PSYCH_FIELDS else AccessKind.HEALTH
+    return grant_for(user, child, kind)
+
+
+def log_id_read(request: HttpRequest, child, *, where: str) -> None:
+    """One access-log row for a full ID number shown: by role, or under a grant (then with its
+    reference, as 依申请查看 or 紧急查看)."""
+    from guanai.accounts import scope
+    from guanai.accounts.services import log_access
+
+    what = f"{where}查看完整身份证号、学籍号"
+    grant = None if scope.acts_as(request.user, "full_id") else id_grant(request.user, child)
+    if grant is None:
+        action = AccessAction.VIEW_ID_NUMBER
+    else:
+        action = AccessAction.EMERGENCY if grant.emergency else AccessAction.VIEW_GRANTED
+        what = f"{what}（{grant.reference}）"
+    log_access(request=request, user=request.user, action=action, child=child, detail=what)
 
 
 def log_sections_read(request: HttpRequest, child, *, hidden: set[str], where: str) -> None:
     """One access-log row when a card shows a filled-in health or psychology field: every
     opening of a sensitive section is logged (who, whom, what, when)."""
-    shown = [w for f, w in SECTION_WORDS.items() if f not in hidden and getattr(child, f)]
+    shown = [f for f in SECTION_WORDS if f not in hidden and getattr(child, f)]
     if not shown:
         return
     from guanai.accounts.services import log_access
 
-    log_access(
-        request=request,
-        user=request.user,
-        action=AccessAction.VIEW_SENSITIVE,
-        child=child,
-        detail=f"{where}查看{'、'.join(shown)}",
-    )
+    # Fields shown by a grant rather than the role: logged apart, naming the grant.
+    by_role = hidden_sections(request.user, child, for_edit=True)
+    own = [SECTION_WORDS[f] for f in shown if f not in by_role]
+    if own:
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.VIEW_SENSITIVE,
+            child=child,
+            detail=f"{where}查看{'、'.join(own)}",
+        )
+    grants: dict = {}
+    for field in shown:
+        if field in by_role:
+            grant = _grant_of_field(request.user, child, field)
+            grants.setdefault(grant, []).append(SECTION_WORDS[field])
+    for grant, words in grants.items():
+        if grant is None:
+            continue
+        log_access(
+            request=request,
+            user=request.user,
+            action=AccessAction.EMERGENCY if grant.emergency else AccessAction.VIEW_GRANTED,
+            child=child,
+            detail=f"{where}查看{'、'.join(words)}（{grant.reference}）",
+        )
