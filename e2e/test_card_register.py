@@ -210,10 +210,12 @@ def test_town_admin_reveals_full_id_and_reads_it_in_access_log(
     page.get_by_placeholder("用户名").fill("town")
     page.get_by_role("button", name="筛选").click()
     expect(page).to_have_url(re.compile(r"[?&]user=town"))
-    expect(log_rows).to_have_count(3)
-    expect(log_rows.first).to_contain_text("张三")
+    # her three card rows, and her first reading of the log (every reading is logged)
+    expect(log_rows).to_have_count(4)
+    expect(log_rows.filter(has_text="张三")).to_have_count(3)
+    expect(log_rows.first).to_contain_text("查看访问日志")
     expect(page.locator("#access-log")).not_to_contain_text("zx_leader")
-    expect(page.locator("#log-count")).to_contain_text("共 3 条")
+    expect(page.locator("#log-count")).to_contain_text("共 4 条")
     assert_fits_phone(page, viewport)
     shoot(page)
 
@@ -222,8 +224,9 @@ def test_town_admin_reveals_full_id_and_reads_it_in_access_log(
         page.get_by_role("link", name="导出 Excel").click()
     with open(info.value.path(), "rb") as fh:
         rows = list(openpyxl.load_workbook(fh).active.iter_rows(values_only=True))
-    assert rows[1][:3] == ("时间", "用户", "操作")
-    assert len(rows) == 5 and {r[1] for r in rows[2:]} == {"town"}
+    assert rows[1][:4] == ("编号", "时间", "用户", "操作") and rows[1][-1] == "本条哈希"
+    # the three card rows and her two readings of the log, with their hashes
+    assert len(rows) == 7 and {r[2] for r in rows[2:]} == {"town"}
     page.reload()
     expect(log_rows.first).to_contain_text("导出")
 

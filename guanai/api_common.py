@@ -107,7 +107,17 @@ VISIT_ROUNDS = {
     "school": "学校",
     "town": "镇",
 }
+ACCESS_REQUESTS = {
+    "kind": "查看内容",
+    "reason": "理由",
+    "hours": "时长",
+    "note": "审批意见",
+    "approve": "是否批准",
+    "child_id": "学生",
+    "request_id": "申请",
+}
 ROUTE_LABELS: dict[str, dict[str, str]] = {
+    "/auth": ACCESS_REQUESTS,
     "/pairs": PAIRING,
     "/responsibilities": PAIRING,
     "/proxy-parents": PAIRING,

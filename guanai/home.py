@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from guanai.accounts import scope
+from guanai.accounts.access_requests import home_panel as access_home_panel
 from guanai.activities.services import home_panel as activities_home_panel
 from guanai.care.services import high_risk, reads_psych
 from guanai.children.access import REDUCED, card_access
@@ -49,6 +50,8 @@ def home(request: HttpRequest) -> HttpResponse:
             **protection_panel(request.user),
             "inspection_panel": inspection_home_panel(request.user),
             "activities_panel": activities_home_panel(request.user),
+            # access requests to decide, emergency openings to review, one's own grants
+            "access_panel": access_home_panel(request.user),
             # statistics are for those who hold a unit (not a proxy parent's two children)
             "stats_link": request.user.is_superuser or bool(scope.units(request.user, "view")),
             "can_add": _can_add(request),

@@ -90,13 +90,13 @@ class AccessRequestIn(Schema):
         description="id_number（完整身份证号）、health（健康状况）或 psych（心理状况）"
     )
     reason: str = Field(max_length=500)
-    hours: int = Field(24, description="1 至 168 小时，默认 24")
+    hours: int = Field(24, le=2**31 - 1, description="1 至 168 小时，默认 24")
 
 
 class DecisionIn(Schema):
     approve: bool
     note: str = Field("", max_length=200, description="不批准时必填")
-    hours: int | None = Field(None, description="批准时长，1 至 168 小时；不填按申请")
+    hours: int | None = Field(None, le=2**31 - 1, description="批准时长，1 至 168 小时；不填按申请")
 
 
 class EmergencyIn(Schema):

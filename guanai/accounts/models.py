@@ -301,6 +301,8 @@ class AccessAction(models.TextChoices):
     EMERGENCY = "emergency", "紧急查看"
     # The auditor reads the trail: that reading is on the trail too.
     VIEW_LOG = "view_log", "查看访问日志"
+    # `guanai anonymise`: the children of one run made anonymous (guanai/privacy/anonymise.py).
+    ANONYMISE = "anonymise", "匿名化"
 
 
 class AccessLogQuerySet(models.QuerySet):

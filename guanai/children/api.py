@@ -348,7 +348,7 @@ def patch_child(request: HttpRequest, child_id: Id, payload: ChildPatchIn):
     access = card_access(request.user)
     if access != FULL and ID_FIELDS & set(body):
         raise PermissionDenied("没有修改身份证号、学籍号的权限")
-    if hidden_sections(request.user, child) & set(body):
+    if hidden_sections(request.user, child, for_edit=True) & set(body):
         raise PermissionDenied("没有修改这名学生健康或心理信息的权限")
     data: dict[str, Any] = {}
     for key, value in body.items():

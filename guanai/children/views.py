@@ -28,6 +28,7 @@ from .access import (
     REDUCED_HIDDEN,
     card_access,
     hidden_sections,
+    log_id_read,
     log_sections_read,
     search_children,
 )
@@ -108,20 +109,14 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .prefetch_related("parents"),
         pk=pk,
     )
-    access = card_access(request.user)
+    access = card_access(request.user, child)
     id_number = None
     student_no = None
     wants_full = request.GET.get("show_id") == "1"
     if access == FULL and (child.id_number_enc or child.student_no_enc) and wants_full:
         id_number = child.id_number
         student_no = child.student_no
-        log_access(
-            request=request,
-            user=request.user,
-            action=AccessAction.VIEW_ID_NUMBER,
-            child=child,
-            detail="档卡页查看完整身份证号、学籍号",
-        )
+        log_id_read(request, child, where="档卡页")
     can_edit = not request.user.is_read_only and _scope(request, "change").filter(pk=pk).exists()
     father, mother = child.parent("father"), child.parent("mother")
     guardian = getattr(child, "guardian", None)
@@ -192,7 +187,7 @@ def _hidden_for(request: HttpRequest, child: Child | None = None) -> set[str]:
     new child: unless she holds such a unit at all)."""
     hidden = set() if card_access(request.user) == FULL else {"id_number", "student_no"}
     if child is not None:
-        return hidden | hidden_sections(request.user, child)
+        return hidden | hidden_sections(request.user, child, for_edit=True)
     for action, fields in (("psych", PSYCH_FIELDS), ("health", HEALTH_FIELDS)):
         if not request.user.is_superuser and not scope.units(request.user, action):
             hidden |= fields

@@ -21,6 +21,7 @@ from django.db.models import Max, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from guanai.accounts.models import AccessAction
 from guanai.children.models import Child, Enrolment
 
 from .models import Anonymisation
@@ -292,7 +293,7 @@ def _run(years: int, report: Report) -> None:
     log_access(
         request=None,
         user=None,
-        action="anonymise",
+        action=AccessAction.ANONYMISE,
         detail=f"匿名化离校满 {years} 年的儿童 {len(found)} 名，"
         f"删除照片 {len(paths)} 张（guanai anonymise）",
     )

@@ -28,6 +28,7 @@ INSPECTOR_WRITES = {
     "/api/v1/inspections/{inspection_id}/checklist/{checklist_item_id}/attachments",
     "/api/v1/rectifications",
     "/api/v1/rectifications/{item_id}/close",
+    "/api/v1/auth/emergency-access",  # break-the-glass (accounts/access_requests.py)
 }
 
 
