@@ -24,7 +24,7 @@ from guanai.lib.dates import query_date_or
 from guanai.lib.grades import grade_name
 from guanai.org.models import School
 
-from . import services
+from . import coverage, services
 from .report import ReportScope, recent_terms, sections, term_numbers, title, write_docx
 from .services import (
     AGE_BAND_NAMES,
@@ -53,6 +53,7 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)  # cells: value or (value, href)
     chart: dict[str, Any] | None = None
     note: str = ""
+    link: str = ""  # the feature's own page
 
     def plain_rows(self) -> list[list[Any]]:
         return [[c[0] if isinstance(c, tuple) else c for c in row] for row in self.rows]
@@ -257,6 +258,64 @@ def build_tables(unit: Unit, data: dict[str, Any], *, as_of: dt.date, today: dt.
     return tables
 
 
+PANEL_LINKS = {
+    "cov_screening": "screening:index",
+    "cov_verification": "screening:rounds",
+    "cov_visits": "contacts:coverage",
+    "cov_due": "contacts:due",
+    "cov_pairing": "pairing:list",
+    "cov_proxy": "pairing:proxies",
+}
+
+
+def coverage_tables(user, unit: Unit, *, as_of: dt.date, today: dt.date) -> list[Table]:
+    """The coverage panels (coverage.panels) as tables: a row per school (town level) or per
+    class, a 合计 row, done / total / share and a chart of done and not done above."""
+    children = services.rows(
+        user,
+        bare=True,
+        school=unit.school.code if unit.school else None,
+        grade=unit.grade,
+        class_no=unit.class_no,
+    )
+    units, panels = coverage.panels(user, children, per_school=unit.school is None)
+    level = "学校" if units.per_school else "班级"
+    tables = []
+    for panel in panels:
+        share = bool(panel.total_label)
+        header = [level, panel.done_label]
+        if share:
+            header += [panel.total_label, "比例", "未完成"]
+        table = Table(panel.key, panel.title, header, note=panel.note)
+        table.link = reverse(PANEL_LINKS[panel.key]) if panel.key in PANEL_LINKS else ""
+        keys = [k for k in units.order if k in panel.lines or share]
+        for key in keys:
+            line = panel.lines.get(key) or coverage.Line(key)
+            name = (units.names.get(key, ""), _here(Unit(), as_of, today, **units.params[key]))
+            row = [name, line.done]
+            if share:
+                row += [line.total, pct(line.done, line.total), line.missing]
+            table.rows.append(row)
+        total = ["合计", panel.done]
+        if share:
+            total += [panel.total, pct(panel.done, panel.total), panel.total - panel.done]
+        table.rows.append(total)
+        series = [{"name": panel.done_label, "data": [r[1] for r in table.rows[:-1]]}]
+        if share:
+            series.append({"name": "未完成", "data": [r[4] for r in table.rows[:-1]]})
+        table.chart = {
+            "kind": "stack" if share else "bar",
+            "labels": [r[0][0] for r in table.rows[:-1]],
+            "series": series,
+        }
+        tables.append(table)
+    return tables
+
+
+def pct(done: int, total: int) -> str:
+    return f"{done * 100 / total:.1f}%" if total else "—"
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Counts of the unit the user is looking at, a chart and a table for each dimension, each
@@ -274,9 +333,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         class_no=unit.class_no,
     )
     tables = build_tables(unit, data, as_of=as_of, today=today)
+    panels = []
+    if as_of == today:  # the work done this term, as the feature pages show it today
+        panels = coverage_tables(request.user, unit, as_of=as_of, today=today)
     wanted = request.GET.get("export")
     if wanted:
-        table = next((t for t in tables if t.key == wanted), None)
+        table = next((t for t in tables + panels if t.key == wanted), None)
         if table is None:
             raise Http404("没有这张表")
         return xlsx_download(
@@ -288,7 +350,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             school=unit.school,
         )
     cats = data["dims"]["category"]
-    charts = [{"id": f"chart-{t.key}", "title": t.title, **t.chart} for t in tables if t.chart]
+    charts = [
+        {"id": f"chart-{t.key}", "title": t.title, **t.chart} for t in tables + panels if t.chart
+    ]
     return render(
         request,
         "stats/dashboard.html",
@@ -296,6 +360,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "unit": unit,
             "crumbs": _crumbs(unit, as_of, today),
             "tables": tables,
+            "panels": panels,
             "charts": charts,
             "total": data["total"],
             "left_behind": cats.get("single", 0) + cats.get("double", 0),
