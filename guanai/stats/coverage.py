@@ -85,6 +85,7 @@ class Units:
     per_school: bool
     names: dict[int, str]
     order: list[int]
+    school_ids: set[int] = field(default_factory=set)
     params: dict[int, dict] = field(default_factory=dict)  # the dashboard's query for the row
 
     def key_of(self, school_id: int, class_id: int) -> int:
@@ -100,7 +101,8 @@ def _units(children: QuerySet, per_school: bool) -> Units:
             True,
             {s.pk: s.name for s in schools},
             [s.pk for s in schools],
-            {s.pk: {"school": s.code} for s in schools},
+            school_ids={s.pk for s in schools},
+            params={s.pk: {"school": s.code} for s in schools},
         )
     classes = list(
         SchoolClass.objects.filter(pk__in=ids)
@@ -111,7 +113,8 @@ def _units(children: QuerySet, per_school: bool) -> Units:
         False,
         {c.pk: f"{grade_name(c.grade)}({c.class_no})班" for c in classes},
         [c.pk for c in classes],
-        {
+        school_ids={c.school_id for c in classes},
+        params={
             c.pk: {"school": c.school.code, "grade": c.grade, "class_no": c.class_no}
             for c in classes
         },
@@ -128,7 +131,7 @@ def _progress(panel: Panel, units: Units, school_id: int, progress: dict) -> Non
 
 def screening_panel(children: QuerySet, units: Units, term: str) -> Panel:
     panel = Panel("cov_screening", "摸底排查完成情况", "已排查", "应排查")
-    school_ids = set(children.order_by().values_list("school_id", flat=True).distinct())
+    school_ids = units.school_ids
     campaigns = ScreeningCampaign.objects.filter(term=term, school_id__in=school_ids)
     for c in campaigns:
         _progress(panel, units, c.school_id, campaign_progress(c, children))
@@ -143,7 +146,7 @@ def screening_panel(children: QuerySet, units: Units, term: str) -> Panel:
 
 def verification_panel(children: QuerySet, units: Units, term: str) -> Panel:
     panel = Panel("cov_verification", "假期前核实完成情况", "已核实", "应核实")
-    school_ids = set(children.order_by().values_list("school_id", flat=True).distinct())
+    school_ids = units.school_ids
     rounds: dict[int, VerificationRound] = {}
     for r in VerificationRound.objects.filter(term=term, school_id__in=school_ids).order_by("pk"):
         rounds[r.school_id] = r  # the latest round of each school
