@@ -24,7 +24,7 @@ from guanai.lib.dates import query_date_or
 from guanai.lib.grades import grade_name
 from guanai.org.models import School
 
-from . import coverage, services
+from . import coverage, services, trends
 from .report import ReportScope, recent_terms, sections, term_numbers, title, write_docx
 from .services import (
     AGE_BAND_NAMES,
@@ -312,6 +312,79 @@ def coverage_tables(user, unit: Unit, *, as_of: dt.date, today: dt.date) -> list
     return tables
 
 
+def trend_tables(user, unit: Unit, *, as_of: dt.date) -> list[Table]:
+    """学期趋势: the last four terms, each as of its last day (trends.trends), as two tables —
+    the counts by category and the coverage rates — each with a line chart above it."""
+    points = trends.trends(
+        user,
+        on=as_of,
+        school=unit.school.code if unit.school else None,
+        grade=unit.grade,
+        class_no=unit.class_no,
+    )
+    labels = [p["label"] for p in points]
+    cats = Table(
+        "trend_categories",
+        "学期趋势：在读学生分类",
+        ["学期", "截至", "在读", *[CATEGORY_NAMES[c] for c in CATEGORIES], "民政口径"],
+        note="每学期按最后一天（本学期按统计日期）的档卡历史统计。",
+    )
+    for p in points:
+        cats.rows.append(
+            [
+                p["label"],
+                p["as_of"].isoformat(),
+                p["children"],
+                *[p["by_category"][c] for c in CATEGORIES],
+                p["civil_affairs"],
+            ]
+        )
+    cats.chart = {
+        "kind": "line",
+        "labels": labels,
+        "series": [
+            {"name": CATEGORY_NAMES[c], "data": [p["by_category"][c] for p in points]}
+            for c in CATEGORIES
+        ],
+    }
+    rates = Table(
+        "trend_rates",
+        "学期趋势：工作覆盖率",
+        ["学期", "截至", *trends.RATES.values()],
+        note="摸底排查、核实：只计开展了该学期工作的学校的在读学生；普访、结对、代理家长：以当时的留守儿童（单留守、双留守）为分母。",
+    )
+    for p in points:
+        r = p["rates"]
+        rates.rows.append(
+            [
+                p["label"],
+                p["as_of"].isoformat(),
+                *[
+                    f"{pct(r[k]['done'], r[k]['of'])}（{r[k]['done']}/{r[k]['of']}）"
+                    for k in trends.RATES
+                ],
+            ]
+        )
+    rates.chart = {
+        "kind": "line",
+        "percent": True,
+        "labels": labels,
+        "series": [
+            {
+                "name": name,
+                "data": [
+                    round(p["rates"][k]["done"] * 100 / p["rates"][k]["of"], 1)
+                    if p["rates"][k]["of"]
+                    else None
+                    for p in points
+                ],
+            }
+            for k, name in trends.RATES.items()
+        ],
+    }
+    return [cats, rates]
+
+
 def pct(done: int, total: int) -> str:
     return f"{done * 100 / total:.1f}%" if total else "—"
 
@@ -336,9 +409,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     panels = []
     if as_of == today:  # the work done this term, as the feature pages show it today
         panels = coverage_tables(request.user, unit, as_of=as_of, today=today)
+    trend = trend_tables(request.user, unit, as_of=as_of)
     wanted = request.GET.get("export")
     if wanted:
-        table = next((t for t in tables + panels if t.key == wanted), None)
+        table = next((t for t in tables + panels + trend if t.key == wanted), None)
         if table is None:
             raise Http404("没有这张表")
         return xlsx_download(
@@ -351,7 +425,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
     cats = data["dims"]["category"]
     charts = [
-        {"id": f"chart-{t.key}", "title": t.title, **t.chart} for t in tables + panels if t.chart
+        {"id": f"chart-{t.key}", "title": t.title, **t.chart}
+        for t in tables + panels + trend
+        if t.chart
     ]
     return render(
         request,
@@ -361,6 +437,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "crumbs": _crumbs(unit, as_of, today),
             "tables": tables,
             "panels": panels,
+            "trend": trend,
             "charts": charts,
             "total": data["total"],
             "left_behind": cats.get("single", 0) + cats.get("double", 0),
