@@ -449,8 +449,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "list_url": _list_url(unit) if as_of == today else "",
             "here": _here(unit, as_of, today),
             "can_report": may_report(request.user),
+            "print_url": print_url(request.user, unit),
         },
     )
+
+
+def print_url(user, unit: Unit) -> str:
+    """The printable cards of the unit looked at: the whole school's one PDF for those who
+    print for the school (school leaders, the town), a class's for those who print for it."""
+    if unit.school is None or user.is_read_only:
+        return ""
+    url = reverse("children:cards_pdf")
+    school = unit.school
+    if unit.grade is None:
+        if scope.holds(user, "print", town_id=school.town_id, school_id=school.pk):
+            return f"{url}?school={school.code}"
+        return ""
+    if unit.class_no is None:
+        return ""
+    klass = (
+        scope.classes(user, "print")
+        .filter(school=school, grade=unit.grade, class_no=unit.class_no)
+        .first()
+    )
+    return f"{url}?class={klass.pk}" if klass else ""
 
 
 def may_report(user) -> bool:
