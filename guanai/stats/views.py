@@ -1,4 +1,5 @@
-"""统计 pages: the dashboard (town → school → grade → class → child list) and the term report.
+"""统计 pages: the dashboard (town → school → grade → class → child list); the term report is in
+views_report.py.
 
 Every count comes from `services` over `Child.objects.visible_to(user)`; a school, grade or
 class outside the user's scope is 404, like every page.
@@ -17,15 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from guanai.accounts import scope
-from guanai.accounts.models import AccessAction
-from guanai.accounts.services import log_access
 from guanai.exports import xlsx_download
 from guanai.lib.dates import query_date_or
 from guanai.lib.grades import grade_name
 from guanai.org.models import School
 
 from . import coverage, services, trends
-from .report import ReportScope, recent_terms, sections, term_numbers, title, write_docx
 from .services import (
     AGE_BAND_NAMES,
     AGE_BANDS,
@@ -39,8 +37,6 @@ from .services import (
     GUARDIAN_TYPES,
     MISSING_FIELDS,
 )
-
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @dataclass
@@ -515,85 +511,3 @@ def home_panel_context(user) -> dict[str, Any] | None:
         "missing_birth": s["missing"]["birth_date"],
         "url": reverse("stats:dashboard"),
     }
-
-
-# --- the term work report (工作总结) ------------------------------------------------------------
-
-
-def _report_scope(request: HttpRequest) -> tuple[ReportScope | None, list, list]:
-    """The unit the report is for: ?school=CODE or ?town=ID among the units the user manages
-    (school-wide work: town administrators, school leaders), 404 outside them; None until
-    one is chosen (chosen for the user when there is only one)."""
-    user, g = request.user, request.GET
-    schools = list(scope.schools(user, "manage").order_by("-is_central", "code"))
-    towns = list(scope.towns(user, "manage").order_by("name"))
-    if not schools and not towns:
-        raise PermissionDenied("工作总结由镇管理员和校领导生成")
-    code, town_id = (g.get("school") or "").strip(), (g.get("town") or "").strip()
-    kind, _, value = (g.get("unit") or "").partition(":")  # the page's one chooser
-    if kind == "school":
-        code, town_id = value.strip(), ""
-    elif kind == "town":
-        code, town_id = "", value.strip()
-    if not code and not town_id:
-        if towns and len(towns) == 1:
-            town_id = str(towns[0].pk)
-        elif not towns and len(schools) == 1:
-            code = schools[0].code
-    if code:
-        school = next((s for s in schools if s.code == code), None)
-        if school is None:
-            raise Http404("没有这所学校")
-        return ReportScope(name=school.name, schools=[school]), schools, towns
-    if town_id:
-        town = next((t for t in towns if str(t.pk) == town_id), None)
-        if town is None:
-            raise Http404("没有这个镇")
-        in_town = list(School.objects.filter(town=town).order_by("-is_central", "code"))
-        unit = ReportScope(name=town.name, schools=in_town, town=True, extra={"town": town.pk})
-        return unit, schools, towns
-    return None, schools, towns
-
-
-def _report_params(unit: ReportScope | None) -> dict[str, Any]:
-    if unit is None:
-        return {}
-    return {"town": unit.extra["town"]} if unit.town else {"school": unit.schools[0].code}
-
-
-@login_required
-def term_report(request: HttpRequest) -> HttpResponse:
-    """The term work report of a school or the town: the draft on the page, every number from
-    the data, and its .docx (?download=docx)."""
-    unit, schools, towns = _report_scope(request)
-    terms = recent_terms()
-    term = request.GET.get("term") or terms[0][0]
-    if term not in {t for t, _ in terms}:
-        raise Http404("只能生成最近几个学期的工作总结")
-    numbers = term_numbers(unit, term, user=request.user) if unit else None
-    if numbers and request.GET.get("download") == "docx":
-        log_access(
-            request=request,
-            user=request.user,
-            action=AccessAction.EXPORT,
-            school=unit.schools[0] if not unit.town and unit.schools else None,
-            detail=f"下载工作总结：{title(numbers)}",
-        )
-        response = HttpResponse(write_docx(numbers, by=str(request.user)), content_type=DOCX)
-        response["Content-Disposition"] = f'attachment; filename="term-report-{term}.docx"'
-        return response
-    return render(
-        request,
-        "stats/term_report.html",
-        {
-            "unit": unit,
-            "schools": schools,
-            "towns": towns,
-            "terms": terms,
-            "term": term,
-            "numbers": numbers,
-            "title": title(numbers) if numbers else "",
-            "sections": sections(numbers) if numbers else [],
-            "query": urlencode({**_report_params(unit), "term": term}),
-        },
-    )
