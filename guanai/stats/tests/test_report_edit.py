@@ -87,7 +87,10 @@ def test_the_command_line_uses_the_edited_text(client, users, screened, tmp_path
     out = tmp_path / "town.docx"
     call_command("term_report", "--town", "--term", TERM, "-o", str(out))
     body = docx_text(out.read_bytes())
-    assert "下一步：1. 完成 " in body  # the town has 未摸排 children
+    assert (
+        "下一步：1. 为尚未结对的 5 名儿童落实结对帮扶；2. 对尚未家访的 5 名留守儿童完成普访。"
+        in body
+    )
     assert "【" not in body
     school = tmp_path / "school.docx"  # the school's report is not the town's
     call_command("term_report", "--school", "HS-ZX", "--term", TERM, "-o", str(school))
