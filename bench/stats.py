@@ -252,6 +252,7 @@ def main() -> None:
         ),
         ("summary, town, 30 days ago ?as_of=", "/api/v1/stats/summary", {"as_of": past}),
         ("dashboard, whole town      GET /stats/", "/stats/", {}),
+        ("dashboard, town + coverage &coverage=1", "/stats/", {"coverage": 1}),
         ("dashboard, one school      /stats/?school=", "/stats/", {"school": school}),
         ("dashboard, one grade       &grade=3", "/stats/", {"school": school, "grade": 3}),
         ("dashboard, town 30 days ago &as_of=", "/stats/", {"as_of": past}),

@@ -254,6 +254,10 @@ def build_tables(unit: Unit, data: dict[str, Any], *, as_of: dt.date, today: dt.
     return tables
 
 
+# Up to this many children the coverage panels and trends are drawn with the page; above it
+# (a large town or a county) a button asks for them (about 2–6 s at 100,000 children).
+INLINE_LIMIT = 20_000
+
 PANEL_LINKS = {
     "cov_screening": "screening:index",
     "cov_verification": "screening:rounds",
@@ -402,11 +406,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         class_no=unit.class_no,
     )
     tables = build_tables(unit, data, as_of=as_of, today=today)
-    panels = []
-    if as_of == today:  # the work done this term, as the feature pages show it today
-        panels = coverage_tables(request.user, unit, as_of=as_of, today=today)
-    trend = trend_tables(request.user, unit, as_of=as_of)
     wanted = request.GET.get("export")
+    # Past a town's size the coverage panels and the trends take seconds (the due list over
+    # every card, history per term: bench/stats.py): they are computed when asked for.
+    deferred = data["total"] > INLINE_LIMIT and not request.GET.get("coverage") and not wanted
+    panels: list[Table] = []
+    trend: list[Table] = []
+    if not deferred:
+        if as_of == today:  # the work done this term, as the feature pages show it today
+            panels = coverage_tables(request.user, unit, as_of=as_of, today=today)
+        trend = trend_tables(request.user, unit, as_of=as_of)
     if wanted:
         table = next((t for t in tables + panels + trend if t.key == wanted), None)
         if table is None:
@@ -434,6 +443,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "tables": tables,
             "panels": panels,
             "trend": trend,
+            "deferred": deferred,
             "charts": charts,
             "total": data["total"],
             "left_behind": cats.get("single", 0) + cats.get("double", 0),

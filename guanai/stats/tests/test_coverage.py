@@ -184,3 +184,21 @@ def test_an_unknown_panel_or_school_is_not_found(client, users, work):
     client.force_login(users["town"])
     assert client.get(URL + "?export=cov_nothing").status_code == 404
     assert client.get(URL + "?school=NO-SUCH&export=cov_due").status_code == 404
+
+
+def test_a_large_scope_computes_the_panels_when_asked(client, users, work, monkeypatch):
+    monkeypatch.setattr("guanai.stats.views.INLINE_LIMIT", 5)
+    client.force_login(users["town"])
+    response = client.get(URL)
+    assert response.context["panels"] == [] and response.context["trend"] == []
+    html = response.content.decode()
+    assert 'href="?&amp;coverage=1#coverage"' in html and "计算本学期工作覆盖和学期趋势" in html
+    response = client.get(URL + "?coverage=1")
+    assert total_row({t.key: t for t in response.context["panels"]}["cov_screening"])[1:3] == [
+        4,
+        5,
+    ]
+    assert len(response.context["trend"]) == 2
+    assert client.get(URL + "?export=cov_screening").status_code == 200  # exports always count
+    small = client.get(URL + "?school=HS-ZX").context  # 4 children: drawn with the page
+    assert small["panels"] and not small["deferred"]
