@@ -322,7 +322,7 @@ def trend_tables(user, unit: Unit, *, as_of: dt.date) -> list[Table]:
         grade=unit.grade,
         class_no=unit.class_no,
     )
-    labels = [p["label"] for p in points]
+    labels = [short_term(p["term"]) for p in points]  # 2026秋: fits under a phone's chart
     cats = Table(
         "trend_categories",
         "学期趋势：在读学生分类",
@@ -383,6 +383,12 @@ def trend_tables(user, unit: Unit, *, as_of: dt.date) -> list[Table]:
         ],
     }
     return [cats, rates]
+
+
+def short_term(term: str) -> str:
+    """'2026-2027-1' → '2026秋', '2026-2027-2' → '2027春' (the chart's axis)."""
+    first, second, half = term.split("-")
+    return f"{first}秋" if half == "1" else f"{second}春"
 
 
 def pct(done: int, total: int) -> str:

@@ -30,7 +30,7 @@
       /* terms along the bottom, oldest first; the legend on top wraps at 390 px */
       base.legend = { top: 0, type: "scroll" };
       base.grid = { left: 8, right: 16, top: 36, bottom: 8, containLabel: true };
-      base.xAxis = { type: "category", data: spec.labels, axisLabel: { interval: 0, rotate: narrow() ? 30 : 0 } };
+      base.xAxis = { type: "category", data: spec.labels, axisLabel: { interval: 0 } };
       base.yAxis = spec.percent
         ? { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } }
         : { type: "value", minInterval: 1 };
