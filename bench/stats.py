@@ -13,7 +13,12 @@ each card, parent and guardian (so "as of" a past date has history to read), and
 contacts. Then times, as the town administrator through django.test.Client:
 GET /api/v1/stats/summary (town, one school, one school's grade, and as of a past date), the
 dashboard /stats/ (town, one school, one grade) and the term report page for one school.
-Prints p50/p95 and the process's peak RSS.
+The dashboard includes the coverage panels (stats/coverage.py) and the trends per term
+(stats/trends.py); each of those is also timed on its own (the panel functions, as the
+dashboard calls them). Prints p50/p95 and the process's peak RSS.
+
+    BENCH_DEMO=1 .venv/bin/python bench/stats.py     # the demo town instead (about 1,200
+                                                     # children, its campaigns, rounds, pairs)
 """
 
 import datetime as dt
@@ -207,14 +212,22 @@ def main() -> None:
     from django.utils import timezone
 
     rng = random.Random(1)
-    print(
-        f"building {N_CHILDREN:,} children (with parents, guardians and history) in "
-        f"{N_SCHOOLS} schools and {N_CONTACTS:,} contacts on {connection.vendor} …"
-    )
+    if not os.environ.get("BENCH_DEMO"):
+        print(
+            f"building {N_CHILDREN:,} children (with parents, guardians and history) in "
+            f"{N_SCHOOLS} schools and {N_CONTACTS:,} contacts on {connection.vendor} …"
+        )
     from guanai.accounts.models import User
     from guanai.org.models import School
 
-    if School.objects.filter(code="S01").exists():
+    if os.environ.get("BENCH_DEMO"):
+        from guanai.org.demo import load_demo
+
+        t0 = time.perf_counter()
+        load_demo()
+        print(f"  demo town loaded in {time.perf_counter() - t0:.1f} s")
+        admin, schools = User.objects.get(username="town"), list(School.objects.all())
+    elif School.objects.filter(code="S01").exists():
         print("  reusing the database in BENCH_DATA_DIR")
         admin, schools = User.objects.get(username="bench_town"), list(School.objects.all())
     else:
@@ -239,6 +252,7 @@ def main() -> None:
         ),
         ("summary, town, 30 days ago ?as_of=", "/api/v1/stats/summary", {"as_of": past}),
         ("dashboard, whole town      GET /stats/", "/stats/", {}),
+        ("dashboard, town + coverage &coverage=1", "/stats/", {"coverage": 1}),
         ("dashboard, one school      /stats/?school=", "/stats/", {"school": school}),
         ("dashboard, one grade       &grade=3", "/stats/", {"school": school, "grade": 3}),
         ("dashboard, town 30 days ago &as_of=", "/stats/", {"as_of": past}),
@@ -257,10 +271,57 @@ def main() -> None:
             f"  {label:<{width}} p50 {statistics.median(times) * 1000:7.0f} ms"
             f"  p95 {p95(times) * 1000:7.0f} ms{extra}"
         )
+    time_panels(admin, schools[0])
     print(f"peak RSS {rss_mb():.0f} MB (build included)")
     connection.close()
     if not os.environ.get("BENCH_DATA_DIR"):
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _panel_cases(admin, unit, today: dt.date) -> dict:
+    from guanai.stats import coverage, services
+    from guanai.stats.views import coverage_tables, trend_tables
+
+    children = services.rows(admin, bare=True, school=unit.school.code if unit.school else None)
+    per_school = unit.school is None
+    units = coverage._units(children, per_school)
+    term = coverage.current_term(today)
+    return {
+        "units (names)": lambda: coverage._units(children, per_school),
+        "摸底排查 screening": lambda: coverage.screening_panel(children, units, term),
+        "核实 verification": lambda: coverage.verification_panel(children, units, term),
+        "普访 home visits": lambda: coverage.visit_panel(children, units, today),
+        "待联系 due": lambda: coverage.due_panel(admin, children, units, today),
+        "结对 pairing": lambda: coverage.pairing_panel(children, units),
+        "代理家长 proxies": lambda: coverage.proxy_panel(children, units, today),
+        "all six panels (tables)": lambda: coverage_tables(admin, unit, as_of=today, today=today),
+        "trends, 4 terms": lambda: trend_tables(admin, unit, as_of=today),
+    }
+
+
+def time_panels(admin, school) -> None:
+    """Each coverage panel and the trends on their own, for the whole town and one school."""
+    from django.utils import timezone
+
+    from guanai.accounts import scope
+    from guanai.stats.views import Unit
+
+    today = timezone.localdate()
+    schools = list(scope.schools(admin, "view"))
+    n = max(3, N_REQUESTS // 4)
+    print(f"coverage panels and trends on their own ({n} runs each):")
+    for level, unit in (("town", Unit(schools=schools)), ("school", Unit(school, schools=schools))):
+        cases = _panel_cases(admin, unit, today)
+        for label, run in cases.items():
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - t0)
+            print(
+                f"  {level:<6} {label:<26} p50 {statistics.median(times) * 1000:7.0f} ms"
+                f"  p95 {p95(times) * 1000:7.0f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""Printable cards (一人一卡): one A4 page per child, a class at a time, as PDF with the CJK
+"""Printable cards (一人一卡): one A4 page per child, a class or a whole school at a time, as PDF with the CJK
 font embedded. The card shows what its printer may read: the full ID number only to those
 who read it in full (the print is logged), health and psychology only to their readers
 (children.access.hidden_sections), never to anyone else."""
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -30,8 +31,21 @@ def _page(child: Child, user, *, full_ids: bool) -> dict:
     }
 
 
+def school_cards(children: QuerySet, school) -> list[Child]:
+    """A school's enrolled children of `children` (already in the printer's scope), grouped
+    by class in order (grade, class number), by name within a class: the pages of the
+    school's one PDF."""
+    return list(
+        children.filter(school=school, enrolment="enrolled")
+        .select_related("school", "school_class", "guardian", "responsible_teacher")
+        .prefetch_related("parents")
+        .order_by("school_class__grade", "school_class__class_no", "name", "pk")
+    )
+
+
 def cards_pdf(children: list[Child], *, user, title: str) -> bytes:
-    """The cards of `children` (one class, or one child) as one PDF."""
+    """The cards of `children` (a school, one class, or one child) as one PDF, in their
+    order."""
     from weasyprint import HTML
 
     from guanai.lib.pdf import font_url

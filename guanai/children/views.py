@@ -342,7 +342,7 @@ def cards_print(request: HttpRequest) -> HttpResponse:
     numbers only for those who read them; each print is logged."""
     from guanai.lib.pdf import MISSING_FONT
 
-    from .cards_pdf import cards_pdf
+    from .cards_pdf import cards_pdf, school_cards
 
     g = request.GET
     if g.get("child", "").isdigit():
@@ -367,8 +367,17 @@ def cards_print(request: HttpRequest) -> HttpResponse:
         if not children:
             messages.info(request, f"{klass} 没有在读学生，没有可打印的档卡")
             return redirect("children:list")
+    elif g.get("school", "").strip():
+        school = get_object_or_404(scope.schools(request.user, "view"), code=g["school"].strip())
+        if not scope.holds(request.user, "print", town_id=school.town_id, school_id=school.pk):
+            raise PermissionDenied("全校档卡由校领导和镇管理员打印；班主任请按班打印")
+        children = school_cards(_scope(request), school)
+        title = f"{school.name} 全校档案卡"
+        if not children:
+            messages.info(request, f"{school.name} 没有在读学生，没有可打印的档卡")
+            return redirect("children:list")
     else:
-        raise Http404("请选择班级或学生")
+        raise Http404("请选择学校、班级或学生")
     try:
         data = cards_pdf(children, user=request.user, title=title)
     except RuntimeError:

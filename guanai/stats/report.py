@@ -1,9 +1,10 @@
 """The term work report (工作总结) of a school or a town, drafted from the data.
 
 `term_numbers` counts; `write_docx` writes them in the seed's own structure (宣传、摸底排查、
-规范管理、结对帮扶、家校联系、活动、督导、下一步), the prose around each number written here
-and every number taken from `term_numbers` — the command line (`guanai term-report`) and the
-report page share both.
+规范管理、结对帮扶、家校联系、活动、督导、下一步), the prose around each number generated
+(stats/prose.py) or, where a leader rewrote a section for this school or town and term, hers
+(`save_texts`), every number taken from `term_numbers` — the command line
+(`guanai term-report`), the report page and its .docx share all of it.
 
 The dates: the term's first day (lib.dates.term_bounds) to its last, or to today while the term
 runs (the report's "截至" date). Category and card counts are those of `stats.services.summary`
@@ -15,6 +16,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -34,7 +36,8 @@ from guanai.pairing.models import Pair, PairStatus, ProxyParent
 from guanai.screening.models import ScreeningCampaign, ScreeningRecord, VerificationRound
 from guanai.screening.services import campaign_progress, round_progress
 
-from . import services
+from . import prose, services
+from .models import ReportText
 
 PAIRED_CATEGORIES = ("single", "double", "migrant")  # SPEC §6.1 `guanai pair`
 
@@ -194,9 +197,11 @@ def term_numbers(scope: ReportScope, term: str, *, user=None) -> dict[str, Any]:
         "left_behind": sum(s.total for s in lb),
         "left_behind_visited": sum(s.visited for s in lb),
     }
-    # Activities and inspections have no records in this version of the system.
+    # Activities and inspections have no records in this version of the system (their
+    # features fill these in: prose.values reads them).
     out["activities"] = 0
     out["inspections"] = 0
+    out["texts"] = saved_texts(scope, term)
     return out
 
 
@@ -204,122 +209,73 @@ def term_numbers(scope: ReportScope, term: str, *, user=None) -> dict[str, Any]:
 
 
 def pct(done: int, total: int) -> str:
-    return f"{done * 100 / total:.1f}%" if total else "—"
+    return prose.pct(done, total)
 
 
 def sections(n: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """The report's sections: (heading, paragraphs), every number from `n`."""
-    cats, names = n["by_category"], services.CATEGORY_NAMES
-    letters, scr, ver = n["letters"], n["screening"], n["verification"]
-    pairing, contacts, visits = n["pairing"], n["contacts"], n["visits"]
-    out: list[tuple[str, list[str]]] = []
-
-    if letters["sent"]:
-        text = (
-            f"本学期共印发《致家长的一封信》{letters['batches']} 批、{letters['sent']} 份，"
-            f"涉及学生 {letters['children']} 人；收回签字回执 {letters['returned']} 份，"
-            f"回执收回率 {pct(letters['returned'], letters['sent'])}。"
-        )
-    else:
-        text = "本学期系统中没有印发《致家长的一封信》的记录。"
-    out.append(("一、着力宣传，营造氛围", [text]))
-
-    para = []
-    if scr["campaigns"]:
-        para.append(
-            f"开学初开展摸底排查，应排查学生 {scr['students']} 人，已排查 {scr['screened']} 人，"
-            f"完成率 {pct(scr['screened'], scr['students'])}。"
-            + "排查认定："
-            + "，".join(f"{names[c]} {scr['found'][c]} 人" for c in services.CATEGORIES)
-            + "。"
-        )
-    else:
-        para.append("本学期系统中没有摸底排查的记录。")
-    if scr["schools_without"] and scr["campaigns"]:
-        para.append("尚未开展本学期摸底排查的学校：" + "、".join(scr["schools_without"]) + "。")
-    para.append(
-        f"截至 {n['until']:%Y年%m月%d日}，在读学生 {n['children']} 人，其中单留守 "
-        f"{cats['single']} 人、双留守 {cats['double']} 人，合计留守儿童 {n['left_behind']} 人"
-        f"（学籍口径，占 {pct(n['left_behind'], n['children'])}）；随迁子女 {cats['migrant']} 人，"
-        f"非留守 {cats['none']} 人，尚未摸排 {cats['unknown']} 人。"
-        f"按民政口径（未满16周岁、农村户口，父母均外出务工或一方外出另一方无监护能力）统计，"
-        f"农村留守儿童 {n['civil_affairs']} 人。"
-    )
-    out.append(("二、深入调研，夯实基础", para))
-
-    para = [
-        (
-            f"按“一人一卡”建立档卡 {n['children']} 张，其中信息完整 {n['complete']} 张，"
-            f"尚不完整 {n['incomplete']} 张（缺身份证号或学籍号、出生日期、村、父母状况，"
-            f"或留守儿童缺监护人及电话）。"
+    """The report's sections: (heading, paragraphs), each the leader's text when one was saved
+    for the report (`n["texts"]`), else the generated one, its marks filled from `n`."""
+    marks = prose.values(n)
+    texts = n.get("texts") or {}
+    return [
+        (heading, prose.render(texts.get(i) or text, marks))
+        for i, (heading, text) in enumerate(
+            zip(prose.HEADINGS, prose.generated(n), strict=True), start=1
         )
     ]
-    if ver["rounds"]:
-        para.append(
-            f"放假前逐年级、逐人核实档卡，开展核实 {ver['rounds']} 轮，应核实 {ver['cards']} 张，"
-            f"已核实 {ver['verified']} 张，完成率 {pct(ver['verified'], ver['cards'])}。"
-        )
-    else:
-        para.append("本学期系统中没有假期前核实的记录。")
-    out.append(("三、规范管理，注重细节", para))
 
-    out.append(
-        (
-            "四、结对帮扶，关爱儿童",
-            [
-                (
-                    f"按“就近就地、年龄相仿”原则结对，截至 {n['until']:%Y年%m月%d日}在帮结对 "
-                    f"{pairing['pairs']} 对，本学期新结对 {pairing['new']} 对。应结对的留守儿童和"
-                    f"随迁子女 {pairing['to_pair']} 人，已结对 {pairing['paired']} 人，"
-                    f"结对率 {pct(pairing['paired'], pairing['to_pair'])}。"
-                ),
-                f"在册代理家长 {pairing['proxy_parents']} 人；有代理家长的儿童 {pairing['proxy_children']} 人。",
-            ],
-        )
-    )
 
-    kinds = "，".join(
-        f"{contacts['kind_names'][k]} {v} 次" for k, v in contacts["by_kind"].items() if v
-    )
-    para = [
-        (
-            f"本学期记录家校联系 {contacts['total']} 次（{kinds}），涉及学生 {contacts['children']} 人；"
-            if contacts["total"]
-            else "本学期系统中没有家校联系记录；"
-        )
-        + f"通过校信通等渠道向家长发送消息 {contacts['messages']} 条。",
-        (
-            f"普访：本学期已家访学生 {visits['visited']} 人，占在读学生 {visits['students']} 人的 "
-            f"{pct(visits['visited'], visits['students'])}；其中留守儿童已家访 "
-            f"{visits['left_behind_visited']} 人，占留守儿童 {visits['left_behind']} 人的 "
-            f"{pct(visits['left_behind_visited'], visits['left_behind'])}。"
-        ),
-    ]
-    out.append(("五、家校联系，及时沟通", para))
-    out.append(("六、依托载体，丰富活动", ["本学期系统中没有记录活动。"]))
-    out.append(("七、强化监督，抓好落实", ["本学期系统中没有督导检查记录。"]))
+# --- the leaders' own text ---------------------------------------------------------------------
 
-    todo = []
-    if cats["unknown"]:
-        todo.append(f"完成 {cats['unknown']} 名学生的父母状况摸排")
-    if n["incomplete"]:
-        todo.append(f"补全 {n['incomplete']} 张不完整的档卡")
-    if pairing["to_pair"] > pairing["paired"]:
-        todo.append(f"为尚未结对的 {pairing['to_pair'] - pairing['paired']} 名儿童落实结对帮扶")
-    if visits["left_behind"] > visits["left_behind_visited"]:
-        todo.append(
-            f"对尚未家访的 {visits['left_behind'] - visits['left_behind_visited']} 名留守儿童完成普访"
+
+def _owner(scope: ReportScope) -> dict[str, Any]:
+    if scope.town:
+        return {"town_id": scope.extra["town"], "school": None}
+    return {"school": scope.schools[0], "town": None}
+
+
+def saved_texts(scope: ReportScope, term: str) -> dict[int, str]:
+    """{section: text} the leaders saved for this report (school or town, and term)."""
+    rows = ReportText.objects.filter(term=term, **_owner(scope))
+    return dict(rows.values_list("section", "text"))
+
+
+@transaction.atomic
+def save_texts(*, scope: ReportScope, term: str, texts: dict[int, str], by) -> list[int]:
+    """Store a leader's texts of the report's sections (the marks checked against the
+    report's numbers, `prose.check`: raises Invalid naming each bad section). A text equal to
+    the generated one is not stored (the section keeps following the data). Returns the
+    sections whose stored text changed."""
+    n = term_numbers(scope, term)
+    texts = prose.check(texts, prose.values(n))
+    generated = dict(enumerate(prose.generated(n), start=1))
+    saved = saved_texts(scope, term)
+    changed = []
+    for section, text in texts.items():
+        if not 1 <= section <= len(prose.HEADINGS):
+            continue
+        if text == generated[section]:
+            if section in saved:
+                reset_texts(scope=scope, term=term, sections=[section])
+                changed.append(section)
+            continue
+        if saved.get(section) == text:
+            continue
+        ReportText.objects.update_or_create(
+            term=term, section=section, **_owner(scope), defaults={"text": text, "updated_by": by}
         )
-    if letters["sent"] > letters["returned"]:
-        todo.append(f"催收 {letters['sent'] - letters['returned']} 份家长信回执")
-    para = [
-        "下一步，" + ("；".join(f"{i}. {t}" for i, t in enumerate(todo, 1)) + "。")
-        if todo
-        else "下一步，继续做好留守儿童的动态管理，保持档卡完整、结对和家访全覆盖。"
-    ]
-    para.append("同时总结经验，建立关爱留守儿童的长效工作机制，将爱心延续。")
-    out.append(("八、创新思路，延伸爱心", para))
-    return out
+        changed.append(section)
+    return changed
+
+
+@transaction.atomic
+def reset_texts(*, scope: ReportScope, term: str, sections: list[int] | None = None) -> int:
+    """Back to the generated text: the given sections (None: all). Returns how many were
+    reset."""
+    rows = ReportText.objects.filter(term=term, **_owner(scope))
+    if sections is not None:
+        rows = rows.filter(section__in=sections)
+    return rows.delete()[0]
 
 
 def title(n: dict[str, Any]) -> str:

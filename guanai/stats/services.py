@@ -176,7 +176,7 @@ def rows(
         base = Child.objects.all() if everyone else Child.objects.visible_to(user)
         qs = base.filter(enrolment=Enrolment.ENROLLED)
     else:
-        qs = _history_rows(user, as_of)
+        qs = _history_rows(user, as_of, school=school, school_ids=school_ids)
     if school:
         qs = qs.filter(school__code=school)
     if school_ids is not None:
@@ -230,17 +230,24 @@ def holds_every_school(user) -> bool:
     return towns.exists() and not School.objects.exclude(town__in=towns).exists()
 
 
-def _history_rows(user, as_of: dt.date) -> QuerySet:
+def _history_rows(
+    user, as_of: dt.date, *, school: str | None = None, school_ids: list[int] | None = None
+) -> QuerySet:
     """Each card's latest historical row by the end of `as_of`, enrolled then, inside the
-    user's units then (today's role assignments on that day's school and class)."""
+    user's units then (today's role assignments on that day's school and class). With a
+    school (or schools) the latest rows are looked for only among the cards that ever had a
+    row there (the caller keeps those of that school on that day): a school's history, not the
+    whole county's (bench/stats.py, trends per term)."""
     historical = Child.history.model
     end = _end_of(as_of)
-    latest = (
-        historical.objects.filter(history_date__lt=end)
-        .values("id")
-        .annotate(last=Max("history_id"))
-        .values("last")
-    )
+    candidates = historical.objects.filter(history_date__lt=end)
+    if school:
+        ever = historical.objects.filter(school__code=school)
+        candidates = candidates.filter(id__in=ever.values("id"))
+    elif school_ids is not None:
+        ever = historical.objects.filter(school_id__in=school_ids)
+        candidates = candidates.filter(id__in=ever.values("id"))
+    latest = candidates.values("id").annotate(last=Max("history_id")).values("last")
     qs = historical.objects.filter(history_id__in=latest).exclude(history_type="-")
     qs = qs.filter(enrolment=Enrolment.ENROLLED)
     if user is None or holds_every_school(user):

@@ -1,4 +1,5 @@
-"""统计 pages: the dashboard (town → school → grade → class → child list) and the term report.
+"""统计 pages: the dashboard (town → school → grade → class → child list); the term report is in
+views_report.py.
 
 Every count comes from `services` over `Child.objects.visible_to(user)`; a school, grade or
 class outside the user's scope is 404, like every page.
@@ -17,15 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from guanai.accounts import scope
-from guanai.accounts.models import AccessAction
-from guanai.accounts.services import log_access
 from guanai.exports import xlsx_download
 from guanai.lib.dates import query_date_or
 from guanai.lib.grades import grade_name
 from guanai.org.models import School
 
-from . import services
-from .report import ReportScope, recent_terms, sections, term_numbers, title, write_docx
+from . import coverage, services, trends
 from .services import (
     AGE_BAND_NAMES,
     AGE_BANDS,
@@ -40,8 +38,6 @@ from .services import (
     MISSING_FIELDS,
 )
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
 
 @dataclass
 class Table:
@@ -53,6 +49,7 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)  # cells: value or (value, href)
     chart: dict[str, Any] | None = None
     note: str = ""
+    link: str = ""  # the feature's own page
 
     def plain_rows(self) -> list[list[Any]]:
         return [[c[0] if isinstance(c, tuple) else c for c in row] for row in self.rows]
@@ -257,6 +254,147 @@ def build_tables(unit: Unit, data: dict[str, Any], *, as_of: dt.date, today: dt.
     return tables
 
 
+# Up to this many children the coverage panels and trends are drawn with the page; above it
+# (a large town or a county) a button asks for them (about 2–6 s at 100,000 children).
+INLINE_LIMIT = 20_000
+
+PANEL_LINKS = {
+    "cov_screening": "screening:index",
+    "cov_verification": "screening:rounds",
+    "cov_visits": "contacts:coverage",
+    "cov_due": "contacts:due",
+    "cov_pairing": "pairing:list",
+    "cov_proxy": "pairing:proxies",
+}
+
+
+def coverage_tables(user, unit: Unit, *, as_of: dt.date, today: dt.date) -> list[Table]:
+    """The coverage panels (coverage.panels) as tables: a row per school (town level) or per
+    class, a 合计 row, done / total / share and a chart of done and not done above."""
+    children = services.rows(
+        user,
+        bare=True,
+        school=unit.school.code if unit.school else None,
+        grade=unit.grade,
+        class_no=unit.class_no,
+    )
+    units, panels = coverage.panels(user, children, per_school=unit.school is None)
+    level = "学校" if units.per_school else "班级"
+    tables = []
+    for panel in panels:
+        share = bool(panel.total_label)
+        header = [level, panel.done_label]
+        if share:
+            header += [panel.total_label, "比例", "未完成"]
+        table = Table(panel.key, panel.title, header, note=panel.note)
+        table.link = reverse(PANEL_LINKS[panel.key]) if panel.key in PANEL_LINKS else ""
+        keys = [k for k in units.order if k in panel.lines or share]
+        for key in keys:
+            line = panel.lines.get(key) or coverage.Line(key)
+            name = (units.names.get(key, ""), _here(Unit(), as_of, today, **units.params[key]))
+            row = [name, line.done]
+            if share:
+                row += [line.total, pct(line.done, line.total), line.missing]
+            table.rows.append(row)
+        total = ["合计", panel.done]
+        if share:
+            total += [panel.total, pct(panel.done, panel.total), panel.total - panel.done]
+        table.rows.append(total)
+        series = [{"name": panel.done_label, "data": [r[1] for r in table.rows[:-1]]}]
+        if share:
+            series.append({"name": "未完成", "data": [r[4] for r in table.rows[:-1]]})
+        table.chart = {
+            "kind": "stack" if share else "bar",
+            "labels": [r[0][0] for r in table.rows[:-1]],
+            "series": series,
+        }
+        tables.append(table)
+    return tables
+
+
+def trend_tables(user, unit: Unit, *, as_of: dt.date) -> list[Table]:
+    """学期趋势: the last four terms, each as of its last day (trends.trends), as two tables —
+    the counts by category and the coverage rates — each with a line chart above it."""
+    points = trends.trends(
+        user,
+        on=as_of,
+        school=unit.school.code if unit.school else None,
+        grade=unit.grade,
+        class_no=unit.class_no,
+    )
+    labels = [short_term(p["term"]) for p in points]  # 2026秋: fits under a phone's chart
+    cats = Table(
+        "trend_categories",
+        "学期趋势：在读学生分类",
+        ["学期", "截至", "在读", *[CATEGORY_NAMES[c] for c in CATEGORIES], "民政口径"],
+        note="每学期按最后一天（本学期按统计日期）的档卡历史统计。",
+    )
+    for p in points:
+        cats.rows.append(
+            [
+                p["label"],
+                p["as_of"].isoformat(),
+                p["children"],
+                *[p["by_category"][c] for c in CATEGORIES],
+                p["civil_affairs"],
+            ]
+        )
+    cats.chart = {
+        "kind": "line",
+        "labels": labels,
+        "series": [
+            {"name": CATEGORY_NAMES[c], "data": [p["by_category"][c] for p in points]}
+            for c in CATEGORIES
+        ],
+    }
+    rates = Table(
+        "trend_rates",
+        "学期趋势：工作覆盖率",
+        ["学期", "截至", *trends.RATES.values()],
+        note="摸底排查、核实：只计开展了该学期工作的学校的在读学生；普访、结对、代理家长：以当时的留守儿童（单留守、双留守）为分母。",
+    )
+    for p in points:
+        r = p["rates"]
+        rates.rows.append(
+            [
+                p["label"],
+                p["as_of"].isoformat(),
+                *[
+                    f"{pct(r[k]['done'], r[k]['of'])}（{r[k]['done']}/{r[k]['of']}）"
+                    for k in trends.RATES
+                ],
+            ]
+        )
+    rates.chart = {
+        "kind": "line",
+        "percent": True,
+        "labels": labels,
+        "series": [
+            {
+                "name": name,
+                "data": [
+                    round(p["rates"][k]["done"] * 100 / p["rates"][k]["of"], 1)
+                    if p["rates"][k]["of"]
+                    else None
+                    for p in points
+                ],
+            }
+            for k, name in trends.RATES.items()
+        ],
+    }
+    return [cats, rates]
+
+
+def short_term(term: str) -> str:
+    """'2026-2027-1' → '2026秋', '2026-2027-2' → '2027春' (the chart's axis)."""
+    first, second, half = term.split("-")
+    return f"{first}秋" if half == "1" else f"{second}春"
+
+
+def pct(done: int, total: int) -> str:
+    return f"{done * 100 / total:.1f}%" if total else "—"
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Counts of the unit the user is looking at, a chart and a table for each dimension, each
@@ -275,8 +413,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     tables = build_tables(unit, data, as_of=as_of, today=today)
     wanted = request.GET.get("export")
+    # Past a town's size the coverage panels and the trends take seconds (the due list over
+    # every card, history per term: bench/stats.py): they are computed when asked for.
+    deferred = data["total"] > INLINE_LIMIT and not request.GET.get("coverage") and not wanted
+    panels: list[Table] = []
+    trend: list[Table] = []
+    if not deferred:
+        if as_of == today:  # the work done this term, as the feature pages show it today
+            panels = coverage_tables(request.user, unit, as_of=as_of, today=today)
+        trend = trend_tables(request.user, unit, as_of=as_of)
     if wanted:
-        table = next((t for t in tables if t.key == wanted), None)
+        table = next((t for t in tables + panels + trend if t.key == wanted), None)
         if table is None:
             raise Http404("没有这张表")
         return xlsx_download(
@@ -288,7 +435,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             school=unit.school,
         )
     cats = data["dims"]["category"]
-    charts = [{"id": f"chart-{t.key}", "title": t.title, **t.chart} for t in tables if t.chart]
+    charts = [
+        {"id": f"chart-{t.key}", "title": t.title, **t.chart}
+        for t in tables + panels + trend
+        if t.chart
+    ]
     return render(
         request,
         "stats/dashboard.html",
@@ -296,6 +447,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "unit": unit,
             "crumbs": _crumbs(unit, as_of, today),
             "tables": tables,
+            "panels": panels,
+            "trend": trend,
+            "deferred": deferred,
             "charts": charts,
             "total": data["total"],
             "left_behind": cats.get("single", 0) + cats.get("double", 0),
@@ -307,8 +461,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "list_url": _list_url(unit) if as_of == today else "",
             "here": _here(unit, as_of, today),
             "can_report": may_report(request.user),
+            "print_url": print_url(request.user, unit),
         },
     )
+
+
+def print_url(user, unit: Unit) -> str:
+    """The printable cards of the unit looked at: the whole school's one PDF for those who
+    print for the school (school leaders, the town), a class's for those who print for it."""
+    if unit.school is None or user.is_read_only:
+        return ""
+    url = reverse("children:cards_pdf")
+    school = unit.school
+    if unit.grade is None:
+        if scope.holds(user, "print", town_id=school.town_id, school_id=school.pk):
+            return f"{url}?school={school.code}"
+        return ""
+    if unit.class_no is None:
+        return ""
+    klass = (
+        scope.classes(user, "print")
+        .filter(school=school, grade=unit.grade, class_no=unit.class_no)
+        .first()
+    )
+    return f"{url}?class={klass.pk}" if klass else ""
 
 
 def may_report(user) -> bool:
@@ -351,85 +527,3 @@ def home_panel_context(user) -> dict[str, Any] | None:
         "missing_birth": s["missing"]["birth_date"],
         "url": reverse("stats:dashboard"),
     }
-
-
-# --- the term work report (工作总结) ------------------------------------------------------------
-
-
-def _report_scope(request: HttpRequest) -> tuple[ReportScope | None, list, list]:
-    """The unit the report is for: ?school=CODE or ?town=ID among the units the user manages
-    (school-wide work: town administrators, school leaders), 404 outside them; None until
-    one is chosen (chosen for the user when there is only one)."""
-    user, g = request.user, request.GET
-    schools = list(scope.schools(user, "manage").order_by("-is_central", "code"))
-    towns = list(scope.towns(user, "manage").order_by("name"))
-    if not schools and not towns:
-        raise PermissionDenied("工作总结由镇管理员和校领导生成")
-    code, town_id = (g.get("school") or "").strip(), (g.get("town") or "").strip()
-    kind, _, value = (g.get("unit") or "").partition(":")  # the page's one chooser
-    if kind == "school":
-        code, town_id = value.strip(), ""
-    elif kind == "town":
-        code, town_id = "", value.strip()
-    if not code and not town_id:
-        if towns and len(towns) == 1:
-            town_id = str(towns[0].pk)
-        elif not towns and len(schools) == 1:
-            code = schools[0].code
-    if code:
-        school = next((s for s in schools if s.code == code), None)
-        if school is None:
-            raise Http404("没有这所学校")
-        return ReportScope(name=school.name, schools=[school]), schools, towns
-    if town_id:
-        town = next((t for t in towns if str(t.pk) == town_id), None)
-        if town is None:
-            raise Http404("没有这个镇")
-        in_town = list(School.objects.filter(town=town).order_by("-is_central", "code"))
-        unit = ReportScope(name=town.name, schools=in_town, town=True, extra={"town": town.pk})
-        return unit, schools, towns
-    return None, schools, towns
-
-
-def _report_params(unit: ReportScope | None) -> dict[str, Any]:
-    if unit is None:
-        return {}
-    return {"town": unit.extra["town"]} if unit.town else {"school": unit.schools[0].code}
-
-
-@login_required
-def term_report(request: HttpRequest) -> HttpResponse:
-    """The term work report of a school or the town: the draft on the page, every number from
-    the data, and its .docx (?download=docx)."""
-    unit, schools, towns = _report_scope(request)
-    terms = recent_terms()
-    term = request.GET.get("term") or terms[0][0]
-    if term not in {t for t, _ in terms}:
-        raise Http404("只能生成最近几个学期的工作总结")
-    numbers = term_numbers(unit, term, user=request.user) if unit else None
-    if numbers and request.GET.get("download") == "docx":
-        log_access(
-            request=request,
-            user=request.user,
-            action=AccessAction.EXPORT,
-            school=unit.schools[0] if not unit.town and unit.schools else None,
-            detail=f"下载工作总结：{title(numbers)}",
-        )
-        response = HttpResponse(write_docx(numbers, by=str(request.user)), content_type=DOCX)
-        response["Content-Disposition"] = f'attachment; filename="term-report-{term}.docx"'
-        return response
-    return render(
-        request,
-        "stats/term_report.html",
-        {
-            "unit": unit,
-            "schools": schools,
-            "towns": towns,
-            "terms": terms,
-            "term": term,
-            "numbers": numbers,
-            "title": title(numbers) if numbers else "",
-            "sections": sections(numbers) if numbers else [],
-            "query": urlencode({**_report_params(unit), "term": term}),
-        },
-    )

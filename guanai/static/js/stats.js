@@ -26,6 +26,19 @@
       }];
       return base;
     }
+    if (spec.kind === "line") {
+      /* terms along the bottom, oldest first; the legend on top wraps at 390 px */
+      base.legend = { top: 0, type: "scroll" };
+      base.grid = { left: 8, right: 16, top: 36, bottom: 8, containLabel: true };
+      base.xAxis = { type: "category", data: spec.labels, axisLabel: { interval: 0 } };
+      base.yAxis = spec.percent
+        ? { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } }
+        : { type: "value", minInterval: 1 };
+      base.series = spec.series.map(function (s) {
+        return { type: "line", name: s.name, data: s.data, connectNulls: false, symbolSize: 6 };
+      });
+      return base;
+    }
     base.grid = { left: 8, right: 16, top: spec.kind === "stack" ? 36 : 16, bottom: 8, containLabel: true };
     /* horizontal bars: long Chinese labels stay readable at 390 px */
     base.yAxis = { type: "category", data: spec.labels, inverse: true, axisLabel: { width: narrow() ? 84 : 160, overflow: "truncate" } };
@@ -42,7 +55,7 @@
     var el = document.getElementById(spec.id);
     if (!el) return;
     var rows = spec.labels.length;
-    var height = spec.kind === "pie" ? 280 : Math.max(160, rows * 28 + (spec.kind === "stack" ? 60 : 30));
+    var height = spec.kind === "pie" || spec.kind === "line" ? 280 : Math.max(160, rows * 28 + (spec.kind === "stack" ? 60 : 30));
     el.style.height = height + "px";
     var chart = window.echarts.init(el, null, { renderer: "canvas" });
     chart.setOption(option(spec));

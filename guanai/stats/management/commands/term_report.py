@@ -50,4 +50,4 @@ class Command(BaseCommand):
             raise CommandError("系统中有多个镇，请写明镇名：--town 镇名", returncode=2)
         town = found[0]
         schools = list(School.objects.filter(town=town).order_by("-is_central", "code"))
-        return ReportScope(name=town.name, schools=schools, town=True)
+        return ReportScope(name=town.name, schools=schools, town=True, extra={"town": town.pk})

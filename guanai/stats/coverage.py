@@ -1,0 +1,238 @@
+"""Coverage panels of the dashboard (工作覆盖): how much of this term's work is done, per unit
+one level down (per school at the town level, per class below).
+
+Each number comes from the feature's own function over the same children the dashboard counts
+(`services.rows(bare=True)`, i.e. `Child.objects.visible_to(user)`), so that it equals what the
+feature's page shows the same user today:
+
+- 摸底排查: this term's campaign of each school, `screening.services.progress_of` over
+  `screening_children` and the campaign's records (what `campaign_progress` counts);
+- 核实: this term's verification round of each school (the latest, when a school has two),
+  `progress_of` over `round_children` and its verifications (what `round_progress` counts);
+- 普访: `contacts.rules.coverage` of the left-behind children from the term's first day to today
+  (the 普访 page for that date range, "只看留守儿童");
+- 待联系: the children on `contacts.rules.due_items` today, under the user's rules (the due page's
+  "N 名学生");
+- 结对: left-behind children who are the child of an active pair (`Pair.objects.active()`, the
+  pair list filtered to 进行中);
+- 代理家长: left-behind children with a proxy parent today (`pairing.proxies.current_assignments`).
+
+A place is left for other features' panels (`EXTRA_PANELS`, e.g. the activities' publicity
+count): each is a function (user, children, units) -> Panel | None.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from guanai.contacts.access import due_rule_codes
+from guanai.contacts.rules import LEFT_BEHIND, coverage, due_items
+from guanai.lib.dates import current_term, term_start
+from guanai.lib.grades import grade_name
+from guanai.org.models import School, SchoolClass
+from guanai.pairing.models import Pair
+from guanai.pairing.proxies import current_assignments
+from guanai.screening.models import ScreeningCampaign, VerificationRound
+from guanai.screening.services import campaign_progress, progress_of, round_children
+
+
+@dataclass
+class Line:
+    """One unit's row: `done` of `total` (or, for a count, `done` alone)."""
+
+    key: int  # the school's or class's id
+    done: int = 0
+    total: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.total - self.done
+
+
+@dataclass
+class Panel:
+    key: str
+    title: str
+    done_label: str  # 已排查
+    total_label: str  # 应排查 ("" for a plain count)
+    lines: dict[int, Line] = field(default_factory=dict)
+    note: str = ""
+    link: str = ""  # the feature's page
+
+    def line(self, key: int) -> Line:
+        return self.lines.setdefault(key, Line(key))
+
+    @property
+    def done(self) -> int:
+        return sum(x.done for x in self.lines.values())
+
+    @property
+    def total(self) -> int:
+        return sum(x.total for x in self.lines.values())
+
+
+# Other features add their panels here (a function: (user, children, per_school) -> Panel | None).
+EXTRA_PANELS: list[Callable] = []
+
+
+@dataclass
+class Units:
+    """The rows of the panels: per school (the town level) or per class, with their names."""
+
+    per_school: bool
+    names: dict[int, str]
+    order: list[int]
+    school_ids: set[int] = field(default_factory=set)
+    params: dict[int, dict] = field(default_factory=dict)  # the dashboard's query for the row
+
+    def key_of(self, school_id: int, class_id: int) -> int:
+        return school_id if self.per_school else class_id
+
+
+def _units(children: QuerySet, per_school: bool) -> Units:
+    field_ = "school_id" if per_school else "school_class_id"
+    ids = set(children.order_by().values_list(field_, flat=True).distinct())
+    if per_school:
+        schools = list(School.objects.filter(pk__in=ids).order_by("-is_central", "code"))
+        return Units(
+            True,
+            {s.pk: s.name for s in schools},
+            [s.pk for s in schools],
+            school_ids={s.pk for s in schools},
+            params={s.pk: {"school": s.code} for s in schools},
+        )
+    classes = list(
+        SchoolClass.objects.filter(pk__in=ids)
+        .select_related("school")
+        .order_by("school__code", "grade", "class_no")
+    )
+    return Units(
+        False,
+        {c.pk: f"{grade_name(c.grade)}({c.class_no})班" for c in classes},
+        [c.pk for c in classes],
+        school_ids={c.school_id for c in classes},
+        params={
+            c.pk: {"school": c.school.code, "grade": c.grade, "class_no": c.class_no}
+            for c in classes
+        },
+    )
+
+
+def _progress(panel: Panel, units: Units, school_id: int, progress: dict) -> None:
+    for g in progress["grades"]:
+        for c in g["classes"]:
+            line = panel.line(units.key_of(school_id, c["id"]))
+            line.done += c["done"]
+            line.total += c["total"]
+
+
+def screening_panel(children: QuerySet, units: Units, term: str) -> Panel:
+    panel = Panel("cov_screening", "摸底排查完成情况", "已排查", "应排查")
+    school_ids = units.school_ids
+    campaigns = ScreeningCampaign.objects.filter(term=term, school_id__in=school_ids)
+    for c in campaigns:
+        _progress(panel, units, c.school_id, campaign_progress(c, children))
+    without = school_ids - {c.school_id for c in campaigns}
+    if without:
+        names = (
+            School.objects.filter(pk__in=without).order_by("code").values_list("name", flat=True)
+        )
+        panel.note = "本学期还没有开展摸底排查：" + "、".join(names) + "。"
+    return panel
+
+
+def verification_panel(children: QuerySet, units: Units, term: str) -> Panel:
+    panel = Panel("cov_verification", "假期前核实完成情况", "已核实", "应核实")
+    school_ids = units.school_ids
+    rounds: dict[int, VerificationRound] = {}
+    for r in VerificationRound.objects.filter(term=term, school_id__in=school_ids).order_by("pk"):
+        rounds[r.school_id] = r  # the latest round of each school
+    for r in rounds.values():
+        done = r.verifications.values("child_id")
+        _progress(panel, units, r.school_id, progress_of(round_children(r, children), done))
+    if school_ids - set(rounds):
+        panel.note = "本学期还没有开始核实的学校不计入。"
+    return panel
+
+
+def visit_panel(children: QuerySet, units: Units, today: dt.date) -> Panel:
+    since = term_start(today)
+    panel = Panel("cov_visits", "普访（本学期家访）覆盖", "已家访", "留守儿童")
+    panel.note = f"{since:%Y-%m-%d} 至 {today:%Y-%m-%d} 有家访记录的留守儿童（单留守、双留守）。"
+    for school in coverage(children, since=since, until=today, left_behind_only=True):
+        for klass in school.classes:
+            line = panel.line(units.key_of(school.school_id, klass.class_id))
+            line.done += klass.visited
+            line.total += klass.total
+    return panel
+
+
+def due_panel(user, children: QuerySet, units: Units, today: dt.date) -> Panel:
+    panel = Panel("cov_due", "待联系、待家访的学生", "待联系", "")
+    panel.note = "按联系频次规则，今天已到期或逾期、尚未联系的学生人数（与“待联系”页面一致）。"
+    codes = due_rule_codes(user)
+    if codes == []:
+        return panel
+    items = due_items(children, as_of=today, rule_codes=codes)
+    school_of = {}
+    if units.per_school:
+        codes_ = {i.school for i in items}
+        school_of = dict(School.objects.filter(code__in=codes_).values_list("code", "pk"))
+    seen: set[int] = set()
+    for item in items:
+        if item.child in seen:
+            continue
+        seen.add(item.child)
+        key = school_of[item.school] if units.per_school else item.class_id
+        panel.line(key).done += 1
+    return panel
+
+
+def _share(panel: Panel, children: QuerySet, units: Units, having: Q) -> Panel:
+    field_ = "school_id" if units.per_school else "school_class_id"
+    grouped = (
+        children.filter(category__in=LEFT_BEHIND)
+        .values(field_)
+        .annotate(total=Count("id"), done=Count("id", filter=having))
+        .order_by()
+    )
+    for r in grouped:
+        line = panel.line(r[field_])
+        line.done, line.total = r["done"], r["total"]
+    return panel
+
+
+def pairing_panel(children: QuerySet, units: Units) -> Panel:
+    panel = Panel("cov_pairing", "留守儿童结对帮扶", "已结对", "留守儿童")
+    panel.note = "有进行中结对的留守儿童（单留守、双留守）。"
+    return _share(panel, children, units, Q(pk__in=Pair.objects.active().values("child_id")))
+
+
+def proxy_panel(children: QuerySet, units: Units, today: dt.date) -> Panel:
+    panel = Panel("cov_proxy", "留守儿童的代理家长", "有代理家长", "留守儿童")
+    panel.note = "今天有代理家长的留守儿童（单留守、双留守）。"
+    having = Q(pk__in=current_assignments(today).values("child_id"))
+    return _share(panel, children, units, having)
+
+
+def panels(user, children: QuerySet, *, per_school: bool) -> tuple[Units, list[Panel]]:
+    """The coverage panels of `children` (the dashboard's enrolled children in scope, today)."""
+    today = timezone.localdate()
+    term = current_term(today)
+    units = _units(children, per_school)
+    out = [
+        screening_panel(children, units, term),
+        verification_panel(children, units, term),
+        visit_panel(children, units, today),
+        due_panel(user, children, units, today),
+        pairing_panel(children, units),
+        proxy_panel(children, units, today),
+    ]
+    for extra in EXTRA_PANELS:
+        panel = extra(user, children, units)
+        if panel is not None:
+            out.append(panel)
+    return units, out

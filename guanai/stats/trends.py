@@ -1,0 +1,147 @@
+"""Trends per term (学期趋势): the counts by category and the coverage rates at the end of each
+of the last four terms, from history.
+
+Each term is counted "as of" its last day (lib.dates.term_bounds; the running term as of the
+date looked at) with `services.rows(as_of=…)` — each card as its history stood that day, the
+same machinery as the dashboard's "统计日期" — so a past term's numbers do not move when cards
+change today. The rates, for that day:
+
+- 摸底排查: of the enrolled children of the schools that held the term's campaign, those
+  screened in it by that day;
+- 核实: likewise for the term's verification rounds (a card verified by that day);
+- 普访: of the left-behind children, those with a home visit from the term's first day to that
+  day (`contacts.rules` counts a visit by its local date);
+- 结对: of the left-behind children, those who were the child of a pair in force that day
+  (accepted before its end, not ended by then — as the term report counts);
+- 代理家长: of the left-behind children, those with a proxy-parent assignment valid that day.
+
+For the running term on today these are the coverage panels' numbers (stats/coverage.py).
+Due contacts are a "now" list and have no trend.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from guanai.children.models import AssignmentKind, ChildAssignment
+from guanai.contacts.models import Contact, ContactKind
+from guanai.contacts.rules import LEFT_BEHIND, local_midnight
+from guanai.lib.dates import current_term, term_bounds, term_label
+from guanai.pairing.models import Pair, PairStatus
+from guanai.screening.models import (
+    CardVerification,
+    ScreeningCampaign,
+    ScreeningRecord,
+    VerificationRound,
+)
+
+from . import services
+
+RATES = {
+    "screening": "摸底排查完成率",
+    "verification": "核实完成率",
+    "visits": "普访覆盖率",
+    "pairing": "结对率",
+    "proxy": "代理家长覆盖率",
+}
+
+
+def last_terms(on: dt.date, count: int = 4) -> list[tuple[str, dt.date]]:
+    """The `count` terms up to the one `on` falls in, oldest first, each with the day it is
+    counted on: its last day, or `on` for the running term."""
+    out = []
+    day = on
+    for _ in range(count):
+        term = current_term(day)
+        start, end = term_bounds(term)
+        out.append((term, min(end, on)))
+        day = start - dt.timedelta(days=1)
+    return out[::-1]
+
+
+def term_point(user, term: str, day: dt.date, **where: Any) -> dict[str, Any]:
+    """The counts and rates of one term as of `day`: one grouped pass over the cards."""
+    start, _ = term_bounds(term)
+    end = local_midnight(day + dt.timedelta(days=1))
+    bare = services.rows(user, as_of=day, bare=True, **where)
+    lb = Q(category__in=LEFT_BEHIND)
+    campaign_schools = ScreeningCampaign.objects.filter(term=term).values("school_id")
+    round_schools = VerificationRound.objects.filter(term=term).values("school_id")
+    screened = Exists(
+        ScreeningRecord.objects.filter(
+            child_id=OuterRef("id"),
+            campaign__term=term,
+            campaign__school_id=OuterRef("school_id"),
+            screened_at__lt=end,
+        )
+    )
+    verified = Exists(
+        CardVerification.objects.filter(
+            child_id=OuterRef("id"),
+            round__term=term,
+            round__school_id=OuterRef("school_id"),
+            verified_at__lt=end,
+        )
+    )
+    visited = Exists(
+        Contact.objects.filter(
+            child_id=OuterRef("id"),
+            kind=ContactKind.HOME_VISIT,
+            at__gte=local_midnight(start),
+            at__lt=end,
+        )
+    )
+    paired = Exists(
+        Pair.objects.filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gte=end),
+            child_id=OuterRef("id"),
+            status__in=(PairStatus.ACTIVE, PairStatus.ENDED),
+            accepted_at__lt=end,
+        )
+    )
+    proxied = Exists(
+        ChildAssignment.objects.filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=day),
+            child_id=OuterRef("id"),
+            kind=AssignmentKind.PROXY_PARENT,
+            valid_from__lte=day,
+        )
+    )
+    in_campaign = Q(school_id__in=campaign_schools)
+    in_round = Q(school_id__in=round_schools)
+    counts = {f"c_{c}": Count("id", filter=Q(category=c)) for c in services.CATEGORIES}
+    row = bare.order_by().aggregate(
+        n=Count("id"),
+        civil=Count("id", filter=Q(civil_affairs=True)),
+        lb=Count("id", filter=lb),
+        screening_of=Count("id", filter=in_campaign),
+        screening=Count("id", filter=in_campaign & Q(screened)),
+        verification_of=Count("id", filter=in_round),
+        verification=Count("id", filter=in_round & Q(verified)),
+        visits=Count("id", filter=lb & Q(visited)),
+        pairing=Count("id", filter=lb & Q(paired)),
+        proxy=Count("id", filter=lb & Q(proxied)),
+        **counts,
+    )
+    out: dict[str, Any] = {
+        "term": term,
+        "label": term_label(term),
+        "as_of": day,
+        "children": row["n"],
+        "by_category": {c: row[f"c_{c}"] for c in services.CATEGORIES},
+        "civil_affairs": row["civil"],
+        "rates": {},
+    }
+    for key in RATES:
+        of = row.get(f"{key}_of", row["lb"])
+        out["rates"][key] = {"done": row[key], "of": of}
+    return out
+
+
+def trends(user, *, on: dt.date | None = None, **where: Any) -> list[dict[str, Any]]:
+    """The last four terms up to `on` (default today), oldest first (`term_point` each);
+    `where`: school, grade, class_no as the dashboard's."""
+    on = on or timezone.localdate()
+    return [term_point(user, term, day, **where) for term, day in last_terms(on)]
