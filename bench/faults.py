@@ -27,6 +27,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -70,12 +71,32 @@ def counts(school) -> dict[str, int]:
     }
 
 
-def writing(proc_pid: int, wal: Path, wal_start: int) -> bool:
-    """Whether the import's write transaction is under way (and not yet committed)."""
+def _sqlite_writer_busy(db: Path) -> bool:
+    """Another connection holds SQLite's write lock (BEGIN IMMEDIATE cannot start)."""
+    probe = sqlite3.connect(db, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.rollback()
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+def writing(db: Path) -> bool:
+    """Whether the import's write transaction is under way (and not yet committed): on SQLite
+    the write lock held through three probes 0.1 s apart (a progress or heartbeat update holds
+    it for a millisecond, the import's write for seconds); on PostgreSQL a backend inside a
+    transaction inserting cards."""
     from django.db import connection
 
     if connection.vendor == "sqlite":
-        return wal.exists() and wal.stat().st_size > wal_start + 4_000_000
+        for _ in range(3):
+            if not _sqlite_writer_busy(db):
+                return False
+            time.sleep(0.1)
+        return True
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -148,6 +169,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         print(f"database: {connection.vendor}, {args.rows:,}-row sheets")
         town = Town.objects.create(name="故障镇")
+        db = data_dir / "guanai.sqlite3"
         wal = data_dir / "guanai.sqlite3-wal"
         sheets = data_dir / "sheets"
         sheets.mkdir()
@@ -163,25 +185,28 @@ def main() -> None:
 
         # 1a. CLI killed in its write phase ------------------------------------------------
         school, sheet = fresh(1)
-        start = wal_size()
         proc = cli(sheet, school.code, env)
         t0 = time.monotonic()
-        killed = kill_when(proc, lambda: writing(proc.pid, wal, start))
+        killed = kill_when(proc, lambda: writing(db))
+        t_write = time.monotonic() - t0
         after = counts(school)
         check(
             killed and not any(after.values()),
-            f"CLI kill -9 in the write phase ({time.monotonic() - t0:.1f} s in): "
+            f"CLI kill -9 in the write phase ({t_write:.1f} s in): "
             f"{'killed' if killed else 'ended before the kill'}, rows left {after}",
         )
         # 1b. CLI killed halfway through reading and validation ----------------------------
         proc = cli(sheet, school.code, env)
-        time.sleep(3)
+        time.sleep(t_write / 2)  # halfway to where the first one began to write
         alive = proc.poll() is None
         if alive:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
         after = counts(school)
-        check(alive and not any(after.values()), f"CLI kill -9 while validating: rows {after}")
+        check(
+            alive and not any(after.values()),
+            f"CLI kill -9 while validating ({t_write / 2:.1f} s in): rows {after}",
+        )
         proc = cli(sheet, school.code, env)
         out, err = proc.communicate()
         after = counts(school)
@@ -203,11 +228,10 @@ def main() -> None:
         worker_cmd = [sys.executable, "-m", "guanai", "worker", "--interval", "0.2"]
         log = (data_dir / "worker.log").open("w")
         worker = subprocess.Popen(worker_cmd, env=env, cwd=ROOT, stdout=log, stderr=log)
-        start = wal_size()
 
         def running_and_writing() -> bool:
             status = Job.objects.filter(pk=job.pk).values_list("status", flat=True).first()
-            return status == JobStatus.RUNNING and writing(worker.pid, wal, start)
+            return status == JobStatus.RUNNING and writing(db)
 
         killed = kill_when(worker, running_and_writing)
         worker = None
@@ -228,7 +252,8 @@ def main() -> None:
             f"a new worker marks it: {job.get_status_display()} “{job.message}”, "
             f"retryable {job.retryable}",
         )
-        retry_job(job=job)
+        if job.status == JobStatus.FAILED and job.retryable:
+            retry_job(job=job)
         for _ in range(3000):
             job.refresh_from_db()
             if job.finished:
