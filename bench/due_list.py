@@ -19,6 +19,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,9 +42,7 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "guanai.settings"
     os.environ.pop("DATABASE_URL", None)
     if args.data_dir or args.database_url:
-        os.environ["GUANAI_DATA_DIR"] = args.data_dir or os.environ.get(
-            "GUANAI_DATA_DIR", "/tmp/guanai-bench-due"
-        )
+        os.environ["GUANAI_DATA_DIR"] = args.data_dir or tempfile.mkdtemp(prefix="guanai-due-")
         if args.database_url:
             os.environ["DATABASE_URL"] = args.database_url
         import django
