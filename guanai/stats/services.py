@@ -252,6 +252,7 @@ def _history_rows(user, as_of: dt.date) -> QuerySet:
         school="school_id",
         grade="school_class__grade",
         klass="school_class_id",
+        child="",  # a historical card row: village units reach it too
     )
     if cond is None:
         return qs
