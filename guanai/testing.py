@@ -123,6 +123,17 @@ def make_cast() -> dict[str, Any]:
         "zx_counselor": make_user("zx_counselor", Role.COUNSELOR, school=zx, display_name="周老师"),
         "bq_leader": make_user("bq_leader", Role.SCHOOL_LEADER, school=bq, display_name="赵校长"),
         "proxy_wang": make_user("proxy_wang", Role.PROXY_PARENT, school=zx, display_name="王叔叔"),
+        # 虎山村's children's director and the town's 儿童督导员 (issue #17)
+        "village_director": make_user(
+            "village_director",
+            Role.VILLAGE_DIRECTOR,
+            town=town,
+            village="虎山",
+            display_name="杨主任",
+        ),
+        "child_supervisor": make_user(
+            "child_supervisor", Role.CHILD_SUPERVISOR, town=town, display_name="何督导"
+        ),
     }
     children = {
         "c31a": make_child(c31, name="张三", birth=dt.date(2017, 3, 2)),
@@ -166,10 +177,15 @@ VISIBLE = {
     "zx_counselor": {"c31a", "c31b", "c32a", "c41a"},
     "bq_leader": {"bq31a"},
     "proxy_wang": {"c31a", "c32a"},
+    # every cast child lives in 虎山村; the 督导员 sees the left-behind ones
+    "village_director": {"c31a", "c31b", "c32a", "c41a", "bq31a", "gt"},
+    "child_supervisor": {"c31a", "c31b", "c32a", "bq31a", "gt"},
 }
 EDITABLE = {role: kids for role, kids in VISIBLE.items() if role not in ("inspector", "proxy_wang")}
 EDITABLE["inspector"] = set()
 EDITABLE["proxy_wang"] = set()
+EDITABLE["village_director"] = set()
+EDITABLE["child_supervisor"] = set()
 # Whose sensitive sections each role reads (SPEC §4, the scope table's notes/psych/health):
 # others' contact notes; psychology; health and disability.
 SEES_NOTES = {role: kids for role, kids in EDITABLE.items()}

@@ -207,7 +207,14 @@ def register_rows(user, key: str, *, on: dt.date) -> tuple[list[str], list[list[
 # --- the changed cards of a term ------------------------------------------------------------
 
 # Not in the exchange list: ID numbers, health and psychology, and bookkeeping.
-EXCHANGE_HIDDEN = ID_FIELDS | SENSITIVE_FIELDS | {"version", "latitude", "longitude"}
+EXCHANGE_HIDDEN = ID_FIELDS | SENSITIVE_FIELDS | {
+    "version",
+    "latitude",
+    "longitude",
+    "category_reason",
+    "civil_affairs_reason",
+    "effective_from",
+}
 
 
 @dataclass
@@ -251,14 +258,15 @@ def changed_cards(user, key: str, *, since: dt.date | None = None) -> list[Chang
             pk = getattr(record, attr)
             entry = found.setdefault(pk, ChangedCard(children[pk]))
             if record.history_type == "+" and not prefix(record):
-                entry.created = True
-            for change in record_changes(record, prefix(record)):
-                name = change["field"]
-                if name.split(".")[-1] in EXCHANGE_HIDDEN or name in EXCHANGE_HIDDEN:
-                    continue
-                label = FIELD_LABELS.get(name, name)
-                if label not in entry.fields:
-                    entry.fields.append(label)
+                entry.created = True  # a new card: its fields are not "changes"
+            elif not (record.history_type == "+" and entry.created):
+                for change in record_changes(record, prefix(record)):
+                    name = change["field"]
+                    if name.split(".")[-1] in EXCHANGE_HIDDEN or name in EXCHANGE_HIDDEN:
+                        continue
+                    label = FIELD_LABELS.get(name, name)
+                    if label not in entry.fields:
+                        entry.fields.append(label)
             if entry.last_at is None or record.history_date > entry.last_at:
                 entry.last_at = record.history_date
     out = [e for e in found.values() if e.fields or e.created]
