@@ -998,8 +998,9 @@ class _Writer:
     def add(self, row: Row, class_key: tuple[int, int]) -> None:
         own, nested = _split(row)
         values: dict[str, Any] = {k: own[k] for k in CHILD_OWN if k in own}
-        if own.get("orphan"):
-            values["tags"] = _orphan_tags([], True)
+        if own.get("orphan"):  # a raw insert: the JSON column takes its database form
+            tags = Child._meta.get_field("tags")
+            values["tags"] = tags.get_db_prep_save(_orphan_tags([], True), connection)
         values["notes"] = _merge_notes(row.notes, row.extras)
         if "birth_date" in values:
             values["birth_date"] = self.date(values["birth_date"])

@@ -207,14 +207,18 @@ def register_rows(user, key: str, *, on: dt.date) -> tuple[list[str], list[list[
 # --- the changed cards of a term ------------------------------------------------------------
 
 # Not in the exchange list: ID numbers, health and psychology, and bookkeeping.
-EXCHANGE_HIDDEN = ID_FIELDS | SENSITIVE_FIELDS | {
-    "version",
-    "latitude",
-    "longitude",
-    "category_reason",
-    "civil_affairs_reason",
-    "effective_from",
-}
+EXCHANGE_HIDDEN = (
+    ID_FIELDS
+    | SENSITIVE_FIELDS
+    | {
+        "version",
+        "latitude",
+        "longitude",
+        "category_reason",
+        "civil_affairs_reason",
+        "effective_from",
+    }
+)
 
 
 @dataclass
