@@ -87,3 +87,15 @@ def test_stats_count_the_directors_children(village):
 
     result = summary(village["director"])
     assert result["children"] == 4
+
+
+def test_offline_packet_and_due_list_hold_her_village(village):
+    from guanai.contacts.rules import due_items
+    from guanai.offline.packet import packet_children
+
+    k = village["kids"]
+    director = village["director"]
+    mine = {k["c31a"].pk, k["c31b"].pk, k["bq31a"].pk, k["c41a"].pk}
+    assert ids(packet_children(director)) == mine
+    due = due_items(Child.objects.visible_to(director, "contact"), as_of=village["today"])
+    assert {d.child for d in due} <= mine and due
