@@ -103,7 +103,7 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     # the village children's director and the 督导员 (the school ↔ village exchange).
     "village_export": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER} | _VILLAGE_ROLES,
     # Record a 委托监护确认书 (the guardian's signed confirmation, with its scan).
-    "entrust": {Role.SCHOOL_LEADER} | _VILLAGE_ROLES,
+    "entrust": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER} | _VILLAGE_ROLES,
     # Follows only the children named to him (a proxy parent's own page).
     "follow_named": {Role.PROXY_PARENT},
 }

@@ -161,7 +161,7 @@ def entrustment_new(request: HttpRequest, child_pk: int) -> HttpResponse:
 
     child = get_object_or_404(Child.objects.visible_to(request.user), pk=child_pk)
     if not services.entrust_children(request.user).filter(pk=child.pk).exists():
-        raise PermissionDenied("只有儿童主任、儿童督导员和校领导可以登记委托监护确认书")
+        raise PermissionDenied("只有儿童主任、儿童督导员、校领导和镇管理员可以登记委托监护确认书")
     form = EntrustmentForm(
         request.POST or None,
         request.FILES or None,

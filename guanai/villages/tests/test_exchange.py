@@ -1,11 +1,12 @@
 """The per-village exports and the termly list of changed cards (the school ↔ village exchange),
 and the 委托监护确认书 API."""
 
+import base64
 import io
+import json
 
 import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from guanai.accounts.models import AccessLog
@@ -94,16 +95,18 @@ def test_changed_cards_for_the_other_roles(client, users, village):
 # --- API -------------------------------------------------------------------------------------
 
 
-def post(client, child, **over):
+def post(client, target, **over):
     data = {
-        "child": child.pk,
+        "child": target.pk,
         "guardian_name": "张奶奶",
         "guardian_relation": "祖母",
         "signed_on": "2026-11-20",
-        "scan": SimpleUploadedFile("s.pdf", PDF, content_type="application/pdf"),
+        "scan": base64.b64encode(PDF).decode(),
     }
     data.update(over)
-    return client.post("/api/v1/villages/entrustments", data)
+    return client.post(
+        "/api/v1/villages/entrustments", json.dumps(data), content_type="application/json"
+    )
 
 
 def test_api_records_and_lists_entrustments_in_scope(client, users, village):
@@ -126,7 +129,8 @@ def test_api_refuses_before_the_body_and_outside_the_scope(client, users, villag
     child = village["kids"]["c31a"]
     client.force_login(users["inspector"])
     assert post(client, child).status_code == 403
-    assert client.post("/api/v1/villages/entrustments", {}).status_code == 403
+    bad = client.post("/api/v1/villages/entrustments", "{", content_type="application/json")
+    assert bad.status_code == 403
     client.force_login(users["zx_teacher31"])  # sees 张三, may not record
     assert post(client, child).status_code == 403
     client.force_login(users["bq_leader"])
@@ -142,7 +146,9 @@ def test_api_refuses_before_the_body_and_outside_the_scope(client, users, villag
     [
         ({"signed_on": "2026-12-30"}, "signed_on"),
         ({"signed_on": "2026-13-01"}, "signed_on"),
-        ({"scan": SimpleUploadedFile("s.gif", b"GIF89a....")}, "scan"),
+        ({"scan": base64.b64encode(b"GIF89a....").decode()}, "scan"),
+        ({"scan": "not base64!"}, "scan"),
+        ({"child": 10**20}, "child"),
         ({"guardian_relation": ""}, "guardian_relation"),
     ],
 )
@@ -155,6 +161,6 @@ def test_api_bad_body_is_a_422_naming_the_field(client, village, over, field):
 
 def test_api_accepts_a_photo(client, village):
     client.force_login(village["director"])
-    scan = SimpleUploadedFile("s.png", png_bytes(), content_type="image/png")
+    scan = base64.b64encode(png_bytes()).decode()
     response = post(client, village["kids"]["c31a"], scan=scan)
     assert response.status_code == 201 and response.json()["scan_kind"] == "image"
