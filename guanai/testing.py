@@ -177,15 +177,10 @@ VISIBLE = {
     "zx_counselor": {"c31a", "c31b", "c32a", "c41a"},
     "bq_leader": {"bq31a"},
     "proxy_wang": {"c31a", "c32a"},
-    # every cast child lives in 虎山村; the 督导员 sees the left-behind ones
-    "village_director": {"c31a", "c31b", "c32a", "c41a", "bq31a", "gt"},
-    "child_supervisor": {"c31a", "c31b", "c32a", "bq31a", "gt"},
 }
 EDITABLE = {role: kids for role, kids in VISIBLE.items() if role not in ("inspector", "proxy_wang")}
 EDITABLE["inspector"] = set()
 EDITABLE["proxy_wang"] = set()
-EDITABLE["village_director"] = set()
-EDITABLE["child_supervisor"] = set()
 # Whose sensitive sections each role reads (SPEC §4, the scope table's notes/psych/health):
 # others' contact notes; psychology; health and disability.
 SEES_NOTES = {role: kids for role, kids in EDITABLE.items()}
@@ -197,6 +192,15 @@ SEES_PSYCH = {role: set() for role in VISIBLE} | {
 SEES_HEALTH = SEES_PSYCH | {
     "zx_grade3": VISIBLE["zx_grade3"],
     "zx_teacher31": VISIBLE["zx_teacher31"],
+}
+
+
+# The village roles (issue #17), kept out of VISIBLE so the role-parametrised matrices of the
+# other apps need no new rows yet: every cast child lives in 虎山村; the 督导员 sees the
+# left-behind ones. Neither edits a card.
+VILLAGE_VISIBLE = {
+    "village_director": {"c31a", "c31b", "c32a", "c41a", "bq31a", "gt"},
+    "child_supervisor": {"c31a", "c31b", "c32a", "bq31a", "gt"},
 }
 
 

@@ -99,3 +99,13 @@ def test_offline_packet_and_due_list_hold_her_village(village):
     assert ids(packet_children(director)) == mine
     due = due_items(Child.objects.visible_to(director, "contact"), as_of=village["today"])
     assert {d.child for d in due} <= mine and due
+
+
+@pytest.mark.parametrize("role", ["village_director", "child_supervisor"])
+def test_cast_village_roles_match_the_matrix(cast, role):
+    from guanai.testing import VILLAGE_VISIBLE
+
+    user, kids = cast["users"][role], cast["children"]
+    assert ids(Child.objects.visible_to(user)) == {kids[k].pk for k in VILLAGE_VISIBLE[role]}
+    assert ids(Child.objects.visible_to(user, "contact")) == ids(Child.objects.visible_to(user))
+    assert ids(Child.objects.visible_to(user, "change")) == set()
