@@ -123,6 +123,17 @@ def make_cast() -> dict[str, Any]:
         "zx_counselor": make_user("zx_counselor", Role.COUNSELOR, school=zx, display_name="周老师"),
         "bq_leader": make_user("bq_leader", Role.SCHOOL_LEADER, school=bq, display_name="赵校长"),
         "proxy_wang": make_user("proxy_wang", Role.PROXY_PARENT, school=zx, display_name="王叔叔"),
+        # 虎山村's children's director and the town's 儿童督导员 (issue #17)
+        "village_director": make_user(
+            "village_director",
+            Role.VILLAGE_DIRECTOR,
+            town=town,
+            village="虎山",
+            display_name="杨主任",
+        ),
+        "child_supervisor": make_user(
+            "child_supervisor", Role.CHILD_SUPERVISOR, town=town, display_name="何督导"
+        ),
     }
     children = {
         "c31a": make_child(c31, name="张三", birth=dt.date(2017, 3, 2)),
@@ -181,6 +192,15 @@ SEES_PSYCH = {role: set() for role in VISIBLE} | {
 SEES_HEALTH = SEES_PSYCH | {
     "zx_grade3": VISIBLE["zx_grade3"],
     "zx_teacher31": VISIBLE["zx_teacher31"],
+}
+
+
+# The village roles (issue #17), kept out of VISIBLE so the role-parametrised matrices of the
+# other apps need no new rows yet: every cast child lives in 虎山村; the 督导员 sees the
+# left-behind ones. Neither edits a card.
+VILLAGE_VISIBLE = {
+    "village_director": {"c31a", "c31b", "c32a", "c41a", "bq31a", "gt"},
+    "child_supervisor": {"c31a", "c31b", "c32a", "bq31a", "gt"},
 }
 
 

@@ -16,11 +16,16 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from guanai.lib.villages import village_key, village_names
 from guanai.org.models import School, SchoolClass, Town
 
 from .models import FULL_ID_ROLES, Role
 
 TOWN, SCHOOL, GRADE, CLASS, MEMBER = "town", "school", "grade", "class", "member"
+# A village of a town (儿童主任: the children whose home 村 is hers, in the town's schools), and a
+# town's left-behind children (儿童督导员): units of children, not of schools — they reach only
+# records that lead to a child (`unit_q(child=…)`), never a school or a class as a whole.
+VILLAGE, TOWN_LEFT_BEHIND = "village", "town_left_behind"
 
 # The unit each role holds. MEMBER: belongs to a school (sees its campaigns and rounds) without
 # holding any of its classes; None: no unit, only the children named to the person.
@@ -34,6 +39,8 @@ UNIT_OF_ROLE: dict[str, str | None] = {
     Role.SUBJECT_TEACHER: MEMBER,
     Role.PROXY_PARENT: None,
     Role.AUDITOR: TOWN,  # reads the town's access log (the `audit` row) and nothing else
+    Role.VILLAGE_DIRECTOR: VILLAGE,
+    Role.CHILD_SUPERVISOR: TOWN_LEFT_BEHIND,
 }
 
 _READERS = {
@@ -45,6 +52,9 @@ _READERS = {
     Role.CLASS_TEACHER,
     Role.SUBJECT_TEACHER,
 }
+# The village children's director and the town's 儿童督导员: read their children's cards (masked),
+# log home visits and calls, see the guardianship alerts, record 委托监护确认书 — nothing else.
+_VILLAGE_ROLES = {Role.VILLAGE_DIRECTOR, Role.CHILD_SUPERVISOR}
 _ARRANGERS = {Role.TOWN_ADMIN, Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER}
 
 # The school's own staff: who may follow a pair or be named a child's responsible teacher.
@@ -58,8 +68,8 @@ SCHOOL_STAFF = {
 
 # Which roles' units count for an action.
 ROLES_FOR_ACTION: dict[str, set[str]] = {
-    "view": _READERS,  # read cards, campaigns, rounds, responsibility
-    "contact": _READERS - {Role.INSPECTOR},  # log contacts, send messages
+    "view": _READERS | _VILLAGE_ROLES,  # read cards, campaigns, rounds, responsibility
+    "contact": (_READERS - {Role.INSPECTOR}) | _VILLAGE_ROLES,  # log contacts, send messages
     "change": _READERS - {Role.INSPECTOR},  # edit cards, screen, verify
     "manage": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},  # school-wide work: imports, rounds …
     "arrange": _ARRANGERS,  # propose pairs, name responsible teachers
@@ -74,9 +84,8 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "psych": {Role.SCHOOL_LEADER, Role.COUNSELOR},  # observations, sessions, screenings
     "health": {Role.SCHOOL_LEADER, Role.GRADE_LEADER, Role.CLASS_TEACHER, Role.COUNSELOR},
     "incidents": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},  # 强制报告: read and follow up
-    # 独居 / 脱离监护 alerts: see and resolve (the village children's director, once her role
-    # exists, joins them).
-    "alerts": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},
+    # 独居 / 脱离监护 alerts: see and resolve.
+    "alerts": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER} | _VILLAGE_ROLES,
     # Others' free-text contact notes (a contact's author always reads her own).
     "notes": {
         Role.TOWN_ADMIN,
@@ -90,7 +99,12 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "inspect": {Role.TOWN_ADMIN, Role.INSPECTOR},  # 督导: draw samples, record findings
     # Reading ID numbers and 学籍号 on a card: in full (each view logged), or masked only.
     "full_id": set(FULL_ID_ROLES),
-    "masked_id": {Role.INSPECTOR},
+    "masked_id": {Role.INSPECTOR} | _VILLAGE_ROLES,
+    # A village's lists as Excel (登记表, changed cards): the school's and the town's exporters,
+    # the village children's director and the 督导员 (the school ↔ village exchange).
+    "village_export": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER} | _VILLAGE_ROLES,
+    # Record a 委托监护确认书 (the guardian's signed confirmation, with its scan).
+    "entrust": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER} | _VILLAGE_ROLES,
     # Follows only the children named to him (a proxy parent's own page).
     "follow_named": {Role.PROXY_PARENT},
     # The access log of a unit: the auditor (三权分立), and the town administrator, who reads
@@ -99,7 +113,7 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     # Access beyond one's role for one child (accounts.access_requests): who may ask, who
     # decides (a leader of the child's school), who may open at once in an emergency (§36),
     # and who reviews the emergency openings afterwards.
-    "request_access": SCHOOL_STAFF,
+    "request_access": SCHOOL_STAFF | _VILLAGE_ROLES,
     "approve_access": {Role.SCHOOL_LEADER},
     "break_glass": {Role.INSPECTOR, Role.TOWN_ADMIN},
     "review_emergency": {Role.SCHOOL_LEADER, Role.AUDITOR},
@@ -144,12 +158,15 @@ def unit_q(
     grade: str | None = None,
     klass: str | None = None,
     member: bool = False,
+    child: str | None = None,
     on: dt.date | None = None,
 ) -> Q | None:
     """A filter for the records inside the user's units, given the lookups that lead from the
     record to its town, school, grade and class. `grade`/`klass` None: the record belongs to a
     whole school (a grade or class unit then reaches its school). `member`: school members
-    (subject teachers) count too. None means everything (superusers)."""
+    (subject teachers) count too. `child`: the prefix leading from the record to its child
+    ("" for a card, "child__" for a contact) — only then do village and town-left-behind units
+    reach it. None means everything (superusers)."""
     if user is not None and user.is_authenticated and user.is_superuser:
         return None
     cond = Q(pk__in=[])
@@ -166,7 +183,26 @@ def unit_q(
             cond |= Q(**{school: school_id, grade: ra.grade})
         elif level == CLASS:
             cond |= Q(**{klass: ra.school_class_id}) if klass else Q(**{school: school_id})
+        elif level in (VILLAGE, TOWN_LEFT_BEHIND) and child is not None:
+            cond |= _child_unit_q(level, ra, town=town, child=child)
     return cond
+
+
+def _child_unit_q(level: str, ra, *, town: str, child: str) -> Q:
+    """A village unit: its town's children whose home 村 is the village, however spelled
+    (`lib.villages.village_names`); a town-left-behind unit: its town's left-behind children."""
+    from guanai.children.models import LEFT_BEHIND
+
+    if level == VILLAGE:
+        return Q(**{town: ra.town_id, f"{child}village__in": village_names(ra.village)})
+    return Q(**{town: ra.town_id, f"{child}category__in": LEFT_BEHIND})
+
+
+def village_units(user, action: str = "view") -> list[tuple[int, str]]:
+    """The (town id, village key) pairs a user's village units hold for an action."""
+    return [
+        (ra.town_id, village_key(ra.village)) for lv, ra in units(user, action) if lv == VILLAGE
+    ]
 
 
 def _filtered(qs: QuerySet, cond: Q | None) -> QuerySet:
@@ -211,6 +247,7 @@ def children_q(user, action: str = "view", *, today: dt.date) -> Q | None:
         school="school_id",
         grade="school_class__grade",
         klass="school_class_id",
+        child="",
     )
     if cond is None:
         return None
@@ -232,6 +269,7 @@ def unit_children_q(user, action: str, *, prefix: str = "") -> Q | None:
         school=f"{prefix}school_id",
         grade=f"{prefix}school_class__grade",
         klass=f"{prefix}school_class_id",
+        child=prefix,
     )
 
 
@@ -277,6 +315,8 @@ def holds_child(user, action: str, child) -> bool:
     if user.is_superuser:
         return True
     levels = {level for level, _ra in units(user, action)}
+    if levels & {VILLAGE, TOWN_LEFT_BEHIND} and _holds_by_child(user, action, child):
+        return True
     return holds(
         user,
         action,
@@ -285,6 +325,19 @@ def holds_child(user, action: str, child) -> bool:
         grade=child.school_class.grade if GRADE in levels else None,
         class_id=child.school_class_id,
     )
+
+
+def _holds_by_child(user, action: str, child) -> bool:
+    """Whether a village or town-left-behind unit covers this child (no query: the card's
+    school is loaded)."""
+    for level, ra in units(user, action):
+        if ra.town_id != child.school.town_id:
+            continue
+        if level == VILLAGE and village_key(child.village) == village_key(ra.village):
+            return True
+        if level == TOWN_LEFT_BEHIND and child.is_left_behind:
+            return True
+    return False
 
 
 def _named(user, on: dt.date) -> QuerySet:
@@ -314,9 +367,14 @@ def my_children_q(user, *, named: bool = True, on: dt.date | None = None) -> Q:
     """The one definition of "my children" (the 我的 of every list): those the person is the
     responsible teacher of, those of the classes she is class teacher of, and — unless
     `named` is False (pairing's open work: what a teacher answers for) — the children named to
-    her as proxy parent or following teacher."""
-    on = on or timezone.localdate()
-    cond = Q(responsible_teacher=user) | Q(school_class_id__in=taught_class_ids(user, on=on))
+    her as proxy parent or following teacher, and the children of a children's director's
+    village (of a 儿童督导员's town, left-behind)."""
+    day = on or timezone.localdate()
+    cond = Q(responsible_teacher=user) | Q(school_class_id__in=taught_class_ids(user, on=day))
     if named:
-        cond |= Q(pk__in=_named(user, on))
+        cond |= Q(pk__in=_named(user, day))
+        # A children's director's (and the town 督导员's) own children are those of her unit.
+        for level, ra in units(user, "contact", on=on):
+            if level in (VILLAGE, TOWN_LEFT_BEHIND):
+                cond |= _child_unit_q(level, ra, town="school__town_id", child="")
     return cond

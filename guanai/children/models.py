@@ -232,6 +232,8 @@ class Child(models.Model):
         null=True,
         blank=True,
     )
+    # The 学籍 sheet's 是否独生子女 (None: never said). 是否孤儿 is the card's 孤儿 tag (`tags`).
+    only_child = models.BooleanField("独生子女", null=True, blank=True)
     name_pinyin = models.CharField("拼音检索", max_length=500, blank=True, db_index=True)
     version = models.PositiveIntegerField("版本", default=1)
     created_at = models.DateTimeField("建卡时间", auto_now_add=True)

@@ -490,6 +490,12 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
         row.errors.extend(cells.problems)  # type: ignore[attr-defined]
         if values.get("是否留守儿童"):
             row.cleaned["xueji_category"] = values["是否留守儿童"]
+        for col, key in (("是否孤儿", "orphan"), ("是否独生子女", "only_child")):
+            if values.get(col, "") != "":
+                try:
+                    row.cleaned[key] = parse_yes_no(values[col])
+                except VocabError as exc:
+                    row.errors.append((col, str(exc)))
         _person_ids(row, values)
     # 年级 and 班级 (also 三年级(2)班 in the 班级 column: its grade must agree with 年级)
     grade_raw, class_raw = values.get("年级", ""), values.get("班级", "")
@@ -732,7 +738,14 @@ CHILD_OWN = (
     "health",
     "disability",
     "xueji_category",
+    "only_child",
 )
+
+
+def _orphan_tags(tags: list[str], orphan: bool) -> list[str]:
+    """The card's tags after the 学籍 sheet's 是否孤儿: 是 adds 孤儿, 否 takes it away."""
+    rest = [t for t in tags if t != "orphan"]
+    return [*rest, "orphan"] if orphan else rest
 
 
 def _split(row: Row) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -768,6 +781,11 @@ def _apply_update(
             changed = True
             if key == "name":
                 child.name_pinyin = _pinyin(child.name)
+    if "orphan" in own:
+        tags = _orphan_tags(child.tags or [], own["orphan"])
+        if tags != (child.tags or []):
+            child.tags = tags
+            changed = True
     if row.id_number and not child.id_number_hash:
         child.set_id_number(row.id_number)
         changed = True
@@ -987,6 +1005,9 @@ class _Writer:
     def add(self, row: Row, class_key: tuple[int, int]) -> None:
         own, nested = _split(row)
         values: dict[str, Any] = {k: own[k] for k in CHILD_OWN if k in own}
+        if own.get("orphan"):  # a raw insert: the JSON column takes its database form
+            tags = Child._meta.get_field("tags")
+            values["tags"] = tags.get_db_prep_save(_orphan_tags([], True), connection)
         values["notes"] = _merge_notes(row.notes, row.extras)
         if "birth_date" in values:
             values["birth_date"] = self.date(values["birth_date"])

@@ -79,6 +79,7 @@ FIELD_LABELS: dict[str, str] = {
     "civil_affairs": "民政口径",
     "civil_affairs_reason": "民政口径依据",
     "xueji_category": "学籍系统留守类别",
+    "only_child": "独生子女",
     "xueji_mismatch": "学籍与档卡不一致",
     "enrolment": "在读状态",
     "school": "学校",

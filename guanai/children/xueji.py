@@ -124,6 +124,8 @@ OWN_COLUMNS = (
     "是否留守儿童",
     "是否进城务工人员随迁子女",
     "残疾类型",
+    "是否孤儿",
+    "是否独生子女",
 )
 # GB 3304 民族代码
 _NAMES = (
@@ -184,6 +186,8 @@ CANONICAL = (
     "父亲身份证号",
     "母亲身份证号",
     "监护人身份证号",
+    "是否孤儿",
+    "是否独生子女",
 )
 INDEX = {c: i for i, c in enumerate(CANONICAL)}
 PERSON_COLUMN = {
@@ -259,6 +263,8 @@ def read_header(texts: list[str], cells: list[Any]) -> StudentSheet:
         "健康状况": "健康状况",
         "残疾类型": "残疾类型",
         "是否留守儿童": "是否留守儿童",
+        "是否孤儿": "是否孤儿",
+        "是否独生子女": "是否独生子女",
     }
     return StudentSheet(own, members, labels)
 
@@ -344,6 +350,10 @@ def translate(sheet: StudentSheet, cells: list[Any]) -> Translated:
     disability = _text(own("残疾类型"))
     if disability not in NO_DISABILITY:
         put("残疾类型", DISABILITY_CODES.get(disability, disability))
+    # Read by the roster as yes/no (是/否, 1/0); 是否孤儿 sets or clears the card's 孤儿 tag and
+    # never the parents' 状况 (a 学籍 孤儿 may have a parent the card still lists as away).
+    put("是否孤儿", own("是否孤儿"))
+    put("是否独生子女", own("是否独生子女"))
     try:
         put("是否留守儿童", parse_xueji_category(own("是否留守儿童")) or "")
     except VocabError as exc:

@@ -20,7 +20,6 @@ dropped from the assignment.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +28,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from guanai.lib.numerals import parse_numeral
+from guanai.lib.villages import normalize_village
 
 EARTH_RADIUS_KM = 6371.0
 DAYS_PER_YEAR = 365.0
@@ -93,11 +93,6 @@ class MatchResult:
 # --- normalisation -----------------------------------------------------------------------------
 
 _GROUP_SUFFIXES = ("村民小组", "村民组", "小组", "组")
-
-
-def normalize_village(value: str | None) -> str:
-    """NFKC, without any whitespace; '' when blank."""
-    return "".join(unicodedata.normalize("NFKC", value or "").split())
 
 
 def normalize_group(value: str | None) -> str:

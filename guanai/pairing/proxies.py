@@ -21,9 +21,9 @@ from guanai.children.models import LEFT_BEHIND, AssignmentKind, Child, ChildAssi
 from guanai.lib.dates import range_errors
 from guanai.lib.phone import PhoneError, normalize_phone
 from guanai.lib.text import clean
+from guanai.lib.villages import normalize_village
 from guanai.org.models import School
 
-from .matching import normalize_village
 from .models import ProxyKind, ProxyParent
 from .responsibility import Invalid, valid_on
 

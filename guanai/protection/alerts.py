@@ -60,10 +60,11 @@ def _cutoff(today: dt.date) -> dt.date:
 
 
 def children_in_scope(user) -> QuerySet:
-    """Children whose alerts the user reads and resolves: the school's leaders, the town."""
+    """Children whose alerts the user reads and resolves: the school's leaders, the town, the
+    village children's director and the town 儿童督导员 (units of children)."""
     if user is None or not user.is_authenticated:
         return Child.objects.none()
-    cond = scope.unit_q(user, "alerts", town="school__town_id", school="school_id")
+    cond = scope.unit_q(user, "alerts", town="school__town_id", school="school_id", child="")
     return Child.objects.all() if cond is None else Child.objects.filter(cond)
 
 

@@ -483,7 +483,7 @@ def alert_item(child) -> dict:
 def list_alerts(request: HttpRequest):
     """Open alerts: children under 16 of the user's schools whose card records no adult
     guardian living with them (rules: guanai/protection/alerts.py)."""
-    check_may(request.user, "alerts", "只有校领导和镇管理员处理监护缺失提醒")
+    check_may(request.user, "alerts", "只有校领导、镇管理员、儿童主任和儿童督导员处理监护缺失提醒")
     return LazyOut(alert_rules.open_alerts_for(request.user), alert_item)
 
 
@@ -491,7 +491,7 @@ def list_alerts(request: HttpRequest):
 @paginate(Pages, page_size=50)
 def list_resolutions(request: HttpRequest):
     """What was done about earlier alerts, newest first."""
-    check_may(request.user, "alerts", "只有校领导和镇管理员处理监护缺失提醒")
+    check_may(request.user, "alerts", "只有校领导、镇管理员、儿童主任和儿童督导员处理监护缺失提醒")
     children = alert_rules.children_in_scope(request.user)
     return AlertResolution.objects.filter(child__in=children).select_related("child", "resolved_by")
 
@@ -500,7 +500,7 @@ def list_resolutions(request: HttpRequest):
 def resolve(request: HttpRequest, child_id: Id, payload: ResolveIn):
     """Resolve a child's open alert with what was done; 404 when the child has none the
     user may see."""
-    check_may(request.user, "alerts", "只有校领导和镇管理员处理监护缺失提醒")
+    check_may(request.user, "alerts", "只有校领导、镇管理员、儿童主任和儿童督导员处理监护缺失提醒")
     child = (
         alert_rules.open_alerts_for(request.user, today=timezone.localdate())
         .filter(pk=child_id)

@@ -259,6 +259,7 @@ def _history_rows(
         school="school_id",
         grade="school_class__grade",
         klass="school_class_id",
+        child="",  # a historical card row: village units reach it too
     )
     if cond is None:
         return qs
