@@ -15,6 +15,7 @@ from guanai.org.models import SchoolClass
 from guanai.pairing.proxies import register_proxy_parent
 from guanai.pairing.services import accept_pairs, propose_pairs
 from guanai.testing import assign_child, make_class, make_school, make_town, make_user
+from guanai.villages import demo as villages_demo
 
 DEMO_LOGINS = [
     ("town", "镇管理员：三所学校"),
@@ -25,6 +26,8 @@ DEMO_LOGINS = [
     ("zx_counselor", "中心小学 心理辅导员"),
     ("bq_leader", "板桥小学 校领导"),
     ("proxy_wang", "代理家长：中心小学两名儿童"),
+    *villages_demo.LOGINS,
+    ("auditor", "审计员：只看全镇访问日志"),
 ]
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗梁宋郑谢唐许邓冯韩曹曾彭萧蒋蔡贾丁魏单"
 GIVEN = [
@@ -201,6 +204,8 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
         "zx_counselor": make_user("zx_counselor", Role.COUNSELOR, school=zx, display_name="周老师"),
         "bq_leader": make_user("bq_leader", Role.SCHOOL_LEADER, school=bq, display_name="赵校长"),
         "proxy_wang": make_user("proxy_wang", Role.PROXY_PARENT, school=zx, display_name="王叔叔"),
+        # 三权分立: reads the town's access log and nothing else
+        "auditor": make_user("auditor", Role.AUDITOR, town=town, display_name="审计员 孙老师"),
     }
     seq = 0
     count = 0
@@ -270,4 +275,5 @@ def load_demo(*, seed: int = 20261129, progress: Callable[[str], None] | None = 
     from guanai.activities import demo as activities_demo
 
     activities_demo.load(progress=progress)
+    villages_demo.load(progress=progress)
     return {"schools": 3, "children": count, "users": len(users), "pairs": pairs}

@@ -17,6 +17,7 @@ from guanai.children.views import _can_add, _scope
 from guanai.contacts.services import home_panel
 from guanai.inspections.services import home_panel as inspection_home_panel
 from guanai.protection.views import home_panel_context as protection_panel
+from guanai.villages.services import home_panel as village_home_panel
 
 
 @login_required
@@ -52,6 +53,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "activities_panel": activities_home_panel(request.user),
             # access requests to decide, emergency openings to review, one's own grants
             "access_panel": access_home_panel(request.user),
+            # the village children's director: visits due, alerts, unsigned confirmations
+            "village_panel": village_home_panel(request.user),
             # statistics are for those who hold a unit (not a proxy parent's two children)
             "stats_link": request.user.is_superuser or bool(scope.units(request.user, "view")),
             "can_add": _can_add(request),

@@ -143,6 +143,20 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+
+# A PostgreSQL streaming replica for the reads of reports, statistics and exports (never a
+# write, never inside a transaction, never just after the same browser wrote): docs/deploy.md.
+if os.environ.get("GUANAI_DB_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["GUANAI_DB_REPLICA_URL"], conn_max_age=60
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["guanai.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "guanai.db_router.replica_reads",
+    )
+
 # --- auth and sessions (等保 level 3) ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -19,6 +19,8 @@ def roles(request: HttpRequest) -> dict:
         "reads_access_log": user.is_superuser or bool(scope.units(user, "audit")),
         "reviews_emergencies": bool(scope.units(user, "review_emergency")),
         "decides_access": bool(scope.units(user, "approve_access")),
+        # a village's children across schools (儿童主任, 督导员) and their lists
+        "village_lists": scope.acts_as(user, "village_export"),
         "my_roles": assignments,
         "is_town_admin": user.is_town_admin,
         "can_export": user.can_export,

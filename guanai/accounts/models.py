@@ -221,6 +221,8 @@ class RoleAssignment(models.Model):
             return f"{self.school.name} {grade_name(self.grade)}"
         if self.school_id:
             return self.school.name
+        if self.village and self.town_id:
+            return f"{self.town.name} {self.village}"
         if self.town_id:
             return self.town.name
         return ""

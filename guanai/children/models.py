@@ -266,6 +266,12 @@ class Child(models.Model):
         return self.name
 
     @property
+    def tag_labels(self) -> list[str]:
+        """The 特殊类别 in words (孤儿, 困境儿童 …), never their codes."""
+        labels = dict(Tag.choices)
+        return [labels.get(t, t) for t in self.tags]
+
+    @property
     def id_number(self) -> str:
         """The full ID number. Callers showing it must write the access log."""
         return crypto.decrypt(self.id_number_enc)

@@ -21,13 +21,14 @@ from typing import Any
 from unicodedata import normalize
 
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, OperationalError, connection, models, transaction
 from django.utils import timezone
 from pypinyin import Style, pinyin
 from pypinyin.constants import PHRASES_DICT, PINYIN_DICT, RE_HANS
 
 from guanai.lib import crypto, xlsx
 from guanai.lib.dates import current_term, parse_term
+from guanai.lib.db_errors import database_error_message
 from guanai.lib.grades import GradeError, parse_class_no, parse_grade
 from guanai.lib.idcard import IdNumberError, normalize_student_no, parse_id_number
 from guanai.lib.masking import mask_id_number
@@ -1228,6 +1229,8 @@ def _import(
                 updates, school=school, classes=classes, by=by, today=today, names=names
             )
             result.unchanged += len(updates) - result.updated
+    except OperationalError as exc:  # disk full, database gone …: nothing was written
+        raise RosterError(f"{database_error_message(exc)}（本次导入没有写入任何数据）") from exc
     except DatabaseError as exc:  # IntegrityError included: nothing was written
         raise RosterError(
             f"写入时出错，本次导入没有写入任何数据（可能有人同时修改了这些档卡），请重新导入：{exc}"

@@ -95,6 +95,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
         "grades": sorted(GRADE_NAMES.items()),
         "f": request.GET,
         "print_class": _print_class(request),
+        "print_school": _print_school(request),
     }
     template = "children/_table.html" if request.htmx else "children/list.html"
     return render(request, template, ctx)
@@ -333,6 +334,19 @@ def _print_class(request: HttpRequest) -> SchoolClass | None:
         classes = classes.filter(school__code=g["school"])
     found = list(classes.select_related("school")[:2])
     return found[0] if len(found) == 1 else None
+
+
+def _print_school(request: HttpRequest) -> School | None:
+    """The one school the list is filtered to (no class chosen), when the user prints for the
+    whole school (school leaders, the town)."""
+    g = request.GET
+    code = g.get("school", "").strip()
+    if not code or g.get("class_no", "").strip():
+        return None
+    school = scope.schools(request.user, "view").filter(code=code).first()
+    if school and scope.holds(request.user, "print", town_id=school.town_id, school_id=school.pk):
+        return school
+    return None
 
 
 @writer_required

@@ -354,7 +354,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def alerts(request: HttpRequest) -> HttpResponse:
-    check_may(request.user, "alerts", "只有校领导和镇管理员处理监护缺失提醒")
+    check_may(request.user, "alerts", "只有校领导、镇管理员、儿童主任和儿童督导员处理监护缺失提醒")
     found = alert_rules.open_alerts_for(request.user)
     page = Paginator(found, 50).get_page(request.GET.get("page"))
     for child in page:
@@ -378,7 +378,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def alert_resolve(request: HttpRequest, child_pk: int) -> HttpResponse:
-    check_may(request.user, "alerts", "只有校领导和镇管理员处理监护缺失提醒")
+    check_may(request.user, "alerts", "只有校领导、镇管理员、儿童主任和儿童督导员处理监护缺失提醒")
     child = alert_rules.open_alerts_for(request.user).filter(pk=child_pk).first()
     if child is None:
         raise Http404("未找到该学生的监护缺失提醒")

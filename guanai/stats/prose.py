@@ -46,6 +46,7 @@ def values(n: dict[str, Any]) -> dict[str, str]:
         "信件涉及学生": letters["children"],
         "回执收回份数": letters["returned"],
         "回执收回率": pct(letters["returned"], letters["sent"]),
+        "宣传稿": n.get("publicity", 0),
         "排查次数": scr["campaigns"],
         "应排查": scr["students"],
         "已排查": scr["screened"],
@@ -126,6 +127,8 @@ def generated(n: dict[str, Any]) -> list[str]:
         )
     else:
         out.append("本学期系统中没有印发《致家长的一封信》的记录。")
+    if n.get("publicity"):
+        out[-1] += "发布活动宣传稿 【宣传稿】 篇（新闻稿、宣传栏、公众号）。"
 
     scr = n["screening"]
     para = []

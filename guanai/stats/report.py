@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from guanai.activities.services import publicity_count
 from guanai.children.models import AssignmentKind, Child, ChildAssignment, Enrolment
 from guanai.contacts.models import (
     Contact,
@@ -112,6 +113,8 @@ def term_numbers(scope: ReportScope, term: str, *, user=None) -> dict[str, Any]:
         n=Count("letters", distinct=True),
         returned=Count("letters", filter=Q(letters__returned_at__isnull=False), distinct=True),
     )
+    # 宣传 items of the term's activities published (news, school wall, 公众号)
+    out["publicity"] = publicity_count(user, term=term, school_ids=school_ids)
     out["letters"] = {
         "batches": batches.count(),
         "sent": letters["n"] or 0,

@@ -348,3 +348,16 @@ def test_list_pages_keep_the_filters(client, cast):
     second = client.get(reverse("children:list"), {"q": "翻页", "page": 2}).content.decode()
     assert "第 2 / 2 页" in second and "上一页" in second and "下一页" not in second
     assert second.count('class="child-row"') == 5
+
+
+def test_list_filtered_to_a_school_offers_its_cards_in_one_file(client, cast):
+    """A school leader's list filtered to his school links to the whole school's cards; a class
+    teacher (who prints per class) and a list without a school filter do not."""
+    school = cast["children"]["c31a"].school
+    client.force_login(cast["users"]["zx_leader"])
+    body = client.get(reverse("children:list"), {"school": school.code}).content.decode()
+    assert f"打印{school.name}全校档卡" in body and f"?school={school.code}" in body
+    assert "全校档卡" not in client.get(reverse("children:list")).content.decode()
+    client.force_login(cast["users"]["zx_teacher31"])
+    body = client.get(reverse("children:list"), {"school": school.code}).content.decode()
+    assert "全校档卡" not in body

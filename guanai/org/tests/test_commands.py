@@ -87,6 +87,11 @@ def test_demo_town_matches_spec():
     assert Child.objects.exclude(latitude=None).exists()
     expected = {"town": {"HS-ZX", "HS-BQ", "HS-GT"}, "inspector": {"HS-ZX", "HS-BQ", "HS-GT"}}
     expected["bq_leader"] = {"HS-BQ"}
+    expected["town_supervisor"] = expected["town"]  # the town's left-behind children
+    expected["fengshu_director"] = set(  # 枫树村's children, whichever school they attend
+        Child.objects.filter(village__in=["枫树村", "枫树"]).values_list("school__code", flat=True)
+    )
+    expected["auditor"] = set()  # the access log, no card
     for login, _who in DEMO_LOGINS:
         user = authenticate(username=login, password=DEMO_PASSWORD)
         assert user is not None, login

@@ -216,3 +216,28 @@ def test_town_admin_chooses_the_town_or_a_school(client, users, term_data):
     assert f'value="town:{town_id}" selected' in html
     html = client.get(PAGE + "?unit=school:HS-BQ").content.decode()
     assert "板桥小学2026—2027学年第一学期" in html and "在读学生 1 人" in html
+
+
+def test_publicity_issued_this_term_is_counted_in_the_report(term_data, users, tmp_path):
+    """宣传: the activities' publicity items published this term, from the data."""
+    from guanai.activities import services as activities
+
+    school = Child.objects.filter(school__code="HS-ZX").first().school
+    leader = users["zx_leader"]
+    activity = activities.create_activity(
+        school=school,
+        values={
+            "kind": "summer_camp",
+            "title": "暑期意志营",
+            "starts_on": dt.date(2026, 11, 20),
+            "ends_on": dt.date(2026, 11, 22),
+        },
+        by=leader,
+    )
+    for channel in ("wechat", "wall"):
+        activities.issue_publicity(activity=activity, values={"channel": channel}, by=leader)
+    out = tmp_path / "zx.docx"
+    call_command("term_report", "--school", "HS-ZX", "--term", "2026-2027-1", "-o", str(out))
+    assert "发布活动宣传稿 2 篇（新闻稿、宣传栏、公众号）" in text_of(out)
+    call_command("term_report", "--school", "HS-ZX", "--term", "2025-2026-2", "-o", str(out))
+    assert "宣传稿" not in text_of(out)  # the spring term had none

@@ -11,6 +11,7 @@ PDF fonts) in the background, so the first job after a restart does not wait for
 import logging
 import os
 
+from django.db import connection
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
@@ -33,6 +34,9 @@ class Command(DbWorker):
         if options.get("reload") and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             super().handle(*args, **options)
             return
+        # No database: one Chinese sentence from the console script (lib/db_errors.py), not a
+        # traceback per thread.
+        connection.ensure_connection()
         try:
             reap_dead_jobs()  # before taking new jobs; the heartbeat thread does it again later
         except Exception:  # a locked database must not keep the worker from starting
