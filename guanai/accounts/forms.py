@@ -6,9 +6,10 @@ from django.contrib.auth.forms import AuthenticationForm
 from guanai.forms import PlainModelForm
 from guanai.lib.dates import range_errors
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.villages import village_label
 from guanai.org.models import School, SchoolClass
 
-from .models import AUDIT_ONLY_ROLES, Role, RoleAssignment, User
+from .models import AUDIT_ONLY_ROLES, TOWN_ROLES, Role, RoleAssignment, User
 
 
 class LoginForm(AuthenticationForm):
@@ -64,7 +65,7 @@ class RoleAssignmentForm(PlainModelForm):
 
     class Meta:
         model = RoleAssignment
-        fields = ["role", "school", "grade", "school_class", "valid_from", "valid_to"]
+        fields = ["role", "school", "grade", "school_class", "village", "valid_from", "valid_to"]
         widgets = {
             "valid_from": forms.DateInput(attrs={"type": "date"}),
             "valid_to": forms.DateInput(attrs={"type": "date"}),
@@ -81,8 +82,10 @@ class RoleAssignmentForm(PlainModelForm):
         # The audit role is granted on the command line only (separation of duties).
         grantable = [(v, label) for v, label in Role.choices if v not in AUDIT_ONLY_ROLES]
         self.fields["role"].choices = [("", "请选择角色"), *grantable]
-        self.fields["school"].empty_label = "（镇管理员、督导员不选）"
+        self.fields["school"].empty_label = "（镇管理员、督导员、儿童主任、儿童督导员不选）"
         self.fields["school_class"].empty_label = "（班主任选择）"
+        self.fields["village"].label = "村（儿童主任填写）"
+        self.fields["village"].help_text = "如“枫树村”，写“枫树”也可以"
         for field in self.fields.values():
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs["class"] = "form-select" if is_select else "form-control"
@@ -91,9 +94,15 @@ class RoleAssignmentForm(PlainModelForm):
         data = super().clean()
         role, school = data.get("role"), data.get("school")
         school_class, grade = data.get("school_class"), data.get("grade")
-        if role in (Role.TOWN_ADMIN, Role.INSPECTOR):
+        if role in TOWN_ROLES:  # held over the town (or one of its villages), not a school
             data["school"], data["grade"], data["school_class"] = None, None, None
-        elif not school and not school_class:
+            village = village_label(data.get("village"))
+            data["village"] = village if role == Role.VILLAGE_DIRECTOR else ""
+            if role == Role.VILLAGE_DIRECTOR and not village:
+                self.add_error("village", "儿童主任需要填写所在的村")
+        else:
+            data["village"] = ""
+        if role not in TOWN_ROLES and not school and not school_class:
             self.add_error("school", "该角色需要选择学校")
         if role == Role.GRADE_LEADER and grade is None:
             self.add_error("grade", "年级负责人需要填写年级")
@@ -113,7 +122,7 @@ class RoleAssignmentForm(PlainModelForm):
 
     def save(self, commit: bool = True) -> RoleAssignment:
         ra = super().save(commit=False)
-        if ra.role in (Role.TOWN_ADMIN, Role.INSPECTOR):
+        if ra.role in TOWN_ROLES:
             ra.town = self.town
         if commit:
             ra.save()

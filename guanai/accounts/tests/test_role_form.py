@@ -59,3 +59,45 @@ def test_role_form_messages_name_the_field(client, users, cast):
     assert "请选择角色" in text
     assert "起始日期应为日期，如 2026-11-29" in text
     assert "这个字段是必填项" not in text and "输入一个有效的日期" not in text
+
+
+def test_town_admin_makes_a_village_childrens_director_in_the_page(client, users, cast):
+    """儿童主任 holds a village of the town (no school); the village is written as people
+    write it and named with 村; without a village the form says so in Chinese."""
+    someone = make_user("yang", "subject_teacher", school=cast["schools"]["zx"])
+    client.force_login(users["town"])
+    url = reverse("accounts:role_add", args=[someone.pk])
+    base = {"role": "village_director", "valid_from": SUITE_TODAY.isoformat()}
+    refused = client.post(url, base)
+    assert refused.status_code == 422 and "儿童主任需要填写所在的村" in refused.content.decode()
+    response = client.post(url, base | {"village": " 枫树 ", "school": cast["schools"]["zx"].pk})
+    assert response.status_code == 302
+    ra = RoleAssignment.objects.get(user=someone, role="village_director")
+    assert (ra.village, ra.school_id, ra.town_id) == (
+        "枫树村",
+        None,
+        users["town"].active_roles()[0].town_id,
+    )
+    assert ra.unit_label.endswith("枫树村")
+    supervisor = client.post(
+        url,
+        {"role": "child_supervisor", "village": "枫树", "valid_from": SUITE_TODAY.isoformat()},
+    )
+    assert supervisor.status_code == 302
+    assert RoleAssignment.objects.get(user=someone, role="child_supervisor").village == ""
+
+
+def test_a_class_teacher_holds_no_village(client, users, cast):
+    someone = make_user("li2", "subject_teacher", school=cast["schools"]["zx"])
+    client.force_login(users["town"])
+    klass = cast["children"]["c31a"].school_class
+    client.post(
+        reverse("accounts:role_add", args=[someone.pk]),
+        {
+            "role": "class_teacher",
+            "school_class": klass.pk,
+            "village": "枫树",
+            "valid_from": SUITE_TODAY.isoformat(),
+        },
+    )
+    assert RoleAssignment.objects.get(user=someone, role="class_teacher").village == ""
