@@ -1,6 +1,6 @@
 """Roster imports in the pages and the API: the stored upload, the import job, its preview and
 confirmation, and the rejected rows written back for the school to correct. The import itself is
-guanai/children/roster.py; the job runs in the worker (guanai/screening/tasks.py).
+guanai/children/roster/; the job runs in the worker (guanai/screening/tasks.py).
 """
 
 import datetime as dt
