@@ -20,6 +20,8 @@ ROLES = [
     "zx_counselor",
     "bq_leader",
     "proxy_wang",
+    "village_director",
+    "child_supervisor",
 ]
 # Words people know as they are. Login names are what each person types, so they stay too.
 # Pinyin initials are what one types to search (zs: 张三), MB a file's size.
@@ -90,7 +92,7 @@ def _problems(page: Page, role: str, usernames: set[str]) -> list[str]:
     out += [f"jargon {m!r}" for m in sorted(set(JARGON.findall(text)))]
     if role == "proxy_wang" and "口径" in text and "/help/" not in page.url:
         out.append("statistics jargon (口径) for a proxy parent")
-    if role in ("inspector", "proxy_wang"):
+    if role in ("inspector", "proxy_wang", "village_director", "child_supervisor"):
         out += [f"whole ID number {m}" for m in sorted(set(ID_NUMBER.findall(text)))]
     return out
 

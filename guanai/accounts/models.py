@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from guanai.lib.grades import grade_name
+from guanai.lib.villages import village_label
 
 from . import audit
 
@@ -222,7 +223,7 @@ class RoleAssignment(models.Model):
         if self.school_id:
             return self.school.name
         if self.village and self.town_id:
-            return f"{self.town.name} {self.village}"
+            return f"{self.town.name} {village_label(self.village)}"
         if self.town_id:
             return self.town.name
         return ""

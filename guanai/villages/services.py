@@ -26,6 +26,7 @@ from guanai.lib.photos import PhotoError, reencode_photo
 from guanai.lib.text import clean
 from guanai.lib.villages import village_key, village_label, village_names
 from guanai.lib.vocab import parse_relation
+from guanai.org.models import School
 
 from .models import Entrustment
 
@@ -321,6 +322,8 @@ def home_panel(user) -> dict[str, Any] | None:
     due = due_items(children, as_of=today)
     seen: set[int] = set()
     due_once = [d for d in due if not (d.child in seen or seen.add(d.child))]
+    codes = {d.school for d in due_once[:8]}
+    school_names = dict(School.objects.filter(code__in=codes).values_list("code", "name"))
     alerts = at_risk(children_in_scope(user).filter(pk__in=children.values("pk"))).filter(
         alert_open=True
     )
@@ -336,7 +339,8 @@ def home_panel(user) -> dict[str, Any] | None:
     return {
         "villages": [village_label(ra.village) for lv, ra in mine if lv == scope.VILLAGE],
         "due_count": len(due_once),
-        "due": due_once[:8],
+        # (item, school name): a page names schools, never their codes
+        "due": [(d, school_names.get(d.school, "")) for d in due_once[:8]],
         "alert_count": alerts.count(),
         "alerts": [(c, REASONS[c.alert_reason]) for c in alerts.select_related("school_class")[:8]],
         "unsigned_count": unsigned.count(),
