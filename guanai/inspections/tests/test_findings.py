@@ -284,3 +284,16 @@ def test_an_item_raised_from_a_checklist_item_or_a_finding(started):
     assert (r.json()["checklist_item"], r.json()["finding"]) == (item.pk, f["id"])
     r = raise_item(started, leader, checklist_item=10**9)
     assert r.status_code == 422 and r.json()["detail"][0]["msg"].startswith("检查项目")
+
+
+def test_my_work_page_lists_my_overdue_items(started, clock):
+    """整改 items surface on the owner's 我的待办, overdue in red; not on someone else's."""
+    from django.urls import reverse
+
+    leader = started["users"]["bq_leader"]
+    raise_item(started, leader)
+    clock.move_to(dt.datetime(2026, 12, 25, 10, 0))
+    page = client_for(leader).get(reverse("pairing:work")).content.decode()
+    assert "督导整改" in page and "补齐家访记录" in page and "已逾期" in page
+    other = client_for(started["users"]["zx_leader"]).get(reverse("pairing:work"))
+    assert other.status_code == 200 and "补齐家访记录" not in other.content.decode()
