@@ -205,7 +205,11 @@ def _section(request: HttpRequest) -> str:
 def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit one section of a card (`?section=`, `all` for the whole form); the version makes a
     second concurrent save reload instead of overwrite."""
-    child = get_object_or_404(_scope(request, "change").prefetch_related("parents"), pk=pk)
+    child = _scope(request, "change").prefetch_related("parents").filter(pk=pk).first()
+    if child is None:
+        # a card one reads but may not change (儿童主任, 代理家长 …): refused, not "not found"
+        get_object_or_404(_scope(request), pk=pk)
+        raise PermissionDenied("您可以查看这张档卡，但不能修改")
     section = _section(request)
     hide = _hidden_for(request, child)
     initial = initial_for(child, with_id="id_number" not in hide)
