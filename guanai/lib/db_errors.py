@@ -22,6 +22,10 @@ def database_error_message(exc: BaseException) -> str:
     full = isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EFBIG)
     if full or "disk is full" in low or "no space left" in low or "file too large" in low:
         return "磁盘空间不足，数据库无法写入，本次操作没有写入任何数据。请清理磁盘空间后重试。"
+    if "disk i/o error" in low:  # SQLite's word when a write fails: a full disk or a bad one
+        return (
+            "数据库写入磁盘失败（磁盘可能已满或出错），本次操作没有写入任何数据。请检查磁盘后重试。"
+        )
     if "no such table" in low or ("relation" in low and "does not exist" in low):
         return "数据库还没有初始化（缺少数据表）。请先运行 guanai init（或 guanai migrate）。"
     if "unable to open database" in low or "readonly database" in low:

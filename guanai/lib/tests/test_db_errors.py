@@ -34,6 +34,7 @@ def _wrapped(message: str) -> OperationalError:
         ("unable to open database file", "无法打开数据库文件"),
         ("connection failed: Connection refused", "无法连接数据库"),
         ("database is locked", "数据库正忙"),
+        ("disk I/O error", "数据库写入磁盘失败"),
         ("something else", "数据库出错"),
     ],
 )
