@@ -25,6 +25,9 @@ AUDITOR_PAGES = {
     "help",
     "healthz",
 }
+# Pages that must not read (or extend) the session: the offline app's service worker and its
+# offline notice, the health check. They show no data, so nobody is kept out of them.
+SESSION_FREE = {"offline:sw", "offline:notice", "healthz"}
 # API routes: tokens for his own programs, the emergency openings to review.
 AUDITOR_API = ("/api/v1/auth/token", "/api/v1/auth/emergency-access")
 
@@ -58,6 +61,9 @@ class AuditorOnlyMiddleware:
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         path = request.path_info
+        match = request.resolver_match
+        if match is not None and match.view_name in SESSION_FREE:
+            return None
         api = path.startswith("/api/")
         user = getattr(request, "user", None)
         if api and (user is None or not user.is_authenticated):
@@ -72,7 +78,6 @@ class AuditorOnlyMiddleware:
                 status=403,
                 json_dumps_params={"ensure_ascii": False},
             )
-        match = request.resolver_match
         name = match.view_name if match else ""
         if name == "home":
             return redirect("accounts:access_log")

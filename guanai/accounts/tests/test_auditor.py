@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from guanai.accounts import access_requests as svc
-from guanai.accounts.middleware import AUDITOR_API, AUDITOR_PAGES
+from guanai.accounts.middleware import AUDITOR_API, AUDITOR_PAGES, SESSION_FREE
 from guanai.accounts.models import AccessAction, AccessLog, Role, RoleAssignment, User
 from guanai.accounts.services import log_access
 from guanai.api import api
@@ -139,7 +139,7 @@ def _pages(resolver: URLResolver | None = None, prefix: str = "", ns: str = ""):
 
 
 PAGES = sorted(set(_pages()))
-ALLOWED = AUDITOR_PAGES | {"home"}
+ALLOWED = AUDITOR_PAGES | SESSION_FREE | {"home"}  # SESSION_FREE: no data on them
 
 
 def _api_routes():

@@ -262,8 +262,8 @@ def test_home_page_query_count_is_pinned(client, cast, django_assert_max_num_que
         add_contact(cast["children"]["c31a"], teacher, follow_up_by=timezone.localdate())
     client.force_login(teacher)
     # a fixed number, however many follow-ups: the contacts' panel and one short query or two
-    # for each feature's panel (child protection, inspections, activities)
-    with django_assert_max_num_queries(18):
+    # for each feature's panel (child protection, inspections, activities, one's access requests)
+    with django_assert_max_num_queries(19):
         client.get(reverse("home"))
 
 

@@ -11,7 +11,7 @@ PDF fonts) in the background, so the first job after a restart does not wait for
 import logging
 import os
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
@@ -34,11 +34,14 @@ class Command(DbWorker):
         if options.get("reload") and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             super().handle(*args, **options)
             return
-        # No database: one Chinese sentence from the console script (lib/db_errors.py), not a
-        # traceback per thread.
-        connection.ensure_connection()
         try:
             reap_dead_jobs()  # before taking new jobs; the heartbeat thread does it again later
+        except DatabaseError as exc:
+            # No database at all: one Chinese sentence from the console script
+            # (lib/db_errors.py), not a traceback per thread.
+            if not _reachable():
+                raise
+            logger.warning("could not mark the jobs of dead workers failed", exc_info=exc)
         except Exception:  # a locked database must not keep the worker from starting
             logger.warning("could not mark the jobs of dead workers failed", exc_info=True)
         heartbeat = Heartbeat().start()
@@ -47,3 +50,12 @@ class Command(DbWorker):
             super().handle(*args, **options)
         finally:
             heartbeat.stop()
+
+
+def _reachable() -> bool:
+    """Whether the database answers at all (a locked one does; a stopped one does not)."""
+    try:
+        connection.ensure_connection()
+    except DatabaseError:
+        return False
+    return True
