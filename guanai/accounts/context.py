@@ -21,6 +21,11 @@ def roles(request: HttpRequest) -> dict:
         "decides_access": bool(scope.units(user, "approve_access")),
         # a village's children across schools (儿童主任, 督导员) and their lists
         "village_lists": scope.acts_as(user, "village_export"),
+        # the menu, from the scope table: a unit of children (not only children named to one),
+        # the schools' own work, a proxy parent's own page
+        "has_unit": user.is_superuser or bool(scope.units(user, "view")),
+        "school_work": scope.acts_as(user, "school_work"),
+        "follows_named": scope.acts_as(user, "follow_named"),
         "my_roles": assignments,
         "is_town_admin": user.is_town_admin,
         "can_export": user.can_export,

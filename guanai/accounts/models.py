@@ -77,7 +77,9 @@ class UserQuerySet(models.QuerySet):
         )
         if admin.is_superuser:
             return people.filter(pk__in=RoleAssignment.objects.values("user_id"))
-        towns = [ra.town_id for ra in admin.active_roles() if ra.role == Role.TOWN_ADMIN]
+        from . import scope  # the scope module reads this one's roles
+
+        towns = [ra.town_id for _level, ra in scope.units(admin, "manage_users")]
         inside = models.Q(town_id__in=towns) | models.Q(school__town_id__in=towns)
         return people.filter(
             pk__in=RoleAssignment.objects.filter(inside).values("user_id")

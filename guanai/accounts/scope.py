@@ -72,6 +72,12 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "contact": (_READERS - {Role.INSPECTOR}) | _VILLAGE_ROLES,  # log contacts, send messages
     "change": _READERS - {Role.INSPECTOR},  # edit cards, screen, verify
     "manage": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},  # school-wide work: imports, rounds …
+    # User management in the pages and API: the people whose every role lies in the town
+    # (`User.objects.manageable_by`); staff, superusers and auditors on the command line only.
+    "manage_users": {Role.TOWN_ADMIN},
+    # The schools' own work in the menu (包年级包班, 代理家长, 摸排与核实, 学籍, 督导): school staff,
+    # the town and its inspectors — not a proxy parent, a village's director or an auditor.
+    "school_work": _READERS,
     "arrange": _ARRANGERS,  # propose pairs, name responsible teachers
     "print": _ARRANGERS,  # letters to families of whole classes
     "add": _ARRANGERS,  # add children to a class

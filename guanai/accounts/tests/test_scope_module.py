@@ -70,3 +70,27 @@ def test_towns_are_held_by_town_administrators_only(cast):
 def test_an_unknown_action_is_a_programming_error(cast):
     with pytest.raises(ValueError):
         scope.schools(cast["users"]["town"], "destroy")
+
+
+def test_the_menu_follows_the_scope_table(client, cast):
+    """The menu asks the table, not role codes: a proxy parent gets his own page and no school
+    work; the village's director gets contacts, protection and statistics, not the schools'
+    own work; a class teacher gets the schools' work."""
+    from guanai.testing import make_user
+
+    town = cast["schools"]["zx"].town
+    director = make_user("menu_director", "village_director", town=town, village="虎山村")
+    expected = {
+        "proxy_wang": ({"我代理的孩子"}, {"家校联系", "摸排与核实", "代理家长", "督导检查"}),
+        "zx_teacher31": ({"家校联系", "摸排与核实", "代理家长", "统计"}, {"我代理的孩子"}),
+        "menu_director": ({"家校联系", "儿童保护", "统计", "村儿童"}, {"摸排与核实", "督导检查"}),
+    }
+    users = cast["users"] | {"menu_director": director}
+    for login, (shown, hidden) in expected.items():
+        client.force_login(users[login])
+        html = client.get("/help/").content.decode()
+        menu = html[html.index('id="nav"') : html.index("</ul>", html.index('id="nav"'))]
+        for word in shown:
+            assert f">{word}</a>" in menu, (login, word)
+        for word in hidden:
+            assert f">{word}</a>" not in menu, (login, word)
