@@ -4,6 +4,7 @@ administrators through the one export helper (itself logged)."""
 import io
 
 import openpyxl
+from django.db import connection
 from django.urls import reverse
 
 from guanai.accounts import views
@@ -30,7 +31,8 @@ def test_access_log_pages_by_fifty_with_a_pinned_query_count(
     client.force_login(cast["users"]["town"])
     url = reverse("accounts:access_log")
     client.get(url)
-    with django_assert_max_num_queries(12):
+    # the reading is logged: on PostgreSQL the hash chain's advisory lock is one query more
+    with django_assert_max_num_queries(12 + (connection.vendor == "postgresql")):
         first = client.get(url)
     page = first.context["page"]
     assert len(page.object_list) == 50 and page.paginator.num_pages == 3

@@ -112,7 +112,15 @@ def left_child(cast, users, clock, tmp_path):
 
 
 def dump() -> str:
-    return "\n".join(connection.connection.iterdump())
+    """Every row of every table as text (SQLite's own dump; on PostgreSQL each table's rows)."""
+    if connection.vendor == "sqlite":
+        return "\n".join(connection.connection.iterdump())
+    out = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')
+            out += [repr(row) for row in cursor.fetchall()]
+    return "\n".join(out)
 
 
 def secrets(left) -> list[str]:
