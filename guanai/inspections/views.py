@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from guanai.accounts import scope
 from guanai.children.models import Child
 from guanai.lib.errors import Invalid
+from guanai.lib.htmx import is_partial
 from guanai.lib.photos import CONTENT_TYPES
 from guanai.pairing.services import school_staff
 
@@ -232,7 +233,7 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         raise PermissionDenied("检查开始后才能查看抽样")
     ctx = {"inspection": inspection, "reproduced": services.reproduced(inspection)}
-    if request.htmx:
+    if is_partial(request):
         return render(request, "inspections/_verify.html", ctx)
     return render(request, "inspections/verify.html", ctx)
 

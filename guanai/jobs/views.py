@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from guanai.lib.htmx import is_partial
+
 from .models import Job
 
 
@@ -17,5 +19,5 @@ def jobs_visible_to(user):
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_visible_to(request.user), pk=pk)
-    template = "jobs/_progress.html" if request.htmx else "jobs/detail.html"
+    template = "jobs/_progress.html" if is_partial(request) else "jobs/detail.html"
     return render(request, template, {"job": job})

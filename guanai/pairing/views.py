@@ -24,6 +24,7 @@ from guanai.children.access import search_children
 from guanai.children.models import Child
 from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
+from guanai.lib.htmx import is_partial
 from guanai.org.models import School
 
 from .forms import EndForm, FollowForm, ProposeForm, SwapForm
@@ -121,7 +122,7 @@ def _list(
         "can_manage": form is not None,
         "has_drafts": any(p.status == PairStatus.DRAFT for p in page.object_list),
     }
-    template = "pairing/_pairs.html" if request.htmx else "pairing/list.html"
+    template = "pairing/_pairs.html" if is_partial(request) else "pairing/list.html"
     return render(request, template, ctx, status=status)
 
 

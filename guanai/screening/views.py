@@ -26,6 +26,7 @@ from guanai.children.access import (
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
+from guanai.lib.htmx import is_partial
 from guanai.org.models import School
 from guanai.screening.transitions import placement_timeline
 
@@ -231,7 +232,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "f": request.GET,
         "can_write": not request.user.is_read_only,
     }
-    if request.htmx and request.GET.get("partial") == "table":
+    if is_partial(request, "table"):
         return render(request, "screening/_campaign_table.html", ctx)
     ctx["progress"] = services.campaign_progress(campaign, scope)
     ctx["managed"] = _managed(request, campaign.school)
@@ -364,7 +365,7 @@ def confirm_none(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
         except CardInvalid as exc:
             error = "；".join(exc.errors.values())
         else:
-            if request.htmx:
+            if is_partial(request):
                 return _campaign_row(request, campaign, child, "")
             messages.success(request, f"{child.name} 已确认非留守")
             return redirect(_next_url(request, "screening:campaign", campaign.pk))
@@ -383,7 +384,7 @@ def confirm_none(request: HttpRequest, pk: int, child_pk: int) -> HttpResponse:
         "next": request.GET.get("next") or request.POST.get("next") or "",
     }
     status = 422 if error else 200
-    if request.htmx:
+    if is_partial(request):
         return render(request, "screening/_confirm_none_row.html", ctx, status=status)
     return render(request, "screening/confirm_none.html", ctx, status=status)
 
@@ -490,7 +491,7 @@ def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "f": request.GET,
         "signed": set(rnd.signoffs.values_list("grade", flat=True)),
     }
-    if request.htmx and request.GET.get("partial") == "table":
+    if is_partial(request, "table"):
         return render(request, "screening/_round_table.html", ctx)
     progress = services.round_progress(rnd, scope)
     for g in progress["grades"]:
@@ -697,5 +698,7 @@ def card_checks(request: HttpRequest, child_pk: int) -> HttpResponse:
         "timeline": placement_timeline(child),
         "term": services.this_term(),
     }
-    template = "screening/_card_checks.html" if request.htmx else "screening/card_checks.html"
+    template = (
+        "screening/_card_checks.html" if is_partial(request) else "screening/card_checks.html"
+    )
     return render(request, template, ctx)

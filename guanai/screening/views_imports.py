@@ -25,6 +25,7 @@ from guanai.accounts.services import log_access
 from guanai.children.roster import RosterError, write_template
 from guanai.children.validation import CardInvalid
 from guanai.jobs.models import Job
+from guanai.lib.htmx import is_partial
 
 from . import imports
 from .forms import ImportForm
@@ -90,7 +91,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "upload_gone": imports.can_confirm(job) and not imports.upload_exists(job),
         "can_retry": job.retryable and job.status == "failed",
     }
-    if request.htmx:
+    if is_partial(request):
         return render(request, "screening/_import_status.html", ctx)
     return render(request, "screening/import_detail.html", ctx)
 

@@ -204,7 +204,7 @@ def test_the_door_at_tablet_width(users, kids, cast):
     c = client_for(users["bq_leader"])
     url = f"/activities/homes/{home.pk}/"
     assert "赵六" in text(c.get(url + "?q=zl"))
-    r = c.get(url + "?q=zl&part=found", HTTP_HX_REQUEST="true")
+    r = c.get(url + "?q=zl&partial=found", HTTP_HX_REQUEST="true")
     assert "签到" in text(r) and "<html" not in text(r)
     assert c.post(url + "sign/", {"child": kids["bq31a"].pk}).status_code == 302
     assert '在馆儿童 <span class="text-muted">1 人' in text(c.get(url))
