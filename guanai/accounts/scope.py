@@ -19,7 +19,7 @@ from django.utils import timezone
 from guanai.lib.villages import village_key, village_names
 from guanai.org.models import School, SchoolClass, Town
 
-from .models import FULL_ID_ROLES, Role
+from .models import Role
 
 TOWN, SCHOOL, GRADE, CLASS, MEMBER = "town", "school", "grade", "class", "member"
 # A village of a town (儿童主任: the children whose home 村 is hers, in the town's schools), and a
@@ -104,8 +104,17 @@ ROLES_FOR_ACTION: dict[str, set[str]] = {
     "report": _READERS - {Role.INSPECTOR},
     "inspect": {Role.TOWN_ADMIN, Role.INSPECTOR},  # 督导: draw samples, record findings
     # Reading ID numbers and 学籍号 on a card: in full (each view logged), or masked only.
-    "full_id": set(FULL_ID_ROLES),
+    "full_id": {
+        Role.TOWN_ADMIN,
+        Role.SCHOOL_LEADER,
+        Role.GRADE_LEADER,
+        Role.CLASS_TEACHER,
+        Role.SUBJECT_TEACHER,
+        Role.COUNSELOR,
+    },
     "masked_id": {Role.INSPECTOR} | _VILLAGE_ROLES,
+    # Lists of children as Excel from the pages (each export logged with its exporter).
+    "export": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER},
     # A village's lists as Excel (登记表, changed cards): the school's and the town's exporters,
     # the village children's director and the 督导员 (the school ↔ village exchange).
     "village_export": {Role.TOWN_ADMIN, Role.SCHOOL_LEADER} | _VILLAGE_ROLES,

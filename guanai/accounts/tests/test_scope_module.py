@@ -94,3 +94,17 @@ def test_the_menu_follows_the_scope_table(client, cast):
             assert f">{word}</a>" in menu, (login, word)
         for word in hidden:
             assert f">{word}</a>" not in menu, (login, word)
+
+
+# Who downloads lists and who reads full ID numbers: rows of the table, not lists of roles kept
+# elsewhere (the export buttons and the card's ID line follow them).
+EXPORTERS = {"town", "zx_leader", "bq_leader"}
+FULL_ID = {"town", "zx_leader", "zx_grade3", "zx_teacher31", "zx_counselor", "bq_leader"}
+
+
+@pytest.mark.parametrize("name", sorted(SCHOOLS_VIEW))
+def test_export_and_full_id_are_rows_of_the_table(cast, name):
+    user = cast["users"][name]
+    assert user.can_export is (name in EXPORTERS)
+    assert scope.acts_as(user, "export") is (name in EXPORTERS)
+    assert scope.acts_as(user, "full_id") is (name in FULL_ID)
