@@ -162,7 +162,7 @@ def main() -> None:
     from guanai.jobs.models import Job, JobStatus
     from guanai.jobs.services import WORKER_DIED, retry_job
     from guanai.org.models import School, Town
-    from guanai.screening.services import start_import
+    from guanai.screening.imports import start_import
 
     worker = None
     try:

@@ -249,7 +249,8 @@ def test_vacation_verification_card_plan_and_grade_sign_off(
     page, live_server, cast, viewport, shoot
 ):
     from guanai.screening.models import CardVerification, GradeSignOff, VacationPlan
-    from guanai.screening.services import open_round, this_term, verify_card
+    from guanai.screening.services import this_term
+    from guanai.screening.verification import open_round, verify_card
 
     term = this_term()
     rnd = open_round(
@@ -305,7 +306,7 @@ def test_vacation_verification_card_plan_and_grade_sign_off(
 
     # the rest of grade 3 is verified, but two plans and pledges are missing: no sign-off yet
     from guanai.children.models import Child
-    from guanai.screening.services import save_vacation_plan
+    from guanai.screening.verification import save_vacation_plan
 
     for key in ("c31b", "c32a"):
         child = Child.objects.get(pk=cast["children"][key].pk)

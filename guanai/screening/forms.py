@@ -14,7 +14,8 @@ from guanai.lib.grades import GRADE_NAMES
 from guanai.org.models import SchoolClass
 
 from .models import AskedOf, Destination, FieldGroup, PledgeItem, Vacation
-from .services import clean_vacation_plan, this_term
+from .services import this_term
+from .verification import clean_vacation_plan
 
 PARENT_KEYS = [
     f"{who}.{field}"

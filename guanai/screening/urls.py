@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_imports, views_transitions
+from . import views, views_imports, views_transitions, views_verify
 
 app_name = "screening"
 urlpatterns = [
@@ -14,16 +14,18 @@ urlpatterns = [
         views.confirm_none,
         name="confirm_none",
     ),
-    path("verification/", views.round_list, name="rounds"),
-    path("verification/<int:pk>/", views.round_detail, name="round"),
+    path("verification/", views_verify.round_list, name="rounds"),
+    path("verification/<int:pk>/", views_verify.round_detail, name="round"),
     path(
         "verification/<int:pk>/children/<int:child_pk>/",
-        views.verify_child,
+        views_verify.verify_child,
         name="verify_child",
     ),
-    path("verification/<int:pk>/grades/<int:grade>/signoff/", views.sign_off, name="sign_off"),
-    path("cards/stale/", views.stale_list, name="stale"),
-    path("cards/<int:child_pk>/", views.card_checks, name="card_checks"),
+    path(
+        "verification/<int:pk>/grades/<int:grade>/signoff/", views_verify.sign_off, name="sign_off"
+    ),
+    path("cards/stale/", views_verify.stale_list, name="stale"),
+    path("cards/<int:child_pk>/", views_verify.card_checks, name="card_checks"),
     path("imports/", views_imports.import_list, name="imports"),
     path("imports/template.xlsx", views_imports.import_template, name="import_template"),
     path("imports/<int:pk>/", views_imports.import_detail, name="import_detail"),

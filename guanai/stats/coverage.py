@@ -36,7 +36,8 @@ from guanai.org.models import School, SchoolClass
 from guanai.pairing.models import Pair
 from guanai.pairing.proxies import current_assignments
 from guanai.screening.models import ScreeningCampaign, VerificationRound
-from guanai.screening.services import campaign_progress, progress_of, round_children
+from guanai.screening.services import campaign_progress, progress_of
+from guanai.screening.verification import round_children
 
 
 @dataclass

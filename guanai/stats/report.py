@@ -35,7 +35,8 @@ from guanai.lib.dates import DateError, parse_term, term_bounds, term_label
 from guanai.org.models import School
 from guanai.pairing.models import Pair, PairStatus, ProxyParent
 from guanai.screening.models import ScreeningCampaign, ScreeningRecord, VerificationRound
-from guanai.screening.services import campaign_progress, round_progress
+from guanai.screening.services import campaign_progress
+from guanai.screening.verification import round_progress
 
 from . import prose, services
 from .models import ReportText

@@ -12,6 +12,7 @@ from guanai.contacts.rounds import create_round
 from guanai.pairing.models import Pair
 from guanai.pairing.proxies import assign_child, register_proxy_parent
 from guanai.screening import services as screening
+from guanai.screening import verification as verifying
 
 
 class Records(dict):
@@ -44,7 +45,7 @@ def records(cast, users, kids) -> Records:
         until=today + dt.timedelta(days=30),
     )
     campaign = screening.open_campaign(school=zx, term=None, by=users["zx_leader"])
-    verification = screening.open_round(
+    verification = verifying.open_round(
         school=zx,
         term=None,
         vacation="winter",

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from guanai.screening import services as screening
+from guanai.screening.models import VerificationRound
 
 
 def _post(client, url: str, body: dict):
@@ -62,7 +63,7 @@ def test_screening_lists_page_like_every_list(client, cast, users, url):
     for term in ("2024-2025-1", "2024-2025-2", "2025-2026-1"):
         screening.open_campaign(school=zx, term=term, by=users["zx_leader"])
         if url == "/api/v1/verifications":
-            screening.VerificationRound.objects.create(
+            VerificationRound.objects.create(
                 school=zx, term=term, vacation="winter", deadline="2027-01-15"
             )
     client.force_login(users["zx_leader"])

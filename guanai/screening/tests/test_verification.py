@@ -9,7 +9,7 @@ from django.urls import reverse
 from guanai.children.models import Child
 from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
-from guanai.screening import services
+from guanai.screening import services, verification
 from guanai.screening.models import (
     CardCheck,
     CardVerification,
@@ -37,7 +37,7 @@ GROUPS = list(FieldGroup.values)
 
 @pytest.fixture
 def rnd(cast):
-    return services.open_round(
+    return verification.open_round(
         school=cast["schools"]["zx"],
         term="2026-2027-1",
         vacation="winter",
@@ -67,13 +67,13 @@ def form_data(form_class, child, keys) -> dict:
 def _verify(rnd, child, by=None, **kw):
     child = Child.objects.get(pk=child.pk)
     args = {"data": {}, "version": child.version, "groups": GROUPS, "by": by} | kw
-    return services.verify_card(round=rnd, child=child, **args)
+    return verification.verify_card(round=rnd, child=child, **args)
 
 
 def _plan(rnd, child, **data):
     """The child's vacation plan with the safety pledge back."""
     data = {"destination": "home", "pledge_returned": True} | data
-    return services.save_vacation_plan(round=rnd, child=child, data=data, by=None)
+    return verification.save_vacation_plan(round=rnd, child=child, data=data, by=None)
 
 
 # --- opening ---------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def _plan(rnd, child, **data):
 )
 def test_open_round_refuses_bad_input(cast, term, vacation, deadline, field):
     with pytest.raises(CardInvalid) as exc:
-        services.open_round(
+        verification.open_round(
             school=cast["schools"]["zx"], term=term, vacation=vacation, deadline=deadline, by=None
         )
     assert field in exc.value.errors
@@ -104,7 +104,7 @@ def test_open_round_refuses_bad_input(cast, term, vacation, deadline, field):
 
 def test_open_round_once_per_vacation(cast, rnd):
     with pytest.raises(CardInvalid) as exc:
-        services.open_round(
+        verification.open_round(
             school=cast["schools"]["zx"],
             term="2026-2027-1",
             vacation="winter",
@@ -122,7 +122,7 @@ def test_confirm_and_correct_cards(cast, rnd, kids, users):
     confirmed = _verify(rnd, kids["c31a"], by=users["zx_teacher31"])
     assert confirmed.result == "confirmed"
     child = Child.objects.get(pk=kids["c31b"].pk)
-    corrected = services.verify_card(
+    corrected = verification.verify_card(
         round=rnd,
         child=child,
         data={"village": "板桥村", "guardian.phone": "13700001111"},
@@ -134,7 +134,7 @@ def test_confirm_and_correct_cards(cast, rnd, kids, users):
     child = Child.objects.get(pk=child.pk)
     assert child.village == "板桥村"
     assert "核实：更正" in child.history.first().history_change_reason
-    p = services.round_progress(rnd, Child.objects.all())
+    p = verification.round_progress(rnd, Child.objects.all())
     assert (p["total"], p["done"]) == (4, 2)
     g3 = p["grades"][0]
     assert (g3["grade"], g3["done"], g3["total"], g3["signed_off"]) == (3, 2, 3, False)
@@ -175,16 +175,16 @@ def test_freshness_per_group_and_stale_list(cast, rnd, kids, users):
 
 def test_grade_sign_off_needs_every_card_verified(cast, rnd, kids, users):
     with pytest.raises(CardInvalid) as exc:
-        services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+        verification.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
     assert "3 张档卡未核实" in exc.value.errors["grade"]
     for key in ("c31a", "c31b", "c32a"):
         _verify(rnd, kids[key])
         _plan(rnd, kids[key])
-    services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+    verification.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
     with pytest.raises(CardInvalid):
-        services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+        verification.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
     with pytest.raises(CardInvalid) as exc:
-        services.sign_off_grade(round=rnd, grade=5, by=users["zx_leader"])
+        verification.sign_off_grade(round=rnd, grade=5, by=users["zx_leader"])
     assert "没有在读学生" in exc.value.errors["grade"]
     # a signed-off grade's cards are final for the round
     with pytest.raises(CardInvalid):
@@ -197,28 +197,28 @@ def test_round_closes_when_every_grade_signed_off(cast, rnd, kids, users):
         _verify(rnd, kids[key])
     for key in ("c31a", "c31b", "c32a"):  # the left-behind children's plans and pledges
         _plan(rnd, kids[key])
-    services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
-    services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
+    verification.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+    verification.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
     closed = VerificationRound.objects.get(pk=rnd.pk)
     assert not closed.is_open and closed.closed_at is not None
     with pytest.raises(CardInvalid):
-        services.save_vacation_plan(round=closed, child=kids["c41a"], data={}, by=None)
+        verification.save_vacation_plan(round=closed, child=kids["c41a"], data={}, by=None)
 
 
 def test_who_may_sign_off(cast, rnd, users):
-    assert services.can_sign_off(users["zx_grade3"], rnd, 3)
-    assert not services.can_sign_off(users["zx_grade3"], rnd, 4)
-    assert services.can_sign_off(users["zx_leader"], rnd, 4)
-    assert services.can_sign_off(users["town"], rnd, 4)
+    assert verification.can_sign_off(users["zx_grade3"], rnd, 3)
+    assert not verification.can_sign_off(users["zx_grade3"], rnd, 4)
+    assert verification.can_sign_off(users["zx_leader"], rnd, 4)
+    assert verification.can_sign_off(users["town"], rnd, 4)
     for name in ("zx_teacher31", "inspector", "bq_leader", "zx_counselor"):
-        assert not services.can_sign_off(users[name], rnd, 3)
+        assert not verification.can_sign_off(users[name], rnd, 3)
 
 
 # --- vacation plans --------------------------------------------------------------------------
 
 
 def test_vacation_plan_and_pledge(cast, rnd, kids, users):
-    plan = services.save_vacation_plan(
+    plan = verification.save_vacation_plan(
         round=rnd,
         child=kids["c31a"],
         data={
@@ -235,7 +235,7 @@ def test_vacation_plan_and_pledge(cast, rnd, kids, users):
     assert plan.destination == "relatives" and plan.contact_phone == "13812345678"
     assert plan.pledge_returned and plan.pledge_returned_on == TODAY
     assert plan.pledge_items == ["swimming", "traffic", "fire"]
-    p = services.round_progress(rnd, Child.objects.all())
+    p = verification.round_progress(rnd, Child.objects.all())
     assert (p["plans"], p["pledges"]) == (1, 1)
 
 
@@ -256,7 +256,7 @@ def test_vacation_plan_and_pledge(cast, rnd, kids, users):
 )
 def test_vacation_plan_bad_input(cast, rnd, kids, data, field):
     with pytest.raises(CardInvalid) as exc:
-        services.save_vacation_plan(round=rnd, child=kids["c31a"], data=data, by=None)
+        verification.save_vacation_plan(round=rnd, child=kids["c31a"], data=data, by=None)
     assert field in exc.value.errors
     assert not VacationPlan.objects.exists()
 
@@ -310,8 +310,8 @@ def test_teacher_verifies_and_records_plan_on_the_page(client, cast, users, rnd,
     response = client.post(url, ticked)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert response["Location"] == url + "#plan"  # 双留守: the plan and pledge are still due
-    verification = CardVerification.objects.get(child=child)
-    assert verification.result == "confirmed" and verification.groups == ["address", "parents"]
+    record = CardVerification.objects.get(child=child)
+    assert record.result == "confirmed" and record.groups == ["address", "parents"]
     assert set(CardCheck.objects.filter(child=child).values_list("group", flat=True)) == {
         "parents",
         "address",
@@ -385,22 +385,22 @@ def test_sign_off_requires_the_plans_and_pledges_the_round_asks_for(cast, rnd, k
     _plan(rnd, kids["c31a"])
     _plan(rnd, kids["c31b"], pledge_returned=False)
     with pytest.raises(CardInvalid) as exc:
-        services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+        verification.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
     message = exc.value.errors["grade"]
     assert "1 人未登记假期去向" in message and "2 人的安全责任书未交回" in message
     assert "未核实" not in message
-    children = services.round_children(rnd, Child.objects.all())
-    assert list(services.missing_plans(rnd, children)) == [kids["c32a"]]
-    assert set(services.missing_pledges(rnd, children)) == {kids["c31b"], kids["c32a"]}
-    p = services.round_progress(rnd, Child.objects.all())
+    children = verification.round_children(rnd, Child.objects.all())
+    assert list(verification.missing_plans(rnd, children)) == [kids["c32a"]]
+    assert set(verification.missing_pledges(rnd, children)) == {kids["c31b"], kids["c32a"]}
+    p = verification.round_progress(rnd, Child.objects.all())
     g3 = p["grades"][0]
     assert (g3["no_plan"], g3["no_pledge"], g3["ready"]) == (1, 2, False)
     _plan(rnd, kids["c31b"])
     _plan(rnd, kids["c32a"])
-    services.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
+    verification.sign_off_grade(round=rnd, grade=3, by=users["zx_grade3"])
     # grade 4's only child is not left-behind: nothing is asked of him
     _verify(rnd, kids["c41a"])
-    services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
+    verification.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
 
 
 @pytest.mark.parametrize(
@@ -410,7 +410,7 @@ def test_sign_off_requires_the_plans_and_pledges_the_round_asks_for(cast, rnd, k
 def test_a_round_asks_plans_of_everyone_or_of_nobody(
     cast, kids, users, plans_of, pledges_of, grade4_blocked
 ):
-    rnd = services.open_round(
+    rnd = verification.open_round(
         school=cast["schools"]["zx"],
         term="2026-2027-1",
         vacation="winter",
@@ -422,9 +422,9 @@ def test_a_round_asks_plans_of_everyone_or_of_nobody(
     _verify(rnd, kids["c41a"])
     if grade4_blocked:
         with pytest.raises(CardInvalid):
-            services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
+            verification.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
     else:
-        services.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
+        verification.sign_off_grade(round=rnd, grade=4, by=users["zx_leader"])
 
 
 def test_round_page_shows_what_each_grade_lacks_and_lists_them(client, users, rnd, kids):
@@ -529,7 +529,7 @@ def test_card_checks_fragment_for_the_card_page(client, cast, users, kids):
 
 def test_api_rounds_with_progress(client, cast, users, rnd, kids):
     _verify(rnd, kids["c31a"])
-    services.save_vacation_plan(
+    verification.save_vacation_plan(
         round=rnd,
         child=kids["c31a"],
         data={"destination": "home", "pledge_returned": True},
@@ -635,7 +635,7 @@ def test_api_verification_scope(client, cast, users, rnd, kids, role):
 
 def test_api_verification_list_query_count(client, cast, users, django_assert_max_num_queries):
     for code in ("zx", "bq", "gt"):
-        services.open_round(
+        verification.open_round(
             school=cast["schools"][code],
             term="2026-2027-1",
             vacation="winter",
