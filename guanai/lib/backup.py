@@ -18,7 +18,7 @@ import struct
 import subprocess
 import tarfile
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -219,3 +219,63 @@ def restore_backup(*, source: Path) -> dict:
         if letters.exists():
             shutil.copytree(letters, _letters(), dirs_exist_ok=True)
     return manifest
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+DEFAULT_KEEP_DAYS = 90
+
+
+def backup_dir() -> Path:
+    """Where backups are kept for the retention rule: GUANAI_BACKUP_DIR (default: the data
+    dir's `backups/`). A backup written elsewhere is the operator's to keep or delete."""
+    folder = getattr(settings, "GUANAI_BACKUP_DIR", None) or os.environ.get("GUANAI_BACKUP_DIR")
+    return Path(folder) if folder else Path(settings.DATA_DIR) / "backups"
+
+
+def keep_days() -> int:
+    """How long a backup is kept: GUANAI_BACKUP_KEEP_DAYS (default 90 days)."""
+    value = getattr(settings, "GUANAI_BACKUP_KEEP_DAYS", None)
+    if value is None:
+        value = os.environ.get("GUANAI_BACKUP_KEEP_DAYS") or DEFAULT_KEEP_DAYS
+    return int(value)
+
+
+def backups(folder: Path | None = None) -> list[tuple[Path, datetime]]:
+    """The backup files of a folder (those starting with the backup's magic bytes), oldest
+    first, with the time each was written (the file's modification time: the manifest that
+    dates it is inside the encryption)."""
+    folder = backup_dir() if folder is None else folder
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        try:
+            if not path.is_file():
+                continue
+            with path.open("rb") as fh:
+                if fh.read(len(MAGIC)) != MAGIC:
+                    continue
+            found.append((path, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+        except OSError:
+            continue
+    return sorted(found, key=lambda item: item[1])
+
+
+def expired_backups(*, now: datetime, days: int, folder: Path | None = None) -> list[Path]:
+    """Backups written more than `days` days before `now`."""
+    limit = now - timedelta(days=days)
+    return [path for path, written in backups(folder) if written < limit]
+
+
+def prune_backups(*, now: datetime, days: int, folder: Path | None = None) -> list[Path]:
+    """Delete the backups older than the retention; returns those deleted."""
+    gone = expired_backups(now=now, days=days, folder=folder)
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
+
+
+def backups_before(when: datetime, folder: Path | None = None) -> list[datetime]:
+    """When each backup written before `when` was written (they hold the data of that day)."""
+    return [written for _path, written in backups(folder) if written <= when]
