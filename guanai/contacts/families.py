@@ -99,8 +99,9 @@ def rehash_family_keys(*, batch_size: int = 500, check: bool = False) -> int:
     A stored key cannot be read back, so it is recomputed from the family as the cards show it
     now: a letter moves when its stored key is that family key under an older key of the ring.
     A family whose phone or home changed since has no key to move to; its letters' keys stay
-    as they were (they match no family under any key). Each row is written only if its key is
-    still the one read, in transactions of `batch_size` letters."""
+    as they were (they match no family under any key). Each letter is written by an UPDATE
+    of its row that requires the key read to still be there, `batch_size` letters per
+    transaction (`family_key` has no index: one statement per family would scan the table)."""
     from django.db import transaction
 
     from .models import Letter, LetterChild
@@ -116,8 +117,17 @@ def rehash_family_keys(*, batch_size: int = 500, check: bool = False) -> int:
         if not batch:
             return moved
         last_pk = batch[-1][0]
-        named = LetterChild.objects.filter(letter_id__in=[pk for pk, _ in batch]).select_related(
-            "child", "child__guardian"
+        named = (
+            LetterChild.objects.filter(letter_id__in=[pk for pk, _ in batch])
+            .select_related("child", "child__guardian")
+            .only(
+                "letter_id",
+                "child__village",
+                "child__group",
+                "child__address",
+                "child__guardian__name",
+                "child__guardian__phone",
+            )
         )
         children: dict[int, list[Child]] = {}
         for lc in named:
