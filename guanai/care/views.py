@@ -18,7 +18,7 @@ from guanai.accounts.services import log_access
 from guanai.children.models import Child
 from guanai.lib.errors import Invalid
 
-from . import services
+from . import grants, services
 from .forms import ObservationForm, SessionForm
 from .models import Instrument, ScreeningResult
 
@@ -52,11 +52,17 @@ def caseload(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def child_record(request: HttpRequest, pk: int) -> HttpResponse:
     """One child's psychological record (observations, sessions, questionnaires) and the
-    session form. Every opening is logged."""
+    session form. Every opening is logged. A live psychology grant of this child opens the
+    record for reading (no form), logged with the grant's reference."""
     # Nobody else's record: 404, for a role that never reads psychology as for another school.
-    child = get_object_or_404(
-        services.psych_children(request.user).select_related("school", "school_class"), pk=pk
+    child = (
+        services.psych_children(request.user)
+        .select_related("school", "school_class")
+        .filter(pk=pk)
+        .first()
     )
+    if child is None:
+        return _granted_record(request, pk)
     form = SessionForm(request.POST or None)
     if request.method == "POST":
         if request.user.is_read_only:
@@ -84,7 +90,35 @@ def child_record(request: HttpRequest, pk: int) -> HttpResponse:
             child=child,
             detail="查看心理关爱记录",
         )
-    records = sorted(
+    return render(
+        request,
+        "care/child.html",
+        {
+            "child": child,
+            "records": _records(child),
+            "form": form,
+            "instruments": Instrument.objects.filter(active=True),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+def _granted_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """The record read under a grant: reading only, each opening logged with its reference."""
+    child, grant = grants.granted_child_or_404(request.user, pk)
+    if request.method == "POST":
+        raise PermissionDenied("依申请查看只能阅读，不能记录辅导")
+    grants.log_granted_read(request, child, grant, what="查看心理关爱记录")
+    return render(
+        request,
+        "care/child_granted.html",
+        {"child": child, "grant": grant, "records": _records(child)},
+    )
+
+
+def _records(child: Child) -> list[dict]:
+    """Observations, sessions and questionnaire results of one child, newest first."""
+    return sorted(
         [
             *({"kind": "观察", "r": o} for o in child.psych_observations.select_related("by")),
             *({"kind": "辅导", "r": s} for s in child.psych_sessions.select_related("by")),
@@ -97,17 +131,6 @@ def child_record(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         key=lambda e: e["r"].at,
         reverse=True,
-    )
-    return render(
-        request,
-        "care/child.html",
-        {
-            "child": child,
-            "records": records,
-            "form": form,
-            "instruments": Instrument.objects.filter(active=True),
-        },
-        status=422 if form.errors else 200,
     )
 
 

@@ -24,7 +24,7 @@ from guanai.lib.dates import current_term
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, SchoolClass
 
-from .families import facts_of, group_families, stored_family_key
+from .families import facts_of, family_key, group_families, stored_family_key, stored_family_keys
 from .models import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -376,6 +376,19 @@ def with_children(letters: QuerySet[Letter]) -> QuerySet[Letter]:
         "id"
     )
     return letters.prefetch_related(Prefetch("letter_children", queryset=named))
+
+
+def family_letters(child: Child) -> QuerySet[Letter]:
+    """The letters of this child's family in every batch, newest first: those naming her, and
+    those whose stored family key is her family's as the card shows it now, under any key of
+    the ring (letters printed before a key rotation included). The caller limits them to what
+    the user may see."""
+    keys = stored_family_keys(family_key(facts_of(child)))
+    return (
+        Letter.objects.filter(Q(family_key__in=keys) | Q(letter_children__child=child))
+        .distinct()
+        .order_by("-batch__created_at", "-pk")
+    )
 
 
 def children_of(letter: Letter) -> list[Child]:

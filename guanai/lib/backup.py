@@ -3,7 +3,9 @@
 A backup is a tar holding the database (SQLite's online backup API, or `pg_dump -Fc` for
 PostgreSQL), the uploads folder, the printed letters and a manifest, encrypted in 4 MiB AES-GCM
 chunks with a key derived from GUANAI_FIELD_KEY — keep that key: without it a backup cannot be
-read. The backup file is written 0600.
+read. The backup file is written 0600. A restore tries every key of the field key ring (the
+current key, then GUANAI_FIELD_OLD_KEYS), so a backup made before `guanai rotate-key` restores
+as long as its key is kept in the ring.
 """
 
 import hashlib
@@ -16,13 +18,15 @@ import struct
 import subprocess
 import tarfile
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import connection
+
+from guanai.lib import crypto
 
 MAGIC = b"GUANAI-BACKUP-1\n"
 CHUNK = 4 * 1024 * 1024
@@ -38,8 +42,16 @@ class BackupError(RuntimeError):
     """A backup or restore that cannot be done; Chinese message."""
 
 
-def _aes() -> AESGCM:
-    return AESGCM(hashlib.sha256(b"guanai-backup:" + settings.FIELD_KEY.encode()).digest())
+def _aes(master: str | None = None) -> AESGCM:
+    master = settings.FIELD_KEY if master is None else master
+    return AESGCM(hashlib.sha256(b"guanai-backup:" + master.encode()).digest())
+
+
+def _ring_aes() -> list[AESGCM]:
+    """The backup key of every field key of the ring, the current one first: a backup is
+    encrypted with the key of its day, which a rotation moves to the old keys."""
+    masters = [settings.FIELD_KEY, *crypto._old_masters()]
+    return [_aes(master) for master in dict.fromkeys(masters)]
 
 
 def _encrypt_file(src: Path, dst: Path) -> None:
@@ -61,8 +73,14 @@ def _encrypt_file(src: Path, dst: Path) -> None:
                 break
 
 
+_UNREADABLE = "无法解密备份：密钥不对或文件已损坏"
+
+
 def _decrypt_file(src: Path, dst: Path) -> None:
-    aes = _aes()
+    """Decrypt a backup into `dst`. The first chunk picks the key of the ring that opens it
+    (GCM refuses a wrong key); every later chunk must open with that same key."""
+    keys = _ring_aes()
+    aes: AESGCM | None = None
     with src.open("rb") as fin, dst.open("wb") as fout:
         if fin.read(len(MAGIC)) != MAGIC:
             raise BackupError("这不是关爱的备份文件")
@@ -73,13 +91,27 @@ def _decrypt_file(src: Path, dst: Path) -> None:
                 raise BackupError("备份文件不完整（被截断）")
             size, last = struct.unpack(">I?", head)
             nonce, data = fin.read(12), fin.read(size)
-            try:
-                fout.write(aes.decrypt(nonce, data, struct.pack(">Q?", index, last)))
-            except (InvalidTag, ValueError) as exc:
-                raise BackupError("无法解密备份：密钥不对或文件已损坏") from exc
+            aad = struct.pack(">Q?", index, last)
+            if aes is None:
+                aes, block = _open_first(keys, nonce, data, aad)
+            else:
+                try:
+                    block = aes.decrypt(nonce, data, aad)
+                except (InvalidTag, ValueError) as exc:
+                    raise BackupError(_UNREADABLE) from exc
+            fout.write(block)
             index += 1
             if last:
                 break
+
+
+def _open_first(keys: list[AESGCM], nonce: bytes, data: bytes, aad: bytes):
+    for aes in keys:
+        try:
+            return aes, aes.decrypt(nonce, data, aad)
+        except (InvalidTag, ValueError):
+            continue
+    raise BackupError(_UNREADABLE)
 
 
 def _pg_args() -> tuple[list[str], dict[str, str]]:
@@ -187,3 +219,63 @@ def restore_backup(*, source: Path) -> dict:
         if letters.exists():
             shutil.copytree(letters, _letters(), dirs_exist_ok=True)
     return manifest
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+DEFAULT_KEEP_DAYS = 90
+
+
+def backup_dir() -> Path:
+    """Where backups are kept for the retention rule: GUANAI_BACKUP_DIR (default: the data
+    dir's `backups/`). A backup written elsewhere is the operator's to keep or delete."""
+    folder = getattr(settings, "GUANAI_BACKUP_DIR", None) or os.environ.get("GUANAI_BACKUP_DIR")
+    return Path(folder) if folder else Path(settings.DATA_DIR) / "backups"
+
+
+def keep_days() -> int:
+    """How long a backup is kept: GUANAI_BACKUP_KEEP_DAYS (default 90 days)."""
+    value = getattr(settings, "GUANAI_BACKUP_KEEP_DAYS", None)
+    if value is None:
+        value = os.environ.get("GUANAI_BACKUP_KEEP_DAYS") or DEFAULT_KEEP_DAYS
+    return int(value)
+
+
+def backups(folder: Path | None = None) -> list[tuple[Path, datetime]]:
+    """The backup files of a folder (those starting with the backup's magic bytes), oldest
+    first, with the time each was written (the file's modification time: the manifest that
+    dates it is inside the encryption)."""
+    folder = backup_dir() if folder is None else folder
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        try:
+            if not path.is_file():
+                continue
+            with path.open("rb") as fh:
+                if fh.read(len(MAGIC)) != MAGIC:
+                    continue
+            found.append((path, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+        except OSError:
+            continue
+    return sorted(found, key=lambda item: item[1])
+
+
+def expired_backups(*, now: datetime, days: int, folder: Path | None = None) -> list[Path]:
+    """Backups written more than `days` days before `now`."""
+    limit = now - timedelta(days=days)
+    return [path for path, written in backups(folder) if written < limit]
+
+
+def prune_backups(*, now: datetime, days: int, folder: Path | None = None) -> list[Path]:
+    """Delete the backups older than the retention; returns those deleted."""
+    gone = expired_backups(now=now, days=days, folder=folder)
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
+
+
+def backups_before(when: datetime, folder: Path | None = None) -> list[datetime]:
+    """When each backup written before `when` was written (they hold the data of that day)."""
+    return [written for _path, written in backups(folder) if written <= when]
