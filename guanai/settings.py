@@ -20,6 +20,10 @@ DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
 with contextlib.suppress(OSError):  # a folder owned by someone else: theirs to set
     DATA_DIR.chmod(0o700)
 (DATA_DIR / "static").mkdir(exist_ok=True)
+# Backups kept for the retention rule (`guanai prune-backups`; anonymisation counts the backups
+# that still hold its children): docs/privacy.md, docs/deploy.md.
+GUANAI_BACKUP_DIR = os.environ.get("GUANAI_BACKUP_DIR") or str(DATA_DIR / "backups")
+GUANAI_BACKUP_KEEP_DAYS = int(os.environ.get("GUANAI_BACKUP_KEEP_DAYS", "90"))
 
 
 def _env_secret(name: str, default: str | None = None) -> str | None:

@@ -223,22 +223,16 @@ def restore_backup(*, source: Path) -> dict:
 
 # --- retention ----------------------------------------------------------------------------------
 
-DEFAULT_KEEP_DAYS = 90
-
 
 def backup_dir() -> Path:
     """Where backups are kept for the retention rule: GUANAI_BACKUP_DIR (default: the data
     dir's `backups/`). A backup written elsewhere is the operator's to keep or delete."""
-    folder = getattr(settings, "GUANAI_BACKUP_DIR", None) or os.environ.get("GUANAI_BACKUP_DIR")
-    return Path(folder) if folder else Path(settings.DATA_DIR) / "backups"
+    return Path(settings.GUANAI_BACKUP_DIR)
 
 
 def keep_days() -> int:
     """How long a backup is kept: GUANAI_BACKUP_KEEP_DAYS (default 90 days)."""
-    value = getattr(settings, "GUANAI_BACKUP_KEEP_DAYS", None)
-    if value is None:
-        value = os.environ.get("GUANAI_BACKUP_KEEP_DAYS") or DEFAULT_KEEP_DAYS
-    return int(value)
+    return int(settings.GUANAI_BACKUP_KEEP_DAYS)
 
 
 def backups(folder: Path | None = None) -> list[tuple[Path, datetime]]:

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         for label, count in report.rows.items():
             if count:
                 self.stdout.write(f"  {label}：{count} 行")
-        if report.files:
-            self.stdout.write(f"  照片文件：{report.files} 个")
+        for line in report.lines():
+            self.stdout.write(line)
         if not report.children:
             self.stdout.write("没有需要匿名化的儿童。")
