@@ -125,6 +125,7 @@ def replica_reads(get_response: Callable) -> Callable:
             and not pinned
             and wants_replica(request.path_info)
             and replica_configured()
+            and not connections[PRIMARY].in_atomic_block  # the router would read the primary
             and replica_answers()
         )
         with reading_replica(on):

@@ -3,6 +3,8 @@ does not answer (issue #19). Runs on SQLite and PostgreSQL alike; the same behav
 real streaming replica: real_replica.py."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -23,6 +25,27 @@ ROUTED = override_settings(
 )
 
 
+@contextmanager
+def replica_alias(settings_dict: dict) -> Iterator[None]:
+    """The `replica` alias on these settings for one test; the configured one (when
+    GUANAI_DB_REPLICA_URL is set) comes back afterwards. A new connection object: the test
+    case's guards cover only the objects that existed when it started."""
+    before = connections.settings.get(REPLICA)
+    if before is not None:
+        connections[REPLICA].close()
+        del connections[REPLICA]
+    connections.settings[REPLICA] = settings_dict
+    try:
+        yield
+    finally:
+        connections[REPLICA].close()
+        del connections[REPLICA]
+        if before is None:
+            del connections.settings[REPLICA]
+        else:
+            connections.settings[REPLICA] = before
+
+
 @pytest.fixture
 def unreachable(transactional_db, cast, tmp_path):
     """A `replica` alias whose database cannot be opened (as a stopped standby)."""
@@ -31,26 +54,16 @@ def unreachable(transactional_db, cast, tmp_path):
         broken["NAME"] = str(tmp_path / "no such dir" / "replica.sqlite3")
     else:
         broken.update(HOST="127.0.0.1", PORT="1", OPTIONS={"connect_timeout": 3})
-    connections.settings[REPLICA] = broken
     db_router._down_until = 0.0
-    try:
+    with replica_alias(broken):
         yield
-    finally:
-        connections[REPLICA].close()
-        del connections[REPLICA]
-        del connections.settings[REPLICA]
-        db_router._down_until = 0.0
+    db_router._down_until = 0.0
 
 
 @pytest.fixture
 def mirror(transactional_db):
-    connections.settings[REPLICA] = {**connections[PRIMARY].settings_dict}
-    try:
+    with replica_alias({**connections[PRIMARY].settings_dict}):
         yield
-    finally:
-        connections[REPLICA].close()
-        del connections[REPLICA]
-        del connections.settings[REPLICA]
 
 
 def test_sessions_and_tokens_are_read_from_the_primary_in_a_report_request(mirror):
