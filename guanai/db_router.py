@@ -12,8 +12,9 @@ Turned on by `GUANAI_DB_REPLICA_URL` (settings add the `replica` alias, this rou
   counted in the statistics) whichever web process answers.
 * Everything else — cards, contacts, the due list a teacher works from, logins, background
   jobs, commands — reads the primary, as it does without a replica. So does the session and
-  login bookkeeping within a report request (PRIMARY_APPS, PRIMARY_MODELS): a session row written moments ago
-  may not have reached a lagging replica, and reading it there would log the user out.
+  login bookkeeping within a report request (PRIMARY_APPS, PRIMARY_MODELS): a session row
+  written moments ago may not have reached a lagging replica, and reading it there would log
+  the user out.
 * A replica that does not answer is left alone for DOWN_SECONDS (30): its report requests read
   the primary meanwhile (slower, never a failed page), and a warning is logged once.
 """
