@@ -84,7 +84,13 @@ class RoundRobin:
         )
         self.ready.set()
         self.loop.run_forever()
+        # stopped: no new connections, and the pipes still open end before the loop closes
         server.close()
+        pipes = asyncio.all_tasks(self.loop)
+        for task in pipes:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pipes, return_exceptions=True))
+        self.loop.close()
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
