@@ -11,16 +11,24 @@ Turned on by `GUANAI_DB_REPLICA_URL` (settings add the `replica` alias, this rou
   something: the pin cookie keeps read-your-writes (a teacher who just logged a visit sees it
   counted in the statistics) whichever web process answers.
 * Everything else — cards, contacts, the due list a teacher works from, logins, background
-  jobs, commands — reads the primary, as it does without a replica.
+  jobs, commands — reads the primary, as it does without a replica. So does the session and
+  login bookkeeping within a report request (PRIMARY_APPS, PRIMARY_MODELS): a session row
+  written moments ago may not have reached a lagging replica, and reading it there would log
+  the user out.
+* A replica that does not answer is left alone for DOWN_SECONDS (30): its report requests read
+  the primary meanwhile (slower, never a failed page), and a warning is logged once.
 """
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import connections
+from django.db import DatabaseError, connections
+
+logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 PRIMARY = "default"
@@ -35,6 +43,12 @@ REPLICA_PATHS = tuple(
     if p
 )
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Sessions, API tokens and login lockouts: written moments before they are read (a login, a
+# token just issued, every request's session save): always the primary.
+PRIMARY_APPS = {"sessions", "axes"}
+PRIMARY_MODELS = {"accounts.apitoken"}
+DOWN_SECONDS = 30
+_down_until = 0.0
 
 _replica_ok: ContextVar[bool] = ContextVar("guanai_replica_ok", default=False)
 
@@ -65,6 +79,8 @@ class ReplicaRouter:
             return PRIMARY
         if connections[PRIMARY].in_atomic_block:
             return PRIMARY  # a transaction reads what it writes
+        if model._meta.app_label in PRIMARY_APPS or model._meta.label_lower in PRIMARY_MODELS:
+            return PRIMARY
         return REPLICA
 
     def db_for_write(self, model, **hints) -> str:
@@ -79,6 +95,24 @@ class ReplicaRouter:
         return False if db == REPLICA else None
 
 
+def replica_answers() -> bool:
+    """Whether the replica can be read now: connects if need be (its OPTIONS' connect_timeout
+    bounds the wait); one that failed is not tried again for DOWN_SECONDS."""
+    global _down_until
+    if time.monotonic() < _down_until:
+        return False
+    replica = connections[REPLICA]
+    try:
+        if replica.connection is None:  # ensure_connection(), which tests may not call
+            with replica.wrap_database_errors:
+                replica.connect()
+    except DatabaseError as exc:
+        _down_until = time.monotonic() + DOWN_SECONDS
+        logger.warning("read replica unreachable, reports read the primary: %s", exc)
+        return False
+    return True
+
+
 def replica_reads(get_response: Callable) -> Callable:
     """Middleware: mark report/statistics/export requests as replica readers, and pin a
     browser to the primary for PIN_SECONDS after it wrote (a cookie, so any web process
@@ -87,7 +121,14 @@ def replica_reads(get_response: Callable) -> Callable:
     def middleware(request):
         pinned_until = request.COOKIES.get(PIN_COOKIE, "")
         pinned = pinned_until.isdigit() and int(pinned_until) > time.time()
-        on = request.method not in WRITE_METHODS and not pinned and wants_replica(request.path_info)
+        on = (
+            request.method not in WRITE_METHODS
+            and not pinned
+            and wants_replica(request.path_info)
+            and replica_configured()
+            and not connections[PRIMARY].in_atomic_block  # the router would read the primary
+            and replica_answers()
+        )
         with reading_replica(on):
             response = get_response(request)
         if request.method in WRITE_METHODS and response.status_code < 400:

@@ -154,6 +154,11 @@ if os.environ.get("GUANAI_DB_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         os.environ["GUANAI_DB_REPLICA_URL"], conn_max_age=60
     )
+    # A replica that does not answer is noticed in seconds, not after the OS's TCP timeout
+    # (db_router.replica_answers then reads the primary).
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # Tests: Django's mirror takes only the test database's NAME; the host and port stay the
+    # standby's, where the test database created on the primary arrives by streaming.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["guanai.db_router.ReplicaRouter"]
     MIDDLEWARE.insert(
