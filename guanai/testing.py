@@ -2,9 +2,12 @@
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connections
 from django.utils import timezone
 
 from guanai.accounts.models import Role, RoleAssignment, User
@@ -227,3 +230,24 @@ def assert_scoped(
         response = getattr(client, method)(url, **kwargs)
         expected = ok if name in allowed else not_found
         assert response.status_code == expected, (name, url, response.status_code)
+
+
+@contextmanager
+def replica_alias(settings_dict: dict) -> Iterator[None]:
+    """The `replica` alias on these settings for one test; the configured one (when
+    GUANAI_DB_REPLICA_URL is set) comes back afterwards. A new connection object: the test
+    case's guards cover only the objects that existed when it started."""
+    before = connections.settings.get("replica")
+    if before is not None:
+        connections["replica"].close()
+        del connections["replica"]
+    connections.settings["replica"] = settings_dict
+    try:
+        yield
+    finally:
+        connections["replica"].close()
+        del connections["replica"]
+        if before is None:
+            del connections.settings["replica"]
+        else:
+            connections.settings["replica"] = before

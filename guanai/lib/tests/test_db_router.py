@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from guanai import db_router
 from guanai.children.models import Child
 from guanai.db_router import PIN_COOKIE, PRIMARY, REPLICA, ReplicaRouter, reading_replica
-from guanai.testing import login
+from guanai.testing import login, replica_alias
 
 ROUTED = override_settings(
     DATABASE_ROUTERS=["guanai.db_router.ReplicaRouter"],
@@ -21,15 +21,11 @@ ROUTED = override_settings(
 
 @pytest.fixture
 def replica(transactional_db, cast):
-    """Added after the test database is set up, so the test case's guards do not cover it."""
-    connections.settings[REPLICA] = {**connections[PRIMARY].settings_dict}
-    try:
+    """Added after the test database is set up, so the test case's guards do not cover it; a
+    configured replica (GUANAI_DB_REPLICA_URL) comes back afterwards (`replica_alias`)."""
+    with replica_alias({**connections[PRIMARY].settings_dict}):
         connections[REPLICA].connect()  # opened here: the test case allows only its own aliases
         yield connections[REPLICA]
-    finally:
-        connections[REPLICA].close()
-        del connections[REPLICA]
-        del connections.settings[REPLICA]
 
 
 def test_without_a_replica_everything_reads_the_primary(db):

@@ -3,8 +3,6 @@ does not answer (issue #19). Runs on SQLite and PostgreSQL alike; the same behav
 real streaming replica: real_replica.py."""
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -17,33 +15,12 @@ from guanai import db_router
 from guanai.accounts.models import ApiToken
 from guanai.children.models import Child
 from guanai.db_router import PRIMARY, REPLICA, ReplicaRouter, reading_replica
-from guanai.testing import login
+from guanai.testing import login, replica_alias
 
 ROUTED = override_settings(
     DATABASE_ROUTERS=["guanai.db_router.ReplicaRouter"],
     MIDDLEWARE=[*settings.MIDDLEWARE, "guanai.db_router.replica_reads"],
 )
-
-
-@contextmanager
-def replica_alias(settings_dict: dict) -> Iterator[None]:
-    """The `replica` alias on these settings for one test; the configured one (when
-    GUANAI_DB_REPLICA_URL is set) comes back afterwards. A new connection object: the test
-    case's guards cover only the objects that existed when it started."""
-    before = connections.settings.get(REPLICA)
-    if before is not None:
-        connections[REPLICA].close()
-        del connections[REPLICA]
-    connections.settings[REPLICA] = settings_dict
-    try:
-        yield
-    finally:
-        connections[REPLICA].close()
-        del connections[REPLICA]
-        if before is None:
-            del connections.settings[REPLICA]
-        else:
-            connections.settings[REPLICA] = before
 
 
 @pytest.fixture
