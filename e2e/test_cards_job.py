@@ -27,6 +27,8 @@ def test_leader_prints_the_whole_school_in_the_background(
     from guanai.children import cards_pdf as P
     from guanai.jobs.services import run_job
 
+    # Rendering PDFs in the live server shares two cores with the browser: allow it time.
+    page.set_default_timeout(30_000)
     login(page, live_server.url, "zx_leader")
     page.goto(f"{live_server.url}/children/?school=HS-ZX")
     page.locator("#print-school-cards").click()
