@@ -118,6 +118,9 @@ def cards_job_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_job(request, pk)
     path = cards_path(job.pk)
     until = kept_until(job.finished_at)
+    if job.status == JobStatus.FAILED:
+        messages.warning(request, "这次生成没有成功，请重新生成")
+        return redirect(school_url(job.school))
     if job.status != JobStatus.SUCCEEDED or not job.result:
         messages.info(request, "档卡还在生成，请稍候")
         return redirect("children:cards_job", pk=job.pk)
