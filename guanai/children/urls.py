@@ -1,12 +1,15 @@
 from django.urls import path
 
-from . import views, views_xueji
+from . import views, views_cards, views_xueji
 
 app_name = "children"
 urlpatterns = [
     path("", views.child_list, name="list"),
     path("new/", views.child_create, name="create"),
     path("cards.pdf", views.cards_print, name="cards_pdf"),
+    path("cards/school/", views_cards.school_cards, name="cards_school"),
+    path("cards/jobs/<int:pk>/", views_cards.cards_job, name="cards_job"),
+    path("cards/jobs/<int:pk>/cards.pdf", views_cards.cards_job_pdf, name="cards_job_pdf"),
     path("<int:pk>/", views.child_detail, name="detail"),
     path("<int:pk>/edit/", views.child_edit, name="edit"),
     path("xueji/mismatch/", views_xueji.mismatch_list, name="xueji_mismatch"),

@@ -1,6 +1,6 @@
 """Pages: the child list, the card, edit and add, printable cards. Scope via visible_to()."""
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from guanai.accounts import scope
@@ -357,11 +358,13 @@ def _print_school(request: HttpRequest) -> School | None:
 @writer_required
 def cards_print(request: HttpRequest) -> HttpResponse:
     """Printable cards (一人一卡) as PDF: a class's (`?class=`) or one child's (`?child=`), for
-    those who print for the class (class teacher, grade and school leaders, the town). Full ID
-    numbers only for those who read them; each print is logged."""
+    those who print for the class (class teacher, grade and school leaders, the town), made in
+    the request. A whole school (`?school=`) is a background job (views_cards). Full ID numbers
+    only for those who read them, by role or under a grant; each print is logged, a grant's use
+    with its reference."""
     from guanai.lib.pdf import MISSING_FONT
 
-    from .cards_pdf import cards_pdf, school_cards
+    from .cards_pdf import cards_pdf, log_grant_uses, print_detail, printable, shows_full_ids
 
     g = request.GET
     if g.get("child", "").isdigit():
@@ -375,41 +378,29 @@ def cards_print(request: HttpRequest) -> HttpResponse:
         klass = get_object_or_404(
             scope.classes(request.user, "print").select_related("school"), pk=g["class"]
         )
-        children = list(
-            _scope(request)
-            .filter(school_class=klass, enrolment="enrolled")
-            .select_related("school", "school_class", "guardian", "responsible_teacher")
-            .prefetch_related("parents")
-            .order_by("name", "pk")
-        )
+        children = list(printable(_scope(request).filter(school_class=klass)))
         title = f"{klass.school.name} {klass} 档案卡"
         if not children:
             messages.info(request, f"{klass} 没有在读学生，没有可打印的档卡")
             return redirect("children:list")
     elif g.get("school", "").strip():
-        school = get_object_or_404(scope.schools(request.user, "view"), code=g["school"].strip())
-        if not scope.holds(request.user, "print", town_id=school.town_id, school_id=school.pk):
-            raise PermissionDenied("全校档卡由校领导和镇管理员打印；班主任请按班打印")
-        children = school_cards(_scope(request), school)
-        title = f"{school.name} 全校档案卡"
-        if not children:
-            messages.info(request, f"{school.name} 没有在读学生，没有可打印的档卡")
-            return redirect("children:list")
+        url = reverse("children:cards_school")
+        return redirect(f"{url}?{urlencode({'school': g['school'].strip()})}")
     else:
         raise Http404("请选择学校、班级或学生")
     try:
         data = cards_pdf(children, user=request.user, title=title)
     except RuntimeError:
         return HttpResponse(MISSING_FONT, status=503, content_type="text/plain; charset=utf-8")
-    full = card_access(request.user) == FULL
     log_access(
         request=request,
         user=request.user,
         action=AccessAction.EXPORT,
         child=children[0] if len(children) == 1 else None,
         school=children[0].school,
-        detail=f"打印档卡 {len(children)} 张{'（含完整身份证号）' if full else ''}：{title}",
+        detail=print_detail(len(children), title, full=shows_full_ids(request.user, children)),
     )
+    log_grant_uses(request.user, children, request=request)
     name = quote(f"{title}.pdf")
     return HttpResponse(
         data,
