@@ -5,3 +5,6 @@ class ChildrenConfig(AppConfig):
     name = "guanai.children"
     label = "children"
     verbose_name = "一人一卡"
+
+    def ready(self) -> None:
+        from . import tasks  # noqa: F401 — registers the school cards job with the worker
