@@ -233,6 +233,8 @@ api.add_decorator(_scope_before_body, mode="view")
 # Routers are mounted after the handlers above exist (their modules import this one's helpers).
 from guanai.accounts.api import router as accounts_router
 from guanai.activities import api as activities_api
+from guanai.activities.api_donations import donations_router
+from guanai.activities.api_homes import homes_router
 from guanai.care import api as care_api
 from guanai.children.api import router as children_router
 from guanai.contacts import api as contacts_api
@@ -264,8 +266,8 @@ api.add_router("/rectifications", rectifications_router)
 api.add_router("/stats", stats_router)
 api.add_router("/psych", care_api.router)
 api.add_router("/activities", activities_api.activities_router)
-api.add_router("/donations", activities_api.donations_router)
-api.add_router("/homes", activities_api.homes_router)
+api.add_router("/donations", donations_router)
+api.add_router("/homes", homes_router)
 api.add_router("/offline", offline_router)
 api.add_router("/incidents", protection_api.incidents_router)
 api.add_router("/dropout-cases", protection_api.dropout_router)

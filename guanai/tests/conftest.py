@@ -106,6 +106,7 @@ def records(cast, users, kids) -> Records:
         due_on=today,
         by=users["town"],
     )
+    from guanai.activities import donations, homes
     from guanai.activities import services as activities
 
     activity = activities.create_activity(
@@ -113,12 +114,12 @@ def records(cast, users, kids) -> Records:
         values={"kind": "proxy_parent", "title": "代理家长活动", "starts_on": today},
         by=users["zx_leader"],
     )
-    donation = activities.record_donation(
+    donation = donations.record_donation(
         school=zx,
         values={"donor": "县妇联", "kind": "money", "amount": "100", "received_on": today},
         by=users["zx_leader"],
     )
-    home = activities.create_home(school=zx, values={"name": "留守儿童之家"}, by=users["zx_leader"])
+    home = homes.create_home(school=zx, values={"name": "留守儿童之家"}, by=users["zx_leader"])
     from guanai.privacy.services import record_request
 
     guardian_request = record_request(
