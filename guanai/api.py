@@ -239,8 +239,8 @@ from guanai.care import api as care_api
 from guanai.children.api import router as children_router
 from guanai.contacts import api as contacts_api
 from guanai.contacts import api_rounds as contacts_rounds_api
-from guanai.inspections.api import rectifications_router
 from guanai.inspections.api import router as inspections_router
+from guanai.inspections.api_rectifications import rectifications_router
 from guanai.offline.api import router as offline_router
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router

@@ -85,20 +85,21 @@ def records(cast, users, kids) -> Records:
         reason_asked="",
     )
     from guanai.children.models import Child
+    from guanai.inspections import findings, rectifications
     from guanai.inspections import services as inspections
 
     inspection = inspections.create_inspection(
         school=zx, planned_on=today, sample_size=3, seed="r", by=users["town"]
     )
     inspections.advance(inspection=inspection, to="in_progress", by=users["town"])
-    finding = inspections.record_finding(
+    finding = findings.record_finding(
         inspection=inspection,
         child=Child.objects.get(pk=inspection.sample[0]),
         visited=True,
         checks=[{"field": "address", "correct": False, "found": "新村"}],
         by=users["town"],
     )
-    item = inspections.raise_item(
+    item = rectifications.raise_item(
         inspection=inspection,
         school=zx,
         title="补齐家访记录",
