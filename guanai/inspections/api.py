@@ -1,6 +1,6 @@
-"""/api/v1 routes of the 督导检查 app: `router` (mounted at /api/v1/inspections), with the
-findings routes of api_findings.py mounted on it; `rectifications_router`
-(/api/v1/rectifications) is api_rectifications.py.
+"""/api/v1 routes of the 督导检查 app: `router` (mounted at /api/v1/inspections), which also
+carries the findings routes of api_findings.py; `rectifications_router` (/api/v1/rectifications)
+is api_rectifications.py.
 
 Reading an inspection: town administrators and inspectors (their town's schools), leaders of the
 inspected school (the sample only once the inspection has started). Working on one — drawing,
@@ -26,8 +26,6 @@ from guanai.lib.bounds import Id, LazyOut, Pages
 from guanai.lib.errors import Invalid
 
 from . import attachments, services
-from .api_access import may_inspect, visible_inspection, workable_inspection
-from .api_findings import findings_router
 from .models import (
     Attachment,
     Inspection,
@@ -116,6 +114,10 @@ def sample_rows(inspections: list[Inspection]) -> dict[int, dict[str, Any]]:
     }
 
 
+def may_inspect(user, inspection: Inspection) -> bool:
+    return Inspection.objects.inspectable_by(user).filter(pk=inspection.pk).exists()
+
+
 def inspection_out(
     inspection: Inspection, *, user, rows: dict | None = None, show: bool | None = None
 ) -> dict[str, Any]:
@@ -164,6 +166,20 @@ def _people(ids: list[int] | None) -> list[User] | None:
     return people
 
 
+def _visible(request: HttpRequest, pk: int) -> Inspection:
+    qs = Inspection.objects.visible_to(request.user).select_related("school")
+    return get_object_or_404(qs, pk=pk)
+
+
+def _workable(request: HttpRequest, pk: int) -> Inspection:
+    """An inspection the user may work on: 404 outside the scope, 403 for a reader."""
+    inspection = _visible(request, pk)
+    services.check_inspect(request.user)
+    if not may_inspect(request.user, inspection):
+        raise PermissionDenied("只有镇管理员和督导员可以进行督导检查")
+    return inspection
+
+
 @router.post("", response={201: InspectionOut, 422: ErrorsOut})
 def create(request: HttpRequest, payload: InspectionIn):
     """Plan an inspection of a school and draw its sample (town administrators, inspectors)."""
@@ -208,14 +224,14 @@ def list_inspections(request: HttpRequest, filters: Query[InspectionFilter]):
 
 @router.get("/{inspection_id}", response=InspectionOut)
 def detail(request: HttpRequest, inspection_id: Id):
-    return inspection_out(visible_inspection(request, inspection_id), user=request.user)
+    return inspection_out(_visible(request, inspection_id), user=request.user)
 
 
 @router.patch("/{inspection_id}", response={200: InspectionOut, 422: ErrorsOut})
 def update(request: HttpRequest, inspection_id: Id, payload: InspectionPatch):
     """Change the date, the inspectors, the earlier inspection or the meeting record (never the
     sample); only the fields sent change."""
-    inspection = workable_inspection(request, inspection_id)
+    inspection = _workable(request, inspection_id)
     sent = payload.model_fields_set
     services.update_inspection(
         inspection=inspection,
@@ -265,7 +281,7 @@ def _attachments_url(inspection_id: int, item_id: int) -> str:
 @router.get("/{inspection_id}/checklist", response=list[ChecklistItemOut])
 def checklist(request: HttpRequest, inspection_id: Id):
     """The checklist with scores, notes and the files on each item."""
-    inspection = visible_inspection(request, inspection_id)
+    inspection = _visible(request, inspection_id)
     items = inspection.checklist.prefetch_related("attachments")
     return [
         {
@@ -287,7 +303,7 @@ def checklist(request: HttpRequest, inspection_id: Id):
     "/{inspection_id}/checklist/{checklist_item_id}/attachments", response=list[AttachmentOut]
 )
 def list_attachments(request: HttpRequest, inspection_id: Id, checklist_item_id: Id):
-    inspection = visible_inspection(request, inspection_id)
+    inspection = _visible(request, inspection_id)
     item = get_object_or_404(inspection.checklist, pk=checklist_item_id)
     base = _attachments_url(inspection.pk, item.pk)
     return [attachment_out(a, f"{base}/{a.pk}") for a in item.attachments.all()]
@@ -306,7 +322,7 @@ def add_attachments(
     """Photos (JPEG/PNG, re-encoded) and documents (PDF, .docx, .xlsx, recognised by their
     bytes; 10 MB each, 5 at once) on a checklist item — multipart, field `files`. Inspectors,
     until the inspection is closed."""
-    inspection = workable_inspection(request, inspection_id)  # before the body (guanai/api.py)
+    inspection = _workable(request, inspection_id)  # before the body (guanai/api.py)
     item = get_object_or_404(inspection.checklist, pk=checklist_item_id)
     added = attachments.attach_to_item(item=item, files=list(files), by=request.user)
     base = _attachments_url(inspection.pk, item.pk)
@@ -314,7 +330,7 @@ def add_attachments(
 
 
 def _attachment(request: HttpRequest, inspection_id: int, item_id: int, pk: int) -> Attachment:
-    inspection = visible_inspection(request, inspection_id)
+    inspection = _visible(request, inspection_id)
     return get_object_or_404(
         Attachment.objects.filter(checklist_item__inspection=inspection).select_related(
             "school", "checklist_item__inspection"
@@ -347,7 +363,7 @@ def delete_attachment(
     request: HttpRequest, inspection_id: Id, checklist_item_id: Id, attachment_id: Id
 ):
     """Take a file off a checklist item (inspectors, until the inspection is closed)."""
-    workable_inspection(request, inspection_id)
+    _workable(request, inspection_id)
     attachment = _attachment(request, inspection_id, checklist_item_id, attachment_id)
     attachments.remove_attachment(attachment=attachment, by=request.user)
     return Status(204, None)
@@ -360,7 +376,7 @@ class VerifyOut(Schema):
 @router.get("/{inspection_id}/verify", response=VerifyOut)
 def verify(request: HttpRequest, inspection_id: Id):
     """Re-derive the sample from the stored seed and list: `reproduced` when it matches."""
-    inspection = visible_inspection(request, inspection_id)
+    inspection = _visible(request, inspection_id)
     if not (inspection.sample_open or may_inspect(request.user, inspection)):
         raise PermissionDenied("检查开始后才能查看抽样")
     return {"reproduced": services.reproduced(inspection)}
@@ -374,11 +390,11 @@ class StatusIn(Schema):
 @router.post("/{inspection_id}/status", response={200: InspectionOut, 422: ErrorsOut})
 def set_status(request: HttpRequest, inspection_id: Id, payload: StatusIn):
     """Start the visit (the school then sees the sample), report, close."""
-    inspection = workable_inspection(request, inspection_id)
+    inspection = _workable(request, inspection_id)
     services.advance(inspection=inspection, to=payload.status, by=request.user)
     return inspection_out(inspection, user=request.user)
 
 
-# The findings routes: ninja lists a child router's routes after its parent's own, where they were
-# when they lived in this module.
-router.add_router("", findings_router)
+# The findings routes are api_findings.py's, on this same router: imported last, so that they
+# come after the routes above (their order in the schema) and find this module's helpers.
+from . import api_findings  # noqa: F401

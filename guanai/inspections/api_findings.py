@@ -1,7 +1,6 @@
 """/api/v1/inspections/{id}/findings, …/accuracy and /api/v1/inspections/corrections/{id}: what
 the visit found for each sampled child, the card accuracy, and the class teacher's decision on
-a proposed correction. `findings_router` is mounted on api.py's `router` (same prefix and tag),
-after its own routes.
+a proposed correction. The routes are on api.py's `router`, which imports this module last.
 
 Operation ids are those the routes had in api.py, so clients generated from the schema keep
 their names."""
@@ -11,7 +10,7 @@ from typing import Any, Literal
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Schema, Status
 from pydantic import ConfigDict
 
 from guanai.api_common import ErrorsOut
@@ -20,10 +19,8 @@ from guanai.lib.bounds import Id
 from guanai.lib.errors import Invalid
 
 from . import findings
-from .api_access import may_inspect, visible_inspection, workable_inspection
+from .api import _visible, _workable, may_inspect, router
 from .models import CheckField, Correction, FindingCheck
-
-findings_router = Router()
 
 
 class CheckIn(Schema):
@@ -85,14 +82,14 @@ def finding_out(finding) -> dict[str, Any]:
     }
 
 
-@findings_router.post(
+@router.post(
     "/{inspection_id}/findings",
     response={201: FindingOut, 422: ErrorsOut},
     operation_id="guanai_inspections_api_add_finding",
 )
 def add_finding(request: HttpRequest, inspection_id: Id, payload: FindingIn):
     """What the visit found for a sampled child; wrong values become proposed corrections."""
-    inspection = workable_inspection(request, inspection_id)
+    inspection = _workable(request, inspection_id)
     child = Child.objects.filter(pk=payload.child, school=inspection.school).first()
     if child is None or child.pk not in inspection.sample:
         raise Invalid({"child": "该儿童不在本次抽样名单中"})
@@ -108,13 +105,13 @@ def add_finding(request: HttpRequest, inspection_id: Id, payload: FindingIn):
     return Status(201, finding_out(finding))
 
 
-@findings_router.get(
+@router.get(
     "/{inspection_id}/findings",
     response=list[FindingOut],
     operation_id="guanai_inspections_api_list_findings",
 )
 def list_findings(request: HttpRequest, inspection_id: Id):
-    inspection = visible_inspection(request, inspection_id)
+    inspection = _visible(request, inspection_id)
     if not (inspection.sample_open or may_inspect(request.user, inspection)):
         raise PermissionDenied("检查开始后才能查看走访结果")
     rows = inspection.findings.select_related("child").prefetch_related("checks")
@@ -139,7 +136,7 @@ class AccuracyOut(Schema):
     discrepancies: list[DiscrepancyOut]
 
 
-@findings_router.get(
+@router.get(
     "/{inspection_id}/accuracy",
     response=AccuracyOut,
     operation_id="guanai_inspections_api_accuracy",
@@ -147,7 +144,7 @@ class AccuracyOut(Schema):
 def accuracy(request: HttpRequest, inspection_id: Id):
     """The school's card accuracy in this inspection (fields checked vs wrong) and the list of
     discrepancies."""
-    inspection = visible_inspection(request, inspection_id)
+    inspection = _visible(request, inspection_id)
     if not (inspection.sample_open or may_inspect(request.user, inspection)):
         raise PermissionDenied("检查开始后才能查看走访结果")
     return findings.accuracy(inspection)
@@ -158,7 +155,7 @@ class DecisionIn(Schema):
     accept: bool
 
 
-@findings_router.post(
+@router.post(
     "/corrections/{check_id}",
     response={200: CheckOut, 422: ErrorsOut},
     operation_id="guanai_inspections_api_decide",
