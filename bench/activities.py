@@ -3,8 +3,8 @@ the demo town (the coverage per class, the home-page panel, the fairness list, a
 and never-came list, a child's activities on the card), for the town administrator and a
 school leader; the participants chosen from a list (the overdue: the contacts' due list; the
 never-reached: no contact this term) for an activity of 中心小学; the time of N allocations
-against one donation (each locks the donation's row, `services.allocate`) and of the donor's
-certificate PDF of that donation (`services.certificate_pdf`).
+against one donation (each locks the donation's row, `donations.allocate`) and of the donor's
+certificate PDF of that donation (`donations.certificate_pdf`).
 
     DATABASE_URL=sqlite:////tmp/demo.sqlite3 .venv/bin/python bench/activities.py
     (a database where `guanai init --demo` or guanai.demo.load_demo + activities.demo.load ran)
@@ -38,7 +38,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from guanai.accounts.models import User
-    from guanai.activities import services
+    from guanai.activities import donations, homes, services
     from guanai.activities.models import Activity, Home
     from guanai.children.models import Child
     from guanai.org.models import School
@@ -53,9 +53,9 @@ def main() -> None:
         reads = {
             "coverage": lambda u=user: services.coverage(u),
             "home panel": lambda u=user: services.home_panel(u),
-            "fairness": lambda u=user: services.fairness(u),
-            "home month": lambda u=user: services.monthly_use(home, u),
-            "home never came": lambda u=user: list(services.never_came(home, u)),
+            "fairness": lambda u=user: donations.fairness(u),
+            "home month": lambda u=user: homes.monthly_use(home, u),
+            "home never came": lambda u=user: list(homes.never_came(home, u)),
             "card activities": lambda u=user: services.activities_for_child(child, u),
             "pick: overdue": lambda u=user: list(
                 services.candidates(u, activity, listed="overdue")
@@ -77,7 +77,7 @@ def main() -> None:
     school = School.objects.get(code="HS-ZX")
     kids = list(Child.objects.filter(school=school).active()[:50])
     with transaction.atomic():
-        donation = services.record_donation(
+        donation = donations.record_donation(
             school=school,
             values={
                 "donor": "bench",
@@ -89,7 +89,7 @@ def main() -> None:
         )
         t0 = time.perf_counter()
         for i in range(args.allocations):
-            services.allocate(
+            donations.allocate(
                 donation=donation,
                 child=kids[i % len(kids)],
                 values={"amount": Decimal(1), "handed_on": donation.received_on, "handed_by": "b"},
@@ -101,14 +101,14 @@ def main() -> None:
             f"{args.allocations} allocations: {spent * 1000 / args.allocations:.2f} ms each,"
             f" balance {donation.balance()}"
         )
-        services.set_stories(
+        donations.set_stories(
             donation=donation, stories="孩子们用这笔钱买了冬衣。\n一位奶奶写来感谢信。", by=leader
         )
         best = float("inf")
         for _ in range(args.repeat):
             with CaptureQueriesContext(connection) as q:
                 t0 = time.perf_counter()
-                pdf = services.certificate_pdf(donation)
+                pdf = donations.certificate_pdf(donation)
                 best = min(best, time.perf_counter() - t0)
         print(
             f"certificate PDF ({args.allocations} allocations): {best * 1000:.0f} ms (best),"

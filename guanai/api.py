@@ -241,12 +241,14 @@ api.add_decorator(_scope_before_body, mode="view")
 # Routers are mounted after the handlers above exist (their modules import this one's helpers).
 from guanai.accounts.api import router as accounts_router
 from guanai.activities import api as activities_api
+from guanai.activities.api_donations import donations_router
+from guanai.activities.api_homes import homes_router
 from guanai.care import api as care_api
 from guanai.children.api import router as children_router
 from guanai.contacts import api as contacts_api
 from guanai.contacts import api_rounds as contacts_rounds_api
-from guanai.inspections.api import rectifications_router
 from guanai.inspections.api import router as inspections_router
+from guanai.inspections.api_rectifications import rectifications_router
 from guanai.offline.api import router as offline_router
 from guanai.pairing import api as pairing_api
 from guanai.pairing.api import router as pairing_router
@@ -274,8 +276,8 @@ api.add_router("/rectifications", rectifications_router)
 api.add_router("/stats", stats_router)
 api.add_router("/psych", care_api.router)
 api.add_router("/activities", activities_api.activities_router)
-api.add_router("/donations", activities_api.donations_router)
-api.add_router("/homes", activities_api.homes_router)
+api.add_router("/donations", donations_router)
+api.add_router("/homes", homes_router)
 api.add_router("/offline", offline_router)
 api.add_router("/incidents", protection_api.incidents_router)
 api.add_router("/dropout-cases", protection_api.dropout_router)

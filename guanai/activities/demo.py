@@ -19,7 +19,7 @@ from guanai.children.models import Child
 from guanai.lib import dates
 from guanai.org.models import School
 
-from . import services
+from . import donations, homes, services
 from .models import Activity, ActivityKind, Donation, Home, HomeDuty, HomeVisit, Participant
 
 CAMP = "暑期意志营"
@@ -95,7 +95,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
             services.mark(activity=afternoon, child=child, present=True, by=proxy_user)
 
     # a donation, partly handed out
-    donation = services.record_donation(
+    donation = donations.record_donation(
         school=zx,
         values={
             "donor": DONOR,
@@ -113,7 +113,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
     )
     doubles = [c for c in left if c.category == "double"][:6]
     for i, child in enumerate(doubles):
-        services.allocate(
+        donations.allocate(
             donation=donation,
             child=child,
             values={
@@ -126,7 +126,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
             by=leader,
         )
 
-    services.set_stories(
+    donations.set_stories(
         donation=donation,
         stories=(
             "一个父母都在外地打工的孩子穿上了新冬衣，上学路上不再冻得发抖。\n"
@@ -136,7 +136,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
     )
 
     # 板桥小学's children's home: a month of sign-ins after school, and family calls
-    home = services.create_home(
+    home = homes.create_home(
         school=bq,
         values={
             "name": HOME,
@@ -148,7 +148,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
     regulars = list(Child.objects.active().left_behind().filter(school=bq).order_by("id"))
     regulars = regulars[: max(1, len(regulars) * 2 // 3)]
     # the rota: the school's staff in turn, weekdays 16:00—18:00, this month and the next two weeks
-    staff = list(services.home_staff(home)) or [bq_leader]
+    staff = list(homes.home_staff(home)) or [bq_leader]
     duties: dict[dt.date, User] = {}
     for back in range(30, -15, -1):
         day = today - dt.timedelta(days=back)
@@ -176,7 +176,7 @@ def load(*, progress: Callable[[str], None] | None = None, seed: int = 16) -> di
                 )
             )
             if rng.random() < 0.25:
-                services.log_family_call(
+                homes.log_family_call(
                     home=home,
                     child=child,
                     with_whom=rng.choice(PARENTS),

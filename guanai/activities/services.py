@@ -1,4 +1,5 @@
-"""Workflows of activities, donations and children's homes, shared by pages, API and the demo.
+"""Workflows of activities, shared by pages, API and the demo, and the rights of the whole app:
+donations are in donations.py, children's homes in homes.py, value cleaning in cleaning.py.
 
 Who may do what (the API and the pages ask here, never a role): an activity, a donation or a
 home is read by the readers of its school (`scope.schools(user, "view")`) and planned, recorded
@@ -11,14 +12,11 @@ only at a 代理家长活动. A read-only role (督导员) changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections import defaultdict
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum  # noqa: F401
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,25 +27,17 @@ from guanai.lib import dates
 from guanai.lib.errors import Invalid
 from guanai.org.models import School
 
+from .cleaning import clean_date, clean_money, clean_text
 from .models import (
     Activity,
     ActivityKind,
-    Allocation,
     Channel,
-    Donation,
-    DonorKind,
-    GiftKind,
-    Home,
-    HomeDuty,
-    HomeVisit,
     Participant,
     PublicityItem,
-    plain,
 )
 
 READ_ONLY = "督导员为只读角色，不能登记"
 MANAGERS_ONLY = "只有校领导和镇管理员可以进行此操作"
-MAX_MONEY = Decimal("99999999.99")
 
 
 # --- rights -----------------------------------------------------------------------------------
@@ -92,55 +82,6 @@ def may_mark(user: User, activity: Activity, child: Child) -> bool:
 # --- cleaning ---------------------------------------------------------------------------------
 
 
-def _text(values: dict, key: str, errors: dict, *, limit: int, required: str = "") -> str:
-    value = str(values.get(key) or "").strip()
-    if required and not value:
-        errors[key] = required
-    elif len(value) > limit:
-        errors[key] = f"不能超过 {limit} 个字"
-    return value
-
-
-def _date(values: dict, key: str, errors: dict, *, required: str = "") -> dt.date | None:
-    raw = values.get(key)
-    if raw in (None, ""):
-        if required:
-            errors[key] = required
-        return None
-    if isinstance(raw, dt.date):
-        day = raw
-    else:
-        try:
-            day = dates.parse_date(raw)
-        except dates.DateError as exc:
-            errors[key] = str(exc)
-            return None
-    if day is None or not dates.plausible(day, timezone.localdate()):
-        errors[key] = "日期不合理，请核对"
-        return None
-    return day
-
-
-def _money(values: dict, key: str, errors: dict, *, required: str = "") -> Decimal | None:
-    raw = values.get(key)
-    if raw in (None, ""):
-        if required:
-            errors[key] = required
-        return None
-    try:
-        value = Decimal(str(raw).strip().replace(",", "").replace("，", ""))
-    except InvalidOperation:
-        errors[key] = "应为数字，如 500 或 12.5"
-        return None
-    if not value.is_finite() or value <= 0:
-        errors[key] = "应大于 0"
-        return None
-    if value > MAX_MONEY or value != value.quantize(Decimal("0.01")):
-        errors[key] = "数字太大或小数超过两位"
-        return None
-    return value.quantize(Decimal("0.01"))
-
-
 def clean_activity(values: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """The model values of an activity's plan; Invalid naming each bad field."""
     errors: dict[str, str] = {}
@@ -155,18 +96,18 @@ def clean_activity(values: dict[str, Any], *, partial: bool = False) -> dict[str
             errors["kind"] = "应为 " + "、".join(str(x) for x in ActivityKind.labels)
         out["kind"] = kind
     if given("title"):
-        out["title"] = _text(values, "title", errors, limit=100, required="请填写活动名称")
+        out["title"] = clean_text(values, "title", errors, limit=100, required="请填写活动名称")
     for key, limit in (("goal", 2000), ("place", 100), ("organiser", 100), ("partners", 200)):
         if given(key):
-            out[key] = _text(values, key, errors, limit=limit)
+            out[key] = clean_text(values, key, errors, limit=limit)
     if given("summary"):
-        out["summary"] = _text(values, "summary", errors, limit=5000)
+        out["summary"] = clean_text(values, "summary", errors, limit=5000)
     if given("starts_on"):
-        out["starts_on"] = _date(values, "starts_on", errors, required="请填写开始日期")
+        out["starts_on"] = clean_date(values, "starts_on", errors, required="请填写开始日期")
     if given("ends_on"):
-        out["ends_on"] = _date(values, "ends_on", errors) or out.get("starts_on")
+        out["ends_on"] = clean_date(values, "ends_on", errors) or out.get("starts_on")
     if given("budget"):
-        out["budget"] = _money(values, "budget", errors)
+        out["budget"] = clean_money(values, "budget", errors)
     if errors:
         raise Invalid(errors)
     return out
@@ -364,440 +305,7 @@ def activities_for_child(child: Child, user: User) -> list[dict[str, Any]]:
     ]
 
 
-# --- donations --------------------------------------------------------------------------------
-
-
-def clean_donation(values: dict[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {
-        "donor": _text(values, "donor", errors, limit=100, required="请填写捐赠方"),
-        "donor_contact": _text(values, "donor_contact", errors, limit=100),
-        "notes": _text(values, "notes", errors, limit=2000),
-        "item": _text(values, "item", errors, limit=100),
-    }
-    donor_kind = values.get("donor_kind") or DonorKind.PERSON
-    if donor_kind not in DonorKind.values:
-        errors["donor_kind"] = "应为 个人 或 单位"
-    kind = values.get("kind")
-    if kind not in GiftKind.values:
-        errors["kind"] = "应为 现金 或 物品"
-    elif kind == GiftKind.ITEMS and not out["item"]:
-        errors.setdefault("item", "请填写捐赠的物品，如“书包”")
-    out["donor_kind"], out["kind"] = donor_kind, kind
-    out["amount"] = _money(values, "amount", errors, required="请填写金额或数量")
-    if kind == GiftKind.ITEMS and out["amount"] is not None and out["amount"] % 1:
-        errors["amount"] = "物品数量应为整数"
-    out["received_on"] = _date(values, "received_on", errors, required="请填写接收日期")
-    if out["received_on"] and out["received_on"] > timezone.localdate():
-        errors["received_on"] = "接收日期不能晚于今天"
-    if errors:
-        raise Invalid(errors)
-    if kind == GiftKind.MONEY:
-        out["item"] = ""
-    return out
-
-
-@transaction.atomic
-def record_donation(*, school: School, values: dict[str, Any], by: User) -> Donation:
-    check_manager(by, school)
-    return Donation.objects.create(school=school, recorded_by=by, **clean_donation(values))
-
-
-@transaction.atomic
-def allocate(*, donation: Donation, child: Child, values: dict[str, Any], by: User) -> Allocation:
-    """Hand part of a donation to a child. The donation's row is locked while its balance is
-    read, so two allocations at once never together exceed what was received."""
-    check_manager(by, donation.school)
-    locked = Donation.objects.select_for_update().get(pk=donation.pk)
-    errors: dict[str, str] = {}
-    if child.school_id != locked.school_id:
-        errors["child"] = "只能发放给本校的儿童"
-    amount = _money(values, "amount", errors, required="请填写发放的金额或数量")
-    if locked.kind == GiftKind.ITEMS and amount is not None and amount % 1:
-        errors["amount"] = "物品数量应为整数"
-    handed_on = _date(values, "handed_on", errors, required="请填写发放日期")
-    if handed_on and handed_on < locked.received_on:
-        errors["handed_on"] = "发放日期不能早于接收日期"
-    elif handed_on and handed_on > timezone.localdate():
-        errors["handed_on"] = "发放日期不能晚于今天"
-    handed_by = _text(values, "handed_by", errors, limit=50, required="请填写经手人")
-    receipt = _text(values, "receipt_code", errors, limit=50)
-    reason = _text(values, "reason", errors, limit=200)
-    what = _text(values, "what", errors, limit=100) or locked.item
-    if amount is not None and "amount" not in errors:
-        left = locked.balance()
-        if amount > left:
-            errors["amount"] = f"超过余额：这笔捐赠还剩 {plain(left)} {locked.unit}"
-    if errors:
-        raise Invalid(errors)
-    return Allocation.objects.create(
-        donation=locked,
-        child=child,
-        what=what,
-        amount=amount,
-        handed_on=handed_on,
-        handed_by=handed_by,
-        receipt_code=receipt,
-        reason=reason,
-        recorded_by=by,
-    )
-
-
-# Grades and classes as people write them: 三年级, 3年级, (1)班, （2）班, 3班, 三·一班.
-CLASS_WORDS = re.compile(
-    r"[一二三四五六七八九十\d]+\s*年级|[(（]?\s*[一二三四五六七八九十\d]+\s*[)）]?\s*班"
-)
-
-
-def story_names(donation: Donation) -> list[str]:
-    """The names a story about this donation must not contain: each child it went to, full
-    name and, for names of three characters or more, the given name."""
-    names: set[str] = set()
-    for name in donation.allocations.values_list("child__name", flat=True).distinct():
-        name = (name or "").strip()
-        if name:
-            names.add(name)
-            if len(name) >= 3:
-                names.add(name[1:])
-    return sorted(names, key=lambda n: (-len(n), n))
-
-
-def story_problems(donation: Donation, text: str) -> str:
-    """Why a story cannot go on the donor's certificate ('' when it may)."""
-    named = [n for n in story_names(donation) if n in text]
-    if named:
-        return "故事中不能出现受助儿童的姓名：" + "、".join(named)
-    if CLASS_WORDS.search(text):
-        return "故事中不能写年级或班级"
-    return ""
-
-
-@transaction.atomic
-def set_stories(*, donation: Donation, stories: str, by: User) -> Donation:
-    """Write the anonymised stories for the donor (the school's managers): short texts about
-    what the gift did, refused when they name a child it went to or a grade or class."""
-    check_manager(by, donation.school)
-    errors: dict[str, str] = {}
-    text = _text({"stories": stories}, "stories", errors, limit=2000)
-    if not errors and (problem := story_problems(donation, text)):
-        errors["stories"] = problem
-    if errors:
-        raise Invalid(errors)
-    donation.stories = text
-    donation.save(update_fields=["stories"])
-    return donation
-
-
-def certificate(donation: Donation) -> dict[str, Any]:
-    """What the donor's certificate says: the gift, how much of it was handed out to how many
-    children, per school and per item — counts only, no child's name or class — and the
-    stories (left out, with the reason, if a child it later went to is named in them)."""
-    rows = (
-        donation.allocations.values("child__school__name", "what")
-        .annotate(children=Count("child", distinct=True), amount=Sum("amount"), times=Count("id"))
-        .order_by("child__school__name", "what")
-    )
-    totals = donation.allocations.aggregate(
-        children=Count("child", distinct=True), amount=Sum("amount"), times=Count("id")
-    )
-    given = totals["amount"] or Decimal(0)
-    problem = story_problems(donation, donation.stories) if donation.stories else ""
-    stories = [] if problem else [p.strip() for p in donation.stories.split("\n") if p.strip()]
-    return {
-        "d": donation,
-        "per_school": [
-            {
-                "school": r["child__school__name"],
-                "what": r["what"] or ("现金" if donation.kind == GiftKind.MONEY else donation.item),
-                "children": r["children"],
-                "times": r["times"],
-                "amount": plain(r["amount"]),
-            }
-            for r in rows
-        ],
-        "children": totals["children"],
-        "times": totals["times"],
-        "given": plain(given),
-        "left": plain(donation.amount - given),
-        "stories": stories,
-        "stories_left_out": problem,
-        "printed": timezone.localdate(),
-    }
-
-
-def certificate_pdf(donation: Donation) -> bytes:
-    """The donor's certificate (捐赠证书 / 感谢信): one A4 page, CJK font embedded."""
-    from django.conf import settings
-    from django.template.loader import render_to_string
-    from weasyprint import HTML
-
-    from guanai.lib.pdf import font_url
-
-    html = render_to_string(
-        "activities/certificate_pdf.html", certificate(donation) | {"font_url": font_url()}
-    )
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
-
-
-def fairness(user: User, *, school: School | None = None) -> dict[str, list]:
-    """Left-behind children in scope who received nothing, and those who received several
-    times (with the recorded reasons), most first."""
-    kids = Child.objects.visible_to(user).active().left_behind()
-    if school is not None:
-        kids = kids.filter(school=school)
-    kids = kids.select_related("school", "school_class").annotate(n=Count("allocations"))
-    order = ("school__code", "school_class__grade", "school_class__class_no", "name_pinyin")
-    nothing = list(kids.filter(n=0).order_by(*order))
-    several = list(kids.filter(n__gte=2).order_by("-n", *order))
-    reasons: dict[int, list[str]] = defaultdict(list)
-    for a in Allocation.objects.filter(child__in=several).exclude(reason=""):
-        reasons[a.child_id].append(a.reason)
-    for child in several:
-        child.reasons = reasons.get(child.pk, [])
-    return {"nothing": nothing, "several": several}
-
-
-# --- children's homes -------------------------------------------------------------------------
-
-
-def clean_home(values: dict[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    out = {
-        "name": _text(values, "name", errors, limit=100, required="请填写名称"),
-        "opening_hours": _text(values, "opening_hours", errors, limit=100),
-        "equipment": _text(values, "equipment", errors, limit=200),
-    }
-    if errors:
-        raise Invalid(errors)
-    return out
-
-
-@transaction.atomic
-def create_home(*, school: School, values: dict[str, Any], by: User) -> Home:
-    check_manager(by, school)
-    return Home.objects.create(school=school, **clean_home(values))
-
-
-def home_staff(home: Home) -> QuerySet[User]:
-    """Who may be on a home's rota: the school's staff (pairing.services.school_staff)."""
-    from guanai.pairing.services import school_staff
-
-    return school_staff(home.school)
-
-
-def _time(values: dict, key: str, errors: dict, *, required: str) -> dt.time | None:
-    raw = values.get(key)
-    if raw in (None, ""):
-        errors[key] = required
-        return None
-    if isinstance(raw, dt.time):
-        return raw.replace(second=0, microsecond=0)
-    try:
-        return dt.datetime.strptime(str(raw).strip().replace("：", ":"), "%H:%M").time()
-    except ValueError:
-        errors[key] = "时间格式应为 08:30"
-        return None
-
-
-@transaction.atomic
-def add_duty(*, home: Home, values: dict[str, Any], by: User) -> HomeDuty:
-    """Put a member of the school's staff on the rota for a day and a time slot (managers)."""
-    check_manager(by, home.school)
-    errors: dict[str, str] = {}
-    on = _date(values, "on", errors, required="请填写值班日期")
-    starts_at = _time(values, "starts_at", errors, required="请填写开始时间")
-    ends_at = _time(values, "ends_at", errors, required="请填写结束时间")
-    if starts_at and ends_at and ends_at <= starts_at:
-        errors["ends_at"] = "结束时间应晚于开始时间"
-    raw = values.get("staff")
-    staff = None
-    if raw in (None, ""):
-        errors["staff"] = "请选择值班人员"
-    else:
-        pk = raw.pk if isinstance(raw, User) else (int(raw) if str(raw).isdigit() else 0)
-        staff = home_staff(home).filter(pk=pk).first()
-        if staff is None:
-            errors["staff"] = f"值班人员应为{home.school.name}的教职工"
-    if (
-        not errors
-        and HomeDuty.objects.filter(
-            home=home, on=on, staff=staff, starts_at__lt=ends_at, ends_at__gt=starts_at
-        ).exists()
-    ):
-        errors["starts_at"] = f"{staff} 这一天的这个时段已经在值班表上"
-    if errors:
-        raise Invalid(errors)
-    return HomeDuty.objects.create(
-        home=home, on=on, starts_at=starts_at, ends_at=ends_at, staff=staff
-    )
-
-
-@transaction.atomic
-def remove_duty(*, duty: HomeDuty, by: User) -> None:
-    check_manager(by, duty.home.school)
-    duty.delete()
-
-
-def rota(home: Home, *, first: dt.date | None = None, days: int = 7) -> QuerySet[HomeDuty]:
-    """The rota from `first` (today) for `days` days, by day and time."""
-    first = first or timezone.localdate()
-    return (
-        HomeDuty.objects.filter(home=home, on__gte=first, on__lt=first + dt.timedelta(days=days))
-        .select_related("staff")
-        .order_by("on", "starts_at", "id")
-    )
-
-
-def on_duty(home: Home, at: dt.datetime | None = None) -> list[HomeDuty]:
-    """Who is on duty at the home now (or at `at`): the slots covering that moment."""
-    at = timezone.localtime(at or timezone.now())
-    return list(
-        HomeDuty.objects.filter(
-            home=home, on=at.date(), starts_at__lte=at.time(), ends_at__gt=at.time()
-        )
-        .select_related("staff")
-        .order_by("starts_at", "id")
-    )
-
-
-def may_sign(user: User, home: Home, child: Child) -> bool:
-    return (
-        not user.is_read_only
-        and scope.schools(user, "contact").filter(pk=home.school_id).exists()
-        and contactable(user).filter(pk=child.pk).exists()
-    )
-
-
-def open_visit(home: Home, child: Child) -> HomeVisit | None:
-    return HomeVisit.objects.filter(home=home, child=child, signed_out_at__isnull=True).first()
-
-
-@transaction.atomic
-def sign_in(*, home: Home, child: Child, by: User) -> tuple[HomeVisit, bool]:
-    """Sign a child in at the door; one already inside stays signed in (created False)."""
-    check_writer(by)
-    if not may_sign(by, home, child):
-        raise PermissionDenied("您不能为这名儿童签到")
-    visit = open_visit(home, child)
-    if visit is not None:
-        return visit, False
-    now = timezone.now()
-    duty = next(iter(on_duty(home, now)), None)
-    return HomeVisit.objects.create(
-        home=home,
-        child=child,
-        signed_in_at=now,
-        by=by,
-        on_duty=duty.staff if duty else None,
-    ), True
-
-
-@transaction.atomic
-def sign_out(*, home: Home, child: Child, by: User) -> HomeVisit:
-    check_writer(by)
-    if not may_sign(by, home, child):
-        raise PermissionDenied("您不能为这名儿童签退")
-    visit = open_visit(home, child)
-    if visit is None:
-        raise Invalid({"child": "这名儿童还没有签到"})
-    visit.signed_out_at = timezone.now()
-    visit.save(update_fields=["signed_out_at"])
-    return visit
-
-
-def log_family_call(
-    *,
-    home: Home,
-    child: Child,
-    with_whom: str,
-    notes: str = "",
-    by: User,
-    key: str = "",
-    at: dt.datetime | None = None,
-):
-    """A call or video call with a parent during a visit: a contact of kind `family_call`
-    through the contacts service (so it counts for the parent–child call rule)."""
-    from guanai.contacts.services import clean_contact, log_contact
-
-    check_writer(by)
-    if not may_sign(by, home, child):
-        raise PermissionDenied("您不能为这名儿童登记亲情电话")
-    if not (with_whom or "").strip():
-        raise Invalid({"with_whom": "请填写通话的家长，如“母亲 李红”"})
-    values = clean_contact(
-        kind="family_call",
-        at=at or timezone.now(),
-        with_whom=with_whom,
-        notes=(notes or "").strip() or f"在{home.name}与家长通话",
-        by=by,
-    )
-    contact, _created = log_contact(child=child, by=by, values=values, idempotency_key=key)
-    return contact
-
-
-def month_range(month: str | None) -> tuple[dt.date, dt.date]:
-    """'2026-11' → first and last day; None → this month. Invalid naming `month`."""
-    today = timezone.localdate()
-    if not month:
-        first = today.replace(day=1)
-    else:
-        try:
-            year, mon = (int(p) for p in month.split("-"))
-            first = dt.date(year, mon, 1)
-        except (ValueError, TypeError):
-            raise Invalid({"month": "格式应为 2026-11"}, source="query") from None
-    return first, dates.add_months(first, 1) - dt.timedelta(days=1)
-
-
-def monthly_use(home: Home, user: User, *, month: str | None = None) -> dict[str, Any]:
-    """Sign-ins of a month at a home: visits, distinct children, and per child (in scope)."""
-    first, last = month_range(month)
-    visits = HomeVisit.objects.filter(
-        home=home,
-        signed_in_at__date__gte=first,
-        signed_in_at__date__lte=last,
-        child__in=Child.objects.visible_to(user),
-    )
-    per_child = (
-        visits.values("child_id", "child__name")
-        .annotate(n=Count("id"))
-        .order_by("-n", "child__name")
-    )
-    return {
-        "month": f"{first:%Y-%m}",
-        "visits": visits.count(),
-        "children": len(per_child),
-        "per_child": [
-            {"child": r["child_id"], "name": r["child__name"], "visits": r["n"]} for r in per_child
-        ],
-    }
-
-
-def never_came(home: Home, user: User, *, term: str | None = None) -> QuerySet[Child]:
-    """Left-behind children of the home's school, in the user's scope, with no sign-in at the
-    home this term."""
-    first, last = term_range(term)
-    came = HomeVisit.objects.filter(
-        home=home, signed_in_at__date__gte=first, signed_in_at__date__lte=last
-    ).values("child_id")
-    return (
-        Child.objects.visible_to(user)
-        .active()
-        .left_behind()
-        .filter(school_id=home.school_id)
-        .exclude(pk__in=came)
-        .select_related("school_class")
-        .order_by("school_class__grade", "school_class__class_no", "name_pinyin", "id")
-    )
-
-
-def present_now(home: Home, user: User) -> QuerySet[HomeVisit]:
-    return (
-        HomeVisit.objects.filter(home=home, signed_out_at__isnull=True)
-        .filter(child__in=Child.objects.visible_to(user))
-        .select_related("child", "child__school_class", "on_duty")
-        .order_by("signed_in_at")
-    )
+# --- lookups, the home page's reminder, publicity, photos -------------------------------------
 
 
 def get_visible(qs: QuerySet, pk: int):
@@ -844,7 +352,7 @@ def issue_publicity(*, activity: Activity, values: dict[str, Any], by: User) -> 
     channel = values.get("channel")
     if channel not in Channel.values:
         errors["channel"] = "应为 " + "、".join(str(x) for x in Channel.labels)
-    issued_on = _date(values, "issued_on", errors) or timezone.localdate()
+    issued_on = clean_date(values, "issued_on", errors) or timezone.localdate()
     if issued_on > timezone.localdate():
         errors["issued_on"] = "发布日期不能晚于今天"
     elif issued_on < activity.starts_on:

@@ -1,5 +1,6 @@
-"""/api/v1 routes of the 督导检查 app: `router` (mounted at /api/v1/inspections) and
-`rectifications_router` (/api/v1/rectifications).
+"""/api/v1 routes of the 督导检查 app: `router` (mounted at /api/v1/inspections), which also
+carries the findings routes of api_findings.py; `rectifications_router` (/api/v1/rectifications)
+is api_rectifications.py.
 
 Reading an inspection: town administrators and inspectors (their town's schools), leaders of the
 inspected school (the sample only once the inspection has started). Working on one — drawing,
@@ -10,7 +11,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, File, FilterSchema, Query, Router, Schema, Status
@@ -25,19 +25,13 @@ from guanai.children.models import Child
 from guanai.lib.bounds import Id, LazyOut, Pages
 from guanai.lib.errors import Invalid
 
-from . import services
+from . import attachments, services
 from .models import (
     Attachment,
-    CheckField,
-    Correction,
-    FindingCheck,
     Inspection,
-    ItemStatus,
-    Rectification,
 )
 
 router = Router(tags=["inspections"])
-rectifications_router = Router(tags=["rectifications"])
 
 
 class SampleOut(Schema):
@@ -330,7 +324,7 @@ def add_attachments(
     until the inspection is closed."""
     inspection = _workable(request, inspection_id)  # before the body (guanai/api.py)
     item = get_object_or_404(inspection.checklist, pk=checklist_item_id)
-    added = services.attach_to_item(item=item, files=list(files), by=request.user)
+    added = attachments.attach_to_item(item=item, files=list(files), by=request.user)
     base = _attachments_url(inspection.pk, item.pk)
     return Status(201, [attachment_out(a, f"{base}/{a.pk}") for a in added])
 
@@ -354,7 +348,7 @@ def download_attachment(
     request: HttpRequest, inspection_id: Id, checklist_item_id: Id, attachment_id: Id
 ):
     """The file itself (logged)."""
-    from .views import serve_attachment
+    from .views_attachments import serve_attachment
 
     return serve_attachment(
         request, _attachment(request, inspection_id, checklist_item_id, attachment_id)
@@ -371,7 +365,7 @@ def delete_attachment(
     """Take a file off a checklist item (inspectors, until the inspection is closed)."""
     _workable(request, inspection_id)
     attachment = _attachment(request, inspection_id, checklist_item_id, attachment_id)
-    services.remove_attachment(attachment=attachment, by=request.user)
+    attachments.remove_attachment(attachment=attachment, by=request.user)
     return Status(204, None)
 
 
@@ -401,344 +395,6 @@ def set_status(request: HttpRequest, inspection_id: Id, payload: StatusIn):
     return inspection_out(inspection, user=request.user)
 
 
-# --- findings --------------------------------------------------------------------------------
-
-
-class CheckIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-    field: Literal[tuple(CheckField.values)]  # type: ignore[valid-type]
-    correct: bool
-    found: str = Field("", max_length=200)
-
-
-class FindingIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-    child: Id
-    visited: bool
-    met_whom: str = Field("", max_length=100)
-    notes: str = Field("", max_length=2000)
-    checks: list[CheckIn] = Field(default_factory=list, max_length=len(CheckField.values))
-
-
-class CheckOut(Schema):
-    id: int
-    field: str
-    field_label: str
-    correct: bool
-    recorded: str
-    found: str
-    correction: str | None
-
-
-class FindingOut(Schema):
-    id: int
-    child: int
-    child_name: str
-    visited: bool
-    met_whom: str
-    notes: str
-    checks: list[CheckOut]
-
-
-def finding_out(finding) -> dict[str, Any]:
-    return {
-        "id": finding.pk,
-        "child": finding.child_id,
-        "child_name": finding.child.name,
-        "visited": finding.visited,
-        "met_whom": finding.met_whom,
-        "notes": finding.notes,
-        "checks": [
-            {
-                "id": c.pk,
-                "field": c.field,
-                "field_label": c.get_field_display(),
-                "correct": c.correct,
-                "recorded": c.recorded,
-                "found": c.found,
-                "correction": c.correction or None,
-            }
-            for c in finding.checks.all()
-        ],
-    }
-
-
-@router.post("/{inspection_id}/findings", response={201: FindingOut, 422: ErrorsOut})
-def add_finding(request: HttpRequest, inspection_id: Id, payload: FindingIn):
-    """What the visit found for a sampled child; wrong values become proposed corrections."""
-    inspection = _workable(request, inspection_id)
-    child = Child.objects.filter(pk=payload.child, school=inspection.school).first()
-    if child is None or child.pk not in inspection.sample:
-        raise Invalid({"child": "该儿童不在本次抽样名单中"})
-    finding = services.record_finding(
-        inspection=inspection,
-        child=child,
-        visited=payload.visited,
-        met_whom=payload.met_whom,
-        notes=payload.notes,
-        checks=[c.dict() for c in payload.checks],
-        by=request.user,
-    )
-    return Status(201, finding_out(finding))
-
-
-@router.get("/{inspection_id}/findings", response=list[FindingOut])
-def list_findings(request: HttpRequest, inspection_id: Id):
-    inspection = _visible(request, inspection_id)
-    if not (inspection.sample_open or may_inspect(request.user, inspection)):
-        raise PermissionDenied("检查开始后才能查看走访结果")
-    findings = inspection.findings.select_related("child").prefetch_related("checks")
-    return [finding_out(f) for f in findings]
-
-
-class DiscrepancyOut(Schema):
-    check: int
-    child: int
-    child_name: str
-    field: str
-    field_label: str
-    recorded: str
-    found: str
-    correction: str | None
-
-
-class AccuracyOut(Schema):
-    checked: int
-    wrong: int
-    rate: float | None
-    discrepancies: list[DiscrepancyOut]
-
-
-@router.get("/{inspection_id}/accuracy", response=AccuracyOut)
-def accuracy(request: HttpRequest, inspection_id: Id):
-    """The school's card accuracy in this inspection (fields checked vs wrong) and the list of
-    discrepancies."""
-    inspection = _visible(request, inspection_id)
-    if not (inspection.sample_open or may_inspect(request.user, inspection)):
-        raise PermissionDenied("检查开始后才能查看走访结果")
-    return services.accuracy(inspection)
-
-
-class DecisionIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-    accept: bool
-
-
-@router.post("/corrections/{check_id}", response={200: CheckOut, 422: ErrorsOut})
-def decide(request: HttpRequest, check_id: Id, payload: DecisionIn):
-    """The class teacher (whoever may change the child's card) accepts or rejects a proposed
-    correction; an accepted one is written to the card, the history naming the inspection."""
-    check = get_object_or_404(
-        FindingCheck.objects.filter(
-            finding__child__in=Child.objects.visible_to(request.user),
-            correction__in=[Correction.PROPOSED, Correction.ACCEPTED, Correction.REJECTED],
-        ).select_related("finding"),
-        pk=check_id,
-    )
-    services.check_may_correct(request.user, check)  # before the body (guanai/api.py)
-    check = services.decide_correction(check=check, accept=payload.accept, by=request.user)
-    return {
-        "id": check.pk,
-        "field": check.field,
-        "field_label": check.get_field_display(),
-        "correct": check.correct,
-        "recorded": check.recorded,
-        "found": check.found,
-        "correction": check.correction or None,
-    }
-
-
-# --- /api/v1/rectifications ------------------------------------------------------------------
-
-
-class ItemOut(Schema):
-    id: int
-    school: str
-    inspection: int | None
-    finding: int | None
-    checklist_item: int | None
-    title: str
-    owner: int
-    owner_name: str
-    due_on: dt.date
-    status: str
-    overdue: bool
-    evidence: str
-    files: list[AttachmentOut] = Field(description="证明材料（文件和照片）")
-
-    @staticmethod
-    def resolve_files(obj: Rectification) -> list[dict[str, Any]]:
-        return [
-            attachment_out(a, f"/api/v1/rectifications/{obj.pk}/files/{a.pk}")
-            for a in obj.files.all()
-        ]
-
-    @staticmethod
-    def resolve_school(obj: Rectification) -> str:
-        return obj.school.code
-
-    @staticmethod
-    def resolve_inspection(obj: Rectification) -> int | None:
-        return obj.inspection_id
-
-    @staticmethod
-    def resolve_finding(obj: Rectification) -> int | None:
-        return obj.finding_id
-
-    @staticmethod
-    def resolve_checklist_item(obj: Rectification) -> int | None:
-        return obj.checklist_item_id
-
-    @staticmethod
-    def resolve_owner(obj: Rectification) -> int:
-        return obj.owner_id
-
-    @staticmethod
-    def resolve_owner_name(obj: Rectification) -> str:
-        return str(obj.owner)
-
-    @staticmethod
-    def resolve_overdue(obj: Rectification) -> bool:
-        from django.utils import timezone
-
-        return obj.status == ItemStatus.OPEN and obj.due_on < timezone.localdate()
-
-
-class ItemIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-    inspection: Id
-    title: str = Field(..., max_length=200)
-    owner: Id
-    due_on: dt.date
-    finding: Id | None = None
-    checklist_item: Id | None = None
-
-
-class ItemFilter(FilterSchema):
-    school: str | None = None
-    status: Literal["open", "done", "closed"] | None = None
-    inspection: Id | None = None
-
-
-def _items(request: HttpRequest) -> QuerySet[Rectification]:
-    return (
-        Rectification.objects.visible_to(request.user)
-        .select_related("school", "owner")
-        .prefetch_related("files")
-    )
-
-
-@rectifications_router.get("", response=list[ItemOut])
-@paginate(Pages, page_size=50)
-def list_items(request: HttpRequest, filters: Query[ItemFilter]):
-    """整改 items in the user's scope (the town's, a leader's school's, one's own), by id."""
-    qs = _items(request)
-    if filters.school:
-        qs = qs.filter(school__code=filters.school)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.inspection is not None:
-        qs = qs.filter(inspection_id=filters.inspection)
-    return qs.order_by("id")
-
-
-@rectifications_router.post("", response={201: ItemOut, 422: ErrorsOut})
-def raise_item(request: HttpRequest, payload: ItemIn):
-    """Raise an item from an inspection, owned by a person of the inspected school."""
-    services.check_inspect(request.user)  # before the body (guanai/api.py)
-    inspection = get_object_or_404(
-        Inspection.objects.inspectable_by(request.user), pk=payload.inspection
-    )
-    owner = User.objects.filter(pk=payload.owner).first()
-    finding = None
-    if payload.finding is not None:
-        finding = inspection.findings.filter(pk=payload.finding).first()
-        if finding is None:
-            raise Invalid({"finding": "不是本次检查的走访结果"})
-    checklist_item = None
-    if payload.checklist_item is not None:
-        checklist_item = inspection.checklist.filter(pk=payload.checklist_item).first()
-        if checklist_item is None:
-            raise Invalid({"checklist_item": "不是本次检查的检查项目"})
-    if owner is None:
-        raise Invalid({"owner": "没有这个人员"})
-    item = services.raise_item(
-        inspection=inspection,
-        school=inspection.school,
-        title=payload.title,
-        owner=owner,
-        due_on=payload.due_on,
-        finding=finding,
-        checklist_item=checklist_item,
-        by=request.user,
-    )
-    return Status(201, item)
-
-
-@rectifications_router.get("/{item_id}", response=ItemOut)
-def item_detail(request: HttpRequest, item_id: Id):
-    return get_object_or_404(_items(request), pk=item_id)
-
-
-class DoneIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-    evidence: str = Field(..., max_length=4000)
-
-
-@rectifications_router.post("/{item_id}/done", response={200: ItemOut, 422: ErrorsOut})
-def item_done(request: HttpRequest, item_id: Id, payload: DoneIn):
-    """The owner, or a leader of the school, reports the item done with evidence."""
-    item = get_object_or_404(_items(request), pk=item_id)
-    _may_report(request, item)
-    return services.mark_done(item=item, evidence=payload.evidence, by=request.user)
-
-
-@rectifications_router.post("/{item_id}/close", response={200: ItemOut, 422: ErrorsOut})
-def item_close(request: HttpRequest, item_id: Id):
-    """The inspectors close (销号) an item reported done."""
-    item = get_object_or_404(_items(request), pk=item_id)
-    if not scope.schools(request.user, "inspect").filter(pk=item.school_id).exists():
-        raise PermissionDenied("只有镇管理员和督导员可以销号")
-    return services.close_item(item=item, by=request.user)
-
-
-def _may_report(request: HttpRequest, item: Rectification) -> None:
-    """403 unless the user owns the item or leads its school."""
-    leads = scope.schools(request.user, "lead_school").filter(pk=item.school_id).exists()
-    if item.owner_id != request.user.pk and not leads:
-        raise PermissionDenied("只有责任人或校领导可以提交整改情况")
-
-
-@rectifications_router.get("/{item_id}/files", response=list[AttachmentOut])
-def list_files(request: HttpRequest, item_id: Id):
-    item = get_object_or_404(_items(request), pk=item_id)
-    return [
-        attachment_out(a, f"/api/v1/rectifications/{item.pk}/files/{a.pk}")
-        for a in item.files.all()
-    ]
-
-
-@rectifications_router.post("/{item_id}/files", response={201: list[AttachmentOut], 422: ErrorsOut})
-def add_files(request: HttpRequest, item_id: Id, files: File[list[UploadedFile]]):
-    """Evidence files on a 整改 item — documents (PDF, .docx, .xlsx, recognised by their bytes)
-    or photos (re-encoded); 10 MB each, 5 at once; multipart, field `files`. The owner or a
-    leader of the school, until the item is closed."""
-    item = get_object_or_404(_items(request), pk=item_id)
-    _may_report(request, item)  # before the body (guanai/api.py)
-    added = services.attach_evidence(item=item, files=list(files), by=request.user)
-    return Status(
-        201,
-        [attachment_out(a, f"/api/v1/rectifications/{item.pk}/files/{a.pk}") for a in added],
-    )
-
-
-@rectifications_router.get("/{item_id}/files/{file_id}", response={200: None})
-def download_file(request: HttpRequest, item_id: Id, file_id: Id):
-    """The file itself (logged)."""
-    from .views import serve_attachment
-
-    item = get_object_or_404(_items(request), pk=item_id)
-    attachment = get_object_or_404(
-        Attachment.objects.select_related("school", "rectification"), rectification=item, pk=file_id
-    )
-    return serve_attachment(request, attachment)
+# The findings routes are api_findings.py's, on this same router: imported last, so that they
+# come after the routes above (their order in the schema) and find this module's helpers.
+from . import api_findings  # noqa: F401

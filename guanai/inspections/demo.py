@@ -12,7 +12,8 @@ from guanai.accounts.models import User
 from guanai.children.models import Child
 from guanai.org.models import School
 
-from . import services
+from . import rectifications, services
+from .findings import record_finding
 from .models import Inspection, Status
 
 SEED = "虎山镇督导-板桥"
@@ -76,7 +77,7 @@ def load(*, progress: Callable[[str], None] | None = None) -> dict:
     findings = []
     for child_id, checks in zip(inspection.sample, VISITS, strict=False):
         findings.append(
-            services.record_finding(
+            record_finding(
                 inspection=inspection,
                 child=children[child_id],
                 visited=True,
@@ -86,7 +87,7 @@ def load(*, progress: Callable[[str], None] | None = None) -> dict:
             )
         )
     due = today + dt.timedelta(days=14)
-    services.raise_item(
+    rectifications.raise_item(
         inspection=inspection,
         school=school,
         title="补齐三个班本学期的家访记录",
@@ -94,7 +95,7 @@ def load(*, progress: Callable[[str], None] | None = None) -> dict:
         due_on=due,
         by=inspector,
     )
-    services.raise_item(
+    rectifications.raise_item(
         inspection=inspection,
         school=school,
         title="核实并更新监护人联系电话",

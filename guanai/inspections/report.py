@@ -10,6 +10,7 @@ from guanai.children.models import Child
 from guanai.contacts.letters_pdf import FONT_DIRS, cjk_font_file
 
 from . import services
+from .findings import accuracy
 from .models import Inspection
 
 
@@ -24,7 +25,7 @@ def report_context(inspection: Inspection) -> dict:
             continue
         wrong = [c for c in finding.checks.all() if not c.correct] if finding else []
         rows.append({"child": child, "finding": finding, "wrong": wrong})
-    acc = services.accuracy(inspection)
+    acc = accuracy(inspection)
     return {
         "inspection": inspection,
         "checklist": inspection.checklist.prefetch_related("attachments"),

@@ -86,20 +86,21 @@ def records(cast, users, kids) -> Records:
         reason_asked="",
     )
     from guanai.children.models import Child
+    from guanai.inspections import findings, rectifications
     from guanai.inspections import services as inspections
 
     inspection = inspections.create_inspection(
         school=zx, planned_on=today, sample_size=3, seed="r", by=users["town"]
     )
     inspections.advance(inspection=inspection, to="in_progress", by=users["town"])
-    finding = inspections.record_finding(
+    finding = findings.record_finding(
         inspection=inspection,
         child=Child.objects.get(pk=inspection.sample[0]),
         visited=True,
         checks=[{"field": "address", "correct": False, "found": "新村"}],
         by=users["town"],
     )
-    item = inspections.raise_item(
+    item = rectifications.raise_item(
         inspection=inspection,
         school=zx,
         title="补齐家访记录",
@@ -107,6 +108,7 @@ def records(cast, users, kids) -> Records:
         due_on=today,
         by=users["town"],
     )
+    from guanai.activities import donations, homes
     from guanai.activities import services as activities
 
     activity = activities.create_activity(
@@ -114,12 +116,12 @@ def records(cast, users, kids) -> Records:
         values={"kind": "proxy_parent", "title": "代理家长活动", "starts_on": today},
         by=users["zx_leader"],
     )
-    donation = activities.record_donation(
+    donation = donations.record_donation(
         school=zx,
         values={"donor": "县妇联", "kind": "money", "amount": "100", "received_on": today},
         by=users["zx_leader"],
     )
-    home = activities.create_home(school=zx, values={"name": "留守儿童之家"}, by=users["zx_leader"])
+    home = homes.create_home(school=zx, values={"name": "留守儿童之家"}, by=users["zx_leader"])
     from guanai.privacy.services import record_request
 
     guardian_request = record_request(

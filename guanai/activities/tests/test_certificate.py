@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader
 
 from guanai.accounts.models import AccessLog
-from guanai.activities import services
+from guanai.activities import donations
 from guanai.activities.models import Donation
 from guanai.lib.errors import Invalid
 
@@ -36,7 +36,7 @@ def given(cast):
 
 
 def test_the_certificate_counts_what_was_handed_out_without_names(users, given):
-    services.set_stories(
+    donations.set_stories(
         donation=given,
         stories="一个孩子背着新书包第一次不再迟到。\n一位奶奶说：孩子上学更有劲了。",
         by=users["zx_leader"],
@@ -56,7 +56,7 @@ def test_the_certificate_counts_what_was_handed_out_without_names(users, given):
 
 
 def test_the_per_school_totals(users, given):
-    data = services.certificate(Donation.objects.get(pk=given.pk))
+    data = donations.certificate(Donation.objects.get(pk=given.pk))
     assert data["children"] == 2 and data["times"] == 2 and data["given"] == "3"
     assert data["per_school"] == [
         {"school": given.school.name, "what": "书包", "children": 2, "times": 2, "amount": "3"}
@@ -102,7 +102,7 @@ def test_the_donation_page_offers_the_certificate_to_managers_only(users, given)
 )
 def test_stories_naming_a_child_or_a_class_are_refused(users, given, story, message):
     with pytest.raises(Invalid) as exc:
-        services.set_stories(donation=given, stories=story, by=users["zx_leader"])
+        donations.set_stories(donation=given, stories=story, by=users["zx_leader"])
     assert exc.value.errors == {"stories": message}
     assert Donation.objects.get(pk=given.pk).stories == ""
 
@@ -111,16 +111,16 @@ def test_a_given_name_counts_as_a_name(users, cast, kids):
     d = give(cast["schools"]["zx"], users["zx_leader"])
     hand(d, kids["c31b"], users["zx_leader"])  # 单小明
     with pytest.raises(Invalid) as exc:
-        services.set_stories(donation=d, stories="小明现在爱看书", by=users["zx_leader"])
+        donations.set_stories(donation=d, stories="小明现在爱看书", by=users["zx_leader"])
     assert "小明" in exc.value.errors["stories"]
     # a name of a child it did not go to is not checked (it cannot identify a recipient)
-    services.set_stories(donation=d, stories="孩子们都很开心", by=users["zx_leader"])
+    donations.set_stories(donation=d, stories="孩子们都很开心", by=users["zx_leader"])
 
 
 def test_stories_are_left_out_when_a_later_allocation_makes_them_name_a_child(users, kids, given):
-    services.set_stories(donation=given, stories="王五的哥哥也来了", by=users["zx_leader"])
+    donations.set_stories(donation=given, stories="王五的哥哥也来了", by=users["zx_leader"])
     hand(given, kids["c41a"], users["zx_leader"], what="书包")  # 王五 now received one
-    data = services.certificate(Donation.objects.get(pk=given.pk))
+    data = donations.certificate(Donation.objects.get(pk=given.pk))
     assert data["stories"] == [] and "王五" in data["stories_left_out"]
     page = client_for(users["zx_leader"]).get(f"/activities/donations/{given.pk}/")
     assert "证书暂不印这些故事" in page.content.decode()

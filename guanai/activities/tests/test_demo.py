@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from guanai.activities import demo, services
+from guanai.activities import demo, donations, services
 from guanai.activities.models import (
     Activity,
     Donation,
@@ -30,7 +30,7 @@ def test_demo_adds_a_camp_a_proxy_afternoon_a_donation_and_a_home_once(cast):
     assert Decimal(0) < d.balance() < d.amount
     assert HomeVisit.objects.filter(home__school__code="HS-BQ").count() == out["visits"] > 0
     assert Contact.objects.filter(kind="family_call").count() == out["calls"]
-    assert d.stories and services.story_problems(d, d.stories) == ""
+    assert d.stories and donations.story_problems(d, d.stories) == ""
     assert PublicityItem.objects.filter(activity=camp, channel="wechat").count() == 1
     assert HomeDuty.objects.filter(home__school__code="HS-BQ").exists()
     visit = HomeVisit.objects.filter(home__school__code="HS-BQ").first()

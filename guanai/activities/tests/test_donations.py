@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guanai.activities import services
+from guanai.activities import donations
 from guanai.activities.models import Allocation, Donation
 from guanai.lib.errors import Invalid
 
@@ -34,12 +34,12 @@ def give(school, by, **values):
         "amount": "10",
         "received_on": dt.date(2026, 11, 1),
     } | values
-    return services.record_donation(school=school, values=data, by=by)
+    return donations.record_donation(school=school, values=data, by=by)
 
 
 def hand(donation, child, by, amount="1", **values):
     data = {"amount": amount, "handed_on": dt.date(2026, 11, 25), "handed_by": "刘校长"} | values
-    return services.allocate(donation=donation, child=child, values=data, by=by)
+    return donations.allocate(donation=donation, child=child, values=data, by=by)
 
 
 def fields(response) -> dict[str, str]:

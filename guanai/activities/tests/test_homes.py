@@ -2,7 +2,7 @@
 
 import pytest
 
-from guanai.activities import services
+from guanai.activities import homes
 from guanai.activities.models import HomeVisit
 from guanai.contacts.models import Contact
 
@@ -20,7 +20,7 @@ def fields(response) -> dict[str, str]:
 
 @pytest.fixture
 def home(cast):
-    return services.create_home(
+    return homes.create_home(
         school=cast["schools"]["bq"],
         values={"name": "板桥留守儿童之家", "equipment": "亲情电话、图书"},
         by=cast["users"]["bq_leader"],
@@ -126,9 +126,9 @@ def test_monthly_use_and_children_who_never_came(users, kids, cast, home):
 
     other = make_child(cast["classes"]["bq31"], name="钱八")
     leader = users["bq_leader"]
-    services.sign_in(home=home, child=kids["bq31a"], by=leader)
-    services.sign_out(home=home, child=kids["bq31a"], by=leader)
-    services.sign_in(home=home, child=kids["bq31a"], by=leader)
+    homes.sign_in(home=home, child=kids["bq31a"], by=leader)
+    homes.sign_out(home=home, child=kids["bq31a"], by=leader)
+    homes.sign_in(home=home, child=kids["bq31a"], by=leader)
     c = client_for(leader)
     use = c.get(f"{URL}/{home.pk}/use").json()
     assert use["month"] == "2026-11" and use["visits"] == 2 and use["children"] == 1

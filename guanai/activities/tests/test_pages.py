@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from guanai.activities import services
+from guanai.activities import donations, homes, services
 from guanai.activities.models import Activity, Donation, Home, HomeVisit, Participant
 from guanai.contacts.models import Contact
 from guanai.testing import assert_scoped
@@ -175,7 +175,7 @@ def test_donation_pages(users, kids, cast):
 
 
 def test_fairness_page(users, kids, cast):
-    d = services.record_donation(
+    d = donations.record_donation(
         school=cast["schools"]["zx"],
         values={
             "donor": "张先生",
@@ -186,7 +186,7 @@ def test_fairness_page(users, kids, cast):
         by=users["zx_leader"],
     )
     for _ in range(2):
-        services.allocate(
+        donations.allocate(
             donation=d,
             child=kids["c31a"],
             values={"amount": "100", "handed_on": dt.date(2026, 11, 2), "handed_by": "刘校长"},
@@ -198,7 +198,7 @@ def test_fairness_page(users, kids, cast):
 
 
 def test_the_door_at_tablet_width(users, kids, cast):
-    home = services.create_home(
+    home = homes.create_home(
         school=cast["schools"]["bq"], values={"name": "板桥留守儿童之家"}, by=users["bq_leader"]
     )
     c = client_for(users["bq_leader"])

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from guanai.activities import services
+from guanai.activities import homes
 from guanai.activities.models import HomeDuty, HomeVisit
 from guanai.lib.errors import Invalid
 
@@ -18,7 +18,7 @@ TODAY = dt.date(2026, 11, 29)
 
 @pytest.fixture
 def home(cast):
-    return services.create_home(
+    return homes.create_home(
         school=cast["schools"]["zx"],
         values={"name": "中心小学留守儿童之家"},
         by=cast["users"]["zx_leader"],
@@ -27,13 +27,13 @@ def home(cast):
 
 def duty(home, staff, by, on=TODAY, starts_at="09:00", ends_at="12:00"):
     values = {"on": on, "starts_at": starts_at, "ends_at": ends_at, "staff": staff.pk}
-    return services.add_duty(home=home, values=values, by=by)
+    return homes.add_duty(home=home, values=values, by=by)
 
 
 def test_the_person_on_duty_is_shown_at_the_door_and_recorded_on_sign_ins(users, kids, home):
     duty(home, users["zx_teacher31"], users["zx_leader"])
     duty(home, users["zx_counselor"], users["zx_leader"], starts_at="14:00", ends_at="17:00")
-    assert [d.staff for d in services.on_duty(home)] == [users["zx_teacher31"]]
+    assert [d.staff for d in homes.on_duty(home)] == [users["zx_teacher31"]]
     c = client_for(users["zx_grade3"])
     door = c.get(f"/activities/homes/{home.pk}/").content.decode()
     assert "现在值班：<strong>王老师</strong>（09:00–12:00）" in door
@@ -52,7 +52,7 @@ def test_nobody_on_duty(users, kids, home):
     duty(home, users["zx_teacher31"], users["zx_leader"])
     door = client_for(users["zx_leader"]).get(f"/activities/homes/{home.pk}/").content.decode()
     assert "现在没有人值班" in door
-    visit, _ = services.sign_in(home=home, child=kids["c31a"], by=users["zx_leader"])
+    visit, _ = homes.sign_in(home=home, child=kids["c31a"], by=users["zx_leader"])
     assert visit.on_duty is None
 
 
@@ -106,7 +106,7 @@ def test_rota_bad_input(users, home, values, field, message):
         "staff": users["zx_teacher31"].pk,
     }
     with pytest.raises(Invalid) as exc:
-        services.add_duty(home=home, values=data | values, by=users["zx_leader"])
+        homes.add_duty(home=home, values=data | values, by=users["zx_leader"])
     assert field in exc.value.errors
     if message:
         assert exc.value.errors[field] == message

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from guanai.api import api
-from guanai.inspections.api import rectifications_router
+from guanai.inspections.api_rectifications import rectifications_router
 from guanai.testing import make_child, make_class
 
 if all(prefix != "/rectifications" for prefix, _router in api._routers):

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from guanai.accounts.models import AccessLog, Role
-from guanai.inspections import services
+from guanai.inspections import attachments, rectifications, services
 from guanai.inspections.models import Attachment, EvidencePhoto
 from guanai.testing import make_school, make_town, make_user
 
@@ -133,13 +133,13 @@ WRITERS = {"town", "inspector"}
     ],
 )
 def test_documents_are_recognised_by_their_bytes(item, people, name, data, kind):
-    (a,) = services.attach_to_item(item=item, files=[upload(name, data)], by=people["inspector"])
+    (a,) = attachments.attach_to_item(item=item, files=[upload(name, data)], by=people["inspector"])
     assert a.kind == kind and a.file.name.endswith(f".{kind}") and a.size == len(data)
     assert a.name.endswith(f".{kind}") and a.name.startswith(name.split(".")[0])
 
 
 def test_a_photo_is_re_encoded_and_keeps_its_name(item, people):
-    (a,) = services.attach_to_item(
+    (a,) = attachments.attach_to_item(
         item=item, files=[upload("座谈会.png", png_bytes())], by=people["inspector"]
     )
     assert (a.kind, a.name) == ("photo", "座谈会.jpg")
@@ -164,7 +164,7 @@ def test_a_bad_file_is_refused_in_chinese_and_nothing_is_stored(item, people, na
     from guanai.lib.errors import Invalid
 
     with pytest.raises(Invalid) as exc:
-        services.attach_to_item(item=item, files=[upload(name, data)], by=people["inspector"])
+        attachments.attach_to_item(item=item, files=[upload(name, data)], by=people["inspector"])
     assert message in exc.value.errors["files"]
     assert not Attachment.objects.exists()
 
@@ -174,11 +174,11 @@ def test_at_most_five_at_once_and_none_after_the_inspection_is_closed(insp, item
 
     six = [upload(f"{i}.pdf", pdf_bytes()) for i in range(6)]
     with pytest.raises(Invalid, match="files"):
-        services.attach_to_item(item=item, files=six, by=people["inspector"])
+        attachments.attach_to_item(item=item, files=six, by=people["inspector"])
     for to in ("reported", "closed"):
         services.advance(inspection=insp, to=to, by=people["inspector"])
     with pytest.raises(Invalid) as exc:
-        services.attach_to_item(item=item, files=[upload("a.pdf", pdf_bytes())], by=None)
+        attachments.attach_to_item(item=item, files=[upload("a.pdf", pdf_bytes())], by=None)
     assert "检查已结束" in exc.value.errors["files"]
 
 
@@ -234,7 +234,7 @@ def test_uploading_to_a_checklist_item_in_and_out_of_scope(client, insp, item, p
 
 @pytest.mark.parametrize("who", sorted(READERS | OUTSIDERS))
 def test_downloading_a_checklist_file_in_scope_only_and_logged(client, insp, item, people, who):
-    (a,) = services.attach_to_item(
+    (a,) = attachments.attach_to_item(
         item=item, files=[upload("台账.xlsx", xlsx_bytes())], by=people["inspector"]
     )
     client.force_login(people[who])
@@ -255,7 +255,7 @@ def test_downloading_a_checklist_file_in_scope_only_and_logged(client, insp, ite
 
 @pytest.mark.parametrize("who", ["inspector", "bq_leader", "zx_leader", "lt_inspector"])
 def test_deleting_a_checklist_file(client, insp, item, people, who):
-    (a,) = services.attach_to_item(
+    (a,) = attachments.attach_to_item(
         item=item, files=[upload("错传.pdf", pdf_bytes())], by=people["inspector"]
     )
     client.force_login(people[who])
@@ -267,7 +267,7 @@ def test_deleting_a_checklist_file(client, insp, item, people, who):
 
 def test_the_owner_adds_documents_as_evidence_of_a_rectification(insp, people):
     owner = people["bq_teacher"]
-    rect = services.raise_item(
+    rect = rectifications.raise_item(
         inspection=insp,
         school=insp.school,
         title="补齐家访记录",
@@ -333,7 +333,7 @@ def test_api_attachments_in_and_out_of_scope(insp, item, people, who):
         assert out["url"] == api_url(insp, item, out["id"])
     a = (
         Attachment.objects.first()
-        or services.attach_to_item(
+        or attachments.attach_to_item(
             item=item, files=[upload("方案.pdf", pdf_bytes())], by=people["inspector"]
         )[0]
     )
@@ -375,7 +375,7 @@ def test_api_bad_files_are_422_naming_the_field(insp, item, people):
 
 @pytest.mark.parametrize("who", ["bq_teacher", "bq_leader", "inspector", "zx_leader", "lt_leader"])
 def test_api_rectification_files(insp, people, who):
-    rect = services.raise_item(
+    rect = rectifications.raise_item(
         inspection=insp,
         school=insp.school,
         title="补齐台账",
@@ -403,7 +403,7 @@ def test_api_rectification_files(insp, people, who):
 def test_the_report_names_the_inspectors_and_the_files(insp, item, people):
     from pypdf import PdfReader
 
-    services.attach_to_item(
+    attachments.attach_to_item(
         item=item, files=[upload("活动方案.pdf", pdf_bytes())], by=people["inspector"]
     )
     r = client_for(people["town"]).get(f"/inspections/{insp.pk}/report.pdf")

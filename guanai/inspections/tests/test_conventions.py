@@ -10,7 +10,7 @@ import pytest
 
 from guanai.accounts.models import AccessLog
 from guanai.children.models import Child
-from guanai.inspections import services
+from guanai.inspections import findings, rectifications, services
 
 from .conftest import client_for
 
@@ -43,14 +43,14 @@ def ids(cast, users):
         school=zx, planned_on=today, sample_size=3, seed="r", by=users["town"]
     )
     services.advance(inspection=insp, to="in_progress", by=users["town"])
-    finding = services.record_finding(
+    finding = findings.record_finding(
         inspection=insp,
         child=Child.objects.get(pk=insp.sample[0]),
         visited=True,
         checks=[{"field": "address", "correct": False, "found": "新村"}],
         by=users["town"],
     )
-    item = services.raise_item(
+    item = rectifications.raise_item(
         inspection=insp,
         school=zx,
         title="整改",

@@ -4,7 +4,7 @@ form, corrections for the teacher, 整改 items done and closed."""
 import pytest
 
 from guanai.children.models import Child
-from guanai.inspections import services
+from guanai.inspections import rectifications, services
 from guanai.inspections.models import Inspection, Rectification
 from guanai.testing import assert_scoped
 
@@ -248,7 +248,7 @@ def test_evidence_photos_are_stored_re_encoded_and_served_in_scope(bq, planned):
     from guanai.inspections.models import EvidencePhoto
 
     leader_user = bq["users"]["bq_leader"]
-    item = services.raise_item(
+    item = rectifications.raise_item(
         inspection=planned,
         school=bq["school"],
         title="补齐台账",

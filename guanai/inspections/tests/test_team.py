@@ -8,7 +8,7 @@ import pytest
 
 from guanai.accounts.models import Role
 from guanai.children.models import Child
-from guanai.inspections import services
+from guanai.inspections import findings, rectifications, services
 from guanai.inspections.models import Inspection
 from guanai.lib.errors import Invalid
 from guanai.testing import make_school, make_town, make_user
@@ -192,7 +192,7 @@ def test_the_detail_page_compares_with_the_earlier_inspection(bq, team):
     services.advance(inspection=first, to="in_progress", by=None)
     kids = Child.objects.filter(pk__in=first.sample)
     for child, ok in zip(kids[:2], (True, False), strict=True):
-        services.record_finding(
+        findings.record_finding(
             inspection=first,
             child=child,
             visited=True,
@@ -203,7 +203,7 @@ def test_the_detail_page_compares_with_the_earlier_inspection(bq, team):
             by=users["town"],
         )
     for title in ("补齐家访记录", "完善台账"):
-        services.raise_item(
+        rectifications.raise_item(
             inspection=first,
             school=bq["school"],
             title=title,
@@ -212,11 +212,11 @@ def test_the_detail_page_compares_with_the_earlier_inspection(bq, team):
             by=users["town"],
         )
     done = first.rectifications.get(title="完善台账")
-    services.mark_done(item=done, evidence="已完善", by=users["bq_leader"])
-    services.close_item(item=done, by=users["town"])
+    rectifications.mark_done(item=done, evidence="已完善", by=users["bq_leader"])
+    rectifications.close_item(item=done, by=users["town"])
     second = plan(bq["school"], users["town"], previous=first)
     services.advance(inspection=second, to="in_progress", by=None)
-    services.record_finding(
+    findings.record_finding(
         inspection=second,
         child=Child.objects.get(pk=second.sample[0]),
         visited=True,
