@@ -79,9 +79,7 @@ def _donation(request: HttpRequest, pk: int) -> Donation:
     return get_object_or_404(qs, pk=pk)
 
 
-@donations_router.get(
-    "", response=list[DonationOut], operation_id="guanai_activities_api_list_donations"
-)
+@donations_router.get("", response=list[DonationOut])
 @paginate(Pages, page_size=50)
 def list_donations(request: HttpRequest, school: str | None = None):
     qs = Donation.objects.visible_to(request.user).select_related("school").with_allocated()
@@ -105,9 +103,7 @@ class FairnessOut(Schema):
     several: list[FairnessChild]
 
 
-@donations_router.get(
-    "/fairness", response=FairnessOut, operation_id="guanai_activities_api_fairness"
-)
+@donations_router.get("/fairness", response=FairnessOut)
 def fairness(request: HttpRequest):
     """Left-behind children who received nothing, and those who received several times."""
     found = donations.fairness(request.user)
@@ -132,7 +128,6 @@ def fairness(request: HttpRequest):
 @donations_router.post(
     "",
     response={201: DonationOut, 422: ErrorsOut},
-    operation_id="guanai_activities_api_create_donation",
 )
 def create_donation(request: HttpRequest, payload: DonationIn):
     """Record a gift received (the school's leaders, the town)."""
@@ -143,9 +138,7 @@ def create_donation(request: HttpRequest, payload: DonationIn):
     return Status(201, donation_out(donation))
 
 
-@donations_router.get(
-    "/{donation_id}", response=DonationOut, operation_id="guanai_activities_api_get_donation"
-)
+@donations_router.get("/{donation_id}", response=DonationOut)
 def get_donation(request: HttpRequest, donation_id: Id):
     return donation_out(_donation(request, donation_id))
 
@@ -158,7 +151,6 @@ class StoriesIn(Schema):
 @donations_router.patch(
     "/{donation_id}",
     response={200: DonationOut, 422: ErrorsOut},
-    operation_id="guanai_activities_api_patch_donation",
 )
 def patch_donation(request: HttpRequest, donation_id: Id, payload: StoriesIn):
     """Write the anonymised stories for the donor's certificate (the school's managers); 422
@@ -173,7 +165,6 @@ def patch_donation(request: HttpRequest, donation_id: Id, payload: StoriesIn):
 @donations_router.get(
     "/{donation_id}/certificate",
     response={200: None},
-    operation_id="guanai_activities_api_donation_certificate",
 )
 def donation_certificate(request: HttpRequest, donation_id: Id) -> HttpResponse:
     """The donor's certificate (PDF, A4): totals handed out per school, the anonymised
@@ -226,7 +217,6 @@ def allocation_out(a) -> dict[str, Any]:
 @donations_router.get(
     "/{donation_id}/allocations",
     response=list[AllocationOut],
-    operation_id="guanai_activities_api_list_allocations",
 )
 def list_allocations(request: HttpRequest, donation_id: Id):
     """What was handed to whom (only the children the user may see)."""
@@ -238,7 +228,6 @@ def list_allocations(request: HttpRequest, donation_id: Id):
 @donations_router.post(
     "/{donation_id}/allocations",
     response={201: AllocationOut, 422: ErrorsOut},
-    operation_id="guanai_activities_api_allocate",
 )
 def allocate(request: HttpRequest, donation_id: Id, payload: AllocationIn):
     """Hand part of a donation to a child; never more than the balance (422 naming 数量)."""

@@ -59,16 +59,14 @@ def _home(request: HttpRequest, pk: int) -> Home:
     return get_object_or_404(Home.objects.visible_to(request.user).select_related("school"), pk=pk)
 
 
-@homes_router.get("", response=list[HomeOut], operation_id="guanai_activities_api_list_homes")
+@homes_router.get("", response=list[HomeOut])
 @paginate(Pages, page_size=50)
 def list_homes(request: HttpRequest):
     qs = Home.objects.visible_to(request.user).select_related("school").order_by("id")
     return LazyOut(qs, home_out)
 
 
-@homes_router.post(
-    "", response={201: HomeOut, 422: ErrorsOut}, operation_id="guanai_activities_api_create_home"
-)
+@homes_router.post("", response={201: HomeOut, 422: ErrorsOut})
 def create_home(request: HttpRequest, payload: HomeIn):
     services.check_manager(request.user)
     school = get_object_or_404(scope.schools(request.user, "manage"), code=payload.school.strip())
@@ -78,7 +76,7 @@ def create_home(request: HttpRequest, payload: HomeIn):
     return Status(201, home_out(home))
 
 
-@homes_router.get("/{home_id}", response=HomeOut, operation_id="guanai_activities_api_get_home")
+@homes_router.get("/{home_id}", response=HomeOut)
 def get_home(request: HttpRequest, home_id: Id):
     return home_out(_home(request, home_id))
 
@@ -103,9 +101,7 @@ def visit_out(v) -> dict[str, Any]:
     }
 
 
-@homes_router.get(
-    "/{home_id}/visits", response=list[VisitOut], operation_id="guanai_activities_api_list_visits"
-)
+@homes_router.get("/{home_id}/visits", response=list[VisitOut])
 def list_visits(request: HttpRequest, home_id: Id):
     """The children inside now (signed in, not out)."""
     home = _home(request, home_id)
@@ -121,7 +117,6 @@ class VisitIn(Schema):
 @homes_router.post(
     "/{home_id}/visits",
     response={200: VisitOut, 201: VisitOut, 422: ErrorsOut},
-    operation_id="guanai_activities_api_sign",
 )
 def sign(request: HttpRequest, home_id: Id, payload: VisitIn):
     """Sign a child in (201; 200 when she is already inside) or out (200)."""
@@ -152,7 +147,6 @@ class CallOut(Schema):
 @homes_router.post(
     "/{home_id}/calls",
     response={201: CallOut, 422: ErrorsOut},
-    operation_id="guanai_activities_api_family_call",
 )
 def family_call(request: HttpRequest, home_id: Id, payload: CallIn):
     """A call or video call with a parent at the home, logged as a `family_call` contact."""
@@ -189,7 +183,6 @@ class UseOut(Schema):
 @homes_router.get(
     "/{home_id}/use",
     response={200: UseOut, 422: ErrorsOut},
-    operation_id="guanai_activities_api_monthly_use",
 )
 def monthly_use(request: HttpRequest, home_id: Id, month: str | None = Query(None)):
     """A month's sign-ins (`month` 2026-11, default this month)."""
@@ -200,7 +193,6 @@ def monthly_use(request: HttpRequest, home_id: Id, month: str | None = Query(Non
 @homes_router.get(
     "/{home_id}/never-came",
     response=list[dict[str, Any]],
-    operation_id="guanai_activities_api_never_came",
 )
 def never_came(request: HttpRequest, home_id: Id):
     """Left-behind children of the home's school who have not come this term."""
@@ -236,9 +228,7 @@ def duty_out(d) -> dict[str, Any]:
     }
 
 
-@homes_router.get(
-    "/{home_id}/duties", response=list[DutyOut], operation_id="guanai_activities_api_list_duties"
-)
+@homes_router.get("/{home_id}/duties", response=list[DutyOut])
 def list_duties(request: HttpRequest, home_id: Id, days: int = Query(14, ge=1, le=92)):
     """The rota (值班表) from today for `days` days."""
     home = _home(request, home_id)
@@ -248,7 +238,6 @@ def list_duties(request: HttpRequest, home_id: Id, days: int = Query(14, ge=1, l
 @homes_router.post(
     "/{home_id}/duties",
     response={201: DutyOut, 422: ErrorsOut},
-    operation_id="guanai_activities_api_add_duty",
 )
 def add_duty(request: HttpRequest, home_id: Id, payload: DutyIn):
     """Put a member of the school's staff (login name) on the rota (the school's managers)."""

@@ -85,7 +85,6 @@ def finding_out(finding) -> dict[str, Any]:
 @router.post(
     "/{inspection_id}/findings",
     response={201: FindingOut, 422: ErrorsOut},
-    operation_id="guanai_inspections_api_add_finding",
 )
 def add_finding(request: HttpRequest, inspection_id: Id, payload: FindingIn):
     """What the visit found for a sampled child; wrong values become proposed corrections."""
@@ -108,7 +107,6 @@ def add_finding(request: HttpRequest, inspection_id: Id, payload: FindingIn):
 @router.get(
     "/{inspection_id}/findings",
     response=list[FindingOut],
-    operation_id="guanai_inspections_api_list_findings",
 )
 def list_findings(request: HttpRequest, inspection_id: Id):
     inspection = _visible(request, inspection_id)
@@ -139,7 +137,6 @@ class AccuracyOut(Schema):
 @router.get(
     "/{inspection_id}/accuracy",
     response=AccuracyOut,
-    operation_id="guanai_inspections_api_accuracy",
 )
 def accuracy(request: HttpRequest, inspection_id: Id):
     """The school's card accuracy in this inspection (fields checked vs wrong) and the list of
@@ -158,7 +155,6 @@ class DecisionIn(Schema):
 @router.post(
     "/corrections/{check_id}",
     response={200: CheckOut, 422: ErrorsOut},
-    operation_id="guanai_inspections_api_decide",
 )
 def decide(request: HttpRequest, check_id: Id, payload: DecisionIn):
     """The class teacher (whoever may change the child's card) accepts or rejects a proposed

@@ -107,9 +107,7 @@ def _items(request: HttpRequest) -> QuerySet[Rectification]:
     )
 
 
-@rectifications_router.get(
-    "", response=list[ItemOut], operation_id="guanai_inspections_api_list_items"
-)
+@rectifications_router.get("", response=list[ItemOut])
 @paginate(Pages, page_size=50)
 def list_items(request: HttpRequest, filters: Query[ItemFilter]):
     """整改 items in the user's scope (the town's, a leader's school's, one's own), by id."""
@@ -123,9 +121,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilter]):
     return qs.order_by("id")
 
 
-@rectifications_router.post(
-    "", response={201: ItemOut, 422: ErrorsOut}, operation_id="guanai_inspections_api_raise_item"
-)
+@rectifications_router.post("", response={201: ItemOut, 422: ErrorsOut})
 def raise_item(request: HttpRequest, payload: ItemIn):
     """Raise an item from an inspection, owned by a person of the inspected school."""
     services.check_inspect(request.user)  # before the body (guanai/api.py)
@@ -158,9 +154,7 @@ def raise_item(request: HttpRequest, payload: ItemIn):
     return Status(201, item)
 
 
-@rectifications_router.get(
-    "/{item_id}", response=ItemOut, operation_id="guanai_inspections_api_item_detail"
-)
+@rectifications_router.get("/{item_id}", response=ItemOut)
 def item_detail(request: HttpRequest, item_id: Id):
     return get_object_or_404(_items(request), pk=item_id)
 
@@ -173,7 +167,6 @@ class DoneIn(Schema):
 @rectifications_router.post(
     "/{item_id}/done",
     response={200: ItemOut, 422: ErrorsOut},
-    operation_id="guanai_inspections_api_item_done",
 )
 def item_done(request: HttpRequest, item_id: Id, payload: DoneIn):
     """The owner, or a leader of the school, reports the item done with evidence."""
@@ -185,7 +178,6 @@ def item_done(request: HttpRequest, item_id: Id, payload: DoneIn):
 @rectifications_router.post(
     "/{item_id}/close",
     response={200: ItemOut, 422: ErrorsOut},
-    operation_id="guanai_inspections_api_item_close",
 )
 def item_close(request: HttpRequest, item_id: Id):
     """The inspectors close (销号) an item reported done."""
@@ -205,7 +197,6 @@ def _may_report(request: HttpRequest, item: Rectification) -> None:
 @rectifications_router.get(
     "/{item_id}/files",
     response=list[AttachmentOut],
-    operation_id="guanai_inspections_api_list_files",
 )
 def list_files(request: HttpRequest, item_id: Id):
     item = get_object_or_404(_items(request), pk=item_id)
@@ -218,7 +209,6 @@ def list_files(request: HttpRequest, item_id: Id):
 @rectifications_router.post(
     "/{item_id}/files",
     response={201: list[AttachmentOut], 422: ErrorsOut},
-    operation_id="guanai_inspections_api_add_files",
 )
 def add_files(request: HttpRequest, item_id: Id, files: File[list[UploadedFile]]):
     """Evidence files on a 整改 item — documents (PDF, .docx, .xlsx, recognised by their bytes)
@@ -236,7 +226,6 @@ def add_files(request: HttpRequest, item_id: Id, files: File[list[UploadedFile]]
 @rectifications_router.get(
     "/{item_id}/files/{file_id}",
     response={200: None},
-    operation_id="guanai_inspections_api_download_file",
 )
 def download_file(request: HttpRequest, item_id: Id, file_id: Id):
     """The file itself (logged)."""
