@@ -25,6 +25,7 @@ from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subque
 
 from guanai.children.models import Child, Enrolment
 from guanai.lib.dates import term_start
+from guanai.org.models import School
 
 from .models import Contact, LastContact
 from .rules import (
@@ -70,11 +71,13 @@ class DueList:
         self.as_of = as_of
         self.db = children.db
         self._total: int | None = None
-        wanted = set(rule_codes) if rule_codes else None
+        self.rule_codes = list(rule_codes) if rule_codes is not None else None
+        wanted = set(self.rule_codes) if self.rule_codes else None
         children = children.filter(enrolment=Enrolment.ENROLLED)
-        school_ids = set(children.order_by().values_list("school_id", flat=True).distinct())
+        # Every school's rules, not only the schools of these children: finding those would
+        # cost a pass over the cards, and a school without children adds no row.
         groups: dict[Rule, list[int]] = defaultdict(list)
-        for school_id, rules in rules_for_schools(school_ids).items():
+        for school_id, rules in rules_for_schools(None).items():
             for rule in rules:
                 if rule.usable and (wanted is None or rule.code in wanted):
                     groups[rule].append(school_id)
@@ -84,6 +87,7 @@ class DueList:
         for rule, school_list in groups.items():
             concerned = () if rule.for_proxies else rule.categories
             combos[(rule.for_proxies, concerned, tuple(sorted(school_list)))].append(rule)
+        self.combos = combos
         self.rules: list[Rule] = list(groups)
         ranks = sorted({(RULE_ORDER.get(r.code, 99), r.code) for r in self.rules})
         self.rank = {r: ranks.index((RULE_ORDER.get(r.code, 99), r.code)) for r in self.rules}
@@ -91,8 +95,11 @@ class DueList:
         self.ops = ENGINE_SQL["sqlite" if self._vendor == "sqlite" else "postgresql"]
         # Today's list (nothing dated after as_of): the summary table holds the last contacts.
         self.from_summary = not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
+        self.sql, self.params = self._statement(children)
+
+    def _statement(self, children: QuerySet[Child]) -> tuple[str, list]:
         parts, params = [], []
-        for (for_proxies, categories, school_list), rules in combos.items():
+        for (for_proxies, categories, school_list), rules in self.combos.items():
             base = children.filter(school_id__in=school_list, created_at__lt=self.end)
             if for_proxies:
                 sql, p = self._proxy_combo(base, rules)
@@ -100,7 +107,7 @@ class DueList:
                 sql, p = self._combo(base.filter(category__in=categories), rules)
             parts.append(sql)
             params += p
-        self.sql, self.params = self._due_sql(parts), params
+        return self._due_sql(parts), params
 
     @property
     def _vendor(self) -> str:
@@ -236,9 +243,11 @@ class DueList:
             f" OR (e.term = 0 AND (e.last_day IS NULL OR e.last_day + e.n <= {today}))"
         )
 
-    def _fetch(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+    def _fetch(self, sql: str, params: list | tuple = (), base: list | None = None) -> list[tuple]:
+        """Run `sql` (which holds the due statement first) with the statement's parameters
+        (`base`: another statement's) and then `params`."""
         with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, [*self.params, *params])
+            cursor.execute(sql, [*(self.params if base is None else base), *params])
             return cursor.fetchall()
 
     # --- what callers ask -----------------------------------------------------------------
@@ -252,23 +261,30 @@ class DueList:
     def children_count(self) -> int:
         return self._fetch(f"SELECT COUNT(DISTINCT d.child_id) FROM ({self.sql}) d")[0][0]
 
-    def summary(self) -> list[tuple[int, int | None, int, dict[str, int]]]:
-        """Per class: (school id, class id, children due, {rule code: items due}), one
-        statement (the counts at the top of the due page, its totals)."""
-        keys = sorted(set(range(len(self.rules))))
+    def summary(self) -> list[tuple]:
+        """Per class, one statement: (school id, school code, school name, class id, grade,
+        class number, children due, {rule code: items due}) — the counts at the top of the due
+        page and its totals."""
+        from guanai.org.models import SchoolClass
+
+        keys = list(range(len(self.rules)))
         sums = "".join(f", SUM(CASE WHEN d.rule_key = {k} THEN 1 ELSE 0 END)" for k in keys)
         rows = self._fetch(
-            f"SELECT c.school_id, c.school_class_id, COUNT(DISTINCT d.child_id){sums}"
+            f"SELECT c.school_id, s.code, s.name, c.school_class_id, k.grade, k.class_no,"
+            f" COUNT(DISTINCT d.child_id){sums}"
             f" FROM ({self.sql}) d JOIN {Child._meta.db_table} c ON c.id = d.child_id"
-            f" GROUP BY c.school_id, c.school_class_id"
+            f" JOIN {School._meta.db_table} s ON s.id = c.school_id"
+            f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id"
+            f" GROUP BY c.school_id, s.code, s.name, c.school_class_id, k.grade, k.class_no"
         )
         out = []
-        for school_id, class_id, children, *per_rule in rows:
+        for row in rows:
+            unit, children, per_rule = row[:6], row[6], row[7:]
             counts: dict[str, int] = defaultdict(int)
             for key, n in zip(keys, per_rule, strict=True):
                 if n:
                     counts[self.rules[key].code] += n
-            out.append((school_id, class_id, children, dict(counts)))
+            out.append((*unit, children, dict(counts)))
         return out
 
     def children_per(self, unit: str) -> dict[int, int]:
@@ -311,29 +327,39 @@ class DueList:
         return self.page(start, item.stop - start)
 
     def items(self, child_ids: Iterable[int] | None = None) -> list[DueItem]:
-        """Every item (of `child_ids` only, if given), most overdue first."""
+        """Every item (of `child_ids` only, if given: a page's children), most overdue first."""
         if child_ids is None:
             return self._items()
         ids = [int(i) for i in child_ids]
         if not ids:
             return []
-        marks = ", ".join(["%s"] * len(ids))
-        return self._items("", ids, where=f" WHERE d.child_id IN ({marks})")
+        # A child's items depend on the child alone (its school's rules, its contacts): the
+        # same statement over these few cards, not a pass over the whole list.
+        few = Child.objects.using(self.db).filter(pk__in=ids, enrolment=Enrolment.ENROLLED)
+        sql, params = self._statement(few)
+        return self._items(sql=sql, params=params)
 
     def _items(
-        self, tail: str = "", params: list | None = None, where: str = "", total: bool = False
+        self,
+        tail: str = "",
+        tail_params: list | None = None,
+        *,
+        total: bool = False,
+        sql: str | None = None,
+        params: list | None = None,
     ) -> list[DueItem]:
-        from guanai.org.models import School, SchoolClass
+        from guanai.org.models import SchoolClass
 
         rows = self._fetch(
             f"SELECT d.child_id, d.rule_key, d.last_at, d.days_overdue, d.proxy_user, c.name,"
             f" s.code, k.grade, k.class_no, c.school_class_id, c.responsible_teacher_id,"
             f" {'COUNT(*) OVER ()' if total else '0'}"
-            f" FROM ({self.sql}) d JOIN {Child._meta.db_table} c ON c.id = d.child_id"
+            f" FROM ({sql or self.sql}) d JOIN {Child._meta.db_table} c ON c.id = d.child_id"
             f" JOIN {School._meta.db_table} s ON s.id = c.school_id"
-            f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id{where}"
+            f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id"
             f" ORDER BY d.days_overdue DESC, d.rank, d.child_id{tail}",
-            params or [],
+            tail_params or [],
+            base=params,
         )
         if total and rows:
             self._total = rows[0][-1]

@@ -136,14 +136,17 @@ def rule_from_row(row: ContactRule) -> Rule:
     )
 
 
-def rules_for_schools(school_ids: Iterable[int]) -> dict[int, list[Rule]]:
-    """The effective rules of each school: built-in defaults, replaced code by code by the
-    town's rows, then by the school's own rows. Inactive rules are kept (the page shows them);
-    callers skip them."""
+def rules_for_schools(school_ids: Iterable[int] | None) -> dict[int, list[Rule]]:
+    """The effective rules of each school (None: of every school): built-in defaults, replaced
+    code by code by the town's rows, then by the school's own rows. Inactive rules are kept
+    (the page shows them); callers skip them."""
     from guanai.org.models import School
 
-    school_ids = list(school_ids)
-    schools = dict(School.objects.filter(pk__in=school_ids).values_list("pk", "town_id"))
+    found = School.objects.all()
+    if school_ids is not None:
+        found = found.filter(pk__in=list(school_ids))
+    schools = dict(found.values_list("pk", "town_id"))
+    school_ids = list(schools)
     rows = list(
         ContactRule.objects.filter(town_id__in=set(schools.values()))
         | ContactRule.objects.filter(school_id__in=school_ids)

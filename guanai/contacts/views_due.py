@@ -16,7 +16,6 @@ from guanai.children.models import Child
 from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.htmx import is_partial
-from guanai.org.models import School, SchoolClass
 
 from . import access
 from .due import DueList
@@ -87,33 +86,28 @@ def _summary(due: DueList | None) -> tuple[list[dict], bool, int, int]:
     """The counts at the top (per school when the list spans several, else per class), whether
     they are per school, and the totals (items, children)."""
     lines = due.summary() if due is not None else []
-    per_school = len({school for school, *_rest in lines}) > 1
-    schools = {s.pk: s for s in School.objects.filter(pk__in={x[0] for x in lines})}
-    classes = {c.pk: c for c in SchoolClass.objects.filter(pk__in={x[1] for x in lines if x[1]})}
+    per_school = len({line[0] for line in lines}) > 1
     summary: dict[tuple, dict] = {}
-    for school_id, class_id, _children, counts in lines:
-        school, klass = schools[school_id], classes.get(class_id)
-        grade = None if per_school or klass is None else klass.grade
-        class_no = None if per_school or klass is None else klass.class_no
+    for _sid, code, name, _cid, grade, class_no, _children, counts in lines:
+        grade, class_no = (None, None) if per_school else (grade, class_no)
         row = summary.setdefault(
-            (school.code, grade, class_no),
+            (code, grade, class_no),
             {
-                "school": school.code,
-                "school_name": school.name,
+                "school": code,
+                "school_name": name,
                 "grade": grade,
                 "class_no": class_no,
                 "counts": {},
                 "total": 0,
             },
         )
-        for code, n in counts.items():
-            row["counts"][code] = row["counts"].get(code, 0) + n
+        for rule, n in counts.items():
+            row["counts"][rule] = row["counts"].get(rule, 0) + n
             row["total"] += n
     ordered = sorted(
         summary.values(), key=lambda r: (r["school"], r["grade"] or 0, r["class_no"] or 0)
     )
-    items = sum(r["total"] for r in ordered)
-    return ordered, per_school, items, sum(x[2] for x in lines)
+    return ordered, per_school, sum(r["total"] for r in ordered), sum(x[6] for x in lines)
 
 
 @login_required
@@ -132,7 +126,7 @@ def due(request: HttpRequest) -> HttpResponse:
     page = Paginator(DueChildren(due_list, children_count), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    _name_rows(page)
+    _name_rows(page, {r["school"]: r["school_name"] for r in summary})
     query = request.GET.copy()
     query.pop("page", None)
     planned = set(
@@ -162,13 +156,10 @@ def due(request: HttpRequest) -> HttpResponse:
     return render(request, template, ctx)
 
 
-def _name_rows(page) -> None:
+def _name_rows(page, school_names: dict[str, str]) -> None:
     """The page's responsible teachers, proxy parents and school names."""
     teachers = _child_teachers({r.child for r in page})
     proxies = _user_names({i.proxy_user_id for r in page for i in r.items if i.proxy_user_id})
-    school_names = dict(
-        School.objects.filter(code__in={r.school for r in page}).values_list("code", "name")
-    )
     for row in page:
         row.teacher = teachers.get(row.child)
         row.school_name = school_names.get(row.school, row.school)

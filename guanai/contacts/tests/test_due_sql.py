@@ -157,10 +157,10 @@ def test_sql_agrees_with_the_python_reference(town, users, as_of):
             )
             by_class = Counter((i.class_id, i.rule) for i in expected)
             summary = due.summary()
-            assert {(c, r): n for _s, c, _n, counts in summary for r, n in counts.items()} == (
+            assert {(line[3], r): n for line in summary for r, n in line[7].items()} == (
                 dict(by_class)
             )
-            assert {c: n for _s, c, n, _counts in summary} == dict(
+            assert {line[3]: line[6] for line in summary} == dict(
                 Counter(i.class_id for i in {i.child: i for i in expected}.values())
             )
             per_class = Counter(i.class_id for i in {i.child: i for i in expected}.values())
