@@ -32,9 +32,10 @@ from .corrections import (
     correct_contact,
     reason_errors,
 )
+from .due import DueList
 from .gateways import default_gateway_for
 from .models import FINDING_AREAS, Contact, Message
-from .rules import SHANGHAI, due_items
+from .rules import SHANGHAI
 from .services import (
     IdempotencyConflict,
     clean_contact,
@@ -325,8 +326,8 @@ def list_due(request: HttpRequest, filters: Query[DueFilter]):
     codes = access.due_rule_codes(user, [filters.rule] if filters.rule else None)
     if codes == []:
         return []
-    items = due_items(children, as_of=as_of, rule_codes=codes)
-    return [vars(i) for i in items]
+    # The database orders, counts and pages the list: only the page's items are built.
+    return LazyOut(DueList(children, as_of=as_of, rule_codes=codes), convert=vars)
 
 
 @router.get("/{int:contact_id}", response=ContactOut)

@@ -176,6 +176,42 @@ def photo_path(instance: "ContactPhoto", filename: str) -> str:
     return f"contacts/{instance.contact.child_id}/{uuid.uuid4().hex}.{ext}"
 
 
+class LastContact(models.Model):
+    """The latest contact of each child and kind: what the due list reads instead of probing
+    every contact (`contacts.due`). Kept below the ORM by triggers on the contacts table
+    (`contacts.last_contact`, installed by migration 0007): every insert, correction, deletion
+    and cascade keeps it equal to `MAX(at)` per child and kind, whatever code wrote. No code
+    writes it."""
+
+    child = models.ForeignKey(
+        "children.Child",
+        models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name="儿童",
+    )
+    kind = models.CharField("联系方式", max_length=12, choices=ContactKind.choices)
+    at = models.DateTimeField("最近联系时间")
+    # the local date of `at` (Asia/Shanghai) as days since 1970-01-01: the due list compares
+    # days without parsing a timestamp per row
+    day = models.IntegerField("最近联系日")
+
+    class Meta:
+        verbose_name = "最近联系"
+        verbose_name_plural = "最近联系"
+        constraints = [
+            models.UniqueConstraint(fields=["child", "kind"], name="lastcontact_child_kind"),
+        ]
+        # covering: the due list reads a child's rows (kind, at, day) without the table
+        indexes = [
+            models.Index(fields=["child", "kind", "at", "day"], name="lastcontact_child_kind_at")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} · {self.kind} · {self.at:%Y-%m-%d}"
+
+
 class ContactPhoto(models.Model):
     """A photo taken during a contact; only stored when the card records the guardian's photo
     consent, and served only to users who may see the child."""

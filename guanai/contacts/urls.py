@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_outreach, views_rounds
+from . import views, views_due, views_outreach, views_rounds
 
 app_name = "contacts"
 urlpatterns = [
@@ -11,7 +11,7 @@ urlpatterns = [
     path("child/<int:pk>/", views.timeline, name="timeline"),
     path("photo/<int:pk>/", views.photo, name="photo"),
     path("follow-ups/", views.follow_ups, name="follow_ups"),
-    path("due/", views.due, name="due"),
+    path("due/", views_due.due, name="due"),
     path("coverage/", views_rounds.coverage_page, name="coverage"),
     path("rounds/", views_rounds.rounds_page, name="rounds"),
     path("rounds/<int:pk>/edit/", views_rounds.round_edit, name="round_edit"),

@@ -1,6 +1,6 @@
-"""Pages of 家校联系: log a contact (phone first), timelines, follow-ups, due lists, frequency
-rules and the weekly visit plan. 普访 coverage and rounds: views_rounds.py. Letters and
-messages: views_outreach.py.
+"""Pages of 家校联系: log a contact (phone first), timelines, follow-ups, frequency rules and the
+weekly visit plan. The due page: views_due.py. 普访 coverage and rounds: views_rounds.py.
+Letters and messages: views_outreach.py.
 Scope via Child.objects.visible_to(), as everywhere."""
 
 import datetime as dt
@@ -18,15 +18,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guanai.accounts import scope
-from guanai.accounts.models import User
 from guanai.accounts.permissions import writer_required
 from guanai.children.access import search_children
 from guanai.children.models import AssignmentKind, Child, ChildAssignment
 from guanai.children.services import StaleVersion
 from guanai.children.validation import CardInvalid
-from guanai.exports import xlsx_download
 from guanai.lib.dates import query_date_or
-from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.htmx import is_partial
 from guanai.lib.photos import CONTENT_TYPES
 from guanai.org.models import School
@@ -324,119 +321,11 @@ def photo(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-# --- due lists, coverage ------------------------------------------------------------------------
-
-
-def _filter_children(request: HttpRequest):
-    g = request.GET
-    qs = _scope(request)
-    if g.get("school"):
-        qs = qs.filter(school__code=g["school"])
-    if g.get("grade", "").isdigit():
-        qs = qs.filter(school_class__grade=int(g["grade"]))
-    if g.get("class_no", "").isdigit():
-        qs = qs.filter(school_class__class_no=int(g["class_no"]))
-    if g.get("mine") == "1":
-        qs = qs.filter(own_children_filter(request.user))
-    return qs
+# --- due lists (the due page: views_due.py) ------------------------------------------------------------------------
 
 
 def _schools(request: HttpRequest):
     return School.objects.filter(pk__in=_scope(request).values("school_id")).order_by("id")
-
-
-class DueRow:
-    """A child on the due page with the rules it is due under (first: the most overdue)."""
-
-    def __init__(self, first) -> None:
-        self.child, self.child_name = first.child, first.child_name
-        self.school, self.grade, self.class_no = first.school, first.grade, first.class_no
-        self.school_name, self.teacher = first.school, None
-        self.items: list = []
-
-    @property
-    def rules(self) -> set[str]:
-        return {i.rule for i in self.items}
-
-
-@login_required
-def due(request: HttpRequest) -> HttpResponse:
-    """Due and overdue: who has not been contacted or visited within the rules, most overdue
-    first; per teacher (mine), class, grade or school; counts per class at the top."""
-    as_of = _parse_date(request, request.GET.get("on"), timezone.localdate(), label="日期")
-    rule = request.GET.get("rule")
-    items = _due_items(
-        request, _filter_children(request), as_of, [rule] if rule in RULE_CODES else None
-    )
-    if request.GET.get("export") == "xlsx" and request.user.can_export:
-        return _export_due(request, items, as_of)
-    # counts per class within a school; per school when the list spans several
-    per_school = len({i.school for i in items}) > 1
-    summary: dict[tuple, dict] = {}
-    for item in items:
-        key = (item.school,) if per_school else (item.school, item.grade, item.class_no)
-        row = summary.setdefault(
-            key,
-            {
-                "school": item.school,
-                "grade": None if per_school else item.grade,
-                "class_no": None if per_school else item.class_no,
-                "counts": {},
-                "total": 0,
-            },
-        )
-        row["counts"][item.rule] = row["counts"].get(item.rule, 0) + 1
-        row["total"] += 1
-    # One row per child, its rules inside (most overdue child first); the API keeps one item
-    # per child and rule.
-    rows: dict[int, DueRow] = {}
-    for item in items:
-        rows.setdefault(item.child, DueRow(item)).items.append(item)
-    page = Paginator(list(rows.values()), 50).get_page(request.GET.get("page"))
-    names = _child_names({r.child for r in page})
-    proxies = _user_names({i.proxy_user_id for r in page for i in r.items if i.proxy_user_id})
-    for row in page:
-        row.teacher = names.get(row.child)
-        for item in row.items:
-            if item.proxy_user_id:
-                item.teacher = f"代理家长 {proxies.get(item.proxy_user_id, '')}"
-    school_names = dict(
-        School.objects.filter(code__in={i.school for i in items}).values_list("code", "name")
-    )
-    for row in page:
-        row.school_name = school_names.get(row.school, row.school)
-    for line in summary.values():
-        line["school_name"] = school_names.get(line["school"], line["school"])
-    query = request.GET.copy()
-    query.pop("page", None)
-    planned = set(
-        PlannedVisit.objects.filter(user=request.user, week=week_of(as_of)).values_list(
-            "child_id", flat=True
-        )
-    )
-    ctx = {
-        "page": page,
-        "count": len(items),
-        "children_count": len(rows),
-        "summary": sorted(
-            summary.values(), key=lambda r: (r["school"], r["grade"] or 0, r["class_no"] or 0)
-        ),
-        "per_school": per_school,
-        "rules": [r for r in DEFAULT_RULES if r.code in _rule_codes(request)],
-        "rule_names": {r.code: r.name for r in DEFAULT_RULES},
-        "schools": _schools(request),
-        "grades": sorted(GRADE_NAMES.items()),
-        "f": request.GET,
-        "as_of": as_of,
-        "query": query.urlencode(),
-        "planned": planned,
-        # a short list can be handed to the message page (a long one is chosen there by unit)
-        "child_ids": ",".join(str(c) for c in sorted({i.child for i in items}))
-        if len({i.child for i in items}) <= 300
-        else "",
-    }
-    template = "contacts/_due_table.html" if is_partial(request) else "contacts/due.html"
-    return render(request, template, ctx)
 
 
 def _rule_codes(request: HttpRequest, wanted: list[str] | None = None) -> list[str]:
@@ -450,38 +339,6 @@ def _due_items(request: HttpRequest, children, as_of: dt.date, wanted: list[str]
     if codes == []:
         return []  # none of the rules asked for is the user's
     return due_items(children, as_of=as_of, rule_codes=codes)
-
-
-def _user_names(ids: set[int]) -> dict[int, str]:
-    return {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
-
-
-def _child_names(ids: set[int]) -> dict[int, str]:
-    rows = Child.objects.filter(pk__in=ids).select_related("responsible_teacher")
-    return {c.pk: str(c.responsible_teacher) if c.responsible_teacher else "" for c in rows}
-
-
-def _export_due(request: HttpRequest, items: list, as_of: dt.date) -> HttpResponse:
-    proxies = _user_names({i.proxy_user_id for i in items if i.proxy_user_id})
-    return xlsx_download(
-        request,
-        filename=f"due-{as_of:%Y%m%d}.xlsx",
-        what=f"待联系名单（{as_of:%Y-%m-%d}）",
-        header=["学校", "年级", "班级", "姓名", "规则", "代理家长", "上次联系", "逾期天数"],
-        rows=(
-            [
-                i.school,
-                i.grade,
-                i.class_no,
-                i.child_name,
-                i.rule_name,
-                proxies.get(i.proxy_user_id, ""),
-                f"{i.last_at:%Y-%m-%d}" if i.last_at else "从未",
-                i.days_overdue,
-            ]
-            for i in items
-        ),
-    )
 
 
 # --- frequency rules --------------------------------------------------------------------------

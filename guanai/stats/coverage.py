@@ -9,10 +9,10 @@ feature's page shows the same user today:
   `screening_children` and the campaign's records (what `campaign_progress` counts);
 - 核实: this term's verification round of each school (the latest, when a school has two),
   `progress_of` over `round_children` and its verifications (what `round_progress` counts);
-- 普访: `contacts.rules.coverage` of the left-behind children from the term's first day to today
-  (the 普访 page for that date range, "只看留守儿童");
-- 待联系: the children on `contacts.rules.due_items` today, under the user's rules (the due page's
-  "N 名学生");
+- 普访: what `contacts.rules.coverage` counts for the left-behind children from the term's first
+  day to today (the 普访 page for that date range, "只看留守儿童"), counted per unit in SQL;
+- 待联系: the children due today under the user's rules (`contacts.due.DueList`, the due page's
+  "N 名学生"), counted per unit in SQL;
 - 结对: left-behind children who are the child of an active pair (`Pair.objects.active()`, the
   pair list filtered to 进行中);
 - 代理家长: left-behind children with a proxy parent today (`pairing.proxies.current_assignments`).
@@ -25,11 +25,14 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from guanai.children.models import Enrolment
 from guanai.contacts.access import due_rule_codes
-from guanai.contacts.rules import LEFT_BEHIND, coverage, due_items
+from guanai.contacts.due import DueList
+from guanai.contacts.models import Contact, ContactKind
+from guanai.contacts.rules import LEFT_BEHIND, local_midnight
 from guanai.lib.dates import current_term, term_start
 from guanai.lib.grades import grade_name
 from guanai.org.models import School, SchoolClass
@@ -163,11 +166,27 @@ def visit_panel(children: QuerySet, units: Units, today: dt.date) -> Panel:
     since = term_start(today)
     panel = Panel("cov_visits", "普访（本学期家访）覆盖", "已家访", "留守儿童")
     panel.note = f"{since:%Y-%m-%d} 至 {today:%Y-%m-%d} 有家访记录的留守儿童（单留守、双留守）。"
-    for school in coverage(children, since=since, until=today, left_behind_only=True):
-        for klass in school.classes:
-            line = panel.line(units.key_of(school.school_id, klass.class_id))
-            line.done += klass.visited
-            line.total += klass.total
+    # What `contacts.rules.coverage` counts (the 普访 page), counted per unit in SQL: one
+    # indexed probe per child, no row per child in Python.
+    visited = Exists(
+        Contact.objects.filter(
+            child=OuterRef("pk"),
+            kind=ContactKind.HOME_VISIT,
+            at__gte=local_midnight(since),
+            at__lt=local_midnight(today + dt.timedelta(days=1)),
+        )
+    )
+    field_ = "school_id" if units.per_school else "school_class_id"
+    grouped = (
+        children.filter(enrolment=Enrolment.ENROLLED, category__in=LEFT_BEHIND)
+        .values(field_)
+        .annotate(total=Count("id"), done=Count("id", filter=Q(visited)))
+        .order_by()
+    )
+    for r in grouped:
+        line = panel.line(r[field_])
+        line.done += r["done"]
+        line.total += r["total"]
     return panel
 
 
@@ -177,18 +196,10 @@ def due_panel(user, children: QuerySet, units: Units, today: dt.date) -> Panel:
     codes = due_rule_codes(user)
     if codes == []:
         return panel
-    items = due_items(children, as_of=today, rule_codes=codes)
-    school_of = {}
-    if units.per_school:
-        codes_ = {i.school for i in items}
-        school_of = dict(School.objects.filter(code__in=codes_).values_list("code", "pk"))
-    seen: set[int] = set()
-    for item in items:
-        if item.child in seen:
-            continue
-        seen.add(item.child)
-        key = school_of[item.school] if units.per_school else item.class_id
-        panel.line(key).done += 1
+    # the due page's "N 名学生", counted per unit by the database
+    due = DueList(children, as_of=today, rule_codes=codes)
+    for key, n in due.children_per("school_id" if units.per_school else "school_class_id").items():
+        panel.line(key).done += n
     return panel
 
 

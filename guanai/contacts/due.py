@@ -1,0 +1,399 @@
+"""The due list (应联系/已逾期) computed by the database: one SQL statement decides, per child and
+rule, the day the child became due and whether it is due on `as_of`, then counts, groups, orders
+and pages. What "due" means is in the docstring of `contacts.rules` and does not change here.
+
+The last counting contact per child and rule comes from `LastContact` (one short row per child
+and kind, kept by triggers) when no contact is dated after `as_of` (today's list, next week's);
+looking back in time (a contact exists after `as_of`) it comes from the contacts themselves,
+`at < end of as_of`. Proxy-parent rules always read the contacts: they count only the contacts
+made by the child's current proxy parents, and concern few children.
+
+Dates become day numbers (days since 1970-01-01, local dates in Asia/Shanghai) so the same
+arithmetic runs on SQLite and PostgreSQL; only three small expressions differ per engine.
+
+    due = DueList(children, as_of=day, rule_codes=None)
+    due.count(), due.children_count(), due.counts("school_id"), due.page(0, 50),
+    due.child_page(0, 50), due.items(), due.child_ids()
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import connections
+from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
+
+from guanai.children.models import Child, Enrolment
+from guanai.lib.dates import term_start
+from guanai.org.models import School
+
+from .models import Contact, LastContact
+from .rules import (
+    CHINA,
+    RULE_ORDER,
+    DueItem,
+    Rule,
+    RulePeriod,
+    _parse_utc,
+    _proxies_on,
+    local_midnight,
+    rules_for_schools,
+)
+
+EPOCH = dt.date(1970, 1, 1)
+
+# Local day number of a stored UTC timestamp, of a stored date, and the larger of two values.
+ENGINE_SQL = {
+    "sqlite": (
+        "((CAST(strftime('%%s', {}) AS INTEGER) + 28800) / 86400)",
+        "(CAST(strftime('%%s', {}) AS INTEGER) / 86400)",
+        "MAX({}, {})",
+    ),
+    "postgresql": (
+        "(CAST({} AT TIME ZONE 'Asia/Shanghai' AS date) - DATE '1970-01-01')",
+        "({} - DATE '1970-01-01')",
+        "GREATEST({}, {})",
+    ),
+}
+
+
+def day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+class DueList:
+    """The children due under their school's rules on `as_of` (`children` already scoped), as
+    one SQL statement the methods wrap: nothing is computed before a method asks."""
+
+    def __init__(
+        self, children: QuerySet[Child], *, as_of: dt.date, rule_codes: Iterable[str] | None = None
+    ) -> None:
+        self.as_of = as_of
+        self.db = children.db
+        self._total: int | None = None
+        self.rule_codes = list(rule_codes) if rule_codes is not None else None
+        wanted = set(self.rule_codes) if self.rule_codes else None
+        children = children.filter(enrolment=Enrolment.ENROLLED)
+        # Every school's rules, not only the schools of these children: finding those would
+        # cost a pass over the cards, and a school without children adds no row.
+        groups: dict[Rule, list[int]] = defaultdict(list)
+        for school_id, rules in rules_for_schools(None).items():
+            for rule in rules:
+                if rule.usable and (wanted is None or rule.code in wanted):
+                    groups[rule].append(school_id)
+        # Rules over the same children (same categories and schools: the usual case) share one
+        # pass over the children with one "last contact" column per rule.
+        combos: dict[tuple, list[Rule]] = defaultdict(list)
+        for rule, school_list in groups.items():
+            concerned = () if rule.for_proxies else rule.categories
+            combos[(rule.for_proxies, concerned, tuple(sorted(school_list)))].append(rule)
+        self.combos = combos
+        self.rules: list[Rule] = list(groups)
+        ranks = sorted({(RULE_ORDER.get(r.code, 99), r.code) for r in self.rules})
+        self.rank = {r: ranks.index((RULE_ORDER.get(r.code, 99), r.code)) for r in self.rules}
+        self.end = local_midnight(as_of + dt.timedelta(days=1))
+        self.ops = ENGINE_SQL["sqlite" if self._vendor == "sqlite" else "postgresql"]
+        # Today's list (nothing dated after as_of): the summary table holds the last contacts.
+        self.from_summary = not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
+        self.sql, self.params = self._statement(children)
+
+    def _statement(self, children: QuerySet[Child]) -> tuple[str, list]:
+        parts, params = [], []
+        for (for_proxies, categories, school_list), rules in self.combos.items():
+            base = children.filter(school_id__in=school_list, created_at__lt=self.end)
+            if for_proxies:
+                sql, p = self._proxy_combo(base, rules)
+            else:
+                sql, p = self._combo(base.filter(category__in=categories), rules)
+            parts.append(sql)
+            params += p
+        return self._due_sql(parts), params
+
+    @property
+    def _vendor(self) -> str:
+        return connections[self.db].vendor
+
+    # --- building the statement -----------------------------------------------------------
+
+    def _adapt(self, moment: dt.datetime):
+        return connections[self.db].ops.adapt_datetimefield_value(moment)
+
+    def _combo(self, base: QuerySet, rules: list[Rule]) -> tuple[str, list]:
+        """One row per child: its card's creation and, per rule, its last counting contact
+        (`l0`…) and that contact's local day (`d0`…)."""
+        base_sql, base_params = base.order_by().values("id", "created_at").query.sql_with_params()
+        day = self.ops[0]
+        lasts, params = [], []
+        for i, rule in enumerate(rules):
+            marks = ", ".join(["%s"] * len(rule.kinds))
+            last = f"MAX(CASE WHEN l.kind IN ({marks}) THEN l.at END)"
+            if self.from_summary:  # the summary holds the day: no timestamp to read
+                lasts.append(
+                    f"{last} AS l{i}, MAX(CASE WHEN l.kind IN ({marks}) THEN l.day END) AS d{i}"
+                )
+                params += list(rule.kinds) * 2
+            else:
+                lasts.append(f"{last} AS l{i}, {day.format(last)} AS d{i}")
+                params += list(rule.kinds) * 2
+        if self.from_summary:
+            source, on, on_params = LastContact._meta.db_table, "l.child_id = c.id", []
+        else:
+            source, on = Contact._meta.db_table, "l.child_id = c.id AND l.at < %s"
+            on_params = [self._adapt(self.end)]
+        sql = (
+            f"SELECT c.id AS id, c.created_at AS created_at, CAST(NULL AS date) AS proxy_from,"
+            f" CAST(NULL AS integer) AS proxy_user, {', '.join(lasts)}"
+            f" FROM ({base_sql}) c LEFT JOIN {source} l ON {on}"
+            f" GROUP BY c.id, c.created_at"
+        )
+        return self._expand(sql, rules, days=True), params + list(base_params) + on_params
+
+    def _proxy_combo(self, base: QuerySet, rules: list[Rule]) -> tuple[str, list]:
+        """The children with a proxy parent on as_of: the assignment's start and proxy parent,
+        and the last contact by one of their current proxy parents per rule."""
+        proxies = _proxies_on(self.as_of)
+        mine = proxies.filter(child=OuterRef("pk")).order_by("valid_from", "pk")
+        contacts = Contact.objects.filter(
+            child=OuterRef("pk"),
+            at__lt=self.end,
+            by_id__in=proxies.filter(child=OuterRef(OuterRef("pk"))).values("user_id"),
+        )
+        lasts = {
+            f"l{i}": Subquery(contacts.filter(kind__in=rule.kinds).order_by("-at").values("at")[:1])
+            for i, rule in enumerate(rules)
+        }
+        qs = (
+            base.filter(pk__in=proxies.values("child_id"))
+            .annotate(
+                proxy_from=Subquery(mine.values("valid_from")[:1], output_field=DateField()),
+                proxy_user=Subquery(mine.values("user_id")[:1], output_field=IntegerField()),
+                **lasts,
+            )
+            .order_by()
+            .values("id", "created_at", "proxy_from", "proxy_user", *lasts)
+        )
+        sql, params = qs.query.sql_with_params()
+        return self._expand(sql, rules, days=False), list(params)
+
+    def _expand(self, combo_sql: str, rules: list[Rule], *, days: bool) -> str:
+        """One row per child and rule (a cross join with the combo's rules), with the last
+        contact's local day (`days`: the combo has it; else it is read from the timestamp)."""
+        table = " UNION ALL ".join(
+            f"SELECT {i} AS idx, {self.rules.index(r)} AS rule_key, {self.rank[r]} AS rank,"
+            f" {int(r.period == RulePeriod.TERM)} AS term, {int(r.days)} AS n"
+            for i, r in enumerate(rules)
+        )
+        last = " ".join(f"WHEN {i} THEN b.l{i}" for i in range(len(rules)))
+        if days:
+            last_day = (
+                f"CASE r.idx {' '.join(f'WHEN {i} THEN b.d{i}' for i in range(len(rules)))} END"
+            )
+        else:
+            last_day = self.ops[0].format(f"CASE r.idx {last} END")
+        return (
+            f"SELECT b.id AS child_id, r.rule_key, r.rank, r.term, r.n,"
+            f" CASE r.idx {last} END AS last_at, {last_day} AS last_day,"
+            f" b.created_at, b.proxy_from, b.proxy_user"
+            f" FROM ({combo_sql}) b CROSS JOIN ({table}) r"
+        )
+
+    def _literals(self, day: dt.date) -> tuple[str, str]:
+        """SQL literals of local midnight starting `day` (a stored timestamp) and of `day`."""
+        moment = local_midnight(day).astimezone(dt.UTC)
+        if self._vendor == "sqlite":  # as Django stores them: naive UTC text
+            return f"'{moment.replace(tzinfo=None).isoformat(sep=' ')}'", f"'{day.isoformat()}'"
+        return f"TIMESTAMPTZ '{moment.isoformat()}'", f"DATE '{day.isoformat()}'"
+
+    def _due_sql(self, parts: list[str]) -> str:
+        """Due items: child_id, rule_key, rank, last_at, proxy_user, days_overdue."""
+        if not parts:  # no rule concerns these children: a statement with no row
+            parts = [
+                (
+                    "SELECT 0 AS child_id, 0 AS rule_key, 0 AS rank, 0 AS term, 0 AS n,"
+                    " CAST(NULL AS timestamp) AS last_at, CAST(NULL AS integer) AS last_day,"
+                    " CAST(NULL AS timestamp) AS created_at,"
+                    " CAST(NULL AS date) AS proxy_from, CAST(NULL AS integer) AS proxy_user"
+                    " FROM (SELECT 1 AS one) z WHERE 1 = 0"
+                )
+            ]
+        day, date, greater = self.ops
+        start = term_start(self.as_of)
+        today, term = day_number(self.as_of), day_number(start)
+        term_moment, term_date = self._literals(start)
+        created = day.format("e.created_at")
+        # The card's creation (or the proxy assignment's start) is read only where it decides:
+        # a term rule's child created (or assigned) after the term began, a child never
+        # contacted under a `days` rule.
+        began = (
+            f"CASE WHEN e.proxy_from IS NULL THEN {created}"
+            f" ELSE {greater.format(created, date.format('e.proxy_from'))} END"
+        )
+        since = (
+            f"CASE WHEN e.term = 1 THEN"
+            f" CASE WHEN e.created_at < {term_moment}"
+            f" AND (e.proxy_from IS NULL OR e.proxy_from <= {term_date}) THEN {term}"
+            f" ELSE {greater.format(term, began)} END"
+            f" WHEN e.last_day IS NULL THEN {began} ELSE e.last_day + e.n END"
+        )
+        return (
+            f"SELECT e.child_id, e.rule_key, e.rank, e.last_at, e.proxy_user,"
+            f" {today} - ({since}) AS days_overdue"
+            f" FROM ({' UNION ALL '.join(parts)}) e"
+            f" WHERE (e.term = 1 AND (e.last_day IS NULL OR e.last_day < {term}))"
+            f" OR (e.term = 0 AND (e.last_day IS NULL OR e.last_day + e.n <= {today}))"
+        )
+
+    def _fetch(self, sql: str, params: list | tuple = (), base: list | None = None) -> list[tuple]:
+        """Run `sql` (which holds the due statement first) with the statement's parameters
+        (`base`: another statement's) and then `params`."""
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, [*(self.params if base is None else base), *params])
+            return cursor.fetchall()
+
+    # --- what callers ask -----------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many items (child and rule) are due."""
+        if self._total is None:
+            self._total = self._fetch(f"SELECT COUNT(*) FROM ({self.sql}) d")[0][0]
+        return self._total
+
+    def children_count(self) -> int:
+        return self._fetch(f"SELECT COUNT(DISTINCT d.child_id) FROM ({self.sql}) d")[0][0]
+
+    def summary(self) -> list[tuple]:
+        """Per class, one statement: (school id, school code, school name, class id, grade,
+        class number, children due, {rule code: items due}) — the counts at the top of the due
+        page and its totals."""
+        from guanai.org.models import SchoolClass
+
+        keys = list(range(len(self.rules)))
+        sums = "".join(f", SUM(CASE WHEN d.rule_key = {k} THEN 1 ELSE 0 END)" for k in keys)
+        rows = self._fetch(
+            f"SELECT c.school_id, s.code, s.name, c.school_class_id, k.grade, k.class_no,"
+            f" COUNT(DISTINCT d.child_id){sums}"
+            f" FROM ({self.sql}) d JOIN {Child._meta.db_table} c ON c.id = d.child_id"
+            f" JOIN {School._meta.db_table} s ON s.id = c.school_id"
+            f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id"
+            f" GROUP BY c.school_id, s.code, s.name, c.school_class_id, k.grade, k.class_no"
+        )
+        out = []
+        for row in rows:
+            unit, children, per_rule = row[:6], row[6], row[7:]
+            counts: dict[str, int] = defaultdict(int)
+            for key, n in zip(keys, per_rule, strict=True):
+                if n:
+                    counts[self.rules[key].code] += n
+            out.append((*unit, children, dict(counts)))
+        return out
+
+    def children_per(self, unit: str) -> dict[int, int]:
+        """Children due (under any rule) per unit: {unit id: n}, `unit` a column of the card
+        ("school_id", "school_class_id")."""
+        assert unit in ("school_id", "school_class_id")
+        return dict(
+            self._fetch(
+                f"SELECT c.{unit}, COUNT(DISTINCT d.child_id) FROM ({self.sql}) d"
+                f" JOIN {Child._meta.db_table} c ON c.id = d.child_id GROUP BY c.{unit}"
+            )
+        )
+
+    def child_ids(self) -> set[int]:
+        return {r[0] for r in self._fetch(f"SELECT DISTINCT d.child_id FROM ({self.sql}) d")}
+
+    def child_page(self, offset: int, limit: int) -> list[int]:
+        """Children in the order of their most overdue item (then rule order, child id)."""
+        rows = self._fetch(
+            f"SELECT d.child_id, MAX(d.days_overdue * 1000 - d.rank) AS k FROM ({self.sql}) d"
+            f" GROUP BY d.child_id ORDER BY k DESC, d.child_id LIMIT %s OFFSET %s",
+            [limit, offset],
+        )
+        return [r[0] for r in rows]
+
+    def page(self, offset: int, limit: int) -> list[DueItem]:
+        """One page of items, most overdue first (then by rule and child id). The same
+        statement counts the whole list (`count()` then asks nothing more)."""
+        return self._items(" LIMIT %s OFFSET %s", [limit, offset], total=True)
+
+    # A list the API's paginator slices and counts (`Pages`, through `LazyOut`).
+    def all(self) -> "DueList":
+        return self
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> list[DueItem]:
+        start = item.start or 0
+        return self.page(start, item.stop - start)
+
+    def items(self, child_ids: Iterable[int] | None = None) -> list[DueItem]:
+        """Every item (of `child_ids` only, if given: a page's children), most overdue first."""
+        if child_ids is None:
+            return self._items()
+        ids = [int(i) for i in child_ids]
+        if not ids:
+            return []
+        # A child's items depend on the child alone (its school's rules, its contacts): the
+        # same statement over these few cards, not a pass over the whole list.
+        few = Child.objects.using(self.db).filter(pk__in=ids, enrolment=Enrolment.ENROLLED)
+        sql, params = self._statement(few)
+        return self._items(sql=sql, params=params)
+
+    def _items(
+        self,
+        tail: str = "",
+        tail_params: list | None = None,
+        *,
+        total: bool = False,
+        sql: str | None = None,
+        params: list | None = None,
+    ) -> list[DueItem]:
+        from guanai.org.models import SchoolClass
+
+        rows = self._fetch(
+            f"SELECT d.child_id, d.rule_key, d.last_at, d.days_overdue, d.proxy_user, c.name,"
+            f" s.code, k.grade, k.class_no, c.school_class_id, c.responsible_teacher_id,"
+            f" {'COUNT(*) OVER ()' if total else '0'}"
+            f" FROM ({sql or self.sql}) d JOIN {Child._meta.db_table} c ON c.id = d.child_id"
+            f" JOIN {School._meta.db_table} s ON s.id = c.school_id"
+            f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id"
+            f" ORDER BY d.days_overdue DESC, d.rank, d.child_id{tail}",
+            tail_params or [],
+            base=params,
+        )
+        if total and rows:
+            self._total = rows[0][-1]
+        out = []
+        for (
+            child,
+            key,
+            last_s,
+            days,
+            proxy,
+            name,
+            school,
+            grade,
+            class_no,
+            cid,
+            teacher,
+            _n,
+        ) in rows:
+            rule = self.rules[key]
+            out.append(
+                DueItem(
+                    child=child,
+                    child_name=name,
+                    school=school,
+                    grade=grade,
+                    class_no=class_no,
+                    class_id=cid,
+                    rule=rule.code,
+                    rule_name=rule.name,
+                    last_at=_parse_utc(last_s).astimezone(CHINA) if last_s else None,
+                    due_since=self.as_of - dt.timedelta(days=days),
+                    days_overdue=days,
+                    responsible_teacher_id=teacher,
+                    proxy_user_id=proxy,
+                )
+            )
+        return out
