@@ -27,7 +27,7 @@ from ..validation import (
 )
 from .columns import CHUNK, COLUMN_OF_KEY, ImportResult, RosterError, RowError
 from .matching import _apply_update, _Known, _lookup, _school
-from .reading import Row, _read_row, find_header, read_sheet
+from .reading import Row, RowReader, _memo, find_header, read_sheet
 from .writer import _Writer
 
 # --- the import ------------------------------------------------------------------------------
@@ -107,6 +107,8 @@ def _import(
     writer = _Writer(school=school, by=by, now=now, today=today)
     classes = {(c.grade, c.class_no): c for c in SchoolClass.objects.filter(school=school)}
     names: dict[int, School] = {school.pk: school}
+    reader = RowReader(header)
+    parsers = _fast_parsers()
     seen_hash: dict[str, int] = {}
     seen_no: dict[str, int] = {}
     seen_pk: dict[int, int] = {}
@@ -114,8 +116,8 @@ def _import(
     needed_classes: set[tuple[int, int]] = set()
 
     for chunk in _chunks(rows, CHUNK):
-        parsed = [r for r in (_read_row(n, cells, header) for n, cells in chunk) if r]
-        by_hash, by_no = _lookup(parsed)
+        parsed = [r for r in (reader(n, cells) for n, cells in chunk) if r]
+        by_hash, by_no = _lookup(parsed, reader.hash.older if reader.hash.old else None)
         for row in parsed:
             _match(row, by_hash, by_no, seen_hash, seen_no, seen_pk, school, names)
         matched = [r.known_pk for r in parsed if r.known_pk is not None and not r.errors]
@@ -132,7 +134,7 @@ def _import(
         for row in parsed:
             result.rows += 1
             child = loaded.get(row.known_pk) if row.known_pk and not row.errors else None
-            _validate_card(row, child)
+            _validate_card(row, child, parsers)
             if row.errors:
                 result.rejected += 1
                 labels = row.labels or {}
@@ -260,16 +262,30 @@ for _who in ("father", "mother"):
 for _key in ("name", "health"):
     _limit = GUARDIAN_TEXT[_key][1]
     FAST_PARSERS[f"guardian.{_key}"] = _fast_text(_limit, PARSERS[f"guardian.{_key}"])
+# Parsers of columns whose values repeat across a sheet (dates, 户口, 关系, ages …): remembered
+# per distinct cell for one import. Free text (names, addresses, phones) is not: it rarely
+# repeats, and its fast path above is already cheap.
+TEXT_KEYS = (
+    frozenset(CHILD_TEXT)
+    | {f"{w}.{k}" for w in ("father", "mother") for k in PARENT_TEXT}
+    | {"guardian.name", "guardian.health", "guardian.phone", "father.phone", "mother.phone", "tags"}
+)
 
 
-def _fast_card(row: Row) -> dict[str, Any] | None:
+def _fast_parsers() -> dict[str, Callable[[Any], Any]]:
+    """FAST_PARSERS for one import, the repeating columns' parsers remembered (dates are
+    checked against today, so the memory lives no longer than the import)."""
+    return {k: p if k in TEXT_KEYS else _memo(p) for k, p in FAST_PARSERS.items()}
+
+
+def _fast_card(row: Row, parsers: dict[str, Callable[[Any], Any]]) -> dict[str, Any] | None:
     """The row's card values through the card validator's own parsers, or None when anything
     is off (then clean_card itself says what, in its words)."""
     out: dict[str, Any] = {}
     try:
         for key, value in row.raw.items():
             if key != "id_number":
-                out[key] = FAST_PARSERS[key](value)
+                out[key] = parsers[key](value)
     except ERRORS:
         return None
     if not out.get("name"):
@@ -285,13 +301,13 @@ def _fast_card(row: Row) -> dict[str, Any] | None:
     return out
 
 
-def _validate_card(row: Row, child: Child | None) -> None:
+def _validate_card(row: Row, child: Child | None, parsers: dict[str, Callable[[Any], Any]]) -> None:
     """Validate the row's card values like every card form and API body (clean_card); for a
     known card, cross-check birth date and gender with its stored ID number when the row
     has none."""
     raw = row.raw
     if child is None or row.id_number or not ("birth_date" in raw or "gender" in raw):
-        fast = _fast_card(row)
+        fast = _fast_card(row, parsers)
         if fast is not None:
             row.cleaned.update(fast)
             return
