@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from guanai.lib.dates import current_term, parse_term
@@ -89,6 +89,32 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# SQLite's page cache for the import's connection while it writes, in KiB (PRAGMA cache_size
+# takes a negative number as KiB).
+WRITE_CACHE_KIB = 128 * 1024
+
+
+@contextmanager
+def _write_cache() -> Iterator[None]:
+    """A bigger SQLite page cache while the import writes, the connection's own size restored
+    after. The unique hash indexes and the name index take their keys in random order: with
+    the default 2 MB cache their pages are evicted and read back again and again (100,000
+    rows: the write's CPU time 17.7 s → 13.8 s). Memory only: journal mode,
+    synchronous and everything that makes a commit durable stay as configured."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
+
+
 def _import(
     *,
     path: str | Path,
@@ -161,7 +187,7 @@ def _import(
     if dry_run or not (writer.cards or updates):
         return result
     try:
-        with transaction.atomic():
+        with _write_cache(), transaction.atomic():
             for grade, class_no in sorted(needed_classes):
                 classes[(grade, class_no)] = SchoolClass.objects.get_or_create(
                     school=school, grade=grade, class_no=class_no

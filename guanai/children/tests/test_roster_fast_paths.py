@@ -99,3 +99,17 @@ def test_repeated_bad_cells_are_reported_on_every_row(cast, tmp_path):
     assert got[2] == got[3] and got[2][0][0] == "年级"
     assert got[4] == got[5] and "不能晚于今天" in got[4][0][1]
     assert Child.objects.get(name="张五").school_class.class_no == 2
+
+
+def test_the_write_leaves_the_connections_page_cache_as_it_was(cast, tmp_path):
+    from django.db import connection
+
+    def cache_size():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    before = cache_size()
+    code, result, _ = run(sheet(tmp_path, [["张小", ident(), 3, 1, "在家", "在家"]]))
+    assert code == 0 and result["created"] == 1
+    assert cache_size() == before
