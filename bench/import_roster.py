@@ -3,7 +3,8 @@
     GUANAI_DATA_DIR=$(mktemp -d) .venv/bin/python bench/import_roster.py [--rows 100000]
                                                                          [--school-rows 3000]
 
-(`BENCH_ROWS` in the environment sets --rows too.) Generates a county-sized 学籍-style sheet
+(`BENCH_ROWS` in the environment sets --rows too; `--sheet-dir DIR` keeps the generated
+sheets and reuses them, generation being slower than the import.) Generates a county-sized 学籍-style sheet
 (all 29 template columns), imports it end to end into a fresh SQLite database (`guanai
 import-roster`'s service, history rows included) and, in the same run, measures the floor as
 STACK.md defines it: python-calamine's parse of the file plus a raw `sqlite3` executemany, in
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -76,6 +78,29 @@ TABLES = [
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the import's sheet
+    reader is a child). On a shared machine wall times swing with other people's load; CPU
+    time much less, so both ratios are printed."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+class Timer:
+    """Wall and CPU seconds of a block."""
+
+    def __enter__(self) -> Self:
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = cpu_seconds() - self.cpu
 
 
 def generate(path: Path, rows: int, *, region_offset: int, seed: int) -> None:
@@ -145,17 +170,16 @@ def generate(path: Path, rows: int, *, region_offset: int, seed: int) -> None:
     book.close()
 
 
-def calamine_parse(path: Path) -> float:
+def calamine_parse(path: Path) -> Timer:
     from python_calamine import CalamineWorkbook
 
-    start = time.perf_counter()
-    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
-    elapsed = time.perf_counter() - start
+    with Timer() as timer:
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
     del rows
-    return elapsed
+    return timer
 
 
-def raw_write_floor(db_path: Path, school_id: int) -> tuple[float, int]:
+def raw_write_floor(db_path: Path) -> tuple[Timer, int]:
     """Raw sqlite3 executemany, one transaction, of exactly the rows the import wrote, into a
     scratch database with the same tables and indexes."""
     source = sqlite3.connect(db_path)
@@ -176,21 +200,25 @@ def raw_write_floor(db_path: Path, school_id: int) -> tuple[float, int]:
         payload.append((f'INSERT INTO "{table}" VALUES ({marks})', rows))
     source.close()
     total = sum(len(rows) for _sql, rows in payload)
-    start = time.perf_counter()
-    scratch.execute("BEGIN")
-    for sql, rows in payload:
-        if rows:
-            scratch.executemany(sql, rows)
-    scratch.execute("COMMIT")
-    elapsed = time.perf_counter() - start
+    with Timer() as timer:
+        scratch.execute("BEGIN")
+        for sql, rows in payload:
+            if rows:
+                scratch.executemany(sql, rows)
+        scratch.execute("COMMIT")
     scratch.close()
-    return elapsed, total
+    return timer, total
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", "100000")))
     parser.add_argument("--school-rows", type=int, default=3000)
+    parser.add_argument(
+        "--sheet-dir",
+        type=Path,
+        help="keep the generated sheets here and reuse them on the next run (same rows, same seed)",
+    )
     args = parser.parse_args()
 
     if os.environ.pop("DATABASE_URL", None):
@@ -215,52 +243,62 @@ def main() -> None:
     town = Town.objects.get_or_create(name="基准镇")[0]
     county = School.objects.create(town=town, code="BENCH-COUNTY", name="基准县（学籍导出）")
     school = School.objects.create(town=town, code="BENCH-SCHOOL", name="基准小学")
-    work = Path(tempfile.mkdtemp(prefix="guanai-bench-files-"))
+    work = args.sheet_dir or Path(tempfile.mkdtemp(prefix="guanai-bench-files-"))
+    work.mkdir(parents=True, exist_ok=True)
 
     print(f"database: {db_path}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     big = work / f"roster-{args.rows}.xlsx"
     start = time.perf_counter()
-    generate(big, args.rows, region_offset=0, seed=1)
-    print(
-        f"generated {args.rows:,} rows x {len(HEADER)} columns in "
-        f"{time.perf_counter() - start:.1f} s ({big.stat().st_size / 1e6:.1f} MB)"
-    )
+    if big.exists() and args.sheet_dir:
+        print(f"reusing {big} ({big.stat().st_size / 1e6:.1f} MB)")
+    else:
+        generate(big, args.rows, region_offset=0, seed=1)
+        print(
+            f"generated {args.rows:,} rows x {len(HEADER)} columns in "
+            f"{time.perf_counter() - start:.1f} s ({big.stat().st_size / 1e6:.1f} MB)"
+        )
 
+    print(f"load average before the import: {os.getloadavg()[0]:.2f}")
     rss_before = rss_mb()
     marks: list[float] = []
     start = time.perf_counter()
-    result = import_roster(
-        path=big,
-        school=county,
-        term=None,
-        by=None,
-        dry_run=False,
-        progress=lambda n: marks.append(time.perf_counter()),
-    )
-    total = time.perf_counter() - start
+    with Timer() as run:
+        result = import_roster(
+            path=big,
+            school=county,
+            term=None,
+            by=None,
+            dry_run=False,
+            progress=lambda n: marks.append(time.perf_counter()),
+        )
+    total = run.wall
     rss_import = rss_mb()
     preview = (marks[-1] - start) if marks else 0.0
     assert result.rejected == 0, result.errors[:5]
     print()
     print(
-        f"end to end: {total:.2f} s, {result.rows / total:,.0f} rows/s "
-        f"(read + validate + match {preview:.2f} s, write {total - preview:.2f} s); "
-        f"created {result.created:,}, rejected {result.rejected}"
+        f"end to end: {total:.2f} s, {result.rows / total:,.0f} rows/s (read + validate + "
+        f"match {preview:.2f} s, write {total - preview:.2f} s); CPU {run.cpu:.2f} s (this "
+        f"process and the sheet reader); created {result.created:,}, rejected {result.rejected}"
     )
     print(f"peak RSS after the import: {rss_import:.0f} MB (before it: {rss_before:.0f} MB)")
 
     parse = calamine_parse(big)
-    write, written = raw_write_floor(db_path, county.pk)
-    floor = parse + write
+    write, written = raw_write_floor(db_path)
+    floor, floor_cpu = parse.wall + write.wall, parse.cpu + write.cpu
     print(
-        f"floor: calamine parse {parse:.2f} s + raw sqlite3 executemany of {written:,} rows "
-        f"{write:.2f} s = {floor:.2f} s"
+        f"floor: calamine parse {parse.wall:.2f} s + raw sqlite3 executemany of {written:,} "
+        f"rows {write.wall:.2f} s = {floor:.2f} s (CPU {parse.cpu:.2f} + {write.cpu:.2f} = "
+        f"{floor_cpu:.2f} s)"
     )
-    print(f"ratio end-to-end / floor: {total / floor:.2f} (target <= 2.0)")
+    print(f"load average after the floor: {os.getloadavg()[0]:.2f}")
+    print(f"ratio end-to-end / floor: {total / floor:.2f} wall, {run.cpu / floor_cpu:.2f} CPU")
+    print("(target <= 2.0 wall on a quiet machine; on a loaded one the CPU ratio is steadier)")
 
     small = work / f"school-{args.school_rows}.xlsx"
-    generate(small, args.school_rows, region_offset=3, seed=2)
+    if not (small.exists() and args.sheet_dir):
+        generate(small, args.school_rows, region_offset=3, seed=2)
     start = time.perf_counter()
     result = import_roster(path=small, school=school, term=None, by=None, dry_run=False)
     school_time = time.perf_counter() - start

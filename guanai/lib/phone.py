@@ -27,7 +27,7 @@ def _normalize_one(raw: str) -> str:
     compact = text.replace("-", "").replace(" ", "")
     if MOBILE.match(compact):
         return compact
-    if compact.startswith("0") and compact.isdigit():
+    if compact.startswith("0") and compact.isdigit() and len(compact) > 1:
         # area code: 010, 02x are 3 digits, others 4
         area_len = 3 if compact[1] in "12" else 4
         number = f"{compact[:area_len]}-{compact[area_len:]}"

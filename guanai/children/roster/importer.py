@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from guanai.lib.dates import current_term, parse_term
@@ -27,7 +27,7 @@ from ..validation import (
 )
 from .columns import CHUNK, COLUMN_OF_KEY, ImportResult, RosterError, RowError
 from .matching import _apply_update, _Known, _lookup, _school
-from .reading import Row, _read_row, find_header, read_sheet
+from .reading import Row, RowReader, _memo, find_header, read_sheet
 from .writer import _Writer
 
 # --- the import ------------------------------------------------------------------------------
@@ -89,6 +89,32 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# SQLite's page cache for the import's connection while it writes, in KiB (PRAGMA cache_size
+# takes a negative number as KiB).
+WRITE_CACHE_KIB = 128 * 1024
+
+
+@contextmanager
+def _write_cache() -> Iterator[None]:
+    """A bigger SQLite page cache while the import writes, the connection's own size restored
+    after. The unique hash indexes and the name index take their keys in random order: with
+    the default 2 MB cache their pages are evicted and read back again and again (100,000
+    rows: the write's CPU time 17.7 s → 13.8 s). Memory only: journal mode,
+    synchronous and everything that makes a commit durable stay as configured."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
+
+
 def _import(
     *,
     path: str | Path,
@@ -107,6 +133,8 @@ def _import(
     writer = _Writer(school=school, by=by, now=now, today=today)
     classes = {(c.grade, c.class_no): c for c in SchoolClass.objects.filter(school=school)}
     names: dict[int, School] = {school.pk: school}
+    reader = RowReader(header)
+    parsers = _fast_parsers()
     seen_hash: dict[str, int] = {}
     seen_no: dict[str, int] = {}
     seen_pk: dict[int, int] = {}
@@ -114,8 +142,8 @@ def _import(
     needed_classes: set[tuple[int, int]] = set()
 
     for chunk in _chunks(rows, CHUNK):
-        parsed = [r for r in (_read_row(n, cells, header) for n, cells in chunk) if r]
-        by_hash, by_no = _lookup(parsed)
+        parsed = [r for r in (reader(n, cells) for n, cells in chunk) if r]
+        by_hash, by_no = _lookup(parsed, reader.hash.older if reader.hash.old else None)
         for row in parsed:
             _match(row, by_hash, by_no, seen_hash, seen_no, seen_pk, school, names)
         matched = [r.known_pk for r in parsed if r.known_pk is not None and not r.errors]
@@ -132,7 +160,7 @@ def _import(
         for row in parsed:
             result.rows += 1
             child = loaded.get(row.known_pk) if row.known_pk and not row.errors else None
-            _validate_card(row, child)
+            _validate_card(row, child, parsers)
             if row.errors:
                 result.rejected += 1
                 labels = row.labels or {}
@@ -159,7 +187,7 @@ def _import(
     if dry_run or not (writer.cards or updates):
         return result
     try:
-        with transaction.atomic():
+        with _write_cache(), transaction.atomic():
             for grade, class_no in sorted(needed_classes):
                 classes[(grade, class_no)] = SchoolClass.objects.get_or_create(
                     school=school, grade=grade, class_no=class_no
@@ -260,16 +288,30 @@ for _who in ("father", "mother"):
 for _key in ("name", "health"):
     _limit = GUARDIAN_TEXT[_key][1]
     FAST_PARSERS[f"guardian.{_key}"] = _fast_text(_limit, PARSERS[f"guardian.{_key}"])
+# Parsers of columns whose values repeat across a sheet (dates, 户口, 关系, ages …): remembered
+# per distinct cell for one import. Free text (names, addresses, phones) is not: it rarely
+# repeats, and its fast path above is already cheap.
+TEXT_KEYS = (
+    frozenset(CHILD_TEXT)
+    | {f"{w}.{k}" for w in ("father", "mother") for k in PARENT_TEXT}
+    | {"guardian.name", "guardian.health", "guardian.phone", "father.phone", "mother.phone", "tags"}
+)
 
 
-def _fast_card(row: Row) -> dict[str, Any] | None:
+def _fast_parsers() -> dict[str, Callable[[Any], Any]]:
+    """FAST_PARSERS for one import, the repeating columns' parsers remembered (dates are
+    checked against today, so the memory lives no longer than the import)."""
+    return {k: p if k in TEXT_KEYS else _memo(p) for k, p in FAST_PARSERS.items()}
+
+
+def _fast_card(row: Row, parsers: dict[str, Callable[[Any], Any]]) -> dict[str, Any] | None:
     """The row's card values through the card validator's own parsers, or None when anything
     is off (then clean_card itself says what, in its words)."""
     out: dict[str, Any] = {}
     try:
         for key, value in row.raw.items():
             if key != "id_number":
-                out[key] = FAST_PARSERS[key](value)
+                out[key] = parsers[key](value)
     except ERRORS:
         return None
     if not out.get("name"):
@@ -285,13 +327,13 @@ def _fast_card(row: Row) -> dict[str, Any] | None:
     return out
 
 
-def _validate_card(row: Row, child: Child | None) -> None:
+def _validate_card(row: Row, child: Child | None, parsers: dict[str, Callable[[Any], Any]]) -> None:
     """Validate the row's card values like every card form and API body (clean_card); for a
     known card, cross-check birth date and gender with its stored ID number when the row
     has none."""
     raw = row.raw
     if child is None or row.id_number or not ("birth_date" in raw or "gender" in raw):
-        fast = _fast_card(row)
+        fast = _fast_card(row, parsers)
         if fast is not None:
             row.cleaned.update(fast)
             return

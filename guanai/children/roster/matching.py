@@ -2,6 +2,7 @@
 import changes on each."""
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -12,7 +13,7 @@ from pypinyin import Style, pinyin
 from pypinyin.constants import PHRASES_DICT, PINYIN_DICT, RE_HANS
 
 from guanai.lib import crypto
-from guanai.lib.pinyin import join_keys, ordered_readings, search_key
+from guanai.lib.pinyin import MAX_LENGTH, join_keys, ordered_readings, search_key
 from guanai.lib.text import clean
 from guanai.org.models import School, SchoolClass
 
@@ -33,16 +34,22 @@ class _Known:
     enrolment: str
 
 
-def _lookup(rows: list[Row]) -> tuple[dict[str, _Known], dict[str, _Known]]:
+def _lookup(
+    rows: list[Row], older: Callable[[str], list[str]] | None
+) -> tuple[dict[str, _Known], dict[str, _Known]]:
     """Known cards by ID-number hash, and by 学籍号 (keyed by the number as the sheet has it;
-    looked up through its hash: neither is stored in clear)."""
+    looked up through its hash: neither is stored in clear). `older` gives a value's hashes
+    under the key ring's older keys (reading.RowReader.hash.older), None when it has none."""
     # Cards not yet re-encrypted by `guanai rotate-key` hold their hashes under an older key of
     # the ring: look them up by every key and name them by the current key's hash.
-    alias = {h: r.id_hash for r in rows if r.id_hash for h in crypto.lookup_hashes(r.id_number)}
+    alias = {r.id_hash: r.id_hash for r in rows if r.id_hash}
+    numbers = {r.student_hash: r.student_no for r in rows if r.student_no}
+    for r in rows if older else ():
+        if r.id_hash:
+            alias.update(dict.fromkeys(older(r.id_number), r.id_hash))
+        if r.student_no:
+            numbers.update(dict.fromkeys(older(r.student_no), r.student_no))
     hashes = list(alias)
-    numbers = {
-        h: r.student_no for r in rows if r.student_no for h in crypto.lookup_hashes(r.student_no)
-    }
     fields = ("pk", "id_number_hash", "student_no_hash", "school_id", "enrolment")
     by_hash: dict[str, _Known] = {}
     by_no: dict[str, _Known] = {}
@@ -59,8 +66,11 @@ def _lookup(rows: list[Row]) -> tuple[dict[str, _Known], dict[str, _Known]]:
 
 
 @lru_cache(maxsize=20_000)
-def _char_options(char: str) -> tuple[list[str], list[str]]:
-    """A character's initials and spellings as search_key lists them for a name."""
+def _char_options(char: str) -> tuple[list[str], list[str]] | None:
+    """A character's initials and spellings as search_key lists them for a name; None for a
+    character pypinyin has no reading of (then the name goes through search_key)."""
+    if ord(char) not in PINYIN_DICT:
+        return None
     return tuple(  # type: ignore[return-value]
         ordered_readings(pinyin(char, style=style, heteronym=True)[0])
         for style in (Style.FIRST_LETTER, Style.NORMAL)
@@ -76,16 +86,36 @@ def _pinyin(name: str) -> str:
     (cached); any other name goes through search_key itself. search_key is ~40 µs a name;
     this is the largest cost of a 100,000-row import otherwise (tested equal).
     """
-    n = len(name)
-    if (
-        not name
-        or not RE_HANS.match(name)
-        or any(ord(c) not in PINYIN_DICT for c in name)
-        or any(name[i:j] in PHRASES_DICT for i in range(n - 1) for j in range(i + 2, n + 1))
-    ):
+    if not name or not RE_HANS.match(name):
         return search_key(name)
-    options = [_char_options(c) for c in name]
-    return join_keys([o[0] for o in options], [o[1] for o in options])
+    options = []
+    single = True  # every character has one initial and one spelling (most names)
+    for char in name:
+        found = _char_options(char)
+        if found is None:
+            return search_key(name)
+        options.append(found)
+        if single and (len(found[0]) != 1 or len(found[1]) != 1):
+            single = False
+    n = len(name)
+    for i in range(n - 1):
+        for j in range(i + 2, n + 1):
+            if name[i:j] in PHRASES_DICT:
+                return search_key(name)
+    if not single:
+        return join_keys([o[0] for o in options], [o[1] for o in options])
+    # join_keys of one combination each: the initials' key, then the spellings' if different
+    keys: list[str] = []
+    length = -1
+    for key in (
+        "".join([o[0][0] for o in options]).replace(" ", ""),
+        "".join([o[1][0] for o in options]).replace(" ", ""),
+    ):
+        if key in keys or length + 1 + len(key) > MAX_LENGTH:
+            continue
+        keys.append(key)
+        length += 1 + len(key)
+    return " ".join(keys)
 
 
 def _school(school_id: int, cache: dict[int, School]) -> School:
@@ -156,8 +186,8 @@ def _split(row: Row) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     own: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {"father": {}, "mother": {}, "guardian": {}}
     for key, value in row.cleaned.items():
-        if "." in key:
-            who, name = key.split(".", 1)
+        who, dot, name = key.partition(".")
+        if dot:
             nested[who][name] = value
         else:
             own[key] = value

@@ -2,8 +2,9 @@
 own header), and each row into card input."""
 
 import datetime as dt
+import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from guanai.lib import crypto, xlsx
 from guanai.lib.grades import GradeError, parse_class_no, parse_grade
 from guanai.lib.idcard import IdNumberError, normalize_student_no, parse_id_number
 from guanai.lib.masking import mask_id_number
-from guanai.lib.phone import PhoneError, parse_phone
+from guanai.lib.phone import Phone, PhoneError, parse_phone
 from guanai.lib.text import clean, digits_of_number
 from guanai.lib.vocab import VocabError, parse_yes_no
 
@@ -168,20 +169,6 @@ def find_header(
 # --- reading one row -------------------------------------------------------------------------
 
 
-def _cell(cells: list[Any], i: int | None) -> Any:
-    """The cell NFKC-normalised and trimmed; numbers, dates and booleans kept as they are
-    (numbers so that an ID stored as a number can be told apart). '' for blank."""
-    if i is None or i >= len(cells):
-        return ""
-    value = cells[i]
-    if value is None:
-        return ""
-    if type(value) is str:
-        # exactly clean(value), inlined for the hot path: after NFKC no U+3000 is left
-        return value.strip() if value.isascii() else normalize("NFKC", value).strip()
-    return value
-
-
 def _numeric_text(value: Any, label: str) -> str:
     """学籍号 / 学号: a numeric cell is read as its digits unless Excel lost some (> 15)."""
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -215,6 +202,7 @@ class Row:
     id_number: str = ""
     id_hash: str = ""
     student_no: str = ""
+    student_hash: str = ""  # the 学籍号's lookup hash (current key)
     match_by: str = ""  # '身份证号' | '学籍号'
     raw: dict[str, Any] = field(default_factory=dict)  # card input for the card validator
     id_birth: dt.date | None = None
@@ -224,11 +212,126 @@ class Row:
     person_ids: dict[str, str] | None = None  # 'father' → the parent's ID number (学籍 sheet)
 
 
-def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
+class _Hasher:
+    """crypto.lookup_hash and lookup_hashes with the key ring read once for the whole import:
+    the same HMAC-SHA256 hex digests (RFC 2104), the keyed inner and outer SHA-256 states
+    computed once and copied for each value (about a third of hmac.new's cost)."""
+
+    def __init__(self) -> None:
+        states = [_hmac_states(k.mac) for k in crypto.ring()]
+        self.inner, self.outer = states[0]  # the current key: ring() lists it first
+        self.old = states[1:]
+
+    def __call__(self, value: str) -> str:
+        inner = self.inner.copy()
+        inner.update(value.encode())
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+    def older(self, value: str) -> list[str]:
+        """The value's hashes under the ring's older keys (cards not yet rotated)."""
+        out = []
+        for inner_state, outer_state in self.old:
+            inner = inner_state.copy()
+            inner.update(value.encode())
+            outer = outer_state.copy()
+            outer.update(inner.digest())
+            out.append(outer.hexdigest())
+        return out
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def _hmac_states(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 after the HMAC key's inner and outer pads, as hmac.new(key) starts."""
+    block = hashlib.sha256().block_size
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
+def _memo(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A pure cell parser remembered per distinct cell for one import (grades, classes, yes/no
+    and dates repeat across a sheet). Only results are kept: a cell it refuses is parsed again,
+    so each row's error is raised afresh, with the same words."""
+    done: dict[tuple[type, Any], Any] = {}
+
+    def parse_once(value: Any) -> Any:
+        key = (value.__class__, value)
+        try:
+            return done[key]
+        except KeyError:
+            out = done[key] = parse(value)
+            return out
+
+    return parse_once
+
+
+def _phone(value: Any) -> Phone:
+    """parse_phone, with a shortcut for the usual cell: one mobile number, nothing else (the
+    cell is already NFKC-normalised and trimmed, so parse_phone would return it unchanged)."""
+    if (
+        value.__class__ is str
+        and len(value) == 11
+        and value.isascii()
+        and value.isdigit()
+        and value[0] == "1"
+        and value[1] in "3456789"
+    ):
+        return Phone(value, "")
+    return parse_phone(value)
+
+
+def _plain_text(value: Any) -> str | None:
+    """A 学籍号 / 学号 cell of plain ASCII letters and digits, as _numeric_text and
+    normalize_student_no would leave it (upper case); None when it needs their work."""
+    if value.__class__ is str and value.isascii() and value.isalnum():
+        return value.upper()
+    return None
+
+
+class RowReader:
+    """Reads the rows of one sheet (`header`) into Rows, for one import: the normalisers of
+    the columns whose values repeat are remembered per distinct cell, the key ring is read
+    once and the date that ID numbers' birth dates are checked against is taken once."""
+
+    def __init__(self, header: Header, *, hasher: _Hasher | None = None) -> None:
+        self.header = header
+        self.columns = list(header.index.items())
+        self.hash = hasher or _Hasher()
+        self.today = dt.date.today()  # parse_id_number's own default, taken once
+        self.grade = _memo(parse_grade)
+        self.class_no = _memo(parse_class_no)
+        self.yes_no = {
+            False: _memo(parse_yes_no),
+            True: _memo(lambda v: parse_yes_no(v, boarding=True)),
+        }
+
+    def __call__(self, number: int, cells: list[Any]) -> Row | None:
+        return _read_row(number, cells, self)
+
+
+def _read_row(number: int, cells: list[Any], reader: RowReader) -> Row | None:
     """Normalise one row; None for a blank row. Cross-checks needing the stored card wait."""
-    idx = header.index
-    values = {col: _cell(cells, i) for col, i in idx.items()}
-    if all(v == "" for v in values.values()):
+    header = reader.header
+    # _cell for each column, inlined: 30 calls a row add up over 100,000 rows
+    values: dict[str, Any] = {}
+    blank = True
+    size = len(cells)
+    for col, i in reader.columns:
+        value = cells[i] if i < size else None
+        if value is None:
+            value = ""
+        elif value.__class__ is str:
+            value = value.strip() if value.isascii() else normalize("NFKC", value).strip()
+        if blank and value != "":
+            blank = False
+        values[col] = value
+    if blank:
         return None
     row = Row(number)
     if header.kind == "xueji":
@@ -242,7 +345,7 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
                     row.cleaned[key] = parse_yes_no(values[col])
                 except VocabError as exc:
                     row.errors.append((col, str(exc)))
-        _person_ids(row, values)
+        _person_ids(row, values, reader)
     # 年级 and 班级 (also 三年级(2)班 in the 班级 column: its grade must agree with 年级)
     grade_raw, class_raw = values.get("年级", ""), values.get("班级", "")
     if isinstance(class_raw, str):
@@ -260,8 +363,8 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
                 )
             class_raw = m[2]
     for col, raw, parse in (
-        ("年级", grade_raw, parse_grade),
-        ("班级", class_raw, parse_class_no),
+        ("年级", grade_raw, reader.grade),
+        ("班级", class_raw, reader.class_no),
     ):
         try:
             number_ = parse(raw)
@@ -276,22 +379,27 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
     raw_id = values.get("身份证号", "")
     if raw_id != "":
         try:
-            info = parse_id_number(raw_id)
+            info = parse_id_number(raw_id, today=reader.today)
             row.id_number, row.id_birth, row.id_gender = info.number, info.birth_date, info.gender
-            row.id_hash = crypto.lookup_hash(row.id_number)
+            row.id_hash = reader.hash(row.id_number)
         except IdNumberError as exc:
             row.errors.append(("身份证号", str(exc)))
     for col, attr in (("学籍号", "student_no"), ("学号", "school_no")):
         raw = values.get(col, "")
         if raw == "":
             continue
-        try:
-            text = _numeric_text(raw, col)
-        except ValueError as exc:
-            row.errors.append((col, str(exc)))
-            continue
+        text = _plain_text(raw)
+        if text is None:
+            try:
+                text = _numeric_text(raw, col)
+            except ValueError as exc:
+                row.errors.append((col, str(exc)))
+                continue
+            if attr == "student_no":
+                text = normalize_student_no(text)
         if attr == "student_no":
-            text = row.student_no = normalize_student_no(text)
+            row.student_no = text
+            row.student_hash = reader.hash(text)
         row.cleaned[attr] = text
     if raw_id == "" and not row.student_no and not any(c == "学籍号" for c, _ in row.errors):
         row.errors.append(("身份证号", "请填写身份证号；没有身份证号的儿童请填写学籍号"))
@@ -301,7 +409,7 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
         if raw == "":
             continue
         try:
-            phone = parse_phone(raw)
+            phone = _phone(raw)
         except PhoneError as exc:
             row.errors.append((col, str(exc)))
             continue
@@ -314,7 +422,7 @@ def _read_row(number: int, cells: list[Any], header: Header) -> Row | None:
             continue
         try:
             key = KEY_OF_COLUMN[col]
-            row.cleaned[key] = parse_yes_no(raw, boarding=key == "boarding")
+            row.cleaned[key] = reader.yes_no[key == "boarding"](raw)
         except VocabError as exc:
             row.errors.append((col, str(exc)))
     notes = values.get("备注", "")
@@ -346,7 +454,7 @@ PERSON_ID_COLUMNS = (
 )
 
 
-def _person_ids(row: Row, values: dict[str, Any]) -> None:
+def _person_ids(row: Row, values: dict[str, Any], reader: RowReader) -> None:
     """Parents' and guardian's ID numbers (学籍 sheet): validated like the child's, kept as
     their keyed hash and masked form for comparing, the number itself for the write."""
     for col, who in PERSON_ID_COLUMNS:
@@ -354,10 +462,10 @@ def _person_ids(row: Row, values: dict[str, Any]) -> None:
         if raw == "":
             continue
         try:
-            number = parse_id_number(raw).number
+            number = parse_id_number(raw, today=reader.today).number
         except IdNumberError as exc:
             row.errors.append((col, str(exc)))
             continue
-        row.cleaned[f"{who}.id_number_hash"] = crypto.lookup_hash(number)
+        row.cleaned[f"{who}.id_number_hash"] = reader.hash(number)
         row.cleaned[f"{who}.id_number_masked"] = mask_id_number(number)
         row.person_ids = {**(row.person_ids or {}), who: number}

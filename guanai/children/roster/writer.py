@@ -164,7 +164,7 @@ class _Writer:
             values["id_last4"] = number[-4:]
         if row.student_no:
             values["student_no_enc"] = crypto.encrypt(row.student_no)
-            values["student_no_hash"] = crypto.lookup_hash(row.student_no)
+            values["student_no_hash"] = row.student_hash
             values["student_no_masked"] = mask_id_number(row.student_no)
         values["name_pinyin"] = _pinyin(own.get("name", ""))
         result = _classify(

@@ -265,3 +265,11 @@ def test_encryption_round_trip(settings):
     assert crypto.decrypt(token) == "430102201503021233"
     assert crypto.encrypt("x") != crypto.encrypt("x")  # random nonce
     assert crypto.lookup_hash("x") == crypto.lookup_hash("x")
+
+
+@pytest.mark.parametrize("cell", ["0", 0, "0 ", "00"])
+def test_a_lone_zero_is_a_bad_phone_not_a_crash(cell):
+    from guanai.lib.phone import PhoneError, normalize_phone
+
+    with pytest.raises(PhoneError):
+        normalize_phone(cell)
