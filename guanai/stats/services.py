@@ -284,12 +284,21 @@ def summary(
     grade: int | None = None,
     class_no: int | None = None,
     school_ids: list[int] | None = None,
+    stored: bool = True,
 ) -> dict[str, Any]:
     """The counts of SPEC §6.3 `GET /api/v1/stats/summary`: one pass over the cards grouped
     by class (with their blank fields), the classes, the guardians, and the parents of the
-    未摸排 cards (`missing_from`). A category outside CATEGORIES cannot be stored (choices)."""
+    未摸排 cards (`missing_from`). A category outside CATEGORIES cannot be stored (choices).
+    A past date sums the counts stored per class for that day (`daycounts`; `stored=False`:
+    the history pass, which gives the same numbers)."""
     as_of = as_of or timezone.localdate()
     where = {"school": school, "grade": grade, "class_no": class_no, "school_ids": school_ids}
+    if stored and as_of < timezone.localdate():
+        from . import daycounts  # it counts with this module's names
+
+        counts = daycounts.class_counts(user, as_of, **where)
+        if counts is not None:
+            return daycounts.summary_from(counts, as_of=as_of)
     bare = rows(user, as_of=as_of, bare=True, **where)
     out = _block()
     out.update(
@@ -484,6 +493,7 @@ def dashboard_counts(
     school: str | None = None,
     grade: int | None = None,
     class_no: int | None = None,
+    stored: bool = True,
 ) -> dict[str, Any]:
     """The dashboard's counts for a unit (the user's whole scope, a school, a grade or a
     class), one grouped pass over the cards and two small queries (the guardians of the
@@ -494,10 +504,12 @@ def dashboard_counts(
     - `dims`: by category, age band, gender, boarding, and guardian type (left-behind
       children only: whose guardian matters), "unknown" counted in each;
     - `missing`: blank card fields (MISSING_FIELDS).
+
+    A past date sums the counts stored per class for that day (`daycounts`; `stored=False`:
+    the history pass, which gives the same numbers).
     """
     as_of = as_of or timezone.localdate()
     where = {"school": school, "grade": grade, "class_no": class_no}
-    bare = rows(user, as_of=as_of, bare=True, **where)
     if class_no is not None:
         unit_dims: tuple[str, ...] = ()
     elif grade is not None:
@@ -506,6 +518,13 @@ def dashboard_counts(
         unit_dims = ("grade_",)
     else:
         unit_dims = ("s_code", "s_name")
+    if stored and as_of < timezone.localdate():
+        from . import daycounts  # it counts with this module's names
+
+        counts = daycounts.class_counts(user, as_of, **where)
+        if counts is not None:
+            return daycounts.dashboard_from(counts, unit_dims=unit_dims)
+    bare = rows(user, as_of=as_of, bare=True, **where)
     units: dict[tuple, Counter] = defaultdict(Counter)
     dims: dict[str, Counter] = {
         "category": Counter(),
@@ -536,9 +555,11 @@ def dashboard_counts(
         elif unit_dims:
             klass = classes[r["school_class_id"]]
             unit = units[(klass.grade,) if unit_dims[0] == "grade_" else (klass.class_no,)]
-            unit[r["cat"]] += n
-            unit["civil"] += n if r["civil"] else 0
-            unit["total"] += n
+        else:
+            continue
+        unit[r["cat"]] += n
+        unit["civil"] += n if r["civil"] else 0
+        unit["total"] += n
     left_behind = dims["category"]["single"] + dims["category"]["double"]
     dims["gtype"] = guardian_types(
         bare.filter(category__in=("single", "double")), as_of=as_of, total=left_behind
