@@ -26,6 +26,7 @@ import datetime as dt
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from operator import add
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -176,7 +177,7 @@ def fill_day(day: dt.date) -> CountedDay:
             day=day,
             school_class_id=klass,
             school_id=classes[klass],
-            counts=[c.get(k, 0) for k in KEYS],
+            counts=vector(c),
         )
         for klass, c in counted.items()
         if klass in classes  # a class deleted since: nobody can ask for it
@@ -198,21 +199,28 @@ def fill_day(day: dt.date) -> CountedDay:
         return CountedDay.objects.get(day=day)
 
 
-def stored(day: dt.date, class_ids) -> dict[int, Counter]:
-    """{class id: Counter} of a stored day (filled first when it is not yet)."""
+def vector(c: Counter) -> list[int]:
+    """A Counter over KEYS as the stored list of numbers."""
+    return [c.get(k, 0) for k in KEYS]
+
+
+def stored(day: dt.date, class_ids: list[int] | None) -> dict[int, list[int]]:
+    """{class id: counts in KEYS order} of a stored day (filled first when it is not yet);
+    `class_ids` None: every class."""
     fill_day(day)
-    rows = DayCount.objects.filter(day=day, school_class_id__in=class_ids)
-    return {
-        klass: Counter(dict(zip(KEYS, counts, strict=True)))
-        for klass, counts in rows.values_list("school_class_id", "counts")
-    }
+    rows = DayCount.objects.filter(day=day)
+    if class_ids is not None:
+        rows = rows.filter(school_class_id__in=class_ids)
+    return dict(rows.values_list("school_class_id", "counts"))
 
 
-def scope_classes(user, day: dt.date, where: Q) -> tuple[list[int], dict[int, Counter]] | None:
-    """The classes (filtered by `where` over SchoolClass) whose stored rows make the user's
-    counts on `day`, and the counts of the children the user follows one by one outside
-    them; None when the user's units reach cards by their own fields (a village): the
-    history path counts those."""
+def scope_classes(
+    user, day: dt.date, where: Q
+) -> tuple[list[int] | None, dict[int, Counter]] | None:
+    """The classes (filtered by `where` over SchoolClass; None: every class) whose stored
+    rows make the user's counts on `day`, and the counts of the children the user follows
+    one by one outside them; None when the user's units reach cards by their own fields (a
+    village): the history path counts those."""
     classes = SchoolClass.objects.filter(where)
     if user is not None and not user.is_authenticated:
         return [], {}
@@ -227,6 +235,8 @@ def scope_classes(user, day: dt.date, where: Q) -> tuple[list[int], dict[int, Co
             mine = set(classes.filter(units).values_list("pk", flat=True))
             wanted = set(classes.values_list("pk", flat=True))
             return sorted(mine), _followed(user, day, mine, wanted)
+    if not where:
+        return None, {}
     return list(classes.values_list("pk", flat=True)), {}
 
 
@@ -268,8 +278,8 @@ def class_counts(
     grade: int | None = None,
     class_no: int | None = None,
     school_ids: list[int] | None = None,
-) -> dict[int, Counter] | None:
-    """{class id: Counter over KEYS} of the user's children on a finished `day`, filtered as
+) -> dict[int, list[int]] | None:
+    """{class id: counts in KEYS order} of the user's children on a finished `day`, filtered as
     the child list is (?school=CODE&grade=N&class_no=N, or a set of schools): the stored rows
     of the user's classes plus the children followed one by one; None when only the history
     path can say (`scope_classes`)."""
@@ -288,90 +298,102 @@ def class_counts(
     ids, followed = found
     counts = stored(day, ids)
     for klass, c in followed.items():
-        counts.setdefault(klass, Counter()).update(c)
+        counts[klass] = list(map(add, counts.get(klass, [0] * LAYOUT), vector(c)))
     return counts
 
 
-def _classes(counts: dict[int, Counter]) -> dict[int, SchoolClass]:
-    return SchoolClass.objects.select_related("school").in_bulk(list(counts))
+def _classes(counts: dict[int, list[int]]) -> dict[int, tuple]:
+    """{class id: (school code, school name, grade, class number)}: tuples, not models (a
+    county has thousands of classes)."""
+    rows = SchoolClass.objects.filter(pk__in=list(counts)) if len(counts) < 500 else None
+    if rows is None:
+        rows = SchoolClass.objects.all()
+    fields = ("pk", "school__code", "school__name", "grade", "class_no")
+    return {r[0]: r[1:] for r in rows.values_list(*fields)}
 
 
-def summary_from(counts: dict[int, Counter], *, as_of: dt.date) -> dict:
-    """services.summary's answer from counts per class."""
-    from .services import GENDERS, _block
-
-    out = _block()
-    out.update(
-        {
-            "as_of": as_of,
-            "by_age_band": dict.fromkeys(AGE_BANDS, 0),
-            "by_gender": dict.fromkeys(GENDERS, 0),
-        }
-    )
-    by_school: dict[str, dict] = defaultdict(_block)
-    by_grade: dict[str, dict] = defaultdict(_block)
+def _sums(counts: dict[int, list[int]], key) -> dict:
+    """Counts in KEYS order summed by key(class tuple)."""
     classes = _classes(counts)
-    for klass_id, c in counts.items():
-        if not c["n"]:
-            continue
-        klass = classes[klass_id]
-        for block in (out, by_school[klass.school.code], by_grade[str(klass.grade)]):
-            block["children"] += c["n"]
-            for cat in CATEGORIES:
-                block["by_category"][cat] += c[f"cat_{cat}"]
-            block["civil_affairs"] += c["civil"]
-        for band in AGE_BANDS:
-            out["by_age_band"][band] += c[f"band_{band}"]
-        for gender in GENDERS:
-            out["by_gender"][gender] += c[f"sex_{gender}"]
-    out["by_school"] = dict(sorted(by_school.items()))
-    out["by_grade"] = dict(sorted(by_grade.items(), key=lambda kv: int(kv[0])))
-    out["missing"] = {k: sum(c[f"m_{k}"] for c in counts.values()) for k in MISSING_FIELDS}
+    out: dict = {}
+    for klass, v in counts.items():
+        k = key(classes[klass])
+        out[k] = list(map(add, out[k], v)) if k in out else v
     return out
 
 
-def dashboard_from(counts: dict[int, Counter], *, unit_dims: tuple[str, ...]) -> dict:
-    """services.dashboard_counts' answer from counts per class."""
-    units: dict[tuple, Counter] = defaultdict(Counter)
-    dims: dict[str, Counter] = {
-        k: Counter() for k in ("category", "civil", "band", "gender", "boarding", "gtype")
-    }
-    classes = _classes(counts)
-    for klass_id, c in counts.items():
-        if not c["n"]:
-            continue
-        for cat in CATEGORIES:
-            dims["category"][cat] += c[f"cat_{cat}"]
-        dims["civil"]["yes"] += c["civil"]
-        dims["civil"]["no"] += c["n"] - c["civil"]
-        for band in AGE_BANDS:
-            dims["band"][band] += c[f"band_{band}"]
-        for sex in ("male", "female", "unknown"):
-            dims["gender"][sex] += c[f"sex_{sex}"]
-        for board in ("yes", "no", "unknown"):
-            dims["boarding"][board] += c[f"board_{board}"]
-        for gtype in GUARDIAN_TYPES:
-            dims["gtype"][gtype] += c[f"gt_{gtype}"]
-        if not unit_dims:
-            continue
-        klass = classes[klass_id]
-        key = {
-            "s_code": (klass.school.code, klass.school.name),
-            "grade_": (klass.grade,),
-            "class_no_": (klass.class_no,),
-        }[unit_dims[0]]
-        unit = units[key]
-        for cat in CATEGORIES:
-            unit[cat] += c[f"cat_{cat}"]
-        unit["civil"] += c["civil"]
-        unit["total"] += c["n"]
-    for counter in dims.values():  # as the grouped pass gives them: no key for nobody
-        for key in [k for k, v in counter.items() if not v]:
-            del counter[key]
+AT = {k: i for i, k in enumerate(KEYS)}  # where each key stands in a row
+
+
+def _block(v: list[int]) -> dict:
     return {
-        "units": dict(units),
+        "children": v[AT["n"]],
+        "by_category": {c: v[AT[f"cat_{c}"]] for c in CATEGORIES},
+        "civil_affairs": v[AT["civil"]],
+    }
+
+
+def summary_from(counts: dict[int, list[int]], *, as_of: dt.date) -> dict:
+    """services.summary's answer from counts per class."""
+    from .services import GENDERS
+
+    counts = {k: v for k, v in counts.items() if v[AT["n"]]}
+    by_class = _sums(counts, lambda c: c)
+    by_school: dict = {}
+    by_grade: dict = {}
+    total = [0] * LAYOUT
+    for (code, _name, grade, _no), v in by_class.items():
+        by_school[code] = list(map(add, by_school[code], v)) if code in by_school else v
+        key = str(grade)
+        by_grade[key] = list(map(add, by_grade[key], v)) if key in by_grade else v
+        total = list(map(add, total, v))
+    out = _block(total)
+    out["as_of"] = as_of
+    out["by_school"] = {k: _block(v) for k, v in sorted(by_school.items())}
+    out["by_grade"] = {k: _block(v) for k, v in sorted(by_grade.items(), key=lambda kv: int(kv[0]))}
+    out["by_age_band"] = {b: total[AT[f"band_{b}"]] for b in AGE_BANDS}
+    out["by_gender"] = {g: total[AT[f"sex_{g}"]] for g in GENDERS}
+    out["missing"] = {k: total[AT[f"m_{k}"]] for k in MISSING_FIELDS}
+    return out
+
+
+def dashboard_from(counts: dict[int, list[int]], *, unit_dims: tuple[str, ...]) -> dict:
+    """services.dashboard_counts' answer from counts per class."""
+    counts = {k: v for k, v in counts.items() if v[AT["n"]]}
+    key = {
+        "s_code": lambda c: (c[0], c[1]),
+        "grade_": lambda c: (c[2],),
+        "class_no_": lambda c: (c[3],),
+    }.get(unit_dims[0] if unit_dims else "", lambda c: ())
+    groups = _sums(counts, key)
+    total = [0] * LAYOUT
+    for v in groups.values():
+        total = list(map(add, total, v))
+
+    def counter(pairs) -> Counter:  # as the grouped pass gives them: no key for nobody
+        return Counter({k: n for k, n in pairs if n})
+
+    units = {}
+    if unit_dims:
+        for k, v in groups.items():
+            unit = counter((c, v[AT[f"cat_{c}"]]) for c in CATEGORIES)
+            unit["civil"] += v[AT["civil"]]
+            unit["total"] += v[AT["n"]]
+            units[k] = unit
+    dims = {
+        "category": counter((c, total[AT[f"cat_{c}"]]) for c in CATEGORIES),
+        "civil": counter(
+            (("yes", total[AT["civil"]]), ("no", total[AT["n"]] - total[AT["civil"]]))
+        ),
+        "band": counter((b, total[AT[f"band_{b}"]]) for b in AGE_BANDS),
+        "gender": counter((g, total[AT[f"sex_{g}"]]) for g in ("male", "female", "unknown")),
+        "boarding": counter((b, total[AT[f"board_{b}"]]) for b in ("yes", "no", "unknown")),
+        "gtype": counter((t, total[AT[f"gt_{t}"]]) for t in GUARDIAN_TYPES),
+    }
+    return {
+        "units": units,
         "unit_dims": unit_dims,
         "dims": dims,
-        "total": sum(dims["category"].values()),
-        "missing": {k: sum(c[f"m_{k}"] for c in counts.values()) for k in MISSING_FIELDS},
+        "total": total[AT["n"]],
+        "missing": {k: total[AT[f"m_{k}"]] for k in MISSING_FIELDS},
     }

@@ -343,38 +343,10 @@ def summary(
     return out
 
 
-def card_groups(bare: QuerySet, as_of: dt.date, unit: str, *dims: str) -> list[dict]:
-    """One pass over the cards of `bare` (`rows(bare=True)`), grouped by `unit` (school_id or
-    school_class_id), category, 民政 flag and `dims` (sex, band, board), each group with its
-    blank card fields. No join: the class's school and grade are looked up after
-    (`class_names`) — a join per card costs more than the count (bench/stats.py)."""
-    qs = _grouping(bare.annotate(band=age_band_expr(as_of)))
-    return list(
-        qs.values(unit, "cat", "civil", *dims).annotate(n=Count("id"), **missing_flags()).order_by()
-    )
-
-
 def class_names(grouped: list[dict]) -> dict[int, SchoolClass]:
     """The classes of grouped rows, with their schools (one query)."""
     ids = {r["school_class_id"] for r in grouped}
     return SchoolClass.objects.select_related("school").in_bulk(ids)
-
-
-def _grouping(qs: QuerySet) -> QuerySet:
-    """The card's columns to group by, as expressions: grouped by a bare column, SQLite walks
-    that column's index and fetches every row at random (3× slower over 100,000 cards than a
-    scan, bench/stats.py); an expression leaves it the plain scan."""
-    return qs.annotate(
-        cat=Coalesce("category", Value(""), output_field=CharField()),
-        civil=Coalesce("civil_affairs", Value(False)),
-        sex=Coalesce("gender", Value(""), output_field=CharField()),
-        board=Case(
-            When(boarding=True, then=Value("yes")),
-            When(boarding=False, then=Value("no")),
-            default=Value("unknown"),
-            output_field=CharField(),
-        ),
-    )
 
 
 def _blank(field: str) -> Q:
@@ -518,56 +490,40 @@ def dashboard_counts(
         unit_dims = ("grade_",)
     else:
         unit_dims = ("s_code", "s_name")
-    if stored and as_of < timezone.localdate():
-        from . import daycounts  # it counts with this module's names
+    from . import daycounts  # it counts with this module's names
 
+    if stored and as_of < timezone.localdate():
         counts = daycounts.class_counts(user, as_of, **where)
         if counts is not None:
             return daycounts.dashboard_from(counts, unit_dims=unit_dims)
     bare = rows(user, as_of=as_of, bare=True, **where)
-    units: dict[tuple, Counter] = defaultdict(Counter)
-    dims: dict[str, Counter] = {
-        "category": Counter(),
-        "civil": Counter(),
-        "band": Counter(),
-        "gender": Counter(),
-        "boarding": Counter(),
-        "gtype": Counter(),
-    }
-    # the town level groups by school: a group per class and dimension would be tens of
-    # thousands of rows for a county
-    unit_field = "school_id" if unit_dims and unit_dims[0] == "s_code" else "school_class_id"
-    grouped = card_groups(bare, as_of, unit_field, "band", "sex", "board")
-    if unit_field == "school_id":
-        school_rows = School.objects.in_bulk({r["school_id"] for r in grouped})
-    else:
-        classes = class_names(grouped)
+    # one row per class, every count a column (as the summary's pass), not a group per class
+    # and combination of values: no sort of the cards (bench/stats.py)
+    aggregates = {f"cat_{c}": Count("id", filter=Q(category=c)) for c in CATEGORIES}
+    aggregates["civil"] = Count("id", filter=Q(civil_affairs=True))
+    aggregates |= {f"sex_{g}": Count("id", filter=Q(gender=g)) for g in ("male", "female")}
+    aggregates |= {f"band_{i}": Count("id", filter=Q(band=b)) for i, b in enumerate(AGE_BANDS)}
+    aggregates["board_yes"] = Count("id", filter=Q(boarding=True))
+    aggregates["board_no"] = Count("id", filter=Q(boarding=False))
+    grouped = list(
+        bare.annotate(band=age_band_expr(as_of))
+        .values("school_class_id")
+        .annotate(n=Count("id"), **aggregates, **missing_flags())
+        .order_by()
+    )
+    counts: dict[int, list[int]] = {}
     for r in grouped:
-        n = r["n"]
-        dims["category"][r["cat"]] += n
-        dims["civil"]["yes" if r["civil"] else "no"] += n
-        dims["band"][r["band"]] += n
-        dims["gender"][r["sex"] if r["sex"] in ("male", "female") else "unknown"] += n
-        dims["boarding"][r["board"]] += n
-        if unit_field == "school_id":
-            school_row = school_rows[r["school_id"]]
-            unit = units[(school_row.code, school_row.name)]
-        elif unit_dims:
-            klass = classes[r["school_class_id"]]
-            unit = units[(klass.grade,) if unit_dims[0] == "grade_" else (klass.class_no,)]
-        else:
-            continue
-        unit[r["cat"]] += n
-        unit["civil"] += n if r["civil"] else 0
-        unit["total"] += n
-    left_behind = dims["category"]["single"] + dims["category"]["double"]
-    dims["gtype"] = guardian_types(
+        c = Counter({k: v for k, v in r.items() if k in daycounts.KEYS})
+        c["sex_unknown"] = r["n"] - r["sex_male"] - r["sex_female"]
+        c["board_unknown"] = r["n"] - r["board_yes"] - r["board_no"]
+        for i, band in enumerate(AGE_BANDS):
+            c[f"band_{band}"] = r[f"band_{i}"]
+        r["c_unknown"] = r["cat_unknown"]  # for missing_from
+        counts[r["school_class_id"]] = daycounts.vector(c)
+    data = daycounts.dashboard_from(counts, unit_dims=unit_dims)
+    left_behind = data["dims"]["category"]["single"] + data["dims"]["category"]["double"]
+    data["dims"]["gtype"] = guardian_types(
         bare.filter(category__in=("single", "double")), as_of=as_of, total=left_behind
     )
-    return {
-        "units": dict(units),
-        "unit_dims": unit_dims,
-        "dims": dims,
-        "total": sum(dims["category"].values()),
-        "missing": missing_from(grouped, ids=bare, as_of=as_of),
-    }
+    data["missing"] = missing_from(grouped, ids=bare, as_of=as_of)
+    return data

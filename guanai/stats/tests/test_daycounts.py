@@ -151,3 +151,13 @@ def test_the_command_fills_a_range_and_refuses_today(users, kids, clock, capsys)
     assert "2026-11-20：5 个班，6 名在读学生" in capsys.readouterr().out
     with pytest.raises(CommandError, match="只能保存已经过去的日期"):
         call_command("fill_day_counts", "--from", "2026-11-28", "--to", "2026-11-29")
+
+
+@pytest.mark.clock("2026-11-20 09:00")
+def test_the_town_dashboard_counts_each_schools_row_today_and_in_the_past(users, kids, clock):
+    clock.move_to(at(dt.date(2026, 11, 29), 2))
+    for as_of in (None, dt.date(2026, 11, 25)):
+        units = services.dashboard_counts(users["town"], as_of=as_of)["units"]
+        zx = units[("HS-ZX", "虎山镇中心小学")]
+        assert zx["total"] == 4 and zx["double"] == 2 and zx["civil"] == 2, as_of
+        assert units[("HS-BQ", "板桥小学")]["total"] == 1
