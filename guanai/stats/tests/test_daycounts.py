@@ -161,3 +161,18 @@ def test_the_town_dashboard_counts_each_schools_row_today_and_in_the_past(users,
         zx = units[("HS-ZX", "虎山镇中心小学")]
         assert zx["total"] == 4 and zx["double"] == 2 and zx["civil"] == 2, as_of
         assert units[("HS-BQ", "板桥小学")]["total"] == 1
+
+
+def test_the_whole_towns_guardians_count_only_enrolled_children(users, kids):
+    # the town administrator's whole town today counts the guardians as every guardian but
+    # those of the children not enrolled: a leaver's blank guardian is not counted
+    blank = make_child(kids["c31a"].school_class, name="无监护人电话", **{"guardian.phone": ""})
+    gone = make_child(kids["c31a"].school_class, name="已转出", **{"guardian.name": ""})
+    Child.objects.filter(pk=gone.pk).update(enrolment=Enrolment.TRANSFERRED)
+    for as_of in (None, dt.date(2026, 11, 29)):
+        whole = services.summary(users["town"], as_of=as_of)["missing"]
+        assert whole["guardian"] == 0 and whole["guardian_phone"] == 1
+        assert services.dashboard_counts(users["town"])["missing"] == whole
+    parts = [services.summary(users["town"], school=s)["missing"] for s in ("HS-ZX", "HS-BQ")]
+    parts.append(services.summary(users["town"], school="HS-GT")["missing"])
+    assert sum(p["guardian_phone"] for p in parts) == 1 and blank.guardian.phone == ""
