@@ -164,39 +164,42 @@ def count_classes(day: dt.date, *, cards=None) -> dict[int, Counter]:
 def fill_day(day: dt.date) -> CountedDay:
     """Store the counts per class of a finished day (once: a day already stored in this
     layout is left as it is)."""
+    return _fill(day)[0]
+
+
+def _fill(day: dt.date) -> tuple[CountedDay, dict[int, list[int]] | None]:
+    """fill_day, and the rows it counted when it counted them (None: stored before)."""
     if day >= timezone.localdate():
         raise ValueError("today is never stored: its counts are live")
     done = CountedDay.objects.filter(day=day).first()
     if done is not None and done.layout == LAYOUT:
-        return done
+        return done, None
     t0 = time.perf_counter()
     counted = count_classes(day)
     classes = dict(SchoolClass.objects.filter(pk__in=list(counted)).values_list("pk", "school_id"))
     rows = [
-        DayCount(
-            day=day,
-            school_class_id=klass,
-            school_id=classes[klass],
-            counts=vector(c),
-        )
+        DayCount(day=day, school_class_id=klass, school_id=classes[klass], counts=vector(c))
         for klass, c in counted.items()
         if klass in classes  # a class deleted since: nobody can ask for it
     ]
+    vectors = {r.school_class_id: r.counts for r in rows}
+    mark = CountedDay(
+        day=day,
+        layout=LAYOUT,
+        classes=len(rows),
+        children=sum(r.counts[0] for r in rows),
+        seconds=time.perf_counter() - t0,
+    )
     try:
         with transaction.atomic():
             if done is not None:  # another layout: count again
                 DayCount.objects.filter(day=day).delete()
                 done.delete()
             DayCount.objects.bulk_create(rows, batch_size=1000)
-            return CountedDay.objects.create(
-                day=day,
-                layout=LAYOUT,
-                classes=len(rows),
-                children=sum(r.counts[0] for r in rows),
-                seconds=time.perf_counter() - t0,
-            )
-    except IntegrityError:  # another request or the worker stored it meanwhile
-        return CountedDay.objects.get(day=day)
+            mark.save()
+    except IntegrityError:  # another request or the worker stores the same numbers meanwhile
+        pass
+    return mark, vectors
 
 
 def vector(c: Counter) -> list[int]:
@@ -207,7 +210,10 @@ def vector(c: Counter) -> list[int]:
 def stored(day: dt.date, class_ids: list[int] | None) -> dict[int, list[int]]:
     """{class id: counts in KEYS order} of a stored day (filled first when it is not yet);
     `class_ids` None: every class."""
-    fill_day(day)
+    _, counted = _fill(day)
+    if counted is not None:  # counted just now: no need to read them back
+        wanted = None if class_ids is None else set(class_ids)
+        return {k: v for k, v in counted.items() if wanted is None or k in wanted}
     rows = DayCount.objects.filter(day=day)
     if class_ids is not None:
         rows = rows.filter(school_class_id__in=class_ids)

@@ -1,25 +1,26 @@
 """The worker's statistics housekeeping: yesterday's counts per class stored (daycounts)."""
 
 import datetime as dt
-import logging
 
 from django.utils import timezone
 
 from guanai.jobs.services import every_hour_in_worker
 
 from . import daycounts
-
-logger = logging.getLogger(__name__)
+from .models import CountedDay
 
 CATCH_UP_DAYS = 7  # a worker that was down a few days fills them as it comes back
 
 
 @every_hour_in_worker
 def store_yesterdays_counts() -> None:
-    """Store the counts per class of the last finished days not yet stored: each hour a
-    no-op but for the first run after midnight (one query per day to see it is done)."""
+    """Store the counts per class of the latest finished day not yet stored among the last
+    CATCH_UP_DAYS: yesterday after midnight, then one older day an hour. One day a round: a
+    day of a county takes seconds, and this runs in the worker's heartbeat thread, which must
+    beat again well within `jobs.services.STALE_SECONDS`."""
     today = timezone.localdate()
-    for back in range(CATCH_UP_DAYS, 0, -1):
-        day = today - dt.timedelta(days=back)
-        done = daycounts.fill_day(day)
-        logger.debug("day counts of %s: %s classes", day, done.classes)
+    days = [today - dt.timedelta(days=back) for back in range(1, CATCH_UP_DAYS + 1)]
+    done = set(CountedDay.objects.filter(day__in=days).values_list("day", flat=True))
+    missing = [day for day in days if day not in done]
+    if missing:
+        daycounts.fill_day(missing[0])

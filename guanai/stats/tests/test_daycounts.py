@@ -131,10 +131,13 @@ def test_the_worker_stores_yesterday_once(users, kids, clock):
     yesterday = CountedDay.objects.get(day=dt.date(2026, 11, 28))
     assert yesterday.children == 6 and yesterday.classes == 5
     rows = DayCount.objects.filter(day=yesterday.day).count()
-    tasks.store_yesterdays_counts()  # the next hour: nothing to do
+    assert CountedDay.objects.count() == 1  # one day a round: the heartbeat goes on
+    for _ in range(8):  # the next hours: the six days before, then nothing to do
+        tasks.store_yesterdays_counts()
     assert DayCount.objects.filter(day=yesterday.day).count() == rows == 5
     assert CountedDay.objects.filter(day=yesterday.day).count() == 1
     assert CountedDay.objects.filter(day__gte=dt.date(2026, 11, 22)).count() == 7
+    assert CountedDay.objects.count() == 7
 
 
 @pytest.mark.clock("2026-11-20 09:00")
