@@ -27,6 +27,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from operator import add
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -308,7 +309,7 @@ def class_counts(
     return counts
 
 
-def _classes(counts: dict[int, list[int]]) -> dict[int, tuple]:
+def _classes(counts: dict[int, Any]) -> dict[int, tuple]:
     """{class id: (school code, school name, grade, class number)}: tuples, not models (a
     county has thousands of classes)."""
     rows = SchoolClass.objects.filter(pk__in=list(counts)) if len(counts) < 500 else None

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from guanai.accounts import scope
 from guanai.children.models import Child, ChildAssignment, Enrolment, Guardian, Parent
-from guanai.org.models import School, SchoolClass
+from guanai.org.models import School
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CATEGORIES = ("single", "double", "migrant", "none", "unknown")
@@ -349,10 +349,13 @@ def summary(
         .annotate(n=Count("id"), **aggregates, **missing_flags())
         .order_by()
     )
-    classes = class_names(grouped)
+    from . import daycounts
+
+    # (school code, name, grade, class number) tuples, not models: thousands in a county
+    classes = daycounts._classes({r["school_class_id"]: None for r in grouped})
     for r in grouped:
-        klass = classes[r["school_class_id"]]
-        for block in (out, by_school[klass.school.code], by_grade[str(klass.grade)]):
+        code, _name, grade, _no = classes[r["school_class_id"]]
+        for block in (out, by_school[code], by_grade[str(grade)]):
             block["children"] += r["n"]
             for cat in CATEGORIES:
                 block["by_category"][cat] += r[f"c_{cat}"]
@@ -366,12 +369,6 @@ def summary(
     out["by_grade"] = dict(sorted(by_grade.items(), key=lambda kv: int(kv[0])))
     out["missing"] = missing_from(grouped, ids=bare, as_of=as_of, whole=whole)
     return out
-
-
-def class_names(grouped: list[dict]) -> dict[int, SchoolClass]:
-    """The classes of grouped rows, with their schools (one query)."""
-    ids = {r["school_class_id"] for r in grouped}
-    return SchoolClass.objects.select_related("school").in_bulk(ids)
 
 
 def _blank(field: str) -> Q:
