@@ -12,7 +12,11 @@ and village (a few percent left blank, as in real registers), one creation row o
 each card, parent and guardian (so "as of" a past date has history to read), and a year of
 contacts. Then times, as the town administrator through django.test.Client:
 GET /api/v1/stats/summary (town, one school, one school's grade, and as of a past date), the
-dashboard /stats/ (town, one school, one grade) and the term report page for one school.
+dashboard /stats/ (town, one school, one grade, and as of a past date) and the term report page
+for one school; before them the counts stored per class of a past day (stats/daycounts.py):
+the time to fill a day, the table's size, and the history pass they replace.
+BENCH_PANELS=0 leaves out the coverage panels, the trends and the term report; BENCH_FILL=0
+the timing of a day's fill and of the history pass.
 The dashboard includes the coverage panels (stats/coverage.py) and the trends per term
 (stats/trends.py); each of those is also timed on its own (the panel functions, as the
 dashboard calls them). Prints p50/p95 and the process's peak RSS.
@@ -241,7 +245,16 @@ def main() -> None:
     client = Client()
     client.force_login(admin)
     school = schools[0].code
-    past = (timezone.localdate() - dt.timedelta(days=30)).isoformat()
+    past_day = timezone.localdate() - dt.timedelta(days=30)
+    past = past_day.isoformat()
+    print(f"load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f}")
+    if os.environ.get("BENCH_FILL", "1") != "0":  # BENCH_FILL=0: the day's rows only
+        time_day_counts(admin, past_day, school)
+    else:
+        from guanai.stats.daycounts import fill_day
+
+        fill_day(past_day)
+    panels = os.environ.get("BENCH_PANELS", "1") != "0"
     cases = [
         ("summary, whole town        GET /api/v1/stats/summary", "/api/v1/stats/summary", {}),
         ("summary, one school        ?school=", "/api/v1/stats/summary", {"school": school}),
@@ -251,13 +264,26 @@ def main() -> None:
             {"school": school, "grade": 3},
         ),
         ("summary, town, 30 days ago ?as_of=", "/api/v1/stats/summary", {"as_of": past}),
+        (
+            "summary, school, 30 days ago",
+            "/api/v1/stats/summary",
+            {"as_of": past, "school": school},
+        ),
+        (
+            "summary, grade, 30 days ago",
+            "/api/v1/stats/summary",
+            {"as_of": past, "school": school, "grade": 3},
+        ),
         ("dashboard, whole town      GET /stats/", "/stats/", {}),
         ("dashboard, town + coverage &coverage=1", "/stats/", {"coverage": 1}),
         ("dashboard, one school      /stats/?school=", "/stats/", {"school": school}),
         ("dashboard, one grade       &grade=3", "/stats/", {"school": school, "grade": 3}),
         ("dashboard, town 30 days ago &as_of=", "/stats/", {"as_of": past}),
+        ("dashboard, school 30 days ago", "/stats/", {"as_of": past, "school": school}),
         ("term report, one school    /stats/report/?school=", "/stats/report/", {"school": school}),
     ]
+    if not panels:  # BENCH_PANELS=0: the counts only (the panels take minutes at a town)
+        cases = [c for c in cases if "coverage" not in c[0] and "report" not in c[0]]
     width = max(len(label) for label, _url, _params in cases)
     print(f"{N_REQUESTS} requests each (first one warms caches):")
     for label, url, params in cases:
@@ -271,11 +297,56 @@ def main() -> None:
             f"  {label:<{width}} p50 {statistics.median(times) * 1000:7.0f} ms"
             f"  p95 {p95(times) * 1000:7.0f} ms{extra}"
         )
-    time_panels(admin, schools[0])
+    print(f"load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f}")
+    if panels:
+        time_panels(admin, schools[0])
     print(f"peak RSS {rss_mb():.0f} MB (build included)")
     connection.close()
     if not os.environ.get("BENCH_DATA_DIR"):
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def time_day_counts(admin, day: dt.date, school: str) -> None:
+    """The stored counts per class (stats/daycounts.py): the time to fill a day, the table's
+    size, and the history pass they replace for a past date."""
+    from django.db import connection
+
+    from guanai.stats import daycounts, services
+    from guanai.stats.models import CountedDay, DayCount
+
+    n = max(3, N_REQUESTS // 4)
+    fills = []
+    for back in range(n):  # days not stored yet (the first request for a day pays this)
+        other = day - dt.timedelta(days=1 + back)
+        CountedDay.objects.filter(day=other).delete()
+        DayCount.objects.filter(day=other).delete()
+        t0 = time.perf_counter()
+        done = daycounts.fill_day(other)
+        fills.append(time.perf_counter() - t0)
+    daycounts.fill_day(day)
+    rows = DayCount.objects.filter(day=day)
+    size = sum(len(str(c)) for c in rows.values_list("counts", flat=True))
+    print(
+        f"day counts: fill one day p50 {statistics.median(fills) * 1000:.0f} ms "
+        f"p95 {p95(fills) * 1000:.0f} ms ({done.classes} classes, {done.children:,} children); "
+        f"{rows.count()} rows a day, counts {size / 1024:.0f} KB a day as JSON text"
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_total_relation_size('stats_daycount')")
+            total = cursor.fetchone()[0]
+        days = DayCount.objects.values("day").distinct().count()
+        print(f"  stats_daycount on disk {total / 1024:.0f} KB for {days} days (indexes included)")
+    for label, where in (("town", {}), ("school", {"school": school})):
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            services.summary(admin, as_of=day, stored=False, **where)
+            times.append(time.perf_counter() - t0)
+        print(
+            f"  history pass instead (stored=False), summary {label}: "
+            f"p50 {statistics.median(times) * 1000:.0f} ms  max {max(times) * 1000:.0f} ms"
+        )
 
 
 def _panel_cases(admin, unit, today: dt.date) -> dict:

@@ -9,6 +9,8 @@ class StatsConfig(AppConfig):
     def ready(self) -> None:
         from guanai.api_common import ROUTE_LABELS
 
+        from . import tasks  # noqa: F401 — registers the worker's nightly day counts
+
         ROUTE_LABELS["/stats"] = {
             "school": "学校",
             "grade": "年级",

@@ -65,3 +65,53 @@ class ReportText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school or self.town} {self.term} 第{self.section}部分"
+
+
+class CountedDay(models.Model):
+    """A finished day whose counts per class are stored (`DayCount`): the mark that the day
+    was filled, with when and how long it took. A day is filled once — its history no longer
+    changes (history rows are append-only, written when the card changes) — by the first
+    request for it, by the worker each night for yesterday, or by `guanai fill-day-counts`.
+    Today is never stored: today's counts are always live (SPEC §6.3)."""
+
+    day = models.DateField("日期", unique=True)
+    layout = models.PositiveSmallIntegerField("计数格式", default=0)  # daycounts.LAYOUT
+    classes = models.PositiveIntegerField("班级数", default=0)
+    children = models.PositiveIntegerField("在读人数", default=0)
+    seconds = models.FloatField("用时（秒）", default=0)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "已统计的日期"
+        verbose_name_plural = "已统计的日期"
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d}"
+
+
+class DayCount(models.Model):
+    """The counts of one class's enrolled children at the end of a finished day (Asia/
+    Shanghai), as the cards' history stood: `counts` holds what the summary and the dashboard
+    need (stats/daycounts.py `KEYS`: in total, by category, 民政, gender, age band on that day,
+    boarding, left-behind children's guardian type, blank card fields). Every child of a class
+    that day is in its row; a past date's numbers are sums of rows (plus, for a user who also
+    follows single children, those children counted from history)."""
+
+    day = models.DateField("日期")
+    school_class = models.ForeignKey(
+        "org.SchoolClass", models.CASCADE, related_name="day_counts", verbose_name="班级"
+    )
+    school = models.ForeignKey(
+        "org.School", models.CASCADE, related_name="day_counts", verbose_name="学校"
+    )
+    counts = models.JSONField("计数")
+
+    class Meta:
+        verbose_name = "班级每日统计"
+        verbose_name_plural = "班级每日统计"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "school_class"], name="day_count_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.school_class_id}"

@@ -1,0 +1,26 @@
+"""The worker's statistics housekeeping: yesterday's counts per class stored (daycounts)."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from guanai.jobs.services import every_hour_in_worker
+
+from . import daycounts
+from .models import CountedDay
+
+CATCH_UP_DAYS = 7  # a worker that was down a few days fills them as it comes back
+
+
+@every_hour_in_worker
+def store_yesterdays_counts() -> None:
+    """Store the counts per class of the latest finished day not yet stored among the last
+    CATCH_UP_DAYS: yesterday after midnight, then one older day an hour. One day a round: a
+    day of a county takes seconds, and this runs in the worker's heartbeat thread, which must
+    beat again well within `jobs.services.STALE_SECONDS`."""
+    today = timezone.localdate()
+    days = [today - dt.timedelta(days=back) for back in range(1, CATCH_UP_DAYS + 1)]
+    done = set(CountedDay.objects.filter(day__in=days).values_list("day", flat=True))
+    missing = [day for day in days if day not in done]
+    if missing:
+        daycounts.fill_day(missing[0])
