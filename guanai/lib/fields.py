@@ -139,10 +139,10 @@ def _convert_column(connection, table: str, column: str, change, *, batch_size: 
                 return done
             last = rows[-1][0]
             params = []
-            for pk, value in rows:
+            for key, value in rows:
                 new = change(value)
                 if new is not None and new != value:
-                    params.append([new, pk, value])
+                    params.append([new, key, value])
             if params:
                 cursor.executemany(f"UPDATE {t} SET {c} = %s WHERE {pk} = %s AND {c} = %s", params)
                 done += len(params)
