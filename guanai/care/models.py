@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from guanai.lib.fields import EncryptedText
+
 
 class RiskLevel(models.TextChoices):
     NORMAL = "normal", "正常"
@@ -34,7 +36,7 @@ class Observation(models.Model):
     )
     at = models.DateTimeField("时间", default=timezone.now)
     level = models.CharField("关注程度", max_length=10, choices=RiskLevel.choices)
-    what = models.TextField("看到的情况", max_length=1000)
+    what = EncryptedText("看到的情况", max_length=1000)
     referral = models.CharField(
         "转介", max_length=10, choices=Referral.choices, blank=True, default=""
     )
@@ -61,7 +63,7 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="辅导老师"
     )
     at = models.DateTimeField("时间", default=timezone.now)
-    notes = models.TextField("辅导记录", max_length=2000)
+    notes = EncryptedText("辅导记录", max_length=2000)
     level = models.CharField("辅导后关注程度", max_length=10, choices=RiskLevel.choices)
     referral = models.CharField(
         "转介", max_length=10, choices=Referral.choices, blank=True, default=""

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from guanai.accounts import scope
 from guanai.lib import crypto
+from guanai.lib.fields import EncryptedText
 from guanai.lib.idcard import looks_like_student_no, normalize_student_no
 from guanai.lib.masking import mask_id_number
 
@@ -187,7 +188,7 @@ class Child(models.Model):
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
     boarding = models.BooleanField("寄宿", null=True, blank=True)
-    health = models.CharField("健康状况", max_length=200, blank=True)
+    health = EncryptedText("健康状况", max_length=200, blank=True, single_line=True)
     disability = models.CharField("残疾情况", max_length=200, blank=True)
     study = models.CharField("学习情况", max_length=200, blank=True)
     psych_summary = models.CharField("心理状况", max_length=200, blank=True)
@@ -397,7 +398,7 @@ class Parent(models.Model):
     work_province = models.CharField("务工省份", max_length=20, blank=True)
     work_city = models.CharField("务工城市", max_length=40, blank=True)
     work_place = models.CharField("务工地", max_length=100, blank=True)
-    phone = models.CharField("电话", max_length=20, blank=True)
+    phone = EncryptedText("电话", max_length=20, blank=True, single_line=True)
     # Stored like the child's ID number (AES-GCM at rest, a keyed hash for lookups, the masked
     # form for lists; "" when unknown): the 民政 登记表 needs it (guanai/children/minzheng.py).
     # History keeps the ciphertext only (not shown): the card does not show these numbers yet.
@@ -430,9 +431,9 @@ class Guardian(models.Model):
     )
     name = models.CharField("姓名", max_length=50, blank=True)
     relation = models.CharField("关系", max_length=20, blank=True)
-    phone = models.CharField("电话", max_length=20, blank=True)
+    phone = EncryptedText("电话", max_length=20, blank=True, single_line=True)
     age = models.PositiveSmallIntegerField("年龄", null=True, blank=True)
-    health = models.CharField("健康状况", max_length=100, blank=True)
+    health = EncryptedText("健康状况", max_length=100, blank=True, single_line=True)
     capacity = models.CharField("监护能力", max_length=6, choices=Assessment.choices, blank=True)
     is_entrusted = models.BooleanField("委托监护", default=False)
     entrustment_notice_on = models.DateField("委托监护告知书日期", null=True, blank=True)

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from guanai.lib.fields import EncryptedText
+
 # Receipt codes avoid characters that are easily misread on paper (0/O, 1/I/L, 2/Z, 5/S, 8/B).
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 CODE_LENGTH = 6
@@ -94,7 +96,7 @@ class Contact(models.Model):
     life_level = models.CharField("生活", max_length=10, choices=FindingLevel.choices, blank=True)
     life_text = models.CharField("生活情况", max_length=500, blank=True)
     psych_level = models.CharField("心理", max_length=10, choices=FindingLevel.choices, blank=True)
-    psych_text = models.CharField("心理情况", max_length=500, blank=True)
+    psych_text = EncryptedText("心理情况", max_length=500, blank=True, single_line=True)
     safety_level = models.CharField("安全", max_length=10, choices=FindingLevel.choices, blank=True)
     safety_text = models.CharField("安全情况", max_length=500, blank=True)
     follow_up_by = models.DateField("跟进截止日期", null=True, blank=True)
@@ -655,7 +657,7 @@ class Recipient(models.Model):
         "children.Child", models.CASCADE, related_name="message_recipients", verbose_name="儿童"
     )
     guardian_name = models.CharField("收信人", max_length=60, blank=True)
-    phone = models.CharField("号码", max_length=20, blank=True)
+    phone = EncryptedText("号码", max_length=20, blank=True, single_line=True)
     text = models.TextField("内容")
     status = models.CharField(
         "状态",

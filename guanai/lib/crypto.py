@@ -119,6 +119,17 @@ def encrypt(plaintext: str) -> str:
     return f"{PREFIX}{key.kid}${body}"
 
 
+class Token(str):
+    """A stored ciphertext handed to an encrypted column as it is (`lib/fields.py`): written or
+    compared without being encrypted again (`guanai rotate-key`, the migrations)."""
+
+
+def encrypt_text(value: str | None) -> str:
+    """The stored form of an encrypted text column for a raw write: "" stays "" (the column's
+    "not collected"), anything else is encrypted (`lib/fields.EncryptedText`)."""
+    return encrypt(value) if value else ""
+
+
 def _open(key: Key, raw: bytes) -> bytes:
     return key.aes.decrypt(raw[:12], raw[12:], None)
 

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from guanai.lib.fields import EncryptedText
+
 
 class PairStatus(models.TextChoices):
     DRAFT = "draft", "草稿"
@@ -189,7 +191,7 @@ class ProxyParent(models.Model):
         "org.School", models.PROTECT, related_name="proxy_parents", verbose_name="学校"
     )
     name = models.CharField("姓名", max_length=50)
-    phone = models.CharField("电话", max_length=20)
+    phone = EncryptedText("电话", max_length=20, single_line=True)
     kind = models.CharField("身份", max_length=10, choices=ProxyKind.choices)
     village = models.CharField("居住村", max_length=40, blank=True)
     address = models.CharField("住址", max_length=200, blank=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, F, Q, TextField
 
 from guanai.lib import crypto
 
@@ -39,6 +39,10 @@ class Table:
 
 _ID = Column("id_number_enc", "id_number_hash", "身份证号")
 _ID_HISTORY = Column("id_number_enc", None, "身份证号")
+_PHONE = Column("phone", None, "电话")
+_HEALTH = Column("health", None, "健康状况")
+_INCIDENT = (Column("what", None, "情况"), Column("outcome", None, "处理结果"))
+_DROPOUT = (Column("reason_asked", None, "了解到的原因"), Column("closing_note", None, "结案说明"))
 
 # Every encrypted column (grep `crypto.encrypt` and `_enc =` when adding one), the history
 # tables (simple_history keeps the ciphertexts, not the hashes) included.
@@ -46,18 +50,36 @@ TABLES: tuple[Table, ...] = (
     Table(
         "children.Child",
         "儿童档卡",
-        (_ID, Column("student_no_enc", "student_no_hash", "学籍号")),
+        (_ID, Column("student_no_enc", "student_no_hash", "学籍号"), _HEALTH),
     ),
-    Table("children.Parent", "父母", (_ID,)),
-    Table("children.Guardian", "监护人", (_ID,)),
+    Table("children.Parent", "父母", (_ID, _PHONE)),
+    Table("children.Guardian", "监护人", (_ID, _PHONE, _HEALTH)),
     Table(
         "children.HistoricalChild",
         "儿童档卡历史",
-        (_ID_HISTORY, Column("student_no_enc", None, "学籍号")),
+        (_ID_HISTORY, Column("student_no_enc", None, "学籍号"), _HEALTH),
     ),
-    Table("children.HistoricalParent", "父母历史", (_ID_HISTORY,)),
-    Table("children.HistoricalGuardian", "监护人历史", (_ID_HISTORY,)),
+    Table("children.HistoricalParent", "父母历史", (_ID_HISTORY, _PHONE)),
+    Table("children.HistoricalGuardian", "监护人历史", (_ID_HISTORY, _PHONE, _HEALTH)),
     Table("accounts.TOTPDevice", "动态口令", (Column("secret_enc", None, "密钥"),)),
+    # Columns declared `EncryptedText` (lib/fields.py): phones, health, psychology, incidents.
+    Table("screening.VacationPlan", "假期去向", (Column("contact_phone", None, "看护人电话"),)),
+    Table("contacts.Contact", "家校联系", (Column("psych_text", None, "心理情况"),)),
+    Table("contacts.HistoricalContact", "家校联系历史", (Column("psych_text", None, "心理情况"),)),
+    Table("contacts.Recipient", "短信收信人", (Column("phone", None, "号码"),)),
+    Table("pairing.ProxyParent", "代理家长", (_PHONE,)),
+    Table("pairing.HistoricalProxyParent", "代理家长历史", (_PHONE,)),
+    Table("care.Observation", "心理观察", (Column("what", None, "看到的情况"),)),
+    Table("care.Session", "辅导记录", (Column("notes", None, "辅导记录"),)),
+    Table("protection.Incident", "强制报告", _INCIDENT),
+    Table("protection.HistoricalIncident", "强制报告历史", _INCIDENT),
+    Table("protection.IncidentFollowUp", "强制报告跟进", (Column("note", None, "跟进情况"),)),
+    Table("protection.DropoutCase", "控辍保学", _DROPOUT),
+    Table("protection.HistoricalDropoutCase", "控辍保学历史", _DROPOUT),
+    Table("protection.DropoutAttempt", "劝返记录", (Column("result", None, "结果"),)),
+    Table(
+        "protection.AlertResolution", "监护缺失提醒处理", (Column("action", None, "采取的措施"),)
+    ),
 )
 
 
@@ -74,8 +96,14 @@ def _stale(table: Table, prefix: str) -> Q:
     return cond
 
 
-def _prefix() -> str:
-    return f"{crypto.PREFIX}{crypto.current().kid}$"
+def _prefix() -> crypto.Token:
+    # A Token: an `EncryptedText` column compares it as it is (lib/fields.py)
+    return crypto.Token(f"{crypto.PREFIX}{crypto.current().kid}$")
+
+
+def _raw(name: str) -> ExpressionWrapper:
+    """A column as stored: an `EncryptedText` column's value without its decryption."""
+    return ExpressionWrapper(F(name), output_field=TextField())
 
 
 @dataclass
@@ -134,7 +162,7 @@ def rotate(
             summary.rows.setdefault(f"{table.label}·{col.label}", 0)
         if not total:
             continue
-        names = ["pk"]
+        names = []
         for col in table.columns:
             names += [col.enc] + ([col.hash] if col.hash else [])
         done, last_pk = 0, None
@@ -143,7 +171,10 @@ def rotate(
                 rows = manager.filter(stale)
                 if last_pk is not None:
                     rows = rows.filter(pk__gt=last_pk)
-                batch = list(rows.order_by("pk").values(*names)[:batch_size])
+                raw = rows.order_by("pk").values("pk", **{f"raw_{n}": _raw(n) for n in names})
+                batch = [
+                    {"pk": r["pk"], **{n: r[f"raw_{n}"] for n in names}} for r in raw[:batch_size]
+                ]
                 if not batch:
                     break
                 _rotate_rows(model, table, batch, prefix, summary)

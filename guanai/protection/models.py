@@ -9,6 +9,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from guanai.accounts import scope
+from guanai.lib.fields import EncryptedText
 
 
 class HarmKind(models.TextChoices):
@@ -80,11 +81,11 @@ class Incident(models.Model):
     observed_at = models.DateTimeField("发现时间")
     source = models.CharField("怎么知道的", max_length=8, choices=Source.choices)
     harm_kind = models.CharField("疑似侵害类型", max_length=10, choices=HarmKind.choices)
-    what = models.TextField("看到或听到的情况")
+    what = EncryptedText("看到或听到的情况")
     told = models.JSONField("已报告部门", default=list, blank=True)
     told_at = models.DateTimeField("报告部门时间", null=True, blank=True)
     receipt_no = models.CharField("回执编号", max_length=60, blank=True)
-    outcome = models.TextField("处理结果", blank=True)
+    outcome = EncryptedText("处理结果", blank=True)
     outcome_at = models.DateTimeField("结果记录时间", null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -113,7 +114,7 @@ class IncidentFollowUp(models.Model):
         Incident, models.CASCADE, related_name="follow_ups", verbose_name="强制报告"
     )
     on = models.DateField("日期")
-    note = models.TextField("跟进情况")
+    note = EncryptedText("跟进情况")
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="记录人"
     )
@@ -155,7 +156,7 @@ class DropoutCase(models.Model):
     )
     absent_since = models.DateField("开始缺课日期")
     absent_days = models.PositiveSmallIntegerField("缺课天数")
-    reason_asked = models.TextField("了解到的原因", blank=True)
+    reason_asked = EncryptedText("了解到的原因", blank=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="建档人"
     )
@@ -172,7 +173,7 @@ class DropoutCase(models.Model):
         related_name="+",
         verbose_name="结案人",
     )
-    closing_note = models.TextField("结案说明", blank=True)
+    closing_note = EncryptedText("结案说明", blank=True)
     history = HistoricalRecords()
 
     objects = DropoutQuerySet.as_manager()
@@ -200,7 +201,7 @@ class DropoutAttempt(models.Model):
     on = models.DateField("日期")
     by = models.CharField("劝返人员", max_length=100)
     with_whom = models.CharField("见到谁", max_length=100)
-    result = models.TextField("结果")
+    result = EncryptedText("结果")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="记录人"
     )
@@ -223,7 +224,7 @@ class AlertResolution(models.Model):
         "children.Child", models.PROTECT, related_name="alert_resolutions", verbose_name="儿童"
     )
     reason = models.CharField("原因", max_length=20)
-    action = models.TextField("采取的措施")
+    action = EncryptedText("采取的措施")
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="处理人"
     )

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from guanai.accounts import scope
+from guanai.lib.fields import EncryptedText
 from guanai.org.models import School
 
 
@@ -318,7 +319,7 @@ class VacationPlan(models.Model):
     )
     place = models.CharField("去向地点", max_length=100, blank=True)
     with_whom = models.CharField("看护人", max_length=50, blank=True)
-    contact_phone = models.CharField("看护人电话", max_length=20, blank=True)
+    contact_phone = EncryptedText("看护人电话", max_length=20, blank=True, single_line=True)
     activities = models.CharField("活动安排", max_length=300, blank=True)
     pledge_returned = models.BooleanField("安全责任书已交回", default=False)
     pledge_returned_on = models.DateField("交回日期", null=True, blank=True)

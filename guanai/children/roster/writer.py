@@ -154,6 +154,8 @@ class _Writer:
             tags = Child._meta.get_field("tags")
             values["tags"] = tags.get_db_prep_save(_orphan_tags([], True), connection)
         values["notes"] = _merge_notes(row.notes, row.extras)
+        if "health" in values:  # encrypted at rest (lib/fields.EncryptedText): a raw write
+            values["health"] = crypto.encrypt_text(values["health"])
         if "birth_date" in values:
             values["birth_date"] = self.date(values["birth_date"])
         number = row.id_number
@@ -182,6 +184,8 @@ class _Writer:
         for relation in ("father", "mother"):
             if nested[relation]:
                 facts = {"relation": relation, **nested[relation]}
+                if "phone" in facts:
+                    facts["phone"] = crypto.encrypt_text(facts["phone"])
                 if row.person_ids and relation in row.person_ids:
                     facts["id_number_enc"] = crypto.encrypt(row.person_ids[relation])
                 if facts.get("away_since"):
@@ -189,6 +193,9 @@ class _Writer:
                 parents.append(self.parent.row(facts))
         if nested["guardian"] and row.person_ids and "guardian" in row.person_ids:
             nested["guardian"]["id_number_enc"] = crypto.encrypt(row.person_ids["guardian"])
+        for key in ("phone", "health"):
+            if key in nested["guardian"]:
+                nested["guardian"][key] = crypto.encrypt_text(nested["guardian"][key])
         guardian = self.guardian.row(nested["guardian"]) if nested["guardian"] else None
         card = _NewCard(self.child.row(values), parents, guardian)
         self.cards.append(card)
