@@ -50,8 +50,7 @@ def _aes(master: str | None = None) -> AESGCM:
 def _ring_aes() -> list[AESGCM]:
     """The backup key of every field key of the ring, the current one first: a backup is
     encrypted with the key of its day, which a rotation moves to the old keys."""
-    masters = [settings.FIELD_KEY, *crypto._old_masters()]
-    return [_aes(master) for master in dict.fromkeys(masters)]
+    return [_aes(master) for master in crypto.ring_masters()]
 
 
 def _encrypt_file(src: Path, dst: Path) -> None:

@@ -76,6 +76,12 @@ def _old_masters() -> list[str]:
     return [k.strip() for k in old if k and k.strip()]
 
 
+def ring_masters() -> list[str]:
+    """The master keys of the ring: the current one first, then the older ones (no
+    duplicates) — for what derives its own key from each (backups)."""
+    return list(dict.fromkeys([settings.FIELD_KEY, *_old_masters()]))
+
+
 def ring() -> list[Key]:
     """The current key first, then the older keys still readable (no duplicates)."""
     keys, seen = [], set()

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import ExpressionWrapper, F, Q, TextField
 
+from guanai.contacts.families import rehash_family_keys
 from guanai.lib import crypto
 
 
@@ -136,6 +137,7 @@ def pending() -> dict[str, int]:
     counts["导入退回行文件"] = sum(
         1 for p in encrypted_files() if crypto.bytes_kid(p.read_bytes()[:7]) != current
     )
+    counts["家长信·家庭标识"] = rehash_family_keys(check=True)
     return counts
 
 
@@ -194,6 +196,12 @@ def rotate(
         summary.files += 1
     if summary.files:
         out(f"导入退回行文件：{summary.files}")
+    # Letters group a family by a keyed hash of its phone: moved to the new key while the old
+    # one is still in the ring, so a family's letters before and after the rotation stay one.
+    letters = rehash_family_keys(batch_size=batch_size)
+    summary.rows["家长信·家庭标识"] = letters
+    if letters:
+        out(f"家长信家庭标识：{letters}")
     summary.seconds = time.perf_counter() - started
     return summary
 

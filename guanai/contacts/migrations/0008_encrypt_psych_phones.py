@@ -5,12 +5,28 @@ from guanai.lib.fields import encrypt_columns
 from django.db import migrations
 
 
+def drop_triggers(apps, schema_editor):
+    from guanai.contacts.last_contact import drop_triggers
+
+    drop_triggers(schema_editor)
+
+
+def install_triggers(apps, schema_editor):
+    from guanai.contacts.last_contact import install_triggers
+
+    install_triggers(schema_editor)
+
+
 class Migration(migrations.Migration):
     dependencies = [
-        ("contacts", "0006_group_posts_are_not_contacts"),
+        ("contacts", "0007_last_contact"),
     ]
 
+    # SQLite rebuilds contacts_contact to change a column's type, which drops the triggers that
+    # keep LastContact current (0007); and encrypting psych_text must not fire them row by row.
+    # Off before, on again (and LastContact refilled) after.
     operations = [
+        migrations.RunPython(drop_triggers, install_triggers),
         migrations.AlterField(
             model_name="contact",
             name="psych_text",
@@ -40,4 +56,5 @@ class Migration(migrations.Migration):
                 "contacts_recipient": ("phone",),
             }
         ),
+        migrations.RunPython(install_triggers, drop_triggers),
     ]
