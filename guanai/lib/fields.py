@@ -102,7 +102,10 @@ class EncryptedText(models.TextField):
 
     def formfield(self, **kwargs: Any):
         if self.single_line:
-            defaults = {"max_length": self.max_length, "form_class": forms.CharField}
+            defaults: dict[str, Any] = {
+                "max_length": self.max_length,
+                "form_class": forms.CharField,
+            }
             defaults.update(kwargs)
             widget = defaults.get("widget")
             if widget is not None and (
