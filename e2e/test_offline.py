@@ -210,7 +210,7 @@ def test_the_stored_packet_holds_nothing_sensitive_and_logout_wipes_it(
     assert Contact.objects.filter(child=cast["children"]["c31a"], kind="meeting").count() == 1
     page.context.clear_cookies()  # logged out (or the session's idle limit passed)
     page.reload()
-    expect(page.locator("#login-needed")).to_be_visible()
+    expect(page.locator("#login-needed")).to_be_visible(timeout=20_000)  # a loaded machine
     stored = page.evaluate(READ_IDB)
     assert stored["kv"] == []
     assert page.evaluate("() => sessionStorage.getItem('guanai-offline-key')") is None
