@@ -129,6 +129,19 @@ def _campaign_base(c: ScreeningCampaign, total: int, done: int) -> dict[str, Any
     }
 
 
+def missing_children_out(children) -> list[dict[str, Any]]:
+    """The children a campaign or a round still misses, as the API lists them."""
+    return [
+        {
+            "id": ch.pk,
+            "name": ch.name,
+            "grade": ch.school_class.grade,
+            "class_no": ch.school_class.class_no,
+        }
+        for ch in children
+    ]
+
+
 def progress_counts(request: HttpRequest, units: list, record_model, unit_field: str):
     """Enrolled children in scope per school, and per campaign/round how many of them have a
     record (screened / verified): the progress of each unit in one query each."""
@@ -185,15 +198,7 @@ def get_screening(request: HttpRequest, campaign_id: Id):
     )
     out = _campaign_base(c, progress["total"], progress["done"])
     out["grades"] = progress["grades"]
-    out["missing_children"] = [
-        {
-            "id": ch.pk,
-            "name": ch.name,
-            "grade": ch.school_class.grade,
-            "class_no": ch.school_class.class_no,
-        }
-        for ch in missing
-    ]
+    out["missing_children"] = missing_children_out(missing)
     return out
 
 

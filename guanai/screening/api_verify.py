@@ -24,6 +24,7 @@ from .api import (
     GradeProgress,
     MissingChild,
     forbid_read_only,
+    missing_children_out,
     progress_counts,
     school_for_write,
     scoped_children,
@@ -171,15 +172,7 @@ def get_verification(request: HttpRequest, round_id: Id):
         .select_related("school_class")
         .order_by("school_class__grade", "school_class__class_no", "name", "id")
     )
-    out["missing_children"] = [
-        {
-            "id": ch.pk,
-            "name": ch.name,
-            "grade": ch.school_class.grade,
-            "class_no": ch.school_class.class_no,
-        }
-        for ch in missing
-    ]
+    out["missing_children"] = missing_children_out(missing)
     return out
 
 
