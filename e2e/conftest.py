@@ -5,13 +5,38 @@ Never `playwright install` (it needs the internet); the browser is the Debian pa
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + sync Playwright
+
+
+class _OneRequestAtATime(ThreadedWSGIServer):
+    """live_server's threaded server, answering one request at a time. On SQLite the test
+    database is in memory and every request thread shares the test's one connection
+    (pytest-django's connections_override): two requests at once (a page and its favicon, a
+    page and the previous page's HTMX poll) interleave their transactions on it ("no such
+    savepoint", then every later test's setup fails). Threads still accept connections, so
+    the browser's keep-alive sockets do not block each other; only the application call is
+    serialised."""
+
+    def set_app(self, application):
+        lock = threading.Lock()
+
+        def serial(environ, start_response):
+            with lock:
+                return application(environ, start_response)
+
+        super().set_app(serial)
+
+
+LiveServerThread.server_class = _OneRequestAtATime
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
