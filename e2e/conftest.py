@@ -27,16 +27,43 @@ class _OneRequestAtATime(ThreadedWSGIServer):
     serialised."""
 
     def set_app(self, application):
-        lock = threading.Lock()
-
         def serial(environ, start_response):
-            with lock:
+            with _GATE.lock:
+                if _GATE.closed:  # between tests: the database is being emptied
+                    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                    return [b"between tests"]
                 return application(environ, start_response)
 
         super().set_app(serial)
 
 
+class _Gate:
+    """Closed from a test's end until the next test starts. A request still running when the
+    test ends (a poll, a lazy panel, a download) would otherwise share the connection with the
+    teardown's flush and the next test's setup: its transaction swallowed the next test's
+    writes and rolled them back with its own (a user made by the test was not there)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.closed = False
+
+
+_GATE = _Gate()
 LiveServerThread.server_class = _OneRequestAtATime
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    with _GATE.lock:
+        _GATE.closed = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # before any fixture's teardown: waits for the request in flight, then answers 503
+    with _GATE.lock:
+        _GATE.closed = True
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
