@@ -11,6 +11,7 @@ data folder for CARDS_KEEP_HOURS for its owner to download (SPEC §5: never more
 class's document in memory)."""
 
 import datetime as dt
+import io
 import os
 import shutil
 import tempfile
@@ -86,8 +87,9 @@ def school_classes(children: QuerySet, school) -> list[tuple[int | None, int]]:
     return list(counts.items())
 
 
-def cards_html(children: Iterable[Child], *, user, title: str) -> str:
-    """The cards of `children` as one HTML document (a page each), in their order."""
+def cards_html(children: Iterable[Child], *, user, title: str, first_page: int = 1) -> str:
+    """The cards of `children` as one HTML document (a page each), in their order; the footer
+    numbers the pages from `first_page` (a class within a whole school's print)."""
     from guanai.lib.pdf import font_url
 
     return render_to_string(
@@ -98,16 +100,17 @@ def cards_html(children: Iterable[Child], *, user, title: str) -> str:
             "by": str(user),
             "now": timezone.localtime(),
             "font_url": font_url(),
+            "first_page": first_page,
         },
     )
 
 
-def cards_pdf(children: list[Child], *, user, title: str) -> bytes:
+def cards_pdf(children: list[Child], *, user, title: str, first_page: int = 1) -> bytes:
     """The cards of `children` (one class, or one child) as one PDF, in their order. Raises
     RuntimeError (in Chinese) when no CJK font is installed."""
     from weasyprint import HTML
 
-    html = cards_html(children, user=user, title=title)
+    html = cards_html(children, user=user, title=title, first_page=first_page)
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 
 
@@ -191,7 +194,7 @@ def build_school_cards(
     each written to a temporary file — join them with pypdf and keep the PDF encrypted under
     the data folder. Grants used are logged as the classes are printed; the download is logged
     when it happens. Returns the job's result."""
-    from pypdf import PdfWriter
+    from pypdf import PdfReader, PdfWriter
 
     from guanai.accounts import scope
 
@@ -203,7 +206,7 @@ def build_school_cards(
         raise NothingToPrint(f"{school.name} 没有在读学生，没有可打印的档卡")
     title = school_title(school)
     total, cards = len(classes), sum(n for _class, n in classes)
-    pages, full, grants = 0, False, 0
+    pages, sheets, full, grants = 0, 0, False, 0
     with tempfile.TemporaryDirectory(dir=cards_dir()) as tmp:
         parts = []
         for i, (class_id, _count) in enumerate(classes):
@@ -216,7 +219,10 @@ def build_school_cards(
                 min(pages, cards), cards, f"正在生成第 {i + 1}/{total} 个班：{label}；已生成档卡"
             )
             part = Path(tmp) / f"{i:04d}.pdf"
-            part.write_bytes(cards_pdf(children, user=user, title=title))
+            # the school's pages numbered on from the classes before (a card may take two)
+            data = cards_pdf(children, user=user, title=title, first_page=sheets + 1)
+            sheets += len(PdfReader(io.BytesIO(data)).pages)
+            part.write_bytes(data)
             parts.append(part)
             pages += len(children)
             full = full or shows_full_ids(user, children)

@@ -30,7 +30,7 @@ from operator import add
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Case, Count, Max, Q, Value, When
 from django.utils import timezone
 
 from guanai.accounts import scope
@@ -92,11 +92,34 @@ def _latest(model, end: dt.datetime, columns: Iterable[str], *, among=None, key:
     return rows.values_list(*columns)
 
 
-def count_classes(day: dt.date, *, cards=None) -> dict[int, Counter]:
+def _related(model, end: dt.datetime | None, columns: tuple[str, ...], among, class_ids=None):
+    """The parents' or guardians' `columns` of the children `among` (None: every child's, or
+    those of the classes `class_ids`): as the history stood at `end`, or today's rows (`end`
+    None; a phone is read as blank or not, without decrypting it)."""
+    if end is not None:
+        return _latest(model, end, columns, among=among, key="child_id")
+    rows = model.objects.all()
+    if among is not None:
+        rows = rows.filter(child_id__in=among)
+    elif class_ids is not None:
+        rows = rows.filter(child__school_class_id__in=class_ids)
+    if "phone" in columns:
+        rows = rows.annotate(has_phone=Case(When(phone="", then=Value("")), default=Value("1")))
+        columns = tuple("has_phone" if c == "phone" else c for c in columns)
+    return rows.values_list(*columns)
+
+
+def count_classes(
+    day: dt.date, *, cards=None, live: bool = False, class_ids=None
+) -> dict[int, Counter]:
     """{class id: Counter over KEYS} of the children enrolled at the end of `day`, as the
     history stood: every card, or the historical card rows `cards` (an iterable of value
-    tuples in CARD_COLUMNS order, already chosen)."""
-    end = _end_of(day)
+    tuples in CARD_COLUMNS order, already chosen). `live`: today's cards, parents and
+    guardians as they are now (`day` is today: its age bands), of the classes `class_ids`
+    (None: every class) or the card rows `cards` read from `Child`."""
+    end = None if live else _end_of(day)
+    if cards is None and live:
+        return _count_live(day, class_ids)
     if cards is None:
         cards = _latest(Child, end, CARD_COLUMNS + ("enrolment",))
         cards = [c[:-1] for c in cards if c[-1] == Enrolment.ENROLLED]
@@ -137,9 +160,7 @@ def count_classes(day: dt.date, *, cards=None) -> dict[int, Counter]:
         c["m_father_status"] = c["m_mother_status"] = c["cat_unknown"]
     unknown = [pk for pk, cat in category_of.items() if cat == "unknown"]
     unknown = unknown if len(unknown) <= 5000 else None
-    parents = _latest(
-        Parent, end, ("child_id", "relation", "status"), among=unknown, key="child_id"
-    )
+    parents = _related(Parent, end, ("child_id", "relation", "status"), unknown, class_ids)
     for child_id, relation, status in parents:
         filled = status != "" and relation in ("father", "mother")
         if filled and child_id in klass_of and category_of[child_id] == "unknown":
@@ -147,9 +168,7 @@ def count_classes(day: dt.date, *, cards=None) -> dict[int, Counter]:
     for c in out.values():
         c["m_guardian"] = c["m_guardian_phone"] = c["n"]
         c["gt_unknown"] = c["cat_single"] + c["cat_double"]
-    guardians = _latest(
-        Guardian, end, ("child_id", "name", "phone", "relation"), among=among, key="child_id"
-    )
+    guardians = _related(Guardian, end, ("child_id", "name", "phone", "relation"), among, class_ids)
     for child_id, name, phone, relation in guardians:
         if child_id not in klass_of:
             continue
@@ -160,6 +179,75 @@ def count_classes(day: dt.date, *, cards=None) -> dict[int, Counter]:
             c[f"gt_{guardian_type(relation)}"] += 1
             c["gt_unknown"] -= 1
     return dict(out)
+
+
+def _count_live(day: dt.date, class_ids) -> dict[int, Counter]:
+    """count_classes(live=True) of whole classes, counted by the database: a grouped pass over
+    the cards (every count a column, as `services.dashboard_counts`), one over the guardians
+    (named, with a phone, and the left-behind children's guardian types) and one over the
+    parents of the 未摸排 cards — no row per card in Python (a county's 100,000 cards: a
+    tenth of the time, bench/live_counts.py)."""
+    from .services import band_filters, missing_flags
+
+    where: dict[str, Any] = {"enrolment": Enrolment.ENROLLED}
+    if class_ids is not None:
+        where["school_class_id__in"] = class_ids
+    enrolled = Q(**where)
+    of_child = Q(**{f"child__{k}": v for k, v in where.items()})
+    aggregates = {f"cat_{c}": Count("id", filter=Q(category=c)) for c in CATEGORIES}
+    aggregates["civil"] = Count("id", filter=Q(civil_affairs=True))
+    aggregates |= {f"sex_{g}": Count("id", filter=Q(gender=g)) for g in ("male", "female")}
+    aggregates |= {
+        f"band_{b}": Count("id", filter=q)
+        for b, q in zip(AGE_BANDS, band_filters(day), strict=True)
+    }
+    aggregates["board_yes"] = Count("id", filter=Q(boarding=True))
+    aggregates["board_no"] = Count("id", filter=Q(boarding=False))
+    grouped = (
+        Child.objects.filter(enrolled)
+        .values("school_class_id")
+        .annotate(n=Count("id"), **aggregates, **missing_flags())
+        .order_by()
+    )
+    out: dict[int, Counter] = {}
+    for r in grouped:
+        c = Counter({k: v for k, v in r.items() if k in AT})
+        c["sex_unknown"] = r["n"] - r["sex_male"] - r["sex_female"]
+        c["board_unknown"] = r["n"] - r["board_yes"] - r["board_no"]
+        c["m_father_status"] = c["m_mother_status"] = r["cat_unknown"]
+        c["m_guardian"] = c["m_guardian_phone"] = r["n"]
+        c["gt_unknown"] = r["cat_single"] + r["cat_double"]
+        out[r["school_class_id"]] = c
+    parents = (
+        Parent.objects.filter(
+            of_child, child__category="unknown", relation__in=("father", "mother")
+        )
+        .exclude(status="")
+        .values_list("child__school_class_id", "relation")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for klass, relation, n in parents:
+        out[klass][f"m_{relation}_status"] -= n
+    # grouped by the relation as written (a few dozen words), typed here: no CASE per row
+    guardians = (
+        Guardian.objects.filter(of_child)
+        .values_list("child__school_class_id", "relation")
+        .annotate(
+            named=Count("id", filter=~Q(name="")),
+            phoned=Count("id", filter=~Q(phone="")),
+            typed=Count("id", filter=Q(child__category__in=LEFT_BEHIND)),
+        )
+        .order_by()
+    )
+    for klass, relation, named, phoned, typed in guardians:
+        c = out[klass]
+        c["m_guardian"] -= named
+        c["m_guardian_phone"] -= phoned
+        if typed and relation:
+            c[f"gt_{guardian_type(relation)}"] += typed
+            c["gt_unknown"] -= typed
+    return out
 
 
 def fill_day(day: dt.date) -> CountedDay:
@@ -222,7 +310,7 @@ def stored(day: dt.date, class_ids: list[int] | None) -> dict[int, list[int]]:
 
 
 def scope_classes(
-    user, day: dt.date, where: Q
+    user, day: dt.date, where: Q, *, live: bool = False
 ) -> tuple[list[int] | None, dict[int, Counter]] | None:
     """The classes (filtered by `where` over SchoolClass; None: every class) whose stored
     rows make the user's counts on `day`, and the counts of the children the user follows
@@ -241,6 +329,8 @@ def scope_classes(
         if not holds_every_school(user):
             mine = set(classes.filter(units).values_list("pk", flat=True))
             wanted = set(classes.values_list("pk", flat=True))
+            if live:
+                return sorted(mine), _followed_today(user, day, mine, classes)
             return sorted(mine), _followed(user, day, mine, wanted)
     if not where:
         return None, {}
@@ -277,6 +367,19 @@ def _followed(user, day: dt.date, mine: set[int], wanted: set[int]) -> dict[int,
     return count_classes(day, cards=cards) if cards else {}
 
 
+def _followed_today(user, day: dt.date, mine: set[int], classes) -> dict[int, Counter]:
+    """_followed for today: the children the user may see now (`visible_to`, as the live
+    count's rows) in the `classes` but outside `mine`, counted from the cards as they are."""
+    cards = (
+        Child.objects.visible_to(user)
+        .filter(enrolment=Enrolment.ENROLLED, school_class__in=classes)
+        .exclude(school_class_id__in=mine)
+        .values_list(*CARD_COLUMNS)
+    )
+    cards = list(cards)
+    return count_classes(day, cards=cards, live=True) if cards else {}
+
+
 def class_counts(
     user,
     day: dt.date,
@@ -286,10 +389,10 @@ def class_counts(
     class_no: int | None = None,
     school_ids: list[int] | None = None,
 ) -> dict[int, list[int]] | None:
-    """{class id: counts in KEYS order} of the user's children on a finished `day`, filtered as
-    the child list is (?school=CODE&grade=N&class_no=N, or a set of schools): the stored rows
-    of the user's classes plus the children followed one by one; None when only the history
-    path can say (`scope_classes`)."""
+    """{class id: counts in KEYS order} of the user's children on a finished `day` or today,
+    filtered as the child list is (?school=CODE&grade=N&class_no=N, or a set of schools): the
+    stored rows of the user's classes (today: `live.counts`) plus the children followed one by
+    one; None when only the history path (today: the live pass) can say (`scope_classes`)."""
     where = Q()
     if school:
         where &= Q(school__code=school)
@@ -299,11 +402,17 @@ def class_counts(
         where &= Q(grade=grade)
     if class_no is not None:
         where &= Q(class_no=class_no)
-    found = scope_classes(user, day, where)
+    today = day == timezone.localdate()
+    found = scope_classes(user, day, where, live=today)
     if found is None:
         return None
     ids, followed = found
-    counts = stored(day, ids)
+    if today:
+        from . import live
+
+        counts = live.counts(ids)
+    else:
+        counts = stored(day, ids)
     for klass, c in followed.items():
         counts[klass] = list(map(add, counts.get(klass, [0] * LAYOUT), vector(c)))
     return counts

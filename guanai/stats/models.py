@@ -115,3 +115,33 @@ class DayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day:%Y-%m-%d} {self.school_class_id}"
+
+
+class LiveCount(models.Model):
+    """Today's counts of one class's enrolled children (stats/live.py): the same numbers as
+    counting the cards now, kept so that a county's summary is a sum of a few thousand rows.
+
+    Database triggers on the cards, parents and guardians tables (stats/live.py `TRIGGERS`)
+    bump `gen` and clear `counts` of the class a written row belongs to — before and after the
+    write — whatever code wrote it (a form, the API, an import's bulk path, raw SQL). A reader
+    counts the classes whose `counts` are clear or were counted on another day (age bands
+    move at midnight) and stores them only if `gen` has not moved meanwhile."""
+
+    school_class = models.OneToOneField(
+        "org.SchoolClass",
+        models.CASCADE,
+        primary_key=True,
+        related_name="live_count",
+        verbose_name="班级",
+    )
+    gen = models.BigIntegerField("写入次数", default=0)
+    day = models.DateField("统计日期", null=True)
+    layout = models.PositiveSmallIntegerField("计数格式", default=0)  # daycounts.LAYOUT
+    counts = models.JSONField("计数", null=True)
+
+    class Meta:
+        verbose_name = "班级当日统计"
+        verbose_name_plural = "班级当日统计"
+
+    def __str__(self) -> str:
+        return f"{self.school_class_id} {self.day}"

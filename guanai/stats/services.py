@@ -314,11 +314,12 @@ def summary(
     """The counts of SPEC §6.3 `GET /api/v1/stats/summary`: one pass over the cards grouped
     by class (with their blank fields), the classes, the guardians, and the parents of the
     未摸排 cards (`missing_from`). A category outside CATEGORIES cannot be stored (choices).
-    A past date sums the counts stored per class for that day (`daycounts`; `stored=False`:
-    the history pass, which gives the same numbers)."""
+    A past date sums the counts stored per class for that day (`daycounts`), today the counts
+    kept per class by triggers (`live`); `stored=False`: the pass over the cards (today) or
+    their history, which gives the same numbers."""
     as_of = as_of or timezone.localdate()
     where = {"school": school, "grade": grade, "class_no": class_no, "school_ids": school_ids}
-    if stored and as_of < timezone.localdate():
+    if stored and as_of <= timezone.localdate():
         from . import daycounts  # it counts with this module's names
 
         counts = daycounts.class_counts(user, as_of, **where)
@@ -512,8 +513,9 @@ def dashboard_counts(
       children only: whose guardian matters), "unknown" counted in each;
     - `missing`: blank card fields (MISSING_FIELDS).
 
-    A past date sums the counts stored per class for that day (`daycounts`; `stored=False`:
-    the history pass, which gives the same numbers).
+    A past date sums the counts stored per class for that day (`daycounts`), today the counts
+    kept per class by triggers (`live`); `stored=False`: the pass over the cards (today) or
+    their history, which gives the same numbers.
     """
     as_of = as_of or timezone.localdate()
     where = {"school": school, "grade": grade, "class_no": class_no}
@@ -527,7 +529,7 @@ def dashboard_counts(
         unit_dims = ("s_code", "s_name")
     from . import daycounts  # it counts with this module's names
 
-    if stored and as_of < timezone.localdate():
+    if stored and as_of <= timezone.localdate():
         counts = daycounts.class_counts(user, as_of, **where)
         if counts is not None:
             return daycounts.dashboard_from(counts, unit_dims=unit_dims)

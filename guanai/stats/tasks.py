@@ -1,4 +1,5 @@
-"""The worker's statistics housekeeping: yesterday's counts per class stored (daycounts)."""
+"""The worker's statistics housekeeping: yesterday's counts per class stored (daycounts), today's
+counted again after midnight (live)."""
 
 import datetime as dt
 
@@ -6,7 +7,7 @@ from django.utils import timezone
 
 from guanai.jobs.services import every_hour_in_worker
 
-from . import daycounts
+from . import daycounts, live
 from .models import CountedDay
 
 CATCH_UP_DAYS = 7  # a worker that was down a few days fills them as it comes back
@@ -24,3 +25,11 @@ def store_yesterdays_counts() -> None:
     missing = [day for day in days if day not in done]
     if missing:
         daycounts.fill_day(missing[0])
+
+
+@every_hour_in_worker
+def refresh_live_counts() -> None:
+    """Count again every class whose today's counts (live.py) were counted on another day:
+    after midnight the whole county, so the first leader of the morning reads stored rows;
+    later in the day, nothing (writes clear their class, and the next reader counts it)."""
+    live.refresh()

@@ -98,6 +98,8 @@ def test_a_school_leader_prints_the_whole_school_a_page_a_child_by_class(client,
     assert "已转走" not in "".join(pages)
     classes = [("三年级(1)班" in t, "三年级(2)班" in t, "四年级(1)班" in t) for t in pages]
     assert classes == [(True, False, False)] * 2 + [(False, True, False), (False, False, True)]
+    # numbered through the school, not from 1 in each class
+    assert [re.search(r"第 (\d+) 页", t).group(1) for t in pages] == ["1", "2", "3", "4"]
     text = "".join(pages)
     assert "哮喘需随身带药" in text and "想念母亲夜里常哭" in text  # the leader reads both
     log = AccessLog.objects.get(action=AccessAction.EXPORT, detail__startswith="打印档卡")
