@@ -6,7 +6,8 @@ Turned on by `GUANAI_DB_REPLICA_URL` (settings add the `replica` alias, this rou
 * Writes always go to the primary (`default`); the replica is never migrated (a physical
   replica copies the primary's schema by itself).
 * A read goes to the replica only inside a request whose path is a report, a statistic or an
-  export (REPLICA_PATHS, `GUANAI_REPLICA_PATHS` to change them), outside any transaction on the
+  export (REPLICA_PATHS, `GUANAI_REPLICA_PATHS` to change them; any path with `/export` or
+  ending in `.xlsx`), outside any transaction on the
   primary, and not within `GUANAI_REPLICA_PIN_SECONDS` (5) after the same browser wrote
   something: the pin cookie keeps read-your-writes (a teacher who just logged a visit sees it
   counted in the statistics) whichever web process answers.
@@ -38,7 +39,7 @@ REPLICA_PATHS = tuple(
     p
     for p in os.environ.get(
         "GUANAI_REPLICA_PATHS",
-        "/stats/,/api/v1/stats,/contacts/coverage/",
+        "/stats/,/api/v1/stats,/contacts/coverage/,/children/minzheng/",
     ).split(",")
     if p
 )
@@ -68,7 +69,9 @@ def reading_replica(on: bool = True) -> Iterator[None]:
 
 
 def wants_replica(path: str) -> bool:
-    return path.startswith(REPLICA_PATHS) or "/export" in path
+    """A report, a statistic, an export (a path with /export, a sheet downloaded as .xlsx such
+    as a village's 登记表, the 民政 登记表 and 汇总表)."""
+    return path.startswith(REPLICA_PATHS) or "/export" in path or path.endswith(".xlsx")
 
 
 class ReplicaRouter:

@@ -90,3 +90,22 @@ def test_a_write_sets_the_pin(rf):
     response = db_router.replica_reads(view)(rf.post("/contacts/new/"))
     assert response.cookies[PIN_COOKIE]["max-age"] == db_router.PIN_SECONDS
     assert PIN_COOKIE not in db_router.replica_reads(view)(rf.get("/stats/")).cookies
+
+
+@pytest.mark.parametrize(
+    "path, replica",
+    [
+        ("/stats/", True),
+        ("/api/v1/stats/summary", True),
+        ("/contacts/coverage/", True),
+        ("/children/minzheng/", True),  # the 民政 登记表 and 汇总表
+        ("/villages/v/abc/register.xlsx", True),  # a village's 登记表
+        ("/children/export/", True),
+        ("/children/", False),  # the card list a teacher works from
+        ("/contacts/due/", False),
+        ("/children/12/minzheng.pdf", False),
+        ("/villages/v/abc/", False),
+    ],
+)
+def test_which_requests_read_the_replica(path, replica):
+    assert db_router.wants_replica(path) is replica
