@@ -63,10 +63,12 @@ def last_terms(on: dt.date, count: int = 4) -> list[tuple[str, dt.date]]:
 
 
 def term_point(user, term: str, day: dt.date, **where: Any) -> dict[str, Any]:
-    """The counts and rates of one term as of `day`: one grouped pass over the cards. The
-    pairs and proxy assignments in force that day are few: each is one list of children the
-    pass looks into (`child IN (…)`), not a probe of the table per card (bench/stats.py)."""
-    return _point(user, term, day, lists=True, **where)
+    """The counts and rates of one term as of `day`: one grouped pass over the cards. For the
+    whole scope (no school asked for) the term's records, verifications, pairs and proxy
+    assignments are each one list the pass looks each card up in, not a probe per card: 6.3
+    → 3.6 s for a town of 100,000 (bench/stats.py); for a school or below, whose cards are
+    a few of the lists' rows, a probe per card stays cheaper (0.25 against 0.8 s)."""
+    return _point(user, term, day, lists=not where.get("school"), **where)
 
 
 def term_point_plain(user, term: str, day: dt.date, **where: Any) -> dict[str, Any]:
