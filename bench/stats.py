@@ -10,7 +10,10 @@ Builds a fresh database with raw `executemany` (bench/contacts.py's `insert_rows
 BENCH_SCHOOLS schools, children with both parents, a guardian, birth dates, gender, boarding
 and village (a few percent left blank, as in real registers), one creation row of history for
 each card, parent and guardian (so "as of" a past date has history to read), and a year of
-contacts. Then times, as the town administrator through django.test.Client:
+contacts; then (`seed_work`, once per database, also into a database built before it) the work
+the coverage panels and trends count: four terms of screening campaigns and verification rounds
+in every school, pairs and proxy parents. Then times, as the town administrator through
+django.test.Client:
 GET /api/v1/stats/summary (town, one school, one school's grade, and as of a past date), the
 dashboard /stats/ (town, one school, one grade, and as of a past date) and the term report page
 for one school; before them the counts stored per class of a past day (stats/daycounts.py):
