@@ -10,7 +10,10 @@ Builds a fresh database with raw `executemany` (bench/contacts.py's `insert_rows
 BENCH_SCHOOLS schools, children with both parents, a guardian, birth dates, gender, boarding
 and village (a few percent left blank, as in real registers), one creation row of history for
 each card, parent and guardian (so "as of" a past date has history to read), and a year of
-contacts. Then times, as the town administrator through django.test.Client:
+contacts; then (`seed_work`, once per database, also into a database built before it) the work
+the coverage panels and trends count: four terms of screening campaigns and verification rounds
+in every school, pairs and proxy parents. Then times, as the town administrator through
+django.test.Client:
 GET /api/v1/stats/summary (town, one school, one school's grade, and as of a past date), the
 dashboard /stats/ (town, one school, one grade, and as of a past date) and the term report page
 for one school; before them the counts stored per class of a past day (stats/daycounts.py):
@@ -242,6 +245,7 @@ def main() -> None:
         )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
+    seed_work(rng, admin)
     client = Client()
     client.force_login(admin)
     school = schools[0].code
@@ -304,6 +308,123 @@ def main() -> None:
     connection.close()
     if not os.environ.get("BENCH_DATA_DIR"):
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def seed_work(rng: random.Random, admin) -> None:
+    """The term's work the coverage panels and trends count, once per database: a screening
+    campaign and a verification round in each school for this term and the last three (about
+    80 % of the children screened, 60 % verified), active and ended pairs for a third of the
+    left-behind children, proxy parents for a fifth. Skipped when campaigns exist already."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from guanai.accounts.models import User
+    from guanai.children.models import AssignmentKind, Child, ChildAssignment
+    from guanai.lib.dates import current_term, term_bounds
+    from guanai.pairing.models import Pair, PairStatus
+    from guanai.screening.models import (
+        CardVerification,
+        ScreeningCampaign,
+        ScreeningRecord,
+        VerificationRound,
+    )
+
+    if ScreeningCampaign.objects.exists():
+        return
+    t0 = time.perf_counter()
+    today = timezone.localdate()
+    terms, day = [], today
+    for _ in range(4):
+        term = current_term(day)
+        start, end = term_bounds(term)
+        terms.append((term, start, min(end, today)))
+        day = start - dt.timedelta(days=1)
+    cards = list(Child.objects.values_list("pk", "school_id", "category"))
+    by_school: dict[int, list[int]] = {}
+    for pk, school_id, _cat in cards:
+        by_school.setdefault(school_id, []).append(pk)
+    left = [(pk, s) for pk, s, cat in cards if cat in ("single", "double")]
+    tz = timezone.get_current_timezone()
+
+    def at(start: dt.date, end: dt.date) -> dt.datetime:
+        day = start + dt.timedelta(days=rng.randrange(max(1, (end - start).days + 1)))
+        return dt.datetime.combine(day, dt.time(9 + rng.randrange(8)), tzinfo=tz)
+
+    with transaction.atomic():
+        for term, start, end in terms:
+            campaigns = ScreeningCampaign.objects.bulk_create(
+                ScreeningCampaign(school_id=s, term=term, started_by=admin) for s in by_school
+            )
+            rounds = VerificationRound.objects.bulk_create(
+                VerificationRound(
+                    school_id=s, term=term, vacation="winter", deadline=end, created_by=admin
+                )
+                for s in by_school
+            )
+            records, checks = [], []
+            for c, r in zip(campaigns, rounds, strict=True):
+                for pk in by_school[c.school_id]:
+                    if rng.random() < 0.8:
+                        records.append(
+                            ScreeningRecord(
+                                campaign=c,
+                                child_id=pk,
+                                outcome="marked",
+                                category="none",
+                                screened_at=at(start, end),
+                            )
+                        )
+                    if rng.random() < 0.6:
+                        checks.append(
+                            CardVerification(
+                                round=r, child_id=pk, result="confirmed", verified_at=at(start, end)
+                            )
+                        )
+            ScreeningRecord.objects.bulk_create(records, batch_size=5000)
+            CardVerification.objects.bulk_create(checks, batch_size=5000)
+        first = terms[-1][1]
+        buddies = {s: rng.sample(pks, min(len(pks), 400)) for s, pks in by_school.items()}
+        pairs, used = [], set()
+        for pk, s in rng.sample(left, len(left) // 3):
+            buddy = buddies[s].pop() if buddies[s] else None
+            if buddy is None or buddy == pk or buddy in used:
+                continue
+            used.add(buddy)
+            accepted = at(first, today)
+            ended = rng.random() < 0.3
+            pairs.append(
+                Pair(
+                    child_id=pk,
+                    buddy_id=buddy,
+                    school_id=s,
+                    status=PairStatus.ENDED if ended else PairStatus.ACTIVE,
+                    cost=0,
+                    age_gap_days=0,
+                    accepted_at=accepted,
+                    ended_at=accepted + dt.timedelta(days=60) if ended else None,
+                )
+            )
+        Pair.objects.bulk_create(pairs, batch_size=5000)
+        proxies = User.objects.bulk_create(
+            User(username=f"bench_p{i}", display_name=f"代理家长{i}") for i in range(300)
+        )
+        assignments = []
+        for pk, _s in rng.sample(left, len(left) // 5):
+            since = at(first, today).date()
+            assignments.append(
+                ChildAssignment(
+                    user=rng.choice(proxies),
+                    child_id=pk,
+                    kind=AssignmentKind.PROXY_PARENT,
+                    valid_from=since,
+                    valid_to=since + dt.timedelta(days=120) if rng.random() < 0.3 else None,
+                )
+            )
+        ChildAssignment.objects.bulk_create(assignments, batch_size=5000)
+    print(
+        f"  work seeded in {time.perf_counter() - t0:.1f} s: 4 terms of campaigns and rounds, "
+        f"{len(pairs):,} pairs, {len(assignments):,} proxy assignments"
+    )
 
 
 def time_day_counts(admin, day: dt.date, school: str) -> None:

@@ -255,7 +255,9 @@ def build_tables(unit: Unit, data: dict[str, Any], *, as_of: dt.date, today: dt.
 
 
 # Up to this many children the coverage panels and trends are drawn with the page; above it
-# (a large town or a county) a button asks for them (about 2–6 s at 100,000 children).
+# (a large town or a county) a button asks for them. At 100,000 children they still take
+# seconds (bench/stats.py, issue #14): the due list over every card, a probe of the contacts
+# per left-behind child for 普访 (now and in each term), and each past term's history pass.
 INLINE_LIMIT = 20_000
 
 PANEL_LINKS = {
