@@ -203,3 +203,34 @@ def test_prune_backups_deletes_only_backups_past_their_retention(db, data_dir):
     assert not old.exists() and recent.exists() and other.exists()
     call_command("prune_backups", "--keep-days", "7", stdout=io.StringIO())
     assert not recent.exists()
+
+
+def test_compacting_leaves_no_free_pages_or_dead_rows_behind(transactional_db):
+    """After a run the blanked values must not stay in the file's free pages (SQLite) or in
+    dead rows (PostgreSQL): `compact` rewrites them (VACUUM); inside a transaction it cannot
+    and does nothing."""
+    from django.db import connection, transaction
+
+    from guanai.privacy.anonymise import compact
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE anon_probe (v TEXT)")
+        try:
+            cursor.executemany("INSERT INTO anon_probe (v) VALUES (%s)", [[NAME * 200]] * 500)
+            cursor.execute("DELETE FROM anon_probe")
+            with transaction.atomic():
+                assert compact({"anon_probe"}) == 0
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA freelist_count")
+                assert cursor.fetchone()[0] > 0  # the deleted rows' pages, old bytes and all
+                assert compact({"anon_probe"}) == 1
+                cursor.execute("PRAGMA freelist_count")
+                assert cursor.fetchone()[0] == 0
+            else:
+                cursor.execute("SELECT pg_relation_filenode('anon_probe')")
+                before = cursor.fetchone()[0]
+                assert compact({"anon_probe"}) == 1
+                cursor.execute("SELECT pg_relation_filenode('anon_probe')")
+                assert cursor.fetchone()[0] != before  # rewritten into a new file: no dead rows
+        finally:
+            cursor.execute("DROP TABLE anon_probe")
