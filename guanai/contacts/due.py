@@ -27,7 +27,8 @@ from guanai.children.models import Child, Enrolment
 from guanai.lib.dates import term_start
 from guanai.org.models import School
 
-from .models import Contact, LastContact
+from .contact_summary import KINDS
+from .models import Contact, ContactSummary
 from .rules import (
     CHINA,
     RULE_ORDER,
@@ -94,7 +95,11 @@ class DueList:
         self.end = local_midnight(as_of + dt.timedelta(days=1))
         self.ops = ENGINE_SQL["sqlite" if self._vendor == "sqlite" else "postgresql"]
         # Today's list (nothing dated after as_of): the summary table holds the last contacts.
-        self.from_summary = not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
+        # (A rule naming a kind the summary has no column for reads the contacts.)
+        self.from_summary = (
+            all(k in KINDS for r in self.rules for k in r.kinds)
+            and not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
+        )
         self.sql, self.params = self._statement(children)
 
     def _statement(self, children: QuerySet[Child]) -> tuple[str, list]:
@@ -122,31 +127,50 @@ class DueList:
         """One row per child: its card's creation and, per rule, its last counting contact
         (`l0`…) and that contact's local day (`d0`…)."""
         base_sql, base_params = base.order_by().values("id", "created_at").query.sql_with_params()
+        head = (
+            "SELECT c.id AS id, c.created_at AS created_at, CAST(NULL AS date) AS proxy_from,"
+            " CAST(NULL AS integer) AS proxy_user"
+        )
+        if self.from_summary:
+            # The child's summary row holds the latest contact and day of every kind: one
+            # lookup by primary key, the rule's latest is the greatest of its kinds' columns.
+            lasts = ", ".join(
+                f"{self._greatest([f's.{k}_at' for k in r.kinds], '')} AS l{i},"
+                f" {self._greatest([f's.{k}_day' for k in r.kinds], -1)} AS d{i}"
+                for i, r in enumerate(rules)
+            )
+            sql = (
+                f"{head}, {lasts} FROM ({base_sql}) c"
+                f" LEFT JOIN {ContactSummary._meta.db_table} s ON s.child_id = c.id"
+            )
+            return self._expand(sql, rules, days=True), list(base_params)
         day = self.ops[0]
         lasts, params = [], []
         for i, rule in enumerate(rules):
             marks = ", ".join(["%s"] * len(rule.kinds))
             last = f"MAX(CASE WHEN l.kind IN ({marks}) THEN l.at END)"
-            if self.from_summary:  # the summary holds the day: no timestamp to read
-                lasts.append(
-                    f"{last} AS l{i}, MAX(CASE WHEN l.kind IN ({marks}) THEN l.day END) AS d{i}"
-                )
-                params += list(rule.kinds) * 2
-            else:
-                lasts.append(f"{last} AS l{i}, {day.format(last)} AS d{i}")
-                params += list(rule.kinds) * 2
-        if self.from_summary:
-            source, on, on_params = LastContact._meta.db_table, "l.child_id = c.id", []
-        else:
-            source, on = Contact._meta.db_table, "l.child_id = c.id AND l.at < %s"
-            on_params = [self._adapt(self.end)]
+            lasts.append(f"{last} AS l{i}, {day.format(last)} AS d{i}")
+            params += list(rule.kinds) * 2
         sql = (
-            f"SELECT c.id AS id, c.created_at AS created_at, CAST(NULL AS date) AS proxy_from,"
-            f" CAST(NULL AS integer) AS proxy_user, {', '.join(lasts)}"
-            f" FROM ({base_sql}) c LEFT JOIN {source} l ON {on}"
+            f"{head}, {', '.join(lasts)} FROM ({base_sql}) c"
+            f" LEFT JOIN {Contact._meta.db_table} l ON l.child_id = c.id AND l.at < %s"
             f" GROUP BY c.id, c.created_at"
         )
-        return self._expand(sql, rules, days=True), params + list(base_params) + on_params
+        return (
+            self._expand(sql, rules, days=True),
+            params + list(base_params) + [self._adapt(self.end)],
+        )
+
+    def _greatest(self, columns: list[str], none: str | int) -> str:
+        """The greatest non-NULL of `columns` (NULL when all are): PostgreSQL's GREATEST skips
+        NULLs, SQLite's MAX(a, b) does not (`none` stands for NULL, below every value)."""
+        if len(columns) == 1:
+            return columns[0]
+        if self._vendor != "sqlite":
+            return f"GREATEST({', '.join(columns)})"
+        mark = f"'{none}'" if isinstance(none, str) else str(none)
+        spread = ", ".join(f"COALESCE({c}, {mark})" for c in columns)
+        return f"NULLIF(MAX({spread}), {mark})"
 
     def _proxy_combo(self, base: QuerySet, rules: list[Rule]) -> tuple[str, list]:
         """The children with a proxy parent on as_of: the assignment's start and proxy parent,

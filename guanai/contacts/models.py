@@ -214,6 +214,45 @@ class LastContact(models.Model):
         return f"{self.child_id} · {self.kind} · {self.at:%Y-%m-%d}"
 
 
+class ContactSummary(models.Model):
+    """One row per child: the latest contact of each kind, its time (`<kind>_at`) and local day
+    (`<kind>_day`, days since 1970-01-01 in Asia/Shanghai), NULL when none. The due list reads
+    a child's row by primary key (`contacts.due`) instead of grouping its `LastContact` rows.
+    Kept below the ORM by triggers on the contacts table (`contacts.contact_summary`, installed
+    by migration 0009), like `LastContact`. No code writes it. A new `ContactKind` needs its two
+    columns here."""
+
+    child = models.OneToOneField(
+        "children.Child",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name="儿童",
+    )
+    home_visit_at = models.DateTimeField(null=True)
+    home_visit_day = models.IntegerField(null=True)
+    phone_at = models.DateTimeField(null=True)
+    phone_day = models.IntegerField(null=True)
+    video_at = models.DateTimeField(null=True)
+    video_day = models.IntegerField(null=True)
+    message_at = models.DateTimeField(null=True)
+    message_day = models.IntegerField(null=True)
+    letter_at = models.DateTimeField(null=True)
+    letter_day = models.IntegerField(null=True)
+    meeting_at = models.DateTimeField(null=True)
+    meeting_day = models.IntegerField(null=True)
+    family_call_at = models.DateTimeField(null=True)
+    family_call_day = models.IntegerField(null=True)
+
+    class Meta:
+        verbose_name = "联系摘要"
+        verbose_name_plural = "联系摘要"
+
+    def __str__(self) -> str:
+        return f"{self.child_id}"
+
+
 class ContactPhoto(models.Model):
     """A photo taken during a contact; only stored when the card records the guardian's photo
     consent, and served only to users who may see the child."""
