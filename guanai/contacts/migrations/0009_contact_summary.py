@@ -60,6 +60,21 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "联系摘要",
                 "verbose_name_plural": "联系摘要",
+                "indexes": [
+                    models.Index(
+                        fields=[
+                            "child",
+                            "home_visit_day",
+                            "phone_day",
+                            "video_day",
+                            "message_day",
+                            "letter_day",
+                            "meeting_day",
+                            "family_call_day",
+                        ],
+                        name="contactsummary_days",
+                    )
+                ],
             },
         ),
         migrations.RunPython(install, drop),
