@@ -2,11 +2,14 @@
 rule, the day the child became due and whether it is due on `as_of`, then counts, groups, orders
 and pages. What "due" means is in the docstring of `contacts.rules` and does not change here.
 
-The last counting contact per child and rule comes from `LastContact` (one short row per child
-and kind, kept by triggers) when no contact is dated after `as_of` (today's list, next week's);
-looking back in time (a contact exists after `as_of`) it comes from the contacts themselves,
-`at < end of as_of`. Proxy-parent rules always read the contacts: they count only the contacts
-made by the child's current proxy parents, and concern few children.
+The last counting contact per child and rule comes from `ContactSummary` (one row per child with
+the latest contact and day of each kind, kept by triggers; a covering index holds the days) when
+no contact is dated after `as_of` (today's list, next week's): one lookup by primary key per
+child, each rule's days overdue computed once per child. Looking back in time (a contact exists
+after `as_of`) it comes from the contacts themselves, `at < end of as_of`. Proxy-parent rules
+always read the contacts: they count only the contacts made by the child's current proxy
+parents, and concern few children. The page's counts, its order of children and its pages share
+one pass (`_children`); the API's page orders and cuts the items before joining the cards.
 
 Dates become day numbers (days since 1970-01-01, local dates in Asia/Shanghai) so the same
 arithmetic runs on SQLite and PostgreSQL; only three small expressions differ per engine.
@@ -476,7 +479,8 @@ class DueList:
         order = "ORDER BY d.days_overdue DESC, d.rank, d.child_id"
         # ordered and cut first, the page's cards joined after
         rows = self._fetch(
-            f"SELECT d.child_id, d.rule_key, {self._last_at()}, d.days_overdue, d.proxy_user, c.name,"
+            f"SELECT d.child_id, d.rule_key, {self._last_at()}, d.days_overdue, d.proxy_user,"
+            f" c.name,"
             f" s.code, k.grade, k.class_no, c.school_class_id, c.responsible_teacher_id, d.total"
             f" FROM (SELECT d.*, {'COUNT(*) OVER ()' if total else '0'} AS total"
             f" FROM ({sql or self.sql}) d {order}{tail}) d"
