@@ -356,15 +356,13 @@ class DueList:
         if rows is None:
             return self._summary_sql()
         units: dict[tuple, list] = {}
-        for _child, school_id, class_id, _key, mask in rows:
+        # count the children per class and set of rules due (a few sets), then spread the sets
+        for (school_id, class_id, mask), n in Counter((r[1], r[2], r[4]) for r in rows).items():
             unit = units.setdefault((school_id, class_id), [0, defaultdict(int)])
-            unit[0] += 1
-            key = 0
-            while mask:
-                if mask & 1:
-                    unit[1][self.rules[key].code] += 1
-                mask >>= 1
-                key += 1
+            unit[0] += n
+            for key, rule in enumerate(self.rules):
+                if mask >> key & 1:
+                    unit[1][rule.code] += n
         schools = {
             pk: (code, name)
             for pk, code, name in School.objects.using(self.db)
@@ -374,9 +372,17 @@ class DueList:
         classes = {
             pk: (grade, class_no)
             for pk, grade, class_no in SchoolClass.objects.using(self.db)
-            .filter(pk__in={u[1] for u in units if u[1] is not None})
+            .filter(school_id__in={u[0] for u in units})  # a short list, not every class id
             .values_list("pk", "grade", "class_no")
         }
+        others = {u[1] for u in units if u[1] is not None} - classes.keys()
+        if others:  # a card whose class belongs to another school
+            classes.update(
+                (pk, (grade, class_no))
+                for pk, grade, class_no in SchoolClass.objects.using(self.db)
+                .filter(pk__in=others)
+                .values_list("pk", "grade", "class_no")
+            )
         return [
             (sid, *schools[sid], cid, *classes.get(cid, (None, None)), n, dict(counts))
             for (sid, cid), (n, counts) in units.items()
@@ -477,13 +483,13 @@ class DueList:
         from guanai.org.models import SchoolClass
 
         order = "ORDER BY d.days_overdue DESC, d.rank, d.child_id"
-        # ordered and cut first, the page's cards joined after
+        # a page: ordered and cut first, the page's cards joined after
         rows = self._fetch(
             f"SELECT d.child_id, d.rule_key, {self._last_at()}, d.days_overdue, d.proxy_user,"
             f" c.name,"
             f" s.code, k.grade, k.class_no, c.school_class_id, c.responsible_teacher_id, d.total"
             f" FROM (SELECT d.*, {'COUNT(*) OVER ()' if total else '0'} AS total"
-            f" FROM ({sql or self.sql}) d {order}{tail}) d"
+            f" FROM ({sql or self.sql}) d{f' {order}{tail}' if tail else ''}) d"
             f" JOIN {Child._meta.db_table} c ON c.id = d.child_id"
             f" JOIN {School._meta.db_table} s ON s.id = c.school_id"
             f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id"
