@@ -45,6 +45,7 @@ from .rules import (
 )
 
 EPOCH = dt.date(1970, 1, 1)
+NO_KEY = -(10**15)  # below every sort key (days overdue * 1000 - rank)
 
 # Local day number of a stored UTC timestamp, of a stored date, and the larger of two values.
 ENGINE_SQL = {
@@ -104,19 +105,22 @@ class DueList:
             all(k in KINDS for r in self.rules for k in r.kinds)
             and not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
         )
-        self.sql, self.params = self._statement(children)
+        self.sql, self.params, self.child_sql = self._statement(children)
 
-    def _statement(self, children: QuerySet[Child]) -> tuple[str, list]:
-        parts, params = [], []
+    def _statement(self, children: QuerySet[Child]) -> tuple[str, list, str]:
+        """The items' statement, its parameters, and the same list one row per child and combo
+        (`_children`; same parameters)."""
+        parts, child_parts, params = [], [], []
         for (for_proxies, categories, school_list), rules in self.combos.items():
             base = children.filter(school_id__in=school_list, created_at__lt=self.end)
             if for_proxies:
-                sql, p = self._proxy_combo(base, rules)
+                (sql, child_sql), p = self._proxy_combo(base, rules)
             else:
-                sql, p = self._combo(base.filter(category__in=categories), rules)
+                (sql, child_sql), p = self._combo(base.filter(category__in=categories), rules)
             parts.append(sql)
+            child_parts.append(child_sql)
             params += p
-        return self._due_sql(parts), params
+        return self._due_sql(parts), params, " UNION ALL ".join(child_parts)
 
     @property
     def _vendor(self) -> str:
@@ -127,7 +131,7 @@ class DueList:
     def _adapt(self, moment: dt.datetime):
         return connections[self.db].ops.adapt_datetimefield_value(moment)
 
-    def _combo(self, base: QuerySet, rules: list[Rule]) -> tuple[str, list]:
+    def _combo(self, base: QuerySet, rules: list[Rule]) -> tuple[tuple[str, str], list]:
         """One row per child: its card's creation and, per rule, its last counting contact
         (`l0`…) and that contact's local day (`d0`…)."""
         base_sql, base_params = (
@@ -194,7 +198,7 @@ class DueList:
         spread = ", ".join(f"COALESCE({c}, {mark})" for c in columns)
         return f"NULLIF(MAX({spread}), {mark})"
 
-    def _proxy_combo(self, base: QuerySet, rules: list[Rule]) -> tuple[str, list]:
+    def _proxy_combo(self, base: QuerySet, rules: list[Rule]) -> tuple[tuple[str, str], list]:
         """The children with a proxy parent on as_of: the assignment's start and proxy parent,
         and the last contact by one of their current proxy parents per rule."""
         proxies = _proxies_on(self.as_of)
@@ -229,7 +233,7 @@ class DueList:
         sql, params = qs.query.sql_with_params()
         return self._expand(sql, rules, days=False), list(params)
 
-    def _expand(self, combo_sql: str, rules: list[Rule], *, days: bool) -> str:
+    def _expand(self, combo_sql: str, rules: list[Rule], *, days: bool) -> tuple[str, str]:
         """One row per child and rule due: each rule's days overdue are computed once per child
         (`o0`…, NULL when not due), then the rows are spread over the combo's rules (a cross
         join) and the NULLs dropped. `days`: the combo has each last contact's local day
@@ -272,14 +276,30 @@ class DueList:
         pick = " ".join(f"WHEN {i} THEN o.o{i}" for i in range(len(rules)))
         last_at = " ".join(f"WHEN {i} THEN o.l{i}" for i in range(len(rules)))
         lasts = ", ".join(f"b.l{i}" for i in range(len(rules)))
-        return (
+        per_child = (
+            f"SELECT b.id, b.school_id, b.school_class_id, b.proxy_user, {lasts},"
+            f" {', '.join(overdue)} FROM ({combo_sql}) b"
+        )
+        items = (
             f"SELECT o.id AS child_id, r.rule_key, r.rank, CASE r.idx {last_at} END AS last_at,"
             f" o.proxy_user, o.school_id, o.school_class_id,"
             f" CASE r.idx {pick} END AS days_overdue"
-            f" FROM (SELECT b.id, b.school_id, b.school_class_id, b.proxy_user, {lasts},"
-            f" {', '.join(overdue)} FROM ({combo_sql}) b) o CROSS JOIN ({table}) r"
+            f" FROM ({per_child}) o CROSS JOIN ({table}) r"
             f" WHERE CASE r.idx {pick} END IS NOT NULL"
         )
+        # One row per child due under one of these rules: its sort key (most overdue item,
+        # then rule order) and the rules due as a bitmask of rule keys (`_children`).
+        keys = [f"o.o{i} * 1000 - {self.rank[r]}" for i, r in enumerate(rules)]
+        bits = " + ".join(
+            f"CASE WHEN o.o{i} IS NULL THEN 0 ELSE {1 << self.rules.index(r)} END"
+            for i, r in enumerate(rules)
+        )
+        children = (
+            f"SELECT o.id, o.school_id, o.school_class_id, {self._greatest(keys, NO_KEY)},"
+            f" {bits} FROM ({per_child}) o"
+            f" WHERE {' OR '.join(f'o.o{i} IS NOT NULL' for i in range(len(rules)))}"
+        )
+        return items, children
 
     def _literals(self, day: dt.date) -> tuple[str, str]:
         """SQL literals of local midnight starting `day` (a stored timestamp) and of `day`."""
@@ -331,14 +351,14 @@ class DueList:
             if not self.rules:
                 self._rows = []
             else:
-                bits = " ".join(f"WHEN {k} THEN {1 << k}" for k in range(len(self.rules)))
-                rows = self._fetch(
-                    f"SELECT d.child_id, MIN(d.school_id), MIN(d.school_class_id),"
-                    f" MAX(d.days_overdue * 1000 - d.rank), SUM(CASE d.rule_key {bits} END)"
-                    f" FROM ({self.sql}) d GROUP BY d.child_id"
-                )
-                rows.sort(key=lambda r: (-r[3], r[0]))
-                self._rows = rows
+                # a child in two combos (a category's rules and the proxy rule): merged here
+                merged: dict[int, tuple] = {}
+                for row in self._fetch(self.child_sql):
+                    seen = merged.get(row[0])
+                    if seen is not None:
+                        row = (*row[:3], max(row[3], seen[3]), row[4] | seen[4])
+                    merged[row[0]] = row
+                self._rows = sorted(merged.values(), key=lambda r: (-r[3], r[0]))
         return self._rows
 
     def children_count(self) -> int:
@@ -468,7 +488,7 @@ class DueList:
         # A child's items depend on the child alone (its school's rules, its contacts): the
         # same statement over these few cards, not a pass over the whole list.
         few = Child.objects.using(self.db).filter(pk__in=ids, enrolment=Enrolment.ENROLLED)
-        sql, params = self._statement(few)
+        sql, params, _children = self._statement(few)
         return self._items(sql=sql, params=params)
 
     def _items(
