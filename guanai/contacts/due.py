@@ -295,8 +295,8 @@ class DueList:
             for i, r in enumerate(rules)
         )
         children = (
-            f"SELECT o.id, o.school_id, o.school_class_id, {self._greatest(keys, NO_KEY)},"
-            f" {bits} FROM ({per_child}) o"
+            f"SELECT o.id, o.school_id, o.school_class_id,"
+            f" {self._greatest(keys, NO_KEY)} AS sort_key, {bits} AS rule_bits FROM ({per_child}) o"
             f" WHERE {' OR '.join(f'o.o{i} IS NOT NULL' for i in range(len(rules)))}"
         )
         return items, children
@@ -439,9 +439,12 @@ class DueList:
         if self._rows is not None:
             at = 1 if unit == "school_id" else 2
             return dict(Counter(r[at] for r in self._rows))
+        if not self.rules:
+            return {}
+        # one row per child and combo (a child may be in two): no spreading over the rules
         return dict(
             self._fetch(
-                f"SELECT d.{unit}, COUNT(DISTINCT d.child_id) FROM ({self.sql}) d GROUP BY d.{unit}"
+                f"SELECT d.{unit}, COUNT(DISTINCT d.id) FROM ({self.child_sql}) d GROUP BY d.{unit}"
             )
         )
 
