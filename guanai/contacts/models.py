@@ -179,8 +179,9 @@ def photo_path(instance: "ContactPhoto", filename: str) -> str:
 
 
 class LastContact(models.Model):
-    """The latest contact of each child and kind: what the due list reads instead of probing
-    every contact (`contacts.due`). Kept below the ORM by triggers on the contacts table
+    """The latest contact of each child and kind, one row each (the due list now reads the same
+    facts one row per child from `ContactSummary`, issue #19). Kept below the ORM by triggers on
+    the contacts table
     (`contacts.last_contact`, installed by migration 0007): every insert, correction, deletion
     and cascade keeps it equal to `MAX(at)` per child and kind, whatever code wrote. No code
     writes it."""
