@@ -2,11 +2,14 @@
 rule, the day the child became due and whether it is due on `as_of`, then counts, groups, orders
 and pages. What "due" means is in the docstring of `contacts.rules` and does not change here.
 
-The last counting contact per child and rule comes from `LastContact` (one short row per child
-and kind, kept by triggers) when no contact is dated after `as_of` (today's list, next week's);
-looking back in time (a contact exists after `as_of`) it comes from the contacts themselves,
-`at < end of as_of`. Proxy-parent rules always read the contacts: they count only the contacts
-made by the child's current proxy parents, and concern few children.
+The last counting contact per child and rule comes from `ContactSummary` (one row per child with
+the latest contact and day of each kind, kept by triggers; a covering index holds the days) when
+no contact is dated after `as_of` (today's list, next week's): one lookup by primary key per
+child, each rule's days overdue computed once per child. Looking back in time (a contact exists
+after `as_of`) it comes from the contacts themselves, `at < end of as_of`. Proxy-parent rules
+always read the contacts: they count only the contacts made by the child's current proxy
+parents, and concern few children. The page's counts, its order of children and its pages share
+one pass (`_children`); the API's page orders and cuts the items before joining the cards.
 
 Dates become day numbers (days since 1970-01-01, local dates in Asia/Shanghai) so the same
 arithmetic runs on SQLite and PostgreSQL; only three small expressions differ per engine.
@@ -17,7 +20,7 @@ arithmetic runs on SQLite and PostgreSQL; only three small expressions differ pe
 """
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import connections
@@ -27,7 +30,8 @@ from guanai.children.models import Child, Enrolment
 from guanai.lib.dates import term_start
 from guanai.org.models import School
 
-from .models import Contact, LastContact
+from .contact_summary import KINDS
+from .models import Contact, ContactSummary
 from .rules import (
     CHINA,
     RULE_ORDER,
@@ -41,6 +45,7 @@ from .rules import (
 )
 
 EPOCH = dt.date(1970, 1, 1)
+NO_KEY = -(10**15)  # below every sort key (days overdue * 1000 - rank)
 
 # Local day number of a stored UTC timestamp, of a stored date, and the larger of two values.
 ENGINE_SQL = {
@@ -71,6 +76,7 @@ class DueList:
         self.as_of = as_of
         self.db = children.db
         self._total: int | None = None
+        self._rows: list[tuple] | None = None  # `_children()`, once asked
         self.rule_codes = list(rule_codes) if rule_codes is not None else None
         wanted = set(self.rule_codes) if self.rule_codes else None
         children = children.filter(enrolment=Enrolment.ENROLLED)
@@ -94,20 +100,27 @@ class DueList:
         self.end = local_midnight(as_of + dt.timedelta(days=1))
         self.ops = ENGINE_SQL["sqlite" if self._vendor == "sqlite" else "postgresql"]
         # Today's list (nothing dated after as_of): the summary table holds the last contacts.
-        self.from_summary = not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
-        self.sql, self.params = self._statement(children)
+        # (A rule naming a kind the summary has no column for reads the contacts.)
+        self.from_summary = (
+            all(k in KINDS for r in self.rules for k in r.kinds)
+            and not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
+        )
+        self.sql, self.params, self.child_sql = self._statement(children)
 
-    def _statement(self, children: QuerySet[Child]) -> tuple[str, list]:
-        parts, params = [], []
+    def _statement(self, children: QuerySet[Child]) -> tuple[str, list, str]:
+        """The items' statement, its parameters, and the same list one row per child and combo
+        (`_children`; same parameters)."""
+        parts, child_parts, params = [], [], []
         for (for_proxies, categories, school_list), rules in self.combos.items():
             base = children.filter(school_id__in=school_list, created_at__lt=self.end)
             if for_proxies:
-                sql, p = self._proxy_combo(base, rules)
+                (sql, child_sql), p = self._proxy_combo(base, rules)
             else:
-                sql, p = self._combo(base.filter(category__in=categories), rules)
+                (sql, child_sql), p = self._combo(base.filter(category__in=categories), rules)
             parts.append(sql)
+            child_parts.append(child_sql)
             params += p
-        return self._due_sql(parts), params
+        return self._due_sql(parts), params, " UNION ALL ".join(child_parts)
 
     @property
     def _vendor(self) -> str:
@@ -118,37 +131,74 @@ class DueList:
     def _adapt(self, moment: dt.datetime):
         return connections[self.db].ops.adapt_datetimefield_value(moment)
 
-    def _combo(self, base: QuerySet, rules: list[Rule]) -> tuple[str, list]:
+    def _combo(self, base: QuerySet, rules: list[Rule]) -> tuple[tuple[str, str], list]:
         """One row per child: its card's creation and, per rule, its last counting contact
         (`l0`…) and that contact's local day (`d0`…)."""
-        base_sql, base_params = base.order_by().values("id", "created_at").query.sql_with_params()
+        base_sql, base_params = (
+            base.order_by().values("id", "created_at", "school_id", "school_class_id")
+        ).query.sql_with_params()
+        head = (
+            "SELECT c.id AS id, c.created_at AS created_at, c.school_id AS school_id,"
+            " c.school_class_id AS school_class_id, CAST(NULL AS date) AS proxy_from,"
+            " CAST(NULL AS integer) AS proxy_user"
+        )
+        if self.from_summary:
+            # The child's summary row holds the latest contact and day of every kind: one
+            # lookup by primary key, the rule's latest is the greatest of its kinds' columns.
+            # Days only (the summary's covering index answers); the time of the last contact
+            # is read for the items shown (`_last_at`).
+            lasts = ", ".join(
+                f"CAST(NULL AS timestamp) AS l{i},"
+                f" {self._greatest([f's.{k}_day' for k in r.kinds], -1)} AS d{i}"
+                for i, r in enumerate(rules)
+            )
+            sql = (
+                f"{head}, {lasts} FROM ({base_sql}) c"
+                f" LEFT JOIN {ContactSummary._meta.db_table} s ON s.child_id = c.id"
+            )
+            return self._expand(sql, rules, days=True), list(base_params)
         day = self.ops[0]
         lasts, params = [], []
         for i, rule in enumerate(rules):
             marks = ", ".join(["%s"] * len(rule.kinds))
             last = f"MAX(CASE WHEN l.kind IN ({marks}) THEN l.at END)"
-            if self.from_summary:  # the summary holds the day: no timestamp to read
-                lasts.append(
-                    f"{last} AS l{i}, MAX(CASE WHEN l.kind IN ({marks}) THEN l.day END) AS d{i}"
-                )
-                params += list(rule.kinds) * 2
-            else:
-                lasts.append(f"{last} AS l{i}, {day.format(last)} AS d{i}")
-                params += list(rule.kinds) * 2
-        if self.from_summary:
-            source, on, on_params = LastContact._meta.db_table, "l.child_id = c.id", []
-        else:
-            source, on = Contact._meta.db_table, "l.child_id = c.id AND l.at < %s"
-            on_params = [self._adapt(self.end)]
+            lasts.append(f"{last} AS l{i}, {day.format(last)} AS d{i}")
+            params += list(rule.kinds) * 2
         sql = (
-            f"SELECT c.id AS id, c.created_at AS created_at, CAST(NULL AS date) AS proxy_from,"
-            f" CAST(NULL AS integer) AS proxy_user, {', '.join(lasts)}"
-            f" FROM ({base_sql}) c LEFT JOIN {source} l ON {on}"
-            f" GROUP BY c.id, c.created_at"
+            f"{head}, {', '.join(lasts)} FROM ({base_sql}) c"
+            f" LEFT JOIN {Contact._meta.db_table} l ON l.child_id = c.id AND l.at < %s"
+            f" GROUP BY c.id, c.created_at, c.school_id, c.school_class_id"
         )
-        return self._expand(sql, rules, days=True), params + list(base_params) + on_params
+        return (
+            self._expand(sql, rules, days=True),
+            params + list(base_params) + [self._adapt(self.end)],
+        )
 
-    def _proxy_combo(self, base: QuerySet, rules: list[Rule]) -> tuple[str, list]:
+    def _last_at(self) -> str:
+        """The item's last counting contact: read from the child's summary row (`t`) for the
+        rules the summary answers, else the statement's `last_at` (proxy rules, days looked
+        back on)."""
+        if not self.from_summary:
+            return "d.last_at"
+        whens = " ".join(
+            f"WHEN {key} THEN {self._greatest([f't.{k}_at' for k in r.kinds], '')}"
+            for key, r in enumerate(self.rules)
+            if not r.for_proxies
+        )
+        return f"CASE d.rule_key {whens} ELSE d.last_at END" if whens else "d.last_at"
+
+    def _greatest(self, columns: list[str], none: str | int) -> str:
+        """The greatest non-NULL of `columns` (NULL when all are): PostgreSQL's GREATEST skips
+        NULLs, SQLite's MAX(a, b) does not (`none` stands for NULL, below every value)."""
+        if len(columns) == 1:
+            return columns[0]
+        if self._vendor != "sqlite":
+            return f"GREATEST({', '.join(columns)})"
+        mark = f"'{none}'" if isinstance(none, str) else str(none)
+        spread = ", ".join(f"COALESCE({c}, {mark})" for c in columns)
+        return f"NULLIF(MAX({spread}), {mark})"
+
+    def _proxy_combo(self, base: QuerySet, rules: list[Rule]) -> tuple[tuple[str, str], list]:
         """The children with a proxy parent on as_of: the assignment's start and proxy parent,
         and the last contact by one of their current proxy parents per rule."""
         proxies = _proxies_on(self.as_of)
@@ -170,32 +220,86 @@ class DueList:
                 **lasts,
             )
             .order_by()
-            .values("id", "created_at", "proxy_from", "proxy_user", *lasts)
+            .values(
+                "id",
+                "created_at",
+                "school_id",
+                "school_class_id",
+                "proxy_from",
+                "proxy_user",
+                *lasts,
+            )
         )
         sql, params = qs.query.sql_with_params()
         return self._expand(sql, rules, days=False), list(params)
 
-    def _expand(self, combo_sql: str, rules: list[Rule], *, days: bool) -> str:
-        """One row per child and rule (a cross join with the combo's rules), with the last
-        contact's local day (`days`: the combo has it; else it is read from the timestamp)."""
+    def _expand(self, combo_sql: str, rules: list[Rule], *, days: bool) -> tuple[str, str]:
+        """One row per child and rule due: each rule's days overdue are computed once per child
+        (`o0`…, NULL when not due), then the rows are spread over the combo's rules (a cross
+        join) and the NULLs dropped. `days`: the combo has each last contact's local day
+        (`d0`…); else it is read from the timestamp."""
+        day, date, greater = self.ops
+        start = term_start(self.as_of)
+        today, term = day_number(self.as_of), day_number(start)
+        term_moment, term_date = self._literals(start)
+        created = day.format("b.created_at")
+        # The card's creation (or the proxy assignment's start) is read only where it decides:
+        # a term rule's child created (or assigned) after the term began, a child never
+        # contacted under a `days` rule.
+        began = (
+            f"CASE WHEN b.proxy_from IS NULL THEN {created}"
+            f" ELSE {greater.format(created, date.format('b.proxy_from'))} END"
+        )
+        overdue = []
+        for i, r in enumerate(rules):
+            last = f"b.d{i}" if days else day.format(f"b.l{i}")
+            if r.period == RulePeriod.TERM:
+                since = (
+                    f"CASE WHEN b.created_at < {term_moment}"
+                    f" AND (b.proxy_from IS NULL OR b.proxy_from <= {term_date}) THEN {term}"
+                    f" ELSE {greater.format(term, began)} END"
+                )
+                overdue.append(
+                    f"CASE WHEN {last} IS NULL OR {last} < {term}"
+                    f" THEN {today} - ({since}) END AS o{i}"
+                )
+            else:
+                n = int(r.days)
+                overdue.append(
+                    f"CASE WHEN {last} IS NULL THEN {today} - ({began})"
+                    f" WHEN {last} + {n} <= {today} THEN {today} - ({last} + {n}) END AS o{i}"
+                )
         table = " UNION ALL ".join(
-            f"SELECT {i} AS idx, {self.rules.index(r)} AS rule_key, {self.rank[r]} AS rank,"
-            f" {int(r.period == RulePeriod.TERM)} AS term, {int(r.days)} AS n"
+            f"SELECT {i} AS idx, {self.rules.index(r)} AS rule_key, {self.rank[r]} AS rank"
             for i, r in enumerate(rules)
         )
-        last = " ".join(f"WHEN {i} THEN b.l{i}" for i in range(len(rules)))
-        if days:
-            last_day = (
-                f"CASE r.idx {' '.join(f'WHEN {i} THEN b.d{i}' for i in range(len(rules)))} END"
-            )
-        else:
-            last_day = self.ops[0].format(f"CASE r.idx {last} END")
-        return (
-            f"SELECT b.id AS child_id, r.rule_key, r.rank, r.term, r.n,"
-            f" CASE r.idx {last} END AS last_at, {last_day} AS last_day,"
-            f" b.created_at, b.proxy_from, b.proxy_user"
-            f" FROM ({combo_sql}) b CROSS JOIN ({table}) r"
+        pick = " ".join(f"WHEN {i} THEN o.o{i}" for i in range(len(rules)))
+        last_at = " ".join(f"WHEN {i} THEN o.l{i}" for i in range(len(rules)))
+        lasts = ", ".join(f"b.l{i}" for i in range(len(rules)))
+        per_child = (
+            f"SELECT b.id, b.school_id, b.school_class_id, b.proxy_user, {lasts},"
+            f" {', '.join(overdue)} FROM ({combo_sql}) b"
         )
+        items = (
+            f"SELECT o.id AS child_id, r.rule_key, r.rank, CASE r.idx {last_at} END AS last_at,"
+            f" o.proxy_user, o.school_id, o.school_class_id,"
+            f" CASE r.idx {pick} END AS days_overdue"
+            f" FROM ({per_child}) o CROSS JOIN ({table}) r"
+            f" WHERE CASE r.idx {pick} END IS NOT NULL"
+        )
+        # One row per child due under one of these rules: its sort key (most overdue item,
+        # then rule order) and the rules due as a bitmask of rule keys (`_children`).
+        keys = [f"o.o{i} * 1000 - {self.rank[r]}" for i, r in enumerate(rules)]
+        bits = " + ".join(
+            f"CASE WHEN o.o{i} IS NULL THEN 0 ELSE {1 << self.rules.index(r)} END"
+            for i, r in enumerate(rules)
+        )
+        children = (
+            f"SELECT o.id, o.school_id, o.school_class_id,"
+            f" {self._greatest(keys, NO_KEY)} AS sort_key, {bits} AS rule_bits FROM ({per_child}) o"
+            f" WHERE {' OR '.join(f'o.o{i} IS NOT NULL' for i in range(len(rules)))}"
+        )
+        return items, children
 
     def _literals(self, day: dt.date) -> tuple[str, str]:
         """SQL literals of local midnight starting `day` (a stored timestamp) and of `day`."""
@@ -205,42 +309,20 @@ class DueList:
         return f"TIMESTAMPTZ '{moment.isoformat()}'", f"DATE '{day.isoformat()}'"
 
     def _due_sql(self, parts: list[str]) -> str:
-        """Due items: child_id, rule_key, rank, last_at, proxy_user, days_overdue."""
+        """Due items: child_id, rule_key, rank, last_at, proxy_user, school_id,
+        school_class_id, days_overdue."""
         if not parts:  # no rule concerns these children: a statement with no row
             parts = [
                 (
-                    "SELECT 0 AS child_id, 0 AS rule_key, 0 AS rank, 0 AS term, 0 AS n,"
-                    " CAST(NULL AS timestamp) AS last_at, CAST(NULL AS integer) AS last_day,"
-                    " CAST(NULL AS timestamp) AS created_at,"
-                    " CAST(NULL AS date) AS proxy_from, CAST(NULL AS integer) AS proxy_user"
+                    "SELECT 0 AS child_id, 0 AS rule_key, 0 AS rank,"
+                    " CAST(NULL AS timestamp) AS last_at, CAST(NULL AS integer) AS proxy_user,"
+                    " 0 AS school_id, 0 AS school_class_id, 0 AS days_overdue"
                     " FROM (SELECT 1 AS one) z WHERE 1 = 0"
                 )
             ]
-        day, date, greater = self.ops
-        start = term_start(self.as_of)
-        today, term = day_number(self.as_of), day_number(start)
-        term_moment, term_date = self._literals(start)
-        created = day.format("e.created_at")
-        # The card's creation (or the proxy assignment's start) is read only where it decides:
-        # a term rule's child created (or assigned) after the term began, a child never
-        # contacted under a `days` rule.
-        began = (
-            f"CASE WHEN e.proxy_from IS NULL THEN {created}"
-            f" ELSE {greater.format(created, date.format('e.proxy_from'))} END"
-        )
-        since = (
-            f"CASE WHEN e.term = 1 THEN"
-            f" CASE WHEN e.created_at < {term_moment}"
-            f" AND (e.proxy_from IS NULL OR e.proxy_from <= {term_date}) THEN {term}"
-            f" ELSE {greater.format(term, began)} END"
-            f" WHEN e.last_day IS NULL THEN {began} ELSE e.last_day + e.n END"
-        )
         return (
-            f"SELECT e.child_id, e.rule_key, e.rank, e.last_at, e.proxy_user,"
-            f" {today} - ({since}) AS days_overdue"
-            f" FROM ({' UNION ALL '.join(parts)}) e"
-            f" WHERE (e.term = 1 AND (e.last_day IS NULL OR e.last_day < {term}))"
-            f" OR (e.term = 0 AND (e.last_day IS NULL OR e.last_day + e.n <= {today}))"
+            "SELECT e.child_id, e.rule_key, e.rank, e.last_at, e.proxy_user, e.school_id,"
+            f" e.school_class_id, e.days_overdue FROM ({' UNION ALL '.join(parts)}) e"
         )
 
     def _fetch(self, sql: str, params: list | tuple = (), base: list | None = None) -> list[tuple]:
@@ -258,24 +340,87 @@ class DueList:
             self._total = self._fetch(f"SELECT COUNT(*) FROM ({self.sql}) d")[0][0]
         return self._total
 
+    # At most this many rules (bits of a 64-bit sum) for the children's pass below.
+    MASK_RULES = 62
+
+    def _children(self) -> list[tuple] | None:
+        """Every due child once, most overdue first: (child id, school id, class id, sort key,
+        rules due as a bitmask of rule keys). One pass over the list that the page's counts,
+        its order and its pages share (None: too many rules for a bitmask; ask SQL each time)."""
+        if self._rows is None and len(self.rules) <= self.MASK_RULES:
+            if not self.rules:
+                self._rows = []
+            else:
+                # a child in two combos (a category's rules and the proxy rule): merged here
+                merged: dict[int, tuple] = {}
+                for row in self._fetch(self.child_sql):
+                    seen = merged.get(row[0])
+                    if seen is not None:
+                        row = (*row[:3], max(row[3], seen[3]), row[4] | seen[4])
+                    merged[row[0]] = row
+                self._rows = sorted(merged.values(), key=lambda r: (-r[3], r[0]))
+        return self._rows
+
     def children_count(self) -> int:
+        if self._rows is not None:
+            return len(self._rows)
         return self._fetch(f"SELECT COUNT(DISTINCT d.child_id) FROM ({self.sql}) d")[0][0]
 
     def summary(self) -> list[tuple]:
-        """Per class, one statement: (school id, school code, school name, class id, grade,
-        class number, children due, {rule code: items due}) — the counts at the top of the due
-        page and its totals."""
+        """Per class: (school id, school code, school name, class id, grade, class number,
+        children due, {rule code: items due}) — the counts at the top of the due page and its
+        totals."""
+        from guanai.org.models import SchoolClass
+
+        rows = self._children()
+        if rows is None:
+            return self._summary_sql()
+        units: dict[tuple, list] = {}
+        # count the children per class and set of rules due (a few sets), then spread the sets
+        for (school_id, class_id, mask), n in Counter((r[1], r[2], r[4]) for r in rows).items():
+            unit = units.setdefault((school_id, class_id), [0, defaultdict(int)])
+            unit[0] += n
+            for key, rule in enumerate(self.rules):
+                if mask >> key & 1:
+                    unit[1][rule.code] += n
+        schools = {
+            pk: (code, name)
+            for pk, code, name in School.objects.using(self.db)
+            .filter(pk__in={u[0] for u in units})
+            .values_list("pk", "code", "name")
+        }
+        classes = {
+            pk: (grade, class_no)
+            for pk, grade, class_no in SchoolClass.objects.using(self.db)
+            .filter(school_id__in={u[0] for u in units})  # a short list, not every class id
+            .values_list("pk", "grade", "class_no")
+        }
+        others = {u[1] for u in units if u[1] is not None} - classes.keys()
+        if others:  # a card whose class belongs to another school
+            classes.update(
+                (pk, (grade, class_no))
+                for pk, grade, class_no in SchoolClass.objects.using(self.db)
+                .filter(pk__in=others)
+                .values_list("pk", "grade", "class_no")
+            )
+        return [
+            (sid, *schools[sid], cid, *classes.get(cid, (None, None)), n, dict(counts))
+            for (sid, cid), (n, counts) in units.items()
+        ]
+
+    def _summary_sql(self) -> list[tuple]:
         from guanai.org.models import SchoolClass
 
         keys = list(range(len(self.rules)))
-        sums = "".join(f", SUM(CASE WHEN d.rule_key = {k} THEN 1 ELSE 0 END)" for k in keys)
+        sums = "".join(f", SUM(CASE WHEN d.rule_key = {k} THEN 1 ELSE 0 END) AS r{k}" for k in keys)
+        # grouped first (the items carry their card's school and class), named after
         rows = self._fetch(
-            f"SELECT c.school_id, s.code, s.name, c.school_class_id, k.grade, k.class_no,"
-            f" COUNT(DISTINCT d.child_id){sums}"
-            f" FROM ({self.sql}) d JOIN {Child._meta.db_table} c ON c.id = d.child_id"
-            f" JOIN {School._meta.db_table} s ON s.id = c.school_id"
-            f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id"
-            f" GROUP BY c.school_id, s.code, s.name, c.school_class_id, k.grade, k.class_no"
+            f"SELECT g.school_id, s.code, s.name, g.school_class_id, k.grade, k.class_no,"
+            f" g.children{''.join(f', g.r{k}' for k in keys)} FROM ("
+            f"SELECT d.school_id, d.school_class_id, COUNT(DISTINCT d.child_id) AS children{sums}"
+            f" FROM ({self.sql}) d GROUP BY d.school_id, d.school_class_id) g"
+            f" JOIN {School._meta.db_table} s ON s.id = g.school_id"
+            f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = g.school_class_id"
         )
         out = []
         for row in rows:
@@ -291,18 +436,28 @@ class DueList:
         """Children due (under any rule) per unit: {unit id: n}, `unit` a column of the card
         ("school_id", "school_class_id")."""
         assert unit in ("school_id", "school_class_id")
+        if self._rows is not None:
+            at = 1 if unit == "school_id" else 2
+            return dict(Counter(r[at] for r in self._rows))
+        if not self.rules:
+            return {}
+        # one row per child and combo (a child may be in two): no spreading over the rules
         return dict(
             self._fetch(
-                f"SELECT c.{unit}, COUNT(DISTINCT d.child_id) FROM ({self.sql}) d"
-                f" JOIN {Child._meta.db_table} c ON c.id = d.child_id GROUP BY c.{unit}"
+                f"SELECT d.{unit}, COUNT(DISTINCT d.id) FROM ({self.child_sql}) d GROUP BY d.{unit}"
             )
         )
 
     def child_ids(self) -> set[int]:
+        if self._rows is not None:
+            return {r[0] for r in self._rows}
         return {r[0] for r in self._fetch(f"SELECT DISTINCT d.child_id FROM ({self.sql}) d")}
 
     def child_page(self, offset: int, limit: int) -> list[int]:
         """Children in the order of their most overdue item (then rule order, child id)."""
+        rows = self._children()
+        if rows is not None:
+            return [r[0] for r in rows[offset : offset + limit]]
         rows = self._fetch(
             f"SELECT d.child_id, MAX(d.days_overdue * 1000 - d.rank) AS k FROM ({self.sql}) d"
             f" GROUP BY d.child_id ORDER BY k DESC, d.child_id LIMIT %s OFFSET %s",
@@ -336,7 +491,7 @@ class DueList:
         # A child's items depend on the child alone (its school's rules, its contacts): the
         # same statement over these few cards, not a pass over the whole list.
         few = Child.objects.using(self.db).filter(pk__in=ids, enrolment=Enrolment.ENROLLED)
-        sql, params = self._statement(few)
+        sql, params, _children = self._statement(few)
         return self._items(sql=sql, params=params)
 
     def _items(
@@ -350,14 +505,19 @@ class DueList:
     ) -> list[DueItem]:
         from guanai.org.models import SchoolClass
 
+        order = "ORDER BY d.days_overdue DESC, d.rank, d.child_id"
+        # a page: ordered and cut first, the page's cards joined after
         rows = self._fetch(
-            f"SELECT d.child_id, d.rule_key, d.last_at, d.days_overdue, d.proxy_user, c.name,"
-            f" s.code, k.grade, k.class_no, c.school_class_id, c.responsible_teacher_id,"
-            f" {'COUNT(*) OVER ()' if total else '0'}"
-            f" FROM ({sql or self.sql}) d JOIN {Child._meta.db_table} c ON c.id = d.child_id"
+            f"SELECT d.child_id, d.rule_key, {self._last_at()}, d.days_overdue, d.proxy_user,"
+            f" c.name,"
+            f" s.code, k.grade, k.class_no, c.school_class_id, c.responsible_teacher_id, d.total"
+            f" FROM (SELECT d.*, {'COUNT(*) OVER ()' if total else '0'} AS total"
+            f" FROM ({sql or self.sql}) d{f' {order}{tail}' if tail else ''}) d"
+            f" JOIN {Child._meta.db_table} c ON c.id = d.child_id"
             f" JOIN {School._meta.db_table} s ON s.id = c.school_id"
             f" LEFT JOIN {SchoolClass._meta.db_table} k ON k.id = c.school_class_id"
-            f" ORDER BY d.days_overdue DESC, d.rank, d.child_id{tail}",
+            f" LEFT JOIN {ContactSummary._meta.db_table} t ON t.child_id = d.child_id"
+            f" {order}",
             tail_params or [],
             base=params,
         )

@@ -179,8 +179,9 @@ def photo_path(instance: "ContactPhoto", filename: str) -> str:
 
 
 class LastContact(models.Model):
-    """The latest contact of each child and kind: what the due list reads instead of probing
-    every contact (`contacts.due`). Kept below the ORM by triggers on the contacts table
+    """The latest contact of each child and kind, one row each (the due list now reads the same
+    facts one row per child from `ContactSummary`, issue #19). Kept below the ORM by triggers on
+    the contacts table
     (`contacts.last_contact`, installed by migration 0007): every insert, correction, deletion
     and cascade keeps it equal to `MAX(at)` per child and kind, whatever code wrote. No code
     writes it."""
@@ -212,6 +213,61 @@ class LastContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_id} · {self.kind} · {self.at:%Y-%m-%d}"
+
+
+class ContactSummary(models.Model):
+    """One row per child: the latest contact of each kind, its time (`<kind>_at`) and local day
+    (`<kind>_day`, days since 1970-01-01 in Asia/Shanghai), NULL when none. The due list reads
+    a child's row by primary key (`contacts.due`) instead of grouping its `LastContact` rows.
+    Kept below the ORM by triggers on the contacts table (`contacts.contact_summary`, installed
+    by migration 0009), like `LastContact`. No code writes it. A new `ContactKind` needs its two
+    columns here."""
+
+    child = models.OneToOneField(
+        "children.Child",
+        models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="+",
+        verbose_name="儿童",
+    )
+    home_visit_at = models.DateTimeField(null=True)
+    home_visit_day = models.IntegerField(null=True)
+    phone_at = models.DateTimeField(null=True)
+    phone_day = models.IntegerField(null=True)
+    video_at = models.DateTimeField(null=True)
+    video_day = models.IntegerField(null=True)
+    message_at = models.DateTimeField(null=True)
+    message_day = models.IntegerField(null=True)
+    letter_at = models.DateTimeField(null=True)
+    letter_day = models.IntegerField(null=True)
+    meeting_at = models.DateTimeField(null=True)
+    meeting_day = models.IntegerField(null=True)
+    family_call_at = models.DateTimeField(null=True)
+    family_call_day = models.IntegerField(null=True)
+
+    class Meta:
+        verbose_name = "联系摘要"
+        verbose_name_plural = "联系摘要"
+        # covering: the due list reads a child's days without the row
+        indexes = [
+            models.Index(
+                fields=[
+                    "child",
+                    "home_visit_day",
+                    "phone_day",
+                    "video_day",
+                    "message_day",
+                    "letter_day",
+                    "meeting_day",
+                    "family_call_day",
+                ],
+                name="contactsummary_days",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id}"
 
 
 class ContactPhoto(models.Model):
