@@ -191,7 +191,7 @@ def raw_write_floor(db_path: Path) -> tuple[Timer, int]:
     for table in TABLES:
         for (sql,) in source.execute(
             "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-            "ORDER BY type = 'index'",
+            "AND type IN ('table', 'index') ORDER BY type = 'index'",  # a floor has no triggers
             [table],
         ):
             scratch.execute(sql)
@@ -219,6 +219,11 @@ def main() -> None:
         type=Path,
         help="keep the generated sheets here and reuse them on the next run (same rows, same seed)",
     )
+    parser.add_argument(
+        "--without-live-triggers",
+        action="store_true",
+        help="drop the triggers that keep today's counts per class (stats/live.py): their cost",
+    )
     args = parser.parse_args()
 
     if os.environ.pop("DATABASE_URL", None):
@@ -233,6 +238,14 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
+    if args.without_live_triggers:
+        from django.db import connection
+
+        from guanai.stats import live
+
+        with connection.schema_editor() as editor:
+            live.drop_triggers(editor)
+        print("without the triggers of today's counts per class (stats/live.py)")
     from guanai.children.models import Child
     from guanai.children.roster import import_roster
     from guanai.org.models import School, Town

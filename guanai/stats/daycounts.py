@@ -5,7 +5,8 @@ A finished day's history never changes (history rows are append-only, written wh
 parent or guardian changes), so each class's counts at the end of a past day are computed once
 — by the first request for that day, by the worker each night for yesterday (`tasks.py`), or
 by `guanai fill-day-counts` — and a past date's summary and dashboard are sums of rows. Today
-is never stored: today's numbers are always live (SPEC §6.3).
+is never stored as a day: today's numbers are always live (SPEC §6.3), summed from the rows per
+class that database triggers keep current (`live.py`, counted by `count_classes(live=True)`).
 
 Whose rows: a user's units are whole classes (`scope.unit_q` over the classes), so their rows
 are summed; the children a user also follows one by one (responsible teacher then, proxy

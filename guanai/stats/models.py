@@ -72,7 +72,8 @@ class CountedDay(models.Model):
     was filled, with when and how long it took. A day is filled once — its history no longer
     changes (history rows are append-only, written when the card changes) — by the first
     request for it, by the worker each night for yesterday, or by `guanai fill-day-counts`.
-    Today is never stored: today's counts are always live (SPEC §6.3)."""
+    Today is never stored here: today's counts are always live (SPEC §6.3), kept per class in
+    `LiveCount` below."""
 
     day = models.DateField("日期", unique=True)
     layout = models.PositiveSmallIntegerField("计数格式", default=0)  # daycounts.LAYOUT

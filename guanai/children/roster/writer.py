@@ -22,6 +22,8 @@ from .reading import Row
 # --- bulk insert of new cards ----------------------------------------------------------------
 
 
+MAX_PARAMS = 32_000  # SQLite's limit on one statement's parameters is 32,766 (3.32+)
+
 class _Table:
     """Column list, per-column defaults and the index of each column for one model."""
 
@@ -58,6 +60,23 @@ class _Table:
         cols = ", ".join(connection.ops.quote_name(c) for c in self.columns)
         marks = ", ".join(["%s"] * len(self.columns))
         self.sql = f"INSERT INTO {connection.ops.quote_name(self.table)} ({cols}) VALUES ({marks})"
+        self.marks = f"({marks})"
+
+    def insert(self, cursor, rows: list) -> None:
+        """Insert the rows. On SQLite, as multi-row INSERTs of as many rows as its parameter
+        limit allows: each statement on a table with triggers (the cards, parents and
+        guardians: stats/live.py) opens a statement journal and a trigger frame, so one
+        statement per row cost 60 µs more per card than one per few hundred rows
+        (bench/import_roster.py). PostgreSQL: executemany (psycopg pipelines it)."""
+        if connection.vendor != "sqlite" or len(rows) < 2:
+            cursor.executemany(self.sql, rows)
+            return
+        per = max(1, min(len(rows), MAX_PARAMS // len(self.columns)))
+        head = self.sql[: self.sql.rindex(" VALUES ")] + " VALUES "
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            sql = head + ", ".join([self.marks] * len(chunk))
+            cursor.execute(sql, [v for row in chunk for v in row])
 
     def row(self, values: dict[str, Any]) -> list[Any]:
         out = self.template[:]
@@ -235,7 +254,7 @@ class _Writer:
                     (self.guardian, self.h_guardian, guardians),
                 ):
                     if rows:
-                        cursor.executemany(table.sql, rows)
+                        table.insert(cursor, rows)
                         cursor.executemany(hist.sql, _history_rows(hist, rows))
                 for card in batch:  # free memory as we go
                     card.child = card.parents = card.guardian = None  # type: ignore[assignment]
