@@ -24,6 +24,7 @@ from .reading import Row
 
 MAX_PARAMS = 32_000  # SQLite's limit on one statement's parameters is 32,766 (3.32+)
 
+
 class _Table:
     """Column list, per-column defaults and the index of each column for one model."""
 
