@@ -245,7 +245,9 @@ def main() -> None:
         )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
-    seed_work(rng, admin)
+    if seed_work(rng, admin):  # the planner's statistics must see the new rows
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     client = Client()
     client.force_login(admin)
     school = schools[0].code
@@ -310,11 +312,12 @@ def main() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def seed_work(rng: random.Random, admin) -> None:
+def seed_work(rng: random.Random, admin) -> bool:
     """The term's work the coverage panels and trends count, once per database: a screening
     campaign and a verification round in each school for this term and the last three (about
     80 % of the children screened, 60 % verified), active and ended pairs for a third of the
-    left-behind children, proxy parents for a fifth. Skipped when campaigns exist already."""
+    left-behind children, proxy parents for a fifth. Skipped when campaigns exist already;
+    whether it seeded."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -330,7 +333,7 @@ def seed_work(rng: random.Random, admin) -> None:
     )
 
     if ScreeningCampaign.objects.exists():
-        return
+        return False
     t0 = time.perf_counter()
     today = timezone.localdate()
     terms, day = [], today
@@ -425,6 +428,7 @@ def seed_work(rng: random.Random, admin) -> None:
         f"  work seeded in {time.perf_counter() - t0:.1f} s: 4 terms of campaigns and rounds, "
         f"{len(pairs):,} pairs, {len(assignments):,} proxy assignments"
     )
+    return True
 
 
 def time_day_counts(admin, day: dt.date, school: str) -> None:
