@@ -7,7 +7,8 @@ from guanai.privacy.anonymise import anonymise, default_years
 class Command(BaseCommand):
     help = (
         "匿名化离校（转出、毕业、离校）满 N 年的儿童：删去姓名、证件号、电话、住址、记录正文和照片，"
-        "保留类别、性别、出生年月、学校班级和联系次数。guanai anonymise [--inactive-years N] [--dry-run]"
+        "保留类别、性别、出生年月、学校班级和联系次数；完成后整理数据库（VACUUM），旧值不留在空闲页中。"
+        "guanai anonymise [--inactive-years N] [--dry-run]"
     )
 
     def add_arguments(self, parser):
