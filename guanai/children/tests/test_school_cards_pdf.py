@@ -25,6 +25,14 @@ URL = reverse("children:cards_pdf")
 START = reverse("children:cards_school")
 
 
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    """Each test's own data folder: the cleanup counts the files it removes, and another
+    test's leftover PDFs (their jobs flushed with the database) would be counted too."""
+    settings.DATA_DIR = tmp_path / "data"
+    return settings.DATA_DIR
+
+
 @pytest.fixture
 def school(cast):
     child = cast["children"]["c31a"]
