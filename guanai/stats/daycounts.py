@@ -111,16 +111,17 @@ def _related(model, end: dt.datetime | None, columns: tuple[str, ...], among, cl
 
 
 def count_classes(
-    day: dt.date, *, cards=None, live: bool = False, class_ids=None
+    day: dt.date, *, cards=None, live: bool = False, class_ids=None, db: str | None = None
 ) -> dict[int, Counter]:
     """{class id: Counter over KEYS} of the children enrolled at the end of `day`, as the
     history stood: every card, or the historical card rows `cards` (an iterable of value
     tuples in CARD_COLUMNS order, already chosen). `live`: today's cards, parents and
     guardians as they are now (`day` is today: its age bands), of the classes `class_ids`
-    (None: every class) or the card rows `cards` read from `Child`."""
+    (None: every class) or the card rows `cards` read from `Child`; `db`: the database to
+    count them in (the primary, for the stored rows: `live.py`)."""
     end = None if live else _end_of(day)
     if cards is None and live:
-        return _count_live(day, class_ids)
+        return _count_live(day, class_ids, db)
     if cards is None:
         cards = _latest(Child, end, CARD_COLUMNS + ("enrolment",))
         cards = [c[:-1] for c in cards if c[-1] == Enrolment.ENROLLED]
@@ -182,7 +183,7 @@ def count_classes(
     return dict(out)
 
 
-def _count_live(day: dt.date, class_ids) -> dict[int, Counter]:
+def _count_live(day: dt.date, class_ids, db: str | None = None) -> dict[int, Counter]:
     """count_classes(live=True) of whole classes, counted by the database: a grouped pass over
     the cards (every count a column, as `services.dashboard_counts`), one over the guardians
     (named, with a phone, and the left-behind children's guardian types) and one over the
@@ -205,7 +206,8 @@ def _count_live(day: dt.date, class_ids) -> dict[int, Counter]:
     aggregates["board_yes"] = Count("id", filter=Q(boarding=True))
     aggregates["board_no"] = Count("id", filter=Q(boarding=False))
     grouped = (
-        Child.objects.filter(enrolled)
+        Child.objects.using(db)
+        .filter(enrolled)
         .values("school_class_id")
         .annotate(n=Count("id"), **aggregates, **missing_flags())
         .order_by()
@@ -220,9 +222,8 @@ def _count_live(day: dt.date, class_ids) -> dict[int, Counter]:
         c["gt_unknown"] = r["cat_single"] + r["cat_double"]
         out[r["school_class_id"]] = c
     parents = (
-        Parent.objects.filter(
-            of_child, child__category="unknown", relation__in=("father", "mother")
-        )
+        Parent.objects.using(db)
+        .filter(of_child, child__category="unknown", relation__in=("father", "mother"))
         .exclude(status="")
         .values_list("child__school_class_id", "relation")
         .annotate(n=Count("id"))
@@ -232,7 +233,8 @@ def _count_live(day: dt.date, class_ids) -> dict[int, Counter]:
         out[klass][f"m_{relation}_status"] -= n
     # grouped by the relation as written (a few dozen words), typed here: no CASE per row
     guardians = (
-        Guardian.objects.filter(of_child)
+        Guardian.objects.using(db)
+        .filter(of_child)
         .values_list("child__school_class_id", "relation")
         .annotate(
             named=Count("id", filter=~Q(name="")),
