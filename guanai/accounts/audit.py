@@ -327,17 +327,9 @@ def drop_triggers(schema_editor) -> None:
 
 def trigger_names(connection) -> set[str]:
     """The append-only triggers present on the access-log table."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [TABLE]
-            )
-        else:
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
-                [TABLE],
-            )
-        return {name for (name,) in cursor.fetchall()}
+    from guanai.lib.triggers import names
+
+    return names(connection, TABLE)
 
 
 def _flushing() -> int:

@@ -21,6 +21,8 @@ migration that makes SQLite rebuild the contacts table drops these triggers with
 until it does).
 """
 
+from guanai.lib import triggers
+
 from .last_contact import DAY
 from .models import ContactKind
 
@@ -113,19 +115,14 @@ def _fill(vendor: str) -> list[str]:
     return [f"DELETE FROM {SUMMARY}", _pivot(vendor, "TRUE").rstrip(";")]
 
 
-def _run(schema_editor, statements: list[str]) -> None:
-    for sql in statements:
-        schema_editor.execute(sql, params=None)
-
-
 def install_triggers(schema_editor) -> None:
     """Create the triggers for this engine and fill the table from the contacts (a
     migration's RunPython; safe to run again)."""
     vendor = schema_editor.connection.vendor
     create, _ = TRIGGERS.get(vendor, ([], []))
-    _run(schema_editor, create + (_fill(vendor) if vendor in DAY else []))
+    triggers.run(schema_editor, create + (_fill(vendor) if vendor in DAY else []))
 
 
 def drop_triggers(schema_editor) -> None:
     _, drop = TRIGGERS.get(schema_editor.connection.vendor, ([], []))
-    _run(schema_editor, drop)
+    triggers.run(schema_editor, drop)

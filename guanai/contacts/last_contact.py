@@ -17,6 +17,8 @@ contacts table (an AlterField on Contact) drops the triggers with the old table:
 `install_triggers` again (`test_last_contact.py` fails until it does).
 """
 
+from guanai.lib import triggers
+
 CONTACTS = "contacts_contact"
 LAST = "contacts_lastcontact"
 # The local day (Asia/Shanghai, fixed UTC+8 since 1991) of a stored timestamp, as days since
@@ -102,35 +104,19 @@ def _fill(vendor: str) -> list[str]:
     ]
 
 
-def _run(schema_editor, statements: list[str]) -> None:
-    for sql in statements:
-        schema_editor.execute(sql, params=None)
-
-
 def install_triggers(schema_editor) -> None:
     """Create the triggers for this engine and fill the table from the contacts (a
     migration's RunPython; safe to run again)."""
     vendor = schema_editor.connection.vendor
     create, _ = TRIGGERS.get(vendor, ([], []))
-    _run(schema_editor, create + (_fill(vendor) if vendor in DAY else []))
+    triggers.run(schema_editor, create + (_fill(vendor) if vendor in DAY else []))
 
 
 def drop_triggers(schema_editor) -> None:
     _, drop = TRIGGERS.get(schema_editor.connection.vendor, ([], []))
-    _run(schema_editor, drop)
+    triggers.run(schema_editor, drop)
 
 
 def trigger_names(connection) -> set[str]:
     """The triggers present on the contacts table."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
-                [CONTACTS],
-            )
-        else:
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
-                [CONTACTS],
-            )
-        return {name for (name,) in cursor.fetchall()}
+    return triggers.names(connection, CONTACTS)

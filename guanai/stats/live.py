@@ -36,6 +36,7 @@ from contextlib import nullcontext
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
+from guanai.lib import triggers
 from guanai.org.models import SchoolClass
 
 from . import daycounts
@@ -141,31 +142,17 @@ def install_triggers(schema_editor) -> None:
     """Create the triggers for this engine (a migration's RunPython; safe to run again) and
     clear every stored count: the next reader counts afresh."""
     create, _ = TRIGGERS.get(schema_editor.connection.vendor, ([], []))
-    for sql in create + [f"UPDATE {TABLE} SET gen = gen + 1, counts = NULL"]:
-        schema_editor.execute(sql, params=None)
+    triggers.run(schema_editor, [*create, f"UPDATE {TABLE} SET gen = gen + 1, counts = NULL"])
 
 
 def drop_triggers(schema_editor) -> None:
     _, drop = TRIGGERS.get(schema_editor.connection.vendor, ([], []))
-    for sql in drop:
-        schema_editor.execute(sql, params=None)
+    triggers.run(schema_editor, drop)
 
 
 def trigger_names(connection) -> dict[str, set[str]]:
     """{table: names of its triggers} for the three watched tables."""
-    tables = [CHILD, *FAMILY]
-    out: dict[str, set[str]] = {t: set() for t in tables}
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
-        else:
-            cursor.execute(
-                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal"
-            )
-        for table, name in cursor.fetchall():
-            if table in out:
-                out[table].add(name)
-    return out
+    return {table: triggers.names(connection, table) for table in (CHILD, *FAMILY)}
 
 
 def counts(class_ids: Iterable[int] | None) -> dict[int, list[int]]:
