@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
@@ -48,6 +48,7 @@ STALE_SECONDS = 120  # no heartbeat for this long: the worker is gone
 QUEUED_LIMIT_SECONDS = 600  # a job waiting this long: no worker is taking jobs
 RUNNING_LIMIT_SECONDS = 3 * 3600  # a job running this long is stuck
 PERIODIC_SECONDS = 3600
+STOP_WAIT_SECONDS = 60  # a worker stopping waits this long for the heartbeat's round to end
 
 
 class JobError(Exception):
@@ -87,11 +88,14 @@ def start_warm_ups() -> threading.Thread:
     """Run the registered warm-ups one after another in a daemon thread."""
 
     def run() -> None:
-        for fn in WARM_UPS:
-            try:
-                fn()
-            except Exception:  # a failed warm-up only costs the first job its speed
-                logger.warning("warm-up %s failed", fn.__qualname__, exc_info=True)
+        try:
+            for fn in WARM_UPS:
+                try:
+                    fn()
+                except Exception:  # a failed warm-up only costs the first job its speed
+                    logger.warning("warm-up %s failed", fn.__qualname__, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connections, if a warm-up opened one
 
     thread = threading.Thread(target=run, name="worker-warm-up", daemon=True)
     thread.start()
@@ -353,7 +357,13 @@ class Heartbeat:
         return self
 
     def stop(self) -> None:
+        """Stop the beat and wait for the round under way: a thread left in the middle of
+        housekeeping would hold its locks (and its connection) past the worker's end."""
         self._stop.set()
+        if self.thread.is_alive():
+            self.thread.join(STOP_WAIT_SECONDS)
+            if self.thread.is_alive():
+                logger.warning("the worker heartbeat did not stop within %s s", STOP_WAIT_SECONDS)
         remove_heartbeat()
 
     def beat(self) -> None:
@@ -363,6 +373,12 @@ class Heartbeat:
             logger.warning("cannot write the worker heartbeat", exc_info=True)
 
     def _run(self) -> None:
+        try:
+            self._beat_until_stopped()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def _beat_until_stopped(self) -> None:
         reaped = housekept = None
         while not self._stop.is_set():
             self.beat()

@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -23,8 +24,12 @@ IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBa
 
 
 @pytest.fixture(autouse=True)
-def _handlers(settings, tmp_path):
+def _handlers(settings, tmp_path, monkeypatch):
     settings.DATA_DIR = tmp_path
+    # The apps' hourly housekeeping (the statistics' counts per class, old uploads) is tested
+    # with each app; run here, in the heartbeat thread, against the tests' in-memory database,
+    # it took table locks the worker under test then met ("database table is locked").
+    monkeypatch.setattr(services, "PERIODIC", [])
 
     @register("test_retry", retry=lambda job: job.params.get("why_not"))
     def retry(job, progress):
@@ -230,3 +235,25 @@ def test_supervisor_stop_ends_the_worker_without_restart():
     supervisor.stop(timeout=5)
     assert supervisor.process.poll() is not None and supervisor.restarts == 0
     assert not supervisor.thread.is_alive()
+
+
+def test_heartbeat_stops_only_after_its_round_ends(monkeypatch):
+    """A worker that stops (`Heartbeat.stop`) waits for the housekeeping under way: a heartbeat
+    thread left in the middle of it kept its locks past the worker's end (on PostgreSQL it
+    deadlocked with the next statement that needed the table)."""
+    begun, done = threading.Event(), []
+
+    def slow_housekeeping():
+        begun.set()
+        time.sleep(0.5)
+        done.append("done")
+
+    monkeypatch.setattr(services, "PERIODIC", [slow_housekeeping])
+    monkeypatch.setattr(services, "reap_dead_jobs", list)  # no database in this round
+    monkeypatch.setattr(services, "write_heartbeat", lambda **kw: None)
+    monkeypatch.setattr(services, "remove_heartbeat", lambda: None)
+    heartbeat = services.Heartbeat(interval=0.05).start()
+    assert begun.wait(10)
+    heartbeat.stop()
+    assert done == ["done"]  # the round ended before stop() returned
+    assert not heartbeat.thread.is_alive()
