@@ -147,9 +147,18 @@ def on_401(request: HttpRequest, exc: AuthenticationError):
     return api.create_response(request, {"detail": "请先登录或提供有效的令牌"}, status=401)
 
 
+# django-ninja's own words for a session request without a valid CSRF token, and ours. The
+# offline app (static/offline/app.js) keeps such a record to send again: it was not refused.
+NINJA_CSRF_FAILED = "CSRF check Failed"
+CSRF_FAILED = "安全校验未通过（CSRF 令牌缺失或已过期）：请刷新页面后再试"
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError):
-    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+    detail = str(exc)
+    if exc.status_code == 403 and detail == NINJA_CSRF_FAILED:
+        detail = CSRF_FAILED
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 # --- scope before the body -------------------------------------------------------------------

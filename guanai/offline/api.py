@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from ninja import Field, File, Router, Schema, Status
 from ninja.errors import HttpError
@@ -59,8 +60,11 @@ def get_packet(request: HttpRequest) -> dict[str, Any]:
 @router.get("/key", response=KeyOut)
 def get_key(request: HttpRequest):
     """The key the phone encrypts its stored packet with; held by the login session, so it is
-    gone after logout or the idle timeout. A 401 here tells the app to wipe what it stored."""
+    gone after logout or the idle timeout. A 401 here tells the app to wipe what it stored.
+    The answer also sets the CSRF cookie the outbox's POSTs need: the browser may have lost it
+    while the session cookie lived on."""
     _may_log(request.user)
+    get_token(request)
     return {
         "key": packets.session_key(request),
         "user": request.user.username,

@@ -192,3 +192,34 @@ def test_finding_areas_follow_the_web_form(client, filled):
     # A proxy parent records no psychological finding (contacts.access.logging_errors).
     proxy = get(client, users["proxy_wang"]).json()["finding_areas"]
     assert [a["label"] for a in proxy] == ["学习", "生活", "安全"]
+
+
+def test_a_session_that_lost_its_csrf_cookie_gets_it_back_with_the_key(filled):
+    """A phone whose CSRF cookie is gone while its session lives on (the browser cleared one
+    cookie, not the other) is told so in Chinese, and the key it fetches when it comes online
+    sets the cookie again, so the outbox's next POST passes."""
+    from django.test import Client
+
+    teacher, kid = filled["users"]["zx_teacher31"], filled["children"]["c31a"]
+    phone = Client(enforce_csrf_checks=True)
+    phone.force_login(teacher)
+    body = {
+        "child": kid.pk,
+        "kind": "home_visit",
+        "at": "2026-11-29T09:30:00+08:00",
+        "with_whom": "祖母 张奶奶",
+        "notes": "奶奶身体还好",
+    }
+    refused = phone.post("/api/v1/contacts", body, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"].startswith("安全校验未通过")
+    assert "CSRF check Failed" not in refused.content.decode()
+    assert not Contact.objects.filter(child=kid, by=teacher).exists()
+
+    assert phone.get("/api/v1/offline/key").status_code == 200
+    token = phone.cookies["csrftoken"].value
+    sent = phone.post(
+        "/api/v1/contacts", body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+    assert sent.status_code == 201, sent.content.decode()
+    assert Contact.objects.filter(child=kid, by=teacher).count() == 1

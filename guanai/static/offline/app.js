@@ -119,6 +119,7 @@
   function waiting(rec) { return rec.status === "pending" || rec.status === "sending"; }
 
   // ---- the server ------------------------------------------------------------------------
+  var CSRF_FAILED = /CSRF/;  // a 403 for a lost CSRF cookie (guanai/api.py CSRF_FAILED)
   function csrf() {
     var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : "";
@@ -151,6 +152,9 @@
         if (r.ok) return r.json().catch(function () { return {}; }).then(function (data) { return { ok: true, data: data }; });
         if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
           return r.json().catch(function () { return null; }).then(function (data) {
+            // The browser lost its CSRF cookie, not the record its content: the next opening
+            // online fetches the key, which sets the cookie again, and sends it then.
+            if (r.status === 403 && data && CSRF_FAILED.test(String(data.detail))) return {};
             return { refused: true, reason: reason(r.status, data, opts.what) };
           });
         }
@@ -748,14 +752,23 @@
   }
   ["click", "input", "keydown"].forEach(function (t) { document.addEventListener(t, touch, true); });
 
+  // One start at a time: a signal that comes and goes fires "online" several times, and two runs
+  // side by side would fetch the packet twice and could show an older one last. A start asked for
+  // while one runs is done once more after it, so the last state of the network is the one shown.
+  var starting = null, startAgain = false;
   function start() {
+    if (starting) { startAgain = true; return starting; }
     showNet();
     $("login-link").href = body.dataset.login;
-    return lockIfIdle().then(function () {
+    starting = lockIfIdle().then(function () {
       var go = navigator.onLine ? online() : offline();
       touch();
       return go;
-    }).catch(function () { setStatus("读取离线资料时出错，请刷新本页。"); });
+    }).catch(function () { setStatus("读取离线资料时出错，请刷新本页。"); }).then(function () {
+      starting = null;
+      if (startAgain) { startAgain = false; return start(); }
+    });
+    return starting;
   }
   $("refresh").addEventListener("click", function () { start(); });
   window.addEventListener("online", function () { showNet(); start(); });
