@@ -10,15 +10,14 @@ BENCH_CHILDREN, BENCH_CONTACTS, BENCH_SCHOOLS as there): give a kept one (BENCH_
 --data-dir or BENCH_DATA_DIR (SQLite) or --database-url or BENCH_DATABASE_URL (PostgreSQL), or
 let this script build a fresh SQLite one. An empty data dir or database is built first and kept
 for the next run. A kept database is migrated first (a database built before
-`contacts.LastContact` or `contacts.ContactSummary` gets the table filled from its contacts:
-the time is printed). Times, as the town administrator (bench_town): `contacts.rules.due_items`
+`contacts.ContactSummary` gets the table filled from its contacts: the time is printed). Times, as the town administrator (bench_town): `contacts.rules.due_items`
 for the whole town (every item: what the Excel export builds), through django.test.Client
 GET /api/v1/contacts/due (town, and one school), the page /contacts/due/ (town, and one school),
 and the dashboard's 待联系 and 普访 panels (`stats.coverage.due_panel`, `visit_panel`, town-wide,
 per school). With --write-cost, then
 the cost of the triggers on a write: 20,000 contacts inserted with one executemany, rolled
-back, with and without the triggers (of both tables). Wall time depends on what else the
-machine runs (the load average is printed); CPU time of this process is the SQLite engine plus
+back, with and without the triggers (ContactSummary's; LastContact's went with migration
+0010). Wall time depends on what else the machine runs (the load average is printed); CPU time of this process is the SQLite engine plus
 Python (with PostgreSQL the server's CPU is not in it). Target: town-wide p95 <= 300 ms.
 """
 
@@ -181,7 +180,7 @@ def write_cost(admin) -> None:
     from django.utils import timezone
 
     from guanai.children.models import Child
-    from guanai.contacts import contact_summary, last_contact
+    from guanai.contacts import contact_summary
     from guanai.contacts.models import Contact
 
     rng = random.Random(2)
@@ -231,14 +230,12 @@ def write_cost(admin) -> None:
 
     with_triggers = insert()
     with connection.schema_editor() as editor:
-        last_contact.drop_triggers(editor)
         contact_summary.drop_triggers(editor)
     try:
         without = insert()
     finally:
         with connection.schema_editor() as editor:
             # and refill: the tables stay equal to the contacts
-            last_contact.install_triggers(editor)
             contact_summary.install_triggers(editor)
     print(
         f"  write cost: 20,000 contacts in one executemany {with_triggers * 1000:,.0f} ms with the"

@@ -15,14 +15,17 @@ the coverage panels and trends count: four terms of screening campaigns and veri
 in every school, pairs and proxy parents. Then times, as the town administrator through
 django.test.Client:
 GET /api/v1/stats/summary (town, one school, one school's grade, and as of a past date), the
-dashboard /stats/ (town, one school, one grade, and as of a past date) and the term report page
-for one school; before them the counts stored per class of a past day (stats/daycounts.py):
+dashboard /stats/ (town, one school, one grade, and as of a past date), the term report page
+for one school, and the due list (API and page, town and one school: with this town's proxy
+parents, which bench/due_list.py's town lacks); before them the counts stored per class of a past day (stats/daycounts.py):
 the time to fill a day, the table's size, and the history pass they replace.
 BENCH_PANELS=0 leaves out the coverage panels, the trends and the term report; BENCH_FILL=0
 the timing of a day's fill and of the history pass.
 The dashboard includes the coverage panels (stats/coverage.py) and the trends per term
 (stats/trends.py); each of those is also timed on its own (the panel functions, as the
-dashboard calls them). Prints p50/p95 and the process's peak RSS.
+dashboard calls them; the six panels counted now, summed from the lines stored per class with
+every class counted first, one class written since, or all stored, stats/covstore.py; the
+trends with the past terms' points stored, stats/termstore.py, and counted afresh). Prints p50/p95 and the process's peak RSS.
 
     BENCH_DEMO=1 .venv/bin/python bench/stats.py     # the demo town instead (about 1,200
                                                      # children, its campaigns, rounds, pairs)
@@ -282,11 +285,21 @@ def main() -> None:
         ),
         ("dashboard, whole town      GET /stats/", "/stats/", {}),
         ("dashboard, town + coverage &coverage=1", "/stats/", {"coverage": 1}),
+        # what the town's page fetches right after it is shown (htmx): the panels and trends
+        (
+            "town's coverage, fetched  &part=coverage",
+            "/stats/",
+            {"coverage": 1, "part": "coverage"},
+        ),
         ("dashboard, one school      /stats/?school=", "/stats/", {"school": school}),
         ("dashboard, one grade       &grade=3", "/stats/", {"school": school, "grade": 3}),
         ("dashboard, town 30 days ago &as_of=", "/stats/", {"as_of": past}),
         ("dashboard, school 30 days ago", "/stats/", {"as_of": past, "school": school}),
         ("term report, one school    /stats/report/?school=", "/stats/report/", {"school": school}),
+        # the due list with this town's 13,000 proxy parents (bench/due_list.py's town has none)
+        ("due API, whole town        /api/v1/contacts/due", "/api/v1/contacts/due", {}),
+        ("due page, whole town       /contacts/due/", "/contacts/due/", {}),
+        ("due page, one school       /contacts/due/?school=", "/contacts/due/", {"school": school}),
     ]
     if not panels:  # BENCH_PANELS=0: the counts only (the panels take minutes at a town)
         cases = [c for c in cases if "coverage" not in c[0] and "report" not in c[0]]
@@ -297,7 +310,7 @@ def main() -> None:
         n = N_REQUESTS if "report" not in url else max(3, N_REQUESTS // 4)
         times, response = timed(client, url, params, n)
         extra = ""
-        if url.startswith("/api/"):
+        if url == "/api/v1/stats/summary":
             extra = f"  ({response.json()['children']:,} children)"
         print(
             f"  {label:<{width}} p50 {statistics.median(times) * 1000:7.0f} ms"
@@ -490,9 +503,49 @@ def _panel_cases(admin, unit, today: dt.date) -> dict:
         "待联系 due": lambda: coverage.due_panel(admin, children, units, today),
         "结对 pairing": lambda: coverage.pairing_panel(children, units),
         "代理家长 proxies": lambda: coverage.proxy_panel(children, units, today),
+        "six panels, counted now": lambda: coverage.panels(admin, children, per_school=per_school),
+        "six panels, every line counted": lambda: _lines_counted(coverage, admin, unit, children),
+        "six panels, one class written": lambda: _one_class_written(
+            coverage, admin, unit, children
+        ),
+        "six panels, lines stored": lambda: _stored(coverage, admin, unit, children),
         "all six panels (tables)": lambda: coverage_tables(admin, unit, as_of=today, today=today),
-        "trends, 4 terms": lambda: trend_tables(admin, unit, as_of=today),
+        "trends, 4 terms, stored": lambda: trend_tables(admin, unit, as_of=today),
+        "trends, 4 terms, counted": lambda: _counted(trend_tables, admin, unit, today),
     }
+
+
+def _stored(coverage, admin, unit, children):
+    """The panels summed from the lines stored per class (stats/covstore.py)."""
+    school = unit.school.code if unit.school else None
+    return coverage.stored_panels(admin, children, per_school=school is None, school=school)
+
+
+def _lines_counted(coverage, admin, unit, children):
+    """The first request of the day (before the worker's round): every class counted, and its
+    line stored."""
+    from guanai.stats.models import CoverageLine
+
+    CoverageLine.objects.all().delete()
+    return _stored(coverage, admin, unit, children)
+
+
+def _one_class_written(coverage, admin, unit, children):
+    """A request after a write into one class (a contact, a record): that class counted."""
+    from guanai.stats.models import CoverageChange
+
+    klass = children.order_by("school_class_id").values_list("school_class_id", flat=True)[0]
+    CoverageChange.objects.create(school_class_id=klass)  # what the write's trigger adds
+    return _stored(coverage, admin, unit, children)
+
+
+def _counted(trend_tables, admin, unit, today: dt.date):
+    """The trends with no stored point of a past term (the first request after a write into
+    that term, or before stats/termstore.py): every term counted."""
+    from guanai.stats.models import TermPoint
+
+    TermPoint.objects.all().delete()
+    return trend_tables(admin, unit, as_of=today)
 
 
 def time_panels(admin, school) -> None:

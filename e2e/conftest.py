@@ -145,10 +145,25 @@ def shoot(request: pytest.FixtureRequest, viewport: str) -> Callable[..., Path]:
     return _shoot
 
 
+def logout(page: Page) -> None:
+    """End the browser's session on the server, as 退出登录 or the idle limit does, and drop
+    its cookie. Clearing the cookie alone is not a logout: every response renews the session
+    (SESSION_SAVE_EVERY_REQUEST), so a response still on its way set it again and the next
+    login page found someone logged in (two CI failures, 2026-12-05)."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    keys = [c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME]
+    Session.objects.filter(session_key__in=keys).delete()
+    page.context.clear_cookies()
+
+
 def login(page: Page, base_url: str, username: str, password: str | None = None) -> None:
-    """Log in through the Chinese login page and land on the home page."""
+    """Log in through the Chinese login page and land on the home page (whoever was logged in
+    before is logged out first)."""
     from guanai.testing import DEMO_PASSWORD
 
+    logout(page)
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password or DEMO_PASSWORD)

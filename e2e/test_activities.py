@@ -35,7 +35,6 @@ def test_a_camp_is_planned_and_the_roll_taken_on_a_phone(
     page.get_by_role("button", name="加入名单（2 人）").click()  # 1 checked of 2 listed
     expect(page.locator("#participants li")).to_have_count(1)
 
-    page.context.clear_cookies()
     login(page, base, "zx_teacher31")
     page.goto(f"{base}/activities/")
     page.get_by_role("link", name="冬季意志营").click()

@@ -134,7 +134,6 @@ def test_inspector_draws_visits_and_follows_an_item_to_closure(
     shoot(page, "detail")
 
     # the school leader reports it done with evidence
-    page.context.clear_cookies()
     login(page, base, "bq_leader")
     page.goto(f"{base}/inspections/items/")
     item = page.locator(".item", has_text="补齐家访记录")
@@ -157,7 +156,6 @@ def test_inspector_draws_visits_and_follows_an_item_to_closure(
     shoot(page, "done")
 
     # the inspector closes it
-    page.context.clear_cookies()
     login(page, base, "inspector")
     page.goto(f"{base}/inspections/items/?status=done")
     page.locator(".item", has_text="补齐家访记录").get_by_role("button", name="验收销号").click()

@@ -318,7 +318,6 @@ def test_vacation_verification_card_plan_and_grade_sign_off(
             groups=["parents", "guardian"],
             by=cast["users"]["zx_teacher31"],
         )
-    page.context.clear_cookies()
     login(page, live_server.url, "zx_grade3")
     page.goto(f"{live_server.url}/screening/verification/{rnd.pk}/")
     grade = page.locator("#grade-3")

@@ -106,7 +106,6 @@ def test_coverage_panels_and_trends_fit_the_screen(page: Page, live_server, cast
         page.locator("[data-table='trend_rates']").get_by_role("link", name="导出 Excel").click()
     assert download.value.suggested_filename.endswith(".xlsx")
     # the town level: a row per school
-    page.context.clear_cookies()
     login(page, live_server.url, "town")
     page.goto(f"{live_server.url}/stats/")
     expect(page.locator("[data-table='cov_screening'] tbody tr").first).to_contain_text(
@@ -139,3 +138,60 @@ def test_leader_edits_a_section_of_the_report(page: Page, live_server, cast, vie
     page.locator("#section-2").get_by_role("button", name="恢复生成的文字").click()
     page.goto(f"{live_server.url}/stats/report/")
     expect(page.locator("#report")).to_contain_text("开学初开展摸底排查")
+
+
+def test_a_large_towns_coverage_arrives_after_the_page_without_a_click(
+    page: Page, live_server, cast, viewport, shoot, monkeypatch
+):
+    # A town past INLINE_LIMIT (here every town): the counts are shown at once, the term's
+    # work is fetched right after and drawn in place, charts included; no error in the console.
+    monkeypatch.setattr("guanai.stats.views.INLINE_LIMIT", 0)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _this_terms_work(cast)
+    login(page, live_server.url, "town")
+    with page.expect_response(lambda r: "part=coverage" in r.url) as later:
+        page.goto(f"{live_server.url}/stats/")
+    assert later.value.status == 200
+    expect(page.locator("[data-count='total']")).to_have_text("6")
+    expect(page.locator("#chart-category canvas")).to_have_count(1)
+    for key in ("cov_screening", "cov_verification", "cov_visits", "cov_due", "cov_pairing"):
+        section = page.locator(f"[data-table='{key}']")
+        expect(section.locator(f"#chart-{key} canvas")).to_have_count(1)
+        expect(section.locator("table")).to_be_visible()
+    expect(page.locator("[data-table='cov_screening'] tbody tr").first).to_contain_text(
+        "虎山镇中心小学"
+    )
+    expect(page.get_by_role("link", name="计算本学期工作覆盖和学期趋势")).to_have_count(0)
+    page.locator("[data-table='trend_rates']").scroll_into_view_if_needed()
+    expect(page.locator("#chart-trend_rates canvas")).to_have_count(1)
+    expect(page.locator("[data-table='trend_rates'] tbody tr")).to_have_count(4)
+    page.locator("#coverage").scroll_into_view_if_needed()
+    assert_fits_phone(page, viewport)
+    shoot(page, "coverage-after", full_page=False)
+    # the exports of the panels that came later work as the others
+    with page.expect_download() as download:
+        page.locator("[data-table='cov_due']").get_by_role("link", name="导出 Excel").click()
+    assert download.value.suggested_filename.startswith("stats-cov_due-")
+    assert errors == [], errors
+
+
+def test_when_the_coverage_does_not_come_the_card_says_so(
+    page: Page, live_server, cast, viewport, monkeypatch
+):
+    # The fetch after the page fails (a server error, the signal gone): the card says so in
+    # Chinese and its button still opens the page with the panels.
+    monkeypatch.setattr("guanai.stats.views.INLINE_LIMIT", 0)
+    login(page, live_server.url, "town")
+    page.route("**/stats/?*part=coverage*", lambda route: route.fulfill(status=500, body="x"))
+    page.goto(f"{live_server.url}/stats/")
+    card = page.locator("#coverage")
+    expect(card.get_by_role("status")).to_have_text(
+        "没有算出来（网络或服务器出了问题）。请点下面的按钮再试一次。"
+    )
+    assert_fits_phone(page, viewport)
+    card.get_by_role("link", name="计算本学期工作覆盖和学期趋势").click()
+    expect(page.locator("[data-table='cov_screening'] tbody tr").first).to_contain_text(
+        "虎山镇中心小学"
+    )

@@ -164,6 +164,17 @@ def units(user, action: str = "view", *, on: dt.date | None = None) -> list[tupl
     return out
 
 
+def fingerprint(user) -> list:
+    """What the user's scope depends on today, as plain values: equal fingerprints, equal
+    units (a key for results stored per scope, stats/termstore.py). None: the command line."""
+    if user is None:
+        return [None]
+    return [user.pk, bool(user.is_superuser)] + sorted(
+        [ra.role, ra.town_id, ra.school_id, ra.grade, ra.village, ra.school_class_id]
+        for ra in user.active_roles()
+    )
+
+
 def unit_q(
     user,
     action: str = "view",

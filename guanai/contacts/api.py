@@ -327,7 +327,15 @@ def list_due(request: HttpRequest, filters: Query[DueFilter]):
     if codes == []:
         return []
     # The database orders, counts and pages the list: only the page's items are built.
-    return LazyOut(DueList(children, as_of=as_of, rule_codes=codes), convert=vars)
+    due = DueList(children, as_of=as_of, rule_codes=codes)
+    if not (filters.child is not None or filters.mine or filters.teacher or filters.rule):
+        from guanai.stats.covstore import use_due_counts
+
+        # the counts per class kept for the statistics: the list is only ordered and cut
+        use_due_counts(
+            due, user, codes, school=filters.school, grade=filters.grade, class_no=filters.class_no
+        )
+    return LazyOut(due, convert=vars)
 
 
 @router.get("/{int:contact_id}", response=ContactOut)

@@ -3,11 +3,10 @@
 One row per child with a pair of columns per contact kind: the time of the child's latest
 contact of that kind (`<kind>_at`) and its local day (`<kind>_day`, days since 1970-01-01 in
 Asia/Shanghai), NULL when there is none. The due list (`contacts.due`) decides a child's rules
-from this one row — a lookup by primary key — instead of grouping the child's `LastContact`
-rows.
+from this one row — a lookup by primary key.
 
-Like `contacts.last_contact`, every write of a contact goes through the table, so the triggers
-see it whatever code wrote (services, API, sync, imports, bulk_create, raw SQL, cascades):
+Every write of a contact goes through the table, so the triggers see it whatever code wrote
+(services, API, sync, imports, bulk_create, raw SQL, cascades):
 
 - insert: the child's row is created if missing, then the kind's pair is raised to the new
   contact when it is later;
@@ -16,20 +15,24 @@ see it whatever code wrote (services, API, sync, imports, bulk_create, raw SQL, 
   left).
 
 A new `ContactKind` needs its two columns (a migration) and the triggers installed again. A
-migration that makes SQLite rebuild the contacts table drops these triggers with the old table
-(as it drops LastContact's): it must call `install_triggers` again (`test_due_summary.py` fails
-until it does).
+migration that makes SQLite rebuild the contacts table drops these triggers with the old table:
+it must call `install_triggers` again (`test_due_summary.py` fails until it does).
 """
 
 from guanai.lib import triggers
 
-from .last_contact import DAY
 from .models import ContactKind
 
 CONTACTS = "contacts_contact"
 SUMMARY = "contacts_contactsummary"
 KINDS = list(ContactKind.values)
 COLUMNS = [c for k in KINDS for c in (f"{k}_at", f"{k}_day")]
+# The local day (Asia/Shanghai, fixed UTC+8 since 1991) of a stored timestamp, as days since
+# 1970-01-01: `contacts.due` uses the same expressions.
+DAY = {
+    "sqlite": "((CAST(strftime('%s', {}) AS INTEGER) + 28800) / 86400)",
+    "postgresql": "(CAST({} AT TIME ZONE 'Asia/Shanghai' AS date) - DATE '1970-01-01')",
+}
 
 
 def _pivot(vendor: str, where: str) -> str:
@@ -126,3 +129,8 @@ def install_triggers(schema_editor) -> None:
 def drop_triggers(schema_editor) -> None:
     _, drop = TRIGGERS.get(schema_editor.connection.vendor, ([], []))
     triggers.run(schema_editor, drop)
+
+
+def trigger_names(connection) -> set[str]:
+    """The triggers present on the contacts table."""
+    return triggers.names(connection, CONTACTS)

@@ -8,25 +8,32 @@ no contact is dated after `as_of` (today's list, next week's): one lookup by pri
 child, each rule's days overdue computed once per child. Looking back in time (a contact exists
 after `as_of`) it comes from the contacts themselves, `at < end of as_of`. Proxy-parent rules
 always read the contacts: they count only the contacts made by the child's current proxy
-parents, and concern few children. The page's counts, its order of children and its pages share
-one pass (`_children`); the API's page orders and cuts the items before joining the cards.
+parents, found through the index (child, by, at) from the child's current assignments, one
+join and one grouping (`_proxy_combo`). The page's counts, its page of children and a short list's ids
+come from one statement over one pass (`prepare_page`: the database groups and orders the due
+children, Python reads a few hundred rows); the API's page orders and cuts the items before
+joining the cards. A town's list (stats/covstore.py `use_due_counts`) takes its counts per class
+from the statistics' lines instead (`use_counts`): its count and summary are sums, the API's
+page is the ordered cut alone, and the page's children are read off the first items in the
+API's order (`_first_children`) — no grouping or counting of every due child.
 
 Dates become day numbers (days since 1970-01-01, local dates in Asia/Shanghai) so the same
 arithmetic runs on SQLite and PostgreSQL; only three small expressions differ per engine.
 
     due = DueList(children, as_of=day, rule_codes=None)
     due.count(), due.children_count(), due.counts("school_id"), due.page(0, 50),
-    due.child_page(0, 50), due.items(), due.child_ids()
+    due.child_page(0, 50), due.items(), due.child_ids(), due.prepare_page(0, 50)
 """
 
 import datetime as dt
+import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import connections
-from django.db.models import DateField, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 
-from guanai.children.models import Child, Enrolment
+from guanai.children.models import AssignmentKind, Child, ChildAssignment, Enrolment
 from guanai.lib.dates import term_start
 from guanai.org.models import School
 
@@ -62,6 +69,10 @@ ENGINE_SQL = {
 }
 
 
+FULL_JOIN_PROXIES = 50  # up to this many children with a proxy parent: merged by a FULL JOIN
+PROXY_IDS_INLINE = 5_000  # children with a proxy parent named in the statement (_proxy_combo)
+
+
 def day_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
@@ -76,7 +87,14 @@ class DueList:
         self.as_of = as_of
         self.db = children.db
         self._total: int | None = None
-        self._rows: list[tuple] | None = None  # `_children()`, once asked
+        # what `prepare_page` read: counts per class, pages of children, a short list's ids
+        self._groups: list[tuple] | None = None
+        # the counts per class known beforehand (`use_counts`): (school id, class id, children,
+        # {rule code: items}); the pass then only orders and pages
+        self._known: list[tuple] | None = None
+        self._pages: dict[tuple[int, int], list[int]] = {}
+        self._ids: set[int] | None = None
+        self.proxy_children = 0  # children with a proxy parent in the largest proxy combo
         self.rule_codes = list(rule_codes) if rule_codes is not None else None
         wanted = set(self.rule_codes) if self.rule_codes else None
         children = children.filter(enrolment=Enrolment.ENROLLED)
@@ -105,12 +123,13 @@ class DueList:
             all(k in KINDS for r in self.rules for k in r.kinds)
             and not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
         )
-        self.sql, self.params, self.child_sql = self._statement(children)
+        self.sql, self.params, self.child_sql, self._child_parts = self._statement(children)
 
-    def _statement(self, children: QuerySet[Child]) -> tuple[str, list, str]:
-        """The items' statement, its parameters, and the same list one row per child and combo
-        (`_children`; same parameters)."""
-        parts, child_parts, params = [], [], []
+    def _statement(self, children: QuerySet[Child]) -> tuple[str, list, str, list[tuple]]:
+        """The items' statement, its parameters, the same list one row per child and combo
+        (same parameters), and that statement's parts: (for proxies, SQL, parameters) per
+        combo (`_merged`)."""
+        parts, child_parts, params, pieces = [], [], [], []
         for (for_proxies, categories, school_list), rules in self.combos.items():
             base = children.filter(school_id__in=school_list, created_at__lt=self.end)
             if for_proxies:
@@ -120,7 +139,8 @@ class DueList:
             parts.append(sql)
             child_parts.append(child_sql)
             params += p
-        return self._due_sql(parts), params, " UNION ALL ".join(child_parts)
+            pieces.append((for_proxies, child_sql, p))
+        return self._due_sql(parts), params, " UNION ALL ".join(child_parts), pieces
 
     @property
     def _vendor(self) -> str:
@@ -157,15 +177,9 @@ class DueList:
                 f" LEFT JOIN {ContactSummary._meta.db_table} s ON s.child_id = c.id"
             )
             return self._expand(sql, rules, days=True), list(base_params)
-        day = self.ops[0]
-        lasts, params = [], []
-        for i, rule in enumerate(rules):
-            marks = ", ".join(["%s"] * len(rule.kinds))
-            last = f"MAX(CASE WHEN l.kind IN ({marks}) THEN l.at END)"
-            lasts.append(f"{last} AS l{i}, {day.format(last)} AS d{i}")
-            params += list(rule.kinds) * 2
+        lasts, params = self._grouped_lasts(rules)
         sql = (
-            f"{head}, {', '.join(lasts)} FROM ({base_sql}) c"
+            f"{head}, {lasts} FROM ({base_sql}) c"
             f" LEFT JOIN {Contact._meta.db_table} l ON l.child_id = c.id AND l.at < %s"
             f" GROUP BY c.id, c.created_at, c.school_id, c.school_class_id"
         )
@@ -173,6 +187,18 @@ class DueList:
             self._expand(sql, rules, days=True),
             params + list(base_params) + [self._adapt(self.end)],
         )
+
+    def _grouped_lasts(self, rules: list[Rule]) -> tuple[str, list]:
+        """Per rule, the last contact `l` of its kinds (`l0`…) and its local day (`d0`…), as
+        aggregates over the contacts joined as `l`, and their parameters."""
+        day = self.ops[0]
+        lasts, params = [], []
+        for i, rule in enumerate(rules):
+            marks = ", ".join(["%s"] * len(rule.kinds))
+            last = f"MAX(CASE WHEN l.kind IN ({marks}) THEN l.at END)"
+            lasts.append(f"{last} AS l{i}, {day.format(last)} AS d{i}")
+            params += list(rule.kinds) * 2
+        return ", ".join(lasts), params
 
     def _last_at(self) -> str:
         """The item's last counting contact: read from the child's summary row (`t`) for the
@@ -199,39 +225,67 @@ class DueList:
         return f"NULLIF(MAX({spread}), {mark})"
 
     def _proxy_combo(self, base: QuerySet, rules: list[Rule]) -> tuple[tuple[str, str], list]:
-        """The children with a proxy parent on as_of: the assignment's start and proxy parent,
-        and the last contact by one of their current proxy parents per rule."""
+        """The children with a proxy parent on as_of: the assignment's start and proxy parent
+        (the earliest assignment valid that day), and per rule the last contact by one of their
+        current proxy parents (`l0`…) and its local day (`d0`…).
+
+        One join and one grouping, not a scalar subquery per value: SQLite and PostgreSQL
+        flatten the combo into the statement around it, which names each value several times
+        (the days overdue, the sort key, the rules due), and each name ran its subquery again
+        (a town with 13,000 children with a proxy parent: a probe of their contacts five times
+        over, 0.9 s of the due list's 1.1 s)."""
         proxies = _proxies_on(self.as_of)
-        mine = proxies.filter(child=OuterRef("pk")).order_by("valid_from", "pk")
-        contacts = Contact.objects.filter(
-            child=OuterRef("pk"),
-            at__lt=self.end,
-            by_id__in=proxies.filter(child=OuterRef(OuterRef("pk"))).values("user_id"),
+        # The few children with a proxy parent are listed first, so that the database works
+        # out their last contacts for them only: with the list as a subquery PostgreSQL
+        # computed them for every card of a school before its semi-join (105 of a school's
+        # 180 ms). A county's many are left to the subquery.
+        ids = list(
+            base.filter(pk__in=proxies.values("child_id")).values_list("pk", flat=True)[
+                : PROXY_IDS_INLINE + 1
+            ]
         )
-        lasts = {
-            f"l{i}": Subquery(contacts.filter(kind__in=rule.kinds).order_by("-at").values("at")[:1])
-            for i, rule in enumerate(rules)
-        }
-        qs = (
-            base.filter(pk__in=proxies.values("child_id"))
-            .annotate(
-                proxy_from=Subquery(mine.values("valid_from")[:1], output_field=DateField()),
-                proxy_user=Subquery(mine.values("user_id")[:1], output_field=IntegerField()),
-                **lasts,
+        self.proxy_children = max(self.proxy_children, len(ids))
+        if len(ids) > PROXY_IDS_INLINE:
+            chosen = base.filter(pk__in=proxies.values("child_id"))
+        else:
+            chosen = base.filter(pk__in=ids) if ids else base.filter(pk=None)
+        base_sql, base_params = (
+            chosen.order_by().values("id", "created_at", "school_id", "school_class_id")
+        ).query.sql_with_params()
+        assignments = ChildAssignment._meta.db_table
+        on = connections[self.db].ops.adapt_datefield_value(self.as_of)
+
+        def valid(alias: str) -> tuple[str, list]:
+            condition = (
+                f"{alias}.kind = %s AND {alias}.valid_from <= %s"
+                f" AND ({alias}.valid_to IS NULL OR {alias}.valid_to >= %s)"
             )
-            .order_by()
-            .values(
-                "id",
-                "created_at",
-                "school_id",
-                "school_class_id",
-                "proxy_from",
-                "proxy_user",
-                *lasts,
-            )
+            return condition, [AssignmentKind.PROXY_PARENT, on, on]
+
+        first, first_params = valid("u")
+        mine, mine_params = valid("v")
+        kinds = sorted({k for r in rules for k in r.kinds})
+        lasts, last_params = self._grouped_lasts(rules)
+        sql = (
+            "SELECT c.id AS id, c.created_at AS created_at, c.school_id AS school_id,"
+            " c.school_class_id AS school_class_id, a.valid_from AS proxy_from,"
+            f" a.user_id AS proxy_user, {lasts} FROM ({base_sql}) c"
+            f" JOIN {assignments} a ON a.id = (SELECT u.id FROM {assignments} u"
+            f" WHERE u.child_id = c.id AND {first} ORDER BY u.valid_from, u.id LIMIT 1)"
+            f" LEFT JOIN {assignments} v ON v.child_id = c.id AND {mine}"
+            f" LEFT JOIN {Contact._meta.db_table} l ON l.by_id = v.user_id AND l.child_id = c.id"
+            f" AND l.at < %s AND l.kind IN ({', '.join(['%s'] * len(kinds))})"
+            " GROUP BY c.id, c.created_at, c.school_id, c.school_class_id, a.valid_from, a.user_id"
         )
-        sql, params = qs.query.sql_with_params()
-        return self._expand(sql, rules, days=False), list(params)
+        params = [
+            *last_params,
+            *base_params,
+            *first_params,
+            *mine_params,
+            self._adapt(self.end),
+            *kinds,
+        ]
+        return self._expand(sql, rules, days=True), params
 
     def _expand(self, combo_sql: str, rules: list[Rule], *, days: bool) -> tuple[str, str]:
         """One row per child and rule due: each rule's days overdue are computed once per child
@@ -334,6 +388,28 @@ class DueList:
 
     # --- what callers ask -----------------------------------------------------------------
 
+    def use_counts(self, per_class: list[tuple]) -> None:
+        """Take the counts per class from elsewhere — (school id, class id, children due,
+        {rule code: items due}) for each class of these children, as `counts_per_class` gives
+        them for the same children, day and rules (stats/covstore.py keeps them per class):
+        the summary, the totals and the API's count are then sums, and a page is one ordered
+        cut of the list, not a grouping of it."""
+        self._known = per_class
+        self._total = sum(n for *_unit, counts in per_class for n in counts.values())
+
+    def counts_per_class(self) -> list[tuple]:
+        """(school id, class id, children due, {rule code: items due}) per class."""
+        self.prepare_page(0, 0)
+        if self._groups is None:
+            return [(sid, cid, n, counts) for sid, _c, _n, cid, _g, _k, n, counts in self.summary()]
+        out = []
+        for school_id, class_id, n, per_key in self._groups:
+            counts: dict[str, int] = defaultdict(int)
+            for key, items in per_key.items():
+                counts[self.rules[key].code] += items
+            out.append((school_id, class_id, n, dict(counts)))
+        return out
+
     def count(self) -> int:
         """How many items (child and rule) are due."""
         if self._total is None:
@@ -343,27 +419,104 @@ class DueList:
     # At most this many rules (bits of a 64-bit sum) for the children's pass below.
     MASK_RULES = 62
 
-    def _children(self) -> list[tuple] | None:
-        """Every due child once, most overdue first: (child id, school id, class id, sort key,
-        rules due as a bitmask of rule keys). One pass over the list that the page's counts,
-        its order and its pages share (None: too many rules for a bitmask; ask SQL each time)."""
-        if self._rows is None and len(self.rules) <= self.MASK_RULES:
-            if not self.rules:
-                self._rows = []
-            else:
-                # a child in two combos (a category's rules and the proxy rule): merged here
-                merged: dict[int, tuple] = {}
-                for row in self._fetch(self.child_sql):
-                    seen = merged.get(row[0])
-                    if seen is not None:
-                        row = (*row[:3], max(row[3], seen[3]), row[4] | seen[4])
-                    merged[row[0]] = row
-                self._rows = sorted(merged.values(), key=lambda r: (-r[3], r[0]))
-        return self._rows
+    def _merged(self) -> tuple[str, list]:
+        """One row per due child (id, school_id, school_class_id, sort_key, rule_bits) and the
+        statement's parameters: a child in two combos (a category's rules and the proxy rule)
+        has one row, its larger sort key and the rules of both (each rule is in one combo: the
+        bits do not overlap, their sum is their union)."""
+        if len(self._child_parts) == 1:
+            return self.child_sql, self.params
+        others = [(sql, p) for proxy, sql, p in self._child_parts if not proxy]
+        proxies = [(sql, p) for proxy, sql, p in self._child_parts if proxy]
+        combos = [k for k in self.combos if not k[0]]
+        apart = all(
+            not set(a[1]) & set(b[1]) or not set(a[2]) & set(b[2])
+            for i, a in enumerate(combos)
+            for b in combos[i + 1 :]
+        )
+        few = self.proxy_children <= FULL_JOIN_PROXIES
+        if len(proxies) == 1 and others and apart and few and self._full_join:
+            # The usual case: categories' combos without a common child, and the proxy rule's
+            # few children joined to them (cheaper than grouping every row by child). Not for
+            # many: SQLite joins the two subqueries by a loop over one for each row of the
+            # other (a town with 10,000 children with a proxy parent: 31 s).
+            main = " UNION ALL ".join(sql for sql, _p in others)
+            sql = (
+                "SELECT COALESCE(m.id, p.id) AS id, COALESCE(m.school_id, p.school_id) AS"
+                " school_id, COALESCE(m.school_class_id, p.school_class_id) AS school_class_id,"
+                " CASE WHEN p.id IS NULL OR m.sort_key >= p.sort_key THEN m.sort_key"
+                " ELSE p.sort_key END AS sort_key,"
+                " COALESCE(m.rule_bits, 0) + COALESCE(p.rule_bits, 0) AS rule_bits"
+                f" FROM ({main}) m FULL JOIN ({proxies[0][0]}) p ON p.id = m.id"
+            )
+            return sql, [x for _sql, p in others for x in p] + list(proxies[0][1])
+        sql = (
+            "SELECT u.id, u.school_id, u.school_class_id, MAX(u.sort_key) AS sort_key,"
+            f" SUM(u.rule_bits) AS rule_bits FROM ({self.child_sql}) u"
+            " GROUP BY u.id, u.school_id, u.school_class_id"
+        )
+        return sql, self.params
+
+    @property
+    def _full_join(self) -> bool:
+        """FULL JOIN and `AS MATERIALIZED` (SQLite 3.39 and 3.35; PostgreSQL has both)."""
+        return self._vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 39)
+
+    def prepare_page(self, offset: int, limit: int, *, ids_up_to: int = 0) -> None:
+        """What the due page asks, from one pass over the list: the counts per class
+        (`summary`, `children_count`, `children_per`), the children of one page
+        (`child_page(offset, limit)`) and, when at most `ids_up_to` children are due, their ids
+        (`child_ids`). The pass's rows (one per due child) stay in the database: it groups and
+        orders them (nothing when the rules are too many for a bitmask: each method asks SQL)."""
+        if self._groups is not None or self._known is not None:
+            return
+        if len(self.rules) > self.MASK_RULES:
+            return
+        if not self.rules:
+            self._groups, self._ids = [], set()
+            self._pages[(offset, limit)] = []
+            return
+        keys = range(len(self.rules))
+        sums = ", ".join(
+            f"SUM(CASE WHEN (d.rule_bits & {1 << k}) = 0 THEN 0 ELSE 1 END)" for k in keys
+        )
+        zeros = ", ".join("0" for _ in keys)
+        # a short list's ids: every row, when there are few (the count is of the pass's rows)
+        few = (
+            f" UNION ALL SELECT 2, d.id, 0, 0, {zeros} FROM d"
+            f" WHERE (SELECT COUNT(*) FROM d) <= {int(ids_up_to)}"
+            if ids_up_to > 0
+            else ""
+        )
+        merged, params = self._merged()
+        # computed once, read three times (older SQLite: a hint it does not know)
+        hint = "MATERIALIZED " if self._full_join else ""
+        rows = self._fetch(
+            f"WITH d AS {hint}({merged})"
+            f" SELECT 0, d.school_id, d.school_class_id, COUNT(*), {sums} FROM d"
+            " GROUP BY d.school_id, d.school_class_id"
+            f" UNION ALL SELECT * FROM (SELECT 1, d.id, 0, d.sort_key, {zeros} FROM d"
+            " ORDER BY d.sort_key DESC, d.id LIMIT %s OFFSET %s) p"
+            f"{few}",
+            [limit, offset],
+            base=params,
+        )
+        self._groups = [
+            (r[1], r[2], r[3], {k: n for k, n in zip(keys, r[4:], strict=True) if n})
+            for r in rows
+            if r[0] == 0
+        ]
+        # the union keeps no order: the page's rows are sorted again (50 of them)
+        page = sorted((r for r in rows if r[0] == 1), key=lambda r: (-r[3], r[1]))
+        self._pages[(offset, limit)] = [r[1] for r in page]
+        if sum(g[2] for g in self._groups) <= ids_up_to:
+            self._ids = {r[1] for r in rows if r[0] == 2}
 
     def children_count(self) -> int:
-        if self._rows is not None:
-            return len(self._rows)
+        if self._known is not None:
+            return sum(g[2] for g in self._known)
+        if self._groups is not None:
+            return sum(g[2] for g in self._groups)
         return self._fetch(f"SELECT COUNT(DISTINCT d.child_id) FROM ({self.sql}) d")[0][0]
 
     def summary(self) -> list[tuple]:
@@ -372,17 +525,14 @@ class DueList:
         totals."""
         from guanai.org.models import SchoolClass
 
-        rows = self._children()
-        if rows is None:
+        self.prepare_page(0, 0)
+        if self._groups is None and self._known is None:
             return self._summary_sql()
-        units: dict[tuple, list] = {}
-        # count the children per class and set of rules due (a few sets), then spread the sets
-        for (school_id, class_id, mask), n in Counter((r[1], r[2], r[4]) for r in rows).items():
-            unit = units.setdefault((school_id, class_id), [0, defaultdict(int)])
-            unit[0] += n
-            for key, rule in enumerate(self.rules):
-                if mask >> key & 1:
-                    unit[1][rule.code] += n
+        units = {
+            (school_id, class_id): (n, counts)
+            for school_id, class_id, n, counts in (self._known or self.counts_per_class())
+            if n
+        }
         schools = {
             pk: (code, name)
             for pk, code, name in School.objects.using(self.db)
@@ -436,9 +586,12 @@ class DueList:
         """Children due (under any rule) per unit: {unit id: n}, `unit` a column of the card
         ("school_id", "school_class_id")."""
         assert unit in ("school_id", "school_class_id")
-        if self._rows is not None:
-            at = 1 if unit == "school_id" else 2
-            return dict(Counter(r[at] for r in self._rows))
+        groups = self._known if self._known is not None else self._groups
+        if groups is not None:
+            per: Counter = Counter()
+            for school_id, class_id, n, _keys in groups:
+                per[school_id if unit == "school_id" else class_id] += n
+            return dict(per)
         if not self.rules:
             return {}
         # one row per child and combo (a child may be in two): no spreading over the rules
@@ -449,26 +602,51 @@ class DueList:
         )
 
     def child_ids(self) -> set[int]:
-        if self._rows is not None:
-            return {r[0] for r in self._rows}
+        if self._ids is not None:
+            return self._ids
         return {r[0] for r in self._fetch(f"SELECT DISTINCT d.child_id FROM ({self.sql}) d")}
 
     def child_page(self, offset: int, limit: int) -> list[int]:
         """Children in the order of their most overdue item (then rule order, child id)."""
-        rows = self._children()
-        if rows is not None:
-            return [r[0] for r in rows[offset : offset + limit]]
-        rows = self._fetch(
+        for (start, size), ids in self._pages.items():
+            if start == offset and limit <= size:  # the paginator cuts the last page short
+                return ids[:limit]
+        if not self.rules:
+            return []
+        if self._known is not None and offset + limit <= self.FIRST_ITEMS:
+            return self._first_children(offset, limit)
+        if len(self.rules) <= self.MASK_RULES:
+            merged, params = self._merged()
+            sql = f"SELECT d.id FROM ({merged}) d ORDER BY d.sort_key DESC, d.id LIMIT %s OFFSET %s"
+            return [r[0] for r in self._fetch(sql, [limit, offset], base=params)]
+        sql = (
             f"SELECT d.child_id, MAX(d.days_overdue * 1000 - d.rank) AS k FROM ({self.sql}) d"
-            f" GROUP BY d.child_id ORDER BY k DESC, d.child_id LIMIT %s OFFSET %s",
-            [limit, offset],
+            " GROUP BY d.child_id ORDER BY k DESC, d.child_id LIMIT %s OFFSET %s"
         )
-        return [r[0] for r in rows]
+        return [r[0] for r in self._fetch(sql, [limit, offset])]
+
+    # Up to this many children from the top, a page of children is read off the ordered items
+    FIRST_ITEMS = 1_000
+
+    def _first_children(self, offset: int, limit: int) -> list[int]:
+        """child_page from the items in the API's order (most overdue first, then rule order,
+        then child): a child first appears at its most overdue item, so the children in order
+        of first appearance are the children in the page's order. The first `offset + limit`
+        children appear within that many items times the number of rules (a child has at
+        most one item per rule): one ordered cut, no grouping of every due child."""
+        cut = (offset + limit) * len(self.rules)
+        rows = self._fetch(
+            f"SELECT d.child_id FROM ({self.sql}) d"
+            " ORDER BY d.days_overdue DESC, d.rank, d.child_id LIMIT %s",
+            [cut],
+        )
+        seen = list(dict.fromkeys(r[0] for r in rows))
+        return seen[offset : offset + limit]
 
     def page(self, offset: int, limit: int) -> list[DueItem]:
         """One page of items, most overdue first (then by rule and child id). The same
         statement counts the whole list (`count()` then asks nothing more)."""
-        return self._items(" LIMIT %s OFFSET %s", [limit, offset], total=True)
+        return self._items(" LIMIT %s OFFSET %s", [limit, offset], total=self._total is None)
 
     # A list the API's paginator slices and counts (`Pages`, through `LazyOut`).
     def all(self) -> "DueList":
@@ -491,7 +669,7 @@ class DueList:
         # A child's items depend on the child alone (its school's rules, its contacts): the
         # same statement over these few cards, not a pass over the whole list.
         few = Child.objects.using(self.db).filter(pk__in=ids, enrolment=Enrolment.ENROLLED)
-        sql, params, _children = self._statement(few)
+        sql, params, _children, _parts = self._statement(few)
         return self._items(sql=sql, params=params)
 
     def _items(

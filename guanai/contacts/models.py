@@ -128,6 +128,9 @@ class Contact(models.Model):
         indexes = [
             # the frequency rules: a child's last contact of some kinds
             models.Index(fields=["child", "kind", "at"], name="contact_child_kind_at"),
+            # the proxy-parent rule: a child's last contact by one of its proxy parents (the
+            # due list reads a proxy parent's few contacts, not all of the child's)
+            models.Index(fields=["child", "by", "at"], name="contact_child_by_at"),
             models.Index(fields=["at"], name="contact_at"),
             models.Index(fields=["by", "at"], name="contact_by_at"),
             models.Index(
@@ -178,49 +181,12 @@ def photo_path(instance: "ContactPhoto", filename: str) -> str:
     return f"contacts/{instance.contact.child_id}/{uuid.uuid4().hex}.{ext}"
 
 
-class LastContact(models.Model):
-    """The latest contact of each child and kind, one row each (the due list now reads the same
-    facts one row per child from `ContactSummary`, issue #19). Kept below the ORM by triggers on
-    the contacts table
-    (`contacts.last_contact`, installed by migration 0007): every insert, correction, deletion
-    and cascade keeps it equal to `MAX(at)` per child and kind, whatever code wrote. No code
-    writes it."""
-
-    child = models.ForeignKey(
-        "children.Child",
-        models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-        verbose_name="儿童",
-    )
-    kind = models.CharField("联系方式", max_length=12, choices=ContactKind.choices)
-    at = models.DateTimeField("最近联系时间")
-    # the local date of `at` (Asia/Shanghai) as days since 1970-01-01: the due list compares
-    # days without parsing a timestamp per row
-    day = models.IntegerField("最近联系日")
-
-    class Meta:
-        verbose_name = "最近联系"
-        verbose_name_plural = "最近联系"
-        constraints = [
-            models.UniqueConstraint(fields=["child", "kind"], name="lastcontact_child_kind"),
-        ]
-        # covering: the due list reads a child's rows (kind, at, day) without the table
-        indexes = [
-            models.Index(fields=["child", "kind", "at", "day"], name="lastcontact_child_kind_at")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.child_id} · {self.kind} · {self.at:%Y-%m-%d}"
-
-
 class ContactSummary(models.Model):
     """One row per child: the latest contact of each kind, its time (`<kind>_at`) and local day
     (`<kind>_day`, days since 1970-01-01 in Asia/Shanghai), NULL when none. The due list reads
-    a child's row by primary key (`contacts.due`) instead of grouping its `LastContact` rows.
-    Kept below the ORM by triggers on the contacts table (`contacts.contact_summary`, installed
-    by migration 0009), like `LastContact`. No code writes it. A new `ContactKind` needs its two
+    a child's row by primary key (`contacts.due`). Kept below the ORM by triggers on the
+    contacts table (`contacts.contact_summary`, installed by migration 0009): every insert,
+    correction, deletion and cascade keeps it current, whatever code wrote. No code writes it. A new `ContactKind` needs its two
     columns here."""
 
     child = models.OneToOneField(

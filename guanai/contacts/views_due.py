@@ -7,22 +7,23 @@ import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from guanai.accounts.models import User
-from guanai.children.models import Child
 from guanai.exports import xlsx_download
 from guanai.lib.grades import GRADE_NAMES
 from guanai.lib.htmx import is_partial
+from guanai.org.models import School
 
 from . import access
 from .due import DueList
 from .models import PlannedVisit
 from .rules import DEFAULT_RULES, RULE_CODES, DueItem
 from .services import own_children_filter, week_of
-from .views import _parse_date, _rule_codes, _schools, _scope
+from .views import _parse_date, _rule_codes, _scope
 
 PAGE_SIZE = 50
 SHORT_LIST = 300  # a list this short can be handed to the message page
@@ -122,6 +123,24 @@ def due(request: HttpRequest) -> HttpResponse:
     )
     if request.GET.get("export") == "xlsx" and request.user.can_export:
         return _export_due(request, due_list.items() if due_list else [], as_of)
+    g = request.GET
+    if due_list is not None and not rule and g.get("mine") != "1":
+        from guanai.stats.covstore import use_due_counts
+
+        # the counts per class kept for the statistics: the list is only ordered and cut
+        use_due_counts(
+            due_list,
+            request.user,
+            codes,
+            school=g.get("school") or None,
+            grade=int(g["grade"]) if g.get("grade", "").isdigit() else None,
+            class_no=int(g["class_no"]) if g.get("class_no", "").isdigit() else None,
+        )
+    if due_list is not None:
+        # the counts, the page asked for and a short list's ids from one pass over the list
+        number = request.GET.get("page", "")
+        start = (int(number) - 1) * PAGE_SIZE if number.isdigit() and int(number) > 0 else 0
+        due_list.prepare_page(start, PAGE_SIZE, ids_up_to=SHORT_LIST)
     summary, per_school, count, children_count = _summary(due_list)
     page = Paginator(DueChildren(due_list, children_count), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -157,24 +176,28 @@ def due(request: HttpRequest) -> HttpResponse:
 
 
 def _name_rows(page, school_names: dict[str, str]) -> None:
-    """The page's responsible teachers, proxy parents and school names."""
-    teachers = _child_teachers({r.child for r in page})
-    proxies = _user_names({i.proxy_user_id for r in page for i in r.items if i.proxy_user_id})
+    """The page's responsible teachers, proxy parents and school names (the items carry the
+    cards' teachers: one query names them all)."""
+    teachers = {r.child: r.items[0].responsible_teacher_id for r in page}
+    proxies = {i.proxy_user_id for r in page for i in r.items if i.proxy_user_id}
+    names = _user_names({t for t in teachers.values() if t} | proxies)
     for row in page:
-        row.teacher = teachers.get(row.child)
+        row.teacher = names.get(teachers[row.child], "")
         row.school_name = school_names.get(row.school, row.school)
         for item in row.items:
             if item.proxy_user_id:
-                item.teacher = f"代理家长 {proxies.get(item.proxy_user_id, '')}"
+                item.teacher = f"代理家长 {names.get(item.proxy_user_id, '')}"
 
 
 def _user_names(ids: set[int]) -> dict[int, str]:
     return {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
 
 
-def _child_teachers(ids: set[int]) -> dict[int, str]:
-    rows = Child.objects.filter(pk__in=ids).select_related("responsible_teacher")
-    return {c.pk: str(c.responsible_teacher) if c.responsible_teacher else "" for c in rows}
+def _schools(request: HttpRequest):
+    """The schools of the children in scope (the school filter): one probe per school, not a
+    pass over the town's cards."""
+    children = _scope(request).filter(school_id=OuterRef("pk"))
+    return School.objects.filter(Exists(children)).order_by("id")
 
 
 def _export_due(request: HttpRequest, items: list, as_of: dt.date) -> HttpResponse:

@@ -1,6 +1,6 @@
 """Database triggers installed by migrations (the access log's append-only guard, the contacts'
-summaries, today's counts per class): running their SQL and listing what is present, on SQLite
-and PostgreSQL alike."""
+summary per child, today's counts per class, the stored trend points): running their SQL and
+listing what is present, on SQLite and PostgreSQL alike."""
 
 
 def run(schema_editor, statements: list[str]) -> None:
@@ -22,3 +22,16 @@ def names(connection, table: str) -> set[str]:
                 [table],
             )
         return {name for (name,) in cursor.fetchall()}
+
+
+def install(schema_editor, by_vendor: dict[str, tuple[list[str], list[str]]], *then: str) -> None:
+    """Create this engine's triggers (`by_vendor`: {vendor: (create, drop) statements}), then
+    run `then` (clearing what they keep)."""
+    create, _ = by_vendor.get(schema_editor.connection.vendor, ([], []))
+    run(schema_editor, [*create, *then])
+
+
+def drop(schema_editor, by_vendor: dict[str, tuple[list[str], list[str]]]) -> None:
+    """Drop this engine's triggers (`by_vendor` as for `install`)."""
+    _, statements = by_vendor.get(schema_editor.connection.vendor, ([], []))
+    run(schema_editor, statements)

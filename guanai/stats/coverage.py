@@ -104,7 +104,11 @@ class Units:
 
 def _units(children: QuerySet, per_school: bool) -> Units:
     field_ = "school_id" if per_school else "school_class_id"
-    ids = set(children.order_by().values_list(field_, flat=True).distinct())
+    return units_of(set(children.order_by().values_list(field_, flat=True).distinct()), per_school)
+
+
+def units_of(ids: set[int], per_school: bool) -> Units:
+    """The units of these schools' (or classes') ids, named and in the dashboard's order."""
     if per_school:
         schools = list(School.objects.filter(pk__in=ids).order_by("-is_central", "code"))
         return Units(
@@ -256,13 +260,24 @@ def visit_panel(children: QuerySet, units: Units, today: dt.date) -> Panel:
 
 
 def due_panel(user, children: QuerySet, units: Units, today: dt.date) -> Panel:
+    return due_panel_of(due_rule_codes(user), children, units, today)
+
+
+def due_panel_of(
+    codes: list[str] | None,
+    children: QuerySet,
+    units: Units,
+    today: dt.date,
+    due: DueList | None = None,
+):
+    """due_panel under the due rules `codes` (`contacts.access.due_rule_codes`); `due`: the
+    due list of these children, day and rules, when the caller has it already."""
     panel = Panel("cov_due", "待联系、待家访的学生", "待联系", "")
     panel.note = "按联系频次规则，今天已到期或逾期、尚未联系的学生人数（与“待联系”页面一致）。"
-    codes = due_rule_codes(user)
-    if codes == []:
+    if codes == [] or children.query.is_empty():
         return panel
     # the due page's "N 名学生", counted per unit by the database
-    due = DueList(children, as_of=today, rule_codes=codes)
+    due = due or DueList(children, as_of=today, rule_codes=codes)
     for key, n in due.children_per("school_id" if units.per_school else "school_class_id").items():
         panel.line(key).done += n
     return panel
@@ -304,21 +319,67 @@ def proxy_panel(children: QuerySet, units: Units, today: dt.date) -> Panel:
     return _share(panel, children, units, _having(current_assignments(today), units))
 
 
-def panels(user, children: QuerySet, *, per_school: bool) -> tuple[Units, list[Panel]]:
-    """The coverage panels of `children` (the dashboard's enrolled children in scope, today)."""
-    today = timezone.localdate()
-    term = current_term(today)
-    units = _units(children, per_school)
-    out = [
+def count_panels(
+    codes: list[str] | None,
+    children: QuerySet,
+    units: Units,
+    today: dt.date,
+    term: str,
+    due: DueList | None = None,
+) -> list[Panel]:
+    """The six panels of `children` (enrolled) per unit, 待联系 under the due rules `codes`
+    (`due`: their due list, when the caller has it)."""
+    return [
         screening_panel(children, units, term),
         verification_panel(children, units, term),
         visit_panel(children, units, today),
-        due_panel(user, children, units, today),
+        due_panel_of(codes, children, units, today, due),
         pairing_panel(children, units),
         proxy_panel(children, units, today),
     ]
-    for extra in EXTRA_PANELS:
-        panel = extra(user, children, units)
-        if panel is not None:
-            out.append(panel)
-    return units, out
+
+
+def panels(user, children: QuerySet, *, per_school: bool) -> tuple[Units, list[Panel]]:
+    """The coverage panels of `children` (the dashboard's enrolled children in scope, today),
+    counted now (the reference of `stored_panels`)."""
+    today = timezone.localdate()
+    units = _units(children, per_school)
+    out = count_panels(due_rule_codes(user), children, units, today, current_term(today))
+    return units, out + _extras(user, children, units)
+
+
+def _extras(user, children: QuerySet, units: Units) -> list[Panel]:
+    found = (extra(user, children, units) for extra in EXTRA_PANELS)
+    return [panel for panel in found if panel is not None]
+
+
+def stored_panels(
+    user,
+    children: QuerySet,
+    *,
+    per_school: bool,
+    school: str | None = None,
+    grade: int | None = None,
+    class_no: int | None = None,
+) -> tuple[Units, list[Panel]]:
+    """`panels` of the dashboard's children (`services.rows` with these filters), summed from
+    the lines stored per class (covstore.py) when the user's scope is whole classes; else (a
+    user following children one by one outside their classes, a village's director) counted
+    now."""
+    from . import covstore
+
+    today = timezone.localdate()
+    mine = covstore.for_user(user, school=school, grade=grade, class_no=class_no)
+    if mine is None:
+        return panels(user, children, per_school=per_school)
+    lines, school_of, codes = mine
+    summed = covstore.per_unit(lines, school_of, per_school)
+    units = units_of(set(summed.get("n", {})), per_school)
+    # every card has a class: the panels' titles and notes, and the lines summed into them
+    out = count_panels(codes, children.none(), units, today, current_term(today))
+    for panel in out:
+        for unit, (done, total) in summed.get(panel.key, {}).items():
+            line = panel.line(unit)
+            line.done += done
+            line.total += total
+    return units, out + _extras(user, children, units)

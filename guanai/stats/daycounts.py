@@ -383,6 +383,27 @@ def _followed_today(user, day: dt.date, mine: set[int], classes) -> dict[int, Co
     return count_classes(day, cards=cards, live=True) if cards else {}
 
 
+def class_where(
+    *,
+    school: str | None = None,
+    grade: int | None = None,
+    class_no: int | None = None,
+    school_ids: list[int] | None = None,
+) -> Q:
+    """The child list's filters (?school=CODE&grade=N&class_no=N, or a set of schools) as a
+    condition on SchoolClass."""
+    where = Q()
+    if school:
+        where &= Q(school__code=school)
+    if school_ids is not None:
+        where &= Q(school_id__in=school_ids)
+    if grade is not None:
+        where &= Q(grade=grade)
+    if class_no is not None:
+        where &= Q(class_no=class_no)
+    return where
+
+
 def class_counts(
     user,
     day: dt.date,
@@ -396,15 +417,7 @@ def class_counts(
     filtered as the child list is (?school=CODE&grade=N&class_no=N, or a set of schools): the
     stored rows of the user's classes (today: `live.counts`) plus the children followed one by
     one; None when only the history path (today: the live pass) can say (`scope_classes`)."""
-    where = Q()
-    if school:
-        where &= Q(school__code=school)
-    if school_ids is not None:
-        where &= Q(school_id__in=school_ids)
-    if grade is not None:
-        where &= Q(grade=grade)
-    if class_no is not None:
-        where &= Q(class_no=class_no)
+    where = class_where(school=school, grade=grade, class_no=class_no, school_ids=school_ids)
     today = day == timezone.localdate()
     found = scope_classes(user, day, where, live=today)
     if found is None:

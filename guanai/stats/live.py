@@ -141,13 +141,11 @@ TRIGGERS = {"sqlite": _sqlite(), "postgresql": _postgresql()}
 def install_triggers(schema_editor) -> None:
     """Create the triggers for this engine (a migration's RunPython; safe to run again) and
     clear every stored count: the next reader counts afresh."""
-    create, _ = TRIGGERS.get(schema_editor.connection.vendor, ([], []))
-    triggers.run(schema_editor, [*create, f"UPDATE {TABLE} SET gen = gen + 1, counts = NULL"])
+    triggers.install(schema_editor, TRIGGERS, f"UPDATE {TABLE} SET gen = gen + 1, counts = NULL")
 
 
 def drop_triggers(schema_editor) -> None:
-    _, drop = TRIGGERS.get(schema_editor.connection.vendor, ([], []))
-    triggers.run(schema_editor, drop)
+    triggers.drop(schema_editor, TRIGGERS)
 
 
 def trigger_names(connection) -> dict[str, set[str]]:

@@ -146,3 +146,76 @@ class LiveCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_class_id} {self.day}"
+
+
+class TermPoint(models.Model):
+    """One stored point of the trends per term (stats/termstore.py): what
+    `trends.term_point` counted for a user's scope and filters (`key`) in `term` as of a
+    past `day`. Triggers on the tables the point reads delete the points a write could
+    change (termstore.TRIGGERS); `data` is NULL while the first reader counts it."""
+
+    key = models.CharField("范围", max_length=64)
+    term = models.CharField("学期", max_length=12)
+    day = models.DateField("截至日期")
+    data = models.JSONField("统计", null=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "学期趋势统计"
+        verbose_name_plural = "学期趋势统计"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "term", "day"], name="term_point_once"),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="term_point_day"),
+            models.Index(fields=["term"], name="term_point_term"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} {self.day:%Y-%m-%d}"
+
+
+class CoverageChange(models.Model):
+    """A write that may change today's coverage panels of a class (stats/covstore.py): a row
+    added by database triggers in the writer's transaction — the class of a child whose
+    contact, screening record, verification, pair, assignment or card was written; a school
+    (`school_id`, no class) whose campaign, round or contact rules were; neither for a town's
+    rules or a school or class moved. Rows are only ever added (the worker removes those of
+    past days), so a stored line is valid while the count and the largest id of its rows are
+    as they were when it was counted."""
+
+    id = models.BigAutoField(primary_key=True)
+    school_class_id = models.BigIntegerField("班级", null=True)
+    school_id = models.BigIntegerField("学校", null=True)
+
+    class Meta:
+        verbose_name = "覆盖统计变更"
+        verbose_name_plural = "覆盖统计变更"
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.school_class_id or ''} {self.school_id or ''}"
+
+
+class CoverageLine(models.Model):
+    """Today's coverage panels of one class (stats/covstore.py): {panel: [done, total]} as
+    `coverage.panels` counts them for the class's enrolled children, counted on `day` under
+    the due rules `rules`, valid while the class's changes (`stamp`) are those it saw."""
+
+    school_class = models.OneToOneField(
+        "org.SchoolClass",
+        models.CASCADE,
+        primary_key=True,
+        related_name="coverage_line",
+        verbose_name="班级",
+    )
+    day = models.DateField("统计日期")
+    rules = models.CharField("联系规则", max_length=255)
+    stamp = models.CharField("变更标记", max_length=100)
+    data = models.JSONField("覆盖统计")
+
+    class Meta:
+        verbose_name = "班级当日覆盖统计"
+        verbose_name_plural = "班级当日覆盖统计"
+
+    def __str__(self) -> str:
+        return f"{self.school_class_id} {self.day}"

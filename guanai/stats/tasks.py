@@ -1,5 +1,6 @@
 """The worker's statistics housekeeping: yesterday's counts per class stored (daycounts), today's
-counted again after midnight (live)."""
+counted again after midnight (live), and so are the coverage panels' lines (covstore), old
+trend points forgotten (termstore)."""
 
 import datetime as dt
 
@@ -7,10 +8,11 @@ from django.utils import timezone
 
 from guanai.jobs.services import every_hour_in_worker
 
-from . import daycounts, live
-from .models import CountedDay
+from . import covstore, daycounts, live
+from .models import CountedDay, TermPoint
 
 CATCH_UP_DAYS = 7  # a worker that was down a few days fills them as it comes back
+KEEP_POINTS_DAYS = 90  # a stored trend point older than this is counted again when asked
 
 
 @every_hour_in_worker
@@ -33,3 +35,20 @@ def refresh_live_counts() -> None:
     after midnight the whole county, so the first leader of the morning reads stored rows;
     later in the day, nothing (writes clear their class, and the next reader counts it)."""
     live.refresh()
+
+
+@every_hour_in_worker
+def refresh_coverage_lines() -> None:
+    """Count every class whose coverage line (covstore.py) is out of date under a leader's
+    rules: after midnight the whole county, so that the first town dashboard of the morning
+    sums stored lines; later in the day, the classes written since."""
+    covstore.refresh()
+
+
+@every_hour_in_worker
+def forget_old_term_points() -> None:
+    """Delete the trend points stored more than KEEP_POINTS_DAYS ago (termstore.py): one is
+    stored per user, filters and past date looked at, so they would pile up; a forgotten one
+    is counted again by the next request that wants it."""
+    since = timezone.now() - dt.timedelta(days=KEEP_POINTS_DAYS)
+    TermPoint.objects.filter(created_at__lt=since).delete()

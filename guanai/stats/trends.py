@@ -22,7 +22,7 @@ Due contacts are a "now" list and have no trend.
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from guanai.children.models import AssignmentKind, ChildAssignment
@@ -37,7 +37,7 @@ from guanai.screening.models import (
     VerificationRound,
 )
 
-from . import services
+from . import services, termstore
 from .coverage import KEY, school_keys
 
 RATES = {
@@ -67,8 +67,18 @@ def term_point(user, term: str, day: dt.date, **where: Any) -> dict[str, Any]:
     whole scope (no school asked for) the term's records, verifications, pairs and proxy
     assignments are each one list the pass looks each card up in, not a probe per card: 6.3
     → 3.6 s for a town of 100,000 (bench/stats.py); for a school or below, whose cards are
-    a few of the lists' rows, a probe per card stays cheaper (0.25 against 0.8 s)."""
-    return _point(user, term, day, lists=not where.get("school"), **where)
+    a few of the lists' rows, a probe per card stays cheaper (0.25 against 0.8 s), and the
+    school's campaigns and rounds of the term are a list of ids the probes look in. The
+    running term's point today, for a scope of whole classes, is the sum of the class lines
+    the coverage panels keep (covstore.py), counted with the lists."""
+    school = where.get("school")
+    if day == timezone.localdate() and term == current_term(day):
+        from . import covstore
+
+        row = covstore.point(user, **where)  # summed from the class lines
+        if row is not None:
+            return _out(term, day, row)
+    return _point(user, term, day, lists=not school, one_school=bool(school), **where)
 
 
 def term_point_plain(user, term: str, day: dt.date, **where: Any) -> dict[str, Any]:
@@ -76,10 +86,23 @@ def term_point_plain(user, term: str, day: dt.date, **where: Any) -> dict[str, A
     return _point(user, term, day, lists=False, **where)
 
 
-def _point(user, term: str, day: dt.date, *, lists: bool, **where: Any) -> dict[str, Any]:
+def _point(
+    user, term: str, day: dt.date, *, lists: bool, one_school: bool = False, **where: Any
+) -> dict[str, Any]:
+    bare = services.rows(user, as_of=day, bare=True, **where)
+    school = where.get("school") if one_school else None
+    bare, counts = _counts(bare, term, day, lists=lists, school=school)
+    return _out(term, day, bare.order_by().aggregate(**counts))
+
+
+def _counts(
+    bare: QuerySet, term: str, day: dt.date, *, lists: bool, school: str | None = None
+) -> tuple[QuerySet, dict[str, Count]]:
+    """The cards `bare` (annotated as the counts need) and the counts of a point: lists to
+    look each card up in (`lists`), the term's records and verifications of one school's
+    campaigns and rounds probed per card (`school`), or a probe per card for every rate."""
     start, _ = term_bounds(term)
     end = local_midnight(day + dt.timedelta(days=1))
-    bare = services.rows(user, as_of=day, bare=True, **where)
     lb = Q(category__in=LEFT_BEHIND)
     campaign_schools = ScreeningCampaign.objects.filter(term=term).values("school_id")
     round_schools = VerificationRound.objects.filter(term=term).values("school_id")
@@ -111,6 +134,15 @@ def _point(user, term: str, day: dt.date, *, lists: bool, **where: Any) -> dict[
         verified = Q(child_school__in=school_keys(checks, "round__school_id"))
         paired = Q(id__in=pairs.values("child_id"))
         proxied = Q(id__in=proxies.values("child_id"))
+    elif school:
+        # Every card of the pass was in that school that day: the records of its campaigns (its
+        # rounds) of the term, by their ids, instead of a join to the campaign per card (a
+        # school's running term on PostgreSQL, bench/stats.py).
+        mine = {"term": term, "school__code": school}
+        campaigns = ScreeningCampaign.objects.filter(**mine).values("pk")
+        rounds = VerificationRound.objects.filter(**mine).values("pk")
+        screened = Q(Exists(records.filter(child_id=OuterRef("id"), campaign_id__in=campaigns)))
+        verified = Q(Exists(checks.filter(child_id=OuterRef("id"), round_id__in=rounds)))
     else:
         screened = Q(
             Exists(
@@ -120,24 +152,28 @@ def _point(user, term: str, day: dt.date, *, lists: bool, **where: Any) -> dict[
         verified = Q(
             Exists(checks.filter(child_id=OuterRef("id"), round__school_id=OuterRef("school_id")))
         )
+    if not lists:
         paired = Q(Exists(pairs.filter(child_id=OuterRef("id"))))
         proxied = Q(Exists(proxies.filter(child_id=OuterRef("id"))))
     in_campaign = Q(school_id__in=campaign_schools)
     in_round = Q(school_id__in=round_schools)
     counts = {f"c_{c}": Count("id", filter=Q(category=c)) for c in services.CATEGORIES}
-    row = bare.order_by().aggregate(
-        n=Count("id"),
-        civil=Count("id", filter=Q(civil_affairs=True)),
-        lb=Count("id", filter=lb),
-        screening_of=Count("id", filter=in_campaign),
-        screening=Count("id", filter=in_campaign & screened),
-        verification_of=Count("id", filter=in_round),
-        verification=Count("id", filter=in_round & verified),
-        visits=Count("id", filter=lb & Q(visited)),
-        pairing=Count("id", filter=lb & paired),
-        proxy=Count("id", filter=lb & proxied),
+    return bare, {
+        "n": Count("id"),
+        "civil": Count("id", filter=Q(civil_affairs=True)),
+        "lb": Count("id", filter=lb),
+        "screening_of": Count("id", filter=in_campaign),
+        "screening": Count("id", filter=in_campaign & screened),
+        "verification_of": Count("id", filter=in_round),
+        "verification": Count("id", filter=in_round & verified),
+        "visits": Count("id", filter=lb & Q(visited)),
+        "pairing": Count("id", filter=lb & paired),
+        "proxy": Count("id", filter=lb & proxied),
         **counts,
-    )
+    }
+
+
+def _out(term: str, day: dt.date, row: dict[str, int]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "term": term,
         "label": term_label(term),
@@ -153,8 +189,20 @@ def _point(user, term: str, day: dt.date, *, lists: bool, **where: Any) -> dict[
     return out
 
 
+def point_per_class(
+    children: QuerySet, term: str, day: dt.date, *, lists: bool
+) -> dict[int, dict[str, int]]:
+    """The counts of a point (`term` as of `day`, today) per class of the cards `children`:
+    the class lines of the coverage store (covstore.py), summed by `term_point`. `lists` for
+    many classes; a few classes' cards are cheaper probed one by one than looked up in the
+    town's lists of records (bench/stats.py)."""
+    bare, counts = _counts(children, term, day, lists=lists)
+    grouped = bare.order_by().values("school_class_id").annotate(**counts)
+    return {r.pop("school_class_id"): r for r in grouped}
+
+
 def trends(user, *, on: dt.date | None = None, **where: Any) -> list[dict[str, Any]]:
-    """The last four terms up to `on` (default today), oldest first (`term_point` each);
-    `where`: school, grade, class_no as the dashboard's."""
+    """The last four terms up to `on` (default today), oldest first (`term_point` each, a
+    past day's stored: termstore.py); `where`: school, grade, class_no as the dashboard's."""
     on = on or timezone.localdate()
-    return [term_point(user, term, day, **where) for term, day in last_terms(on)]
+    return termstore.points(user, last_terms(on), term_point, **where)

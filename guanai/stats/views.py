@@ -16,6 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from guanai.accounts import scope
 from guanai.exports import xlsx_download
@@ -23,7 +26,7 @@ from guanai.lib.dates import query_date_or
 from guanai.lib.grades import grade_name
 from guanai.org.models import School
 
-from . import coverage, services, trends
+from . import coverage, covstore, services, trends
 from .services import (
     AGE_BAND_NAMES,
     AGE_BANDS,
@@ -55,8 +58,27 @@ class Table:
         return [[c[0] if isinstance(c, tuple) else c for c in row] for row in self.rows]
 
     def cells(self) -> list[list[tuple[Any, str]]]:
-        """Rows as (value, link or '') for the template."""
+        """Rows as (value, link or '')."""
         return [[c if isinstance(c, tuple) else (c, "") for c in row] for row in self.rows]
+
+    def body(self) -> SafeString:
+        """The rows as HTML, as the template's `{{ value }}` would write each cell (escaped,
+        localized): a school's page has some 2,500 cells, and the template language's two
+        nested loops over them took a third of its time (bench/stats.py)."""
+        if not self.rows:
+            return format_html(
+                '<tr><td colspan="{}" class="text-muted">没有数据</td></tr>', len(self.header)
+            )
+        lines = []
+        for row in self.cells():
+            tds = []
+            for i, (value, href) in enumerate(row):
+                text = conditional_escape(localize(value))
+                if href:
+                    text = format_html('<a href="{}">{}</a>', href, text)
+                tds.append(f'<td class="{"text-end" if i else "text-nowrap"}">{text}</td>')
+            lines.append(f"<tr>{''.join(tds)}</tr>")
+        return mark_safe("\n".join(lines))  # every part escaped above
 
 
 @dataclass
@@ -255,9 +277,10 @@ def build_tables(unit: Unit, data: dict[str, Any], *, as_of: dt.date, today: dt.
 
 
 # Up to this many children the coverage panels and trends are drawn with the page; above it
-# (a large town or a county) a button asks for them. At 100,000 children they still take
-# seconds (bench/stats.py, issue #14): the due list over every card, a probe of the contacts
-# per left-behind child for 普访 (now and in each term), and each past term's history pass.
+# (a large town or a county) the page comes without them and fetches them right after
+# (`?part=coverage`, htmx; without JavaScript a button opens the page with them). At 100,000
+# children they are 60–80 ms once the classes' lines are stored (stats/covstore.py), but the
+# day's first request before the worker's round counts every class: 1.2–1.7 s (bench/stats.py).
 INLINE_LIMIT = 20_000
 
 PANEL_LINKS = {
@@ -280,7 +303,14 @@ def coverage_tables(user, unit: Unit, *, as_of: dt.date, today: dt.date) -> list
         grade=unit.grade,
         class_no=unit.class_no,
     )
-    units, panels = coverage.panels(user, children, per_school=unit.school is None)
+    units, panels = coverage.stored_panels(
+        user,
+        children,
+        per_school=unit.school is None,
+        school=unit.school.code if unit.school else None,
+        grade=unit.grade,
+        class_no=unit.class_no,
+    )
     level = "学校" if units.per_school else "班级"
     tables = []
     for panel in panels:
@@ -415,15 +445,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     tables = build_tables(unit, data, as_of=as_of, today=today)
     wanted = request.GET.get("export")
-    # Past a town's size the coverage panels and the trends take seconds (the due list over
-    # every card, history per term: bench/stats.py): they are computed when asked for.
+    # Past a town's size the coverage panels and the trends take over a second (the due list
+    # over every card, the running term's history pass: bench/stats.py): they are computed
+    # when asked for, by the page itself right after it is shown.
     deferred = data["total"] > INLINE_LIMIT and not request.GET.get("coverage") and not wanted
     panels: list[Table] = []
     trend: list[Table] = []
     if not deferred:
-        if as_of == today:  # the work done this term, as the feature pages show it today
-            panels = coverage_tables(request.user, unit, as_of=as_of, today=today)
-        trend = trend_tables(request.user, unit, as_of=as_of)
+        with covstore.read_once():  # the panels and today's trend point: the same class lines
+            if as_of == today:  # the work done this term, as the feature pages show it today
+                panels = coverage_tables(request.user, unit, as_of=as_of, today=today)
+            trend = trend_tables(request.user, unit, as_of=as_of)
     if wanted:
         table = next((t for t in tables + panels + trend if t.key == wanted), None)
         if table is None:
@@ -436,12 +468,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             rows=table.plain_rows(),
             school=unit.school,
         )
+    if request.GET.get("part") == "coverage":
+        # The panels and trends alone, fetched by the page that came without them (deferred)
+        return render(
+            request,
+            "stats/_coverage.html",
+            {
+                "unit": unit,
+                "panels": panels,
+                "trend": trend,
+                "total": data["total"],
+                "here": _here(unit, as_of, today),
+                "charts": _charts(panels + trend),
+                "part": True,
+            },
+        )
     cats = data["dims"]["category"]
-    charts = [
-        {"id": f"chart-{t.key}", "title": t.title, **t.chart}
-        for t in tables + panels + trend
-        if t.chart
-    ]
+    charts = _charts(tables + panels + trend)
     return render(
         request,
         "stats/dashboard.html",
@@ -466,6 +509,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "print_url": print_url(request.user, unit),
         },
     )
+
+
+def _charts(tables: list[Table]) -> list[dict]:
+    """The charts' data stats.js draws (json_script), one per table that has a chart."""
+    return [{"id": f"chart-{t.key}", "title": t.title, **t.chart} for t in tables if t.chart]
 
 
 def print_url(user, unit: Unit) -> str:

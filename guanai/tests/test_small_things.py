@@ -49,3 +49,20 @@ def test_read_only_inspector_is_not_sent_to_screen(client, users, cast):
     client.force_login(users["inspector"])
     page = client.get(reverse("screening:index")).content.decode()
     assert "去摸排" not in page and "查看" in page
+
+
+def test_no_template_comment_spans_lines():
+    """Django's {# … #} is one line only: one spread over lines is printed on the page as
+    text (it was, once, above the dashboard's coverage panels). Longer comments use
+    {% comment %}."""
+    from pathlib import Path
+
+    import guanai
+
+    root = Path(guanai.__file__).parent / "templates"
+    spread = []
+    for path in root.rglob("*.html"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.count("{#") != line.count("#}"):
+                spread.append(f"{path.relative_to(root)}:{number}")
+    assert list(root.rglob("*.html")) and spread == []

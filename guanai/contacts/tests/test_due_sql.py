@@ -165,6 +165,17 @@ def test_sql_agrees_with_the_python_reference(town, users, as_of):
             )
             per_class = Counter(i.class_id for i in {i.child: i for i in expected}.values())
             assert due.children_per("school_class_id") == dict(per_class)
+            # the page's one pass: counts, one page of children and the ids, as above
+            one = DueList(children, as_of=as_of, rule_codes=codes)
+            one.prepare_page(2, 5, ids_up_to=len(order))
+            assert one.child_page(2, 5) == order[2:7] and one.child_page(2, 3) == order[2:5]
+            assert sorted(one.summary()) == sorted(summary)
+            assert one.children_count() == len(order) and one.child_ids() == set(order)
+            assert one.children_per("school_class_id") == dict(per_class)
+            # both ways of merging a child's combos are exercised: the proxy rule joined to one
+            # category combo, and grouping by child (combos with common children)
+            joined = "FULL JOIN" in one._merged()[0]
+            assert joined == (codes == ["proxy_contact", "guardian_contact"] and one._full_join)
     assert len(reference_due_items(Child.objects.all(), as_of=as_of)) > 0
 
 
@@ -180,3 +191,104 @@ def _from_contacts(children, as_of, codes):
 def test_a_list_without_rules_is_empty(town, users):
     due = DueList(Child.objects.all(), as_of=D(2026, 11, 29), rule_codes=["nope"])
     assert due.count() == 0 and due.items() == [] and due.child_page(0, 50) == []
+
+
+@pytest.mark.parametrize("inline", [0, 5_000])
+def test_the_proxy_rule_lists_its_children_by_id_or_by_subquery(town, users, monkeypatch, inline):
+    """The children with a proxy parent are named in the statement when they are few
+    (PROXY_IDS_INLINE), else found by a subquery; none at all is an empty combo. The same list
+    either way."""
+    from guanai.contacts import due as due_module
+
+    monkeypatch.setattr(due_module, "PROXY_IDS_INLINE", inline)
+    as_of = DAYS[-1]
+    codes = ["proxy_contact", "guardian_contact"]
+    without = Child.objects.exclude(assignments__kind="proxy_parent")
+    for children in (Child.objects.all(), without):
+        expected = reference_due_items(children, as_of=as_of, rule_codes=codes)
+        due = DueList(children, as_of=as_of, rule_codes=codes)
+        assert as_tuples(due.items()) == as_tuples(expected)
+        assert due.children_count() == len({i.child for i in expected})
+    assert any(i.rule == "proxy_contact" for i in due_items(Child.objects.all(), as_of=as_of))
+
+
+def test_many_children_with_a_proxy_parent_are_merged_by_grouping(town, users, monkeypatch):
+    """Past FULL_JOIN_PROXIES children with a proxy parent the page's pass groups its rows by
+    child instead of joining the proxy rule's rows (SQLite loops over one side for each row of
+    the other: 31 s for a town with 10,000); the same page either way."""
+    from guanai.contacts import due as due_module
+
+    as_of = DAYS[-1]
+    codes = ["proxy_contact", "guardian_contact"]
+    expected = reference_due_items(Child.objects.all(), as_of=as_of, rule_codes=codes)
+    order = list(dict.fromkeys(i.child for i in expected))
+    for limit, joined in ((1_000, True), (0, False)):
+        monkeypatch.setattr(due_module, "FULL_JOIN_PROXIES", limit)
+        one = DueList(Child.objects.all(), as_of=as_of, rule_codes=codes)
+        assert one.proxy_children > 0
+        assert ("FULL JOIN" in one._merged()[0]) == (joined and one._full_join)
+        one.prepare_page(0, 5, ids_up_to=len(order))
+        assert one.child_page(0, 5) == order[:5]
+        assert one.children_count() == len(order) and one.child_ids() == set(order)
+        assert as_tuples(one.items()) == as_tuples(expected)
+
+
+@pytest.mark.parametrize("from_summary", [True, False])
+def test_two_proxy_parents_at_once_and_a_former_one(cast, users, from_summary):
+    """A child with two proxy parents today and one whose assignment ended: the item names the
+    proxy parent who started first (then the earlier assignment), its last contact is the
+    latest by either current one (the former one's later meeting does not count), and a
+    proxy parent named twice counts once. The same as the reference, with the contacts read
+    from the summary table's day or looked back on."""
+    from guanai.testing import make_user
+
+    as_of = D(2026, 11, 29)
+    kid = cast["children"]["c31a"]
+    ChildAssignment.objects.filter(child=kid).delete()
+    first = users["proxy_wang"]
+    second = make_user("proxy_li", "proxy_parent", school=cast["schools"]["zx"])
+    former = make_user("proxy_zhao", "proxy_parent", school=cast["schools"]["zx"])
+    for user, start, end in (
+        (second, D(2026, 10, 1), None),
+        (first, D(2026, 9, 15), None),
+        (first, D(2026, 10, 20), None),  # the same proxy parent named twice
+        (former, D(2026, 3, 1), D(2026, 11, 1)),
+    ):
+        ChildAssignment.objects.create(
+            user=user, child=kid, kind="proxy_parent", valid_from=start, valid_to=end
+        )
+    ContactRule.objects.create(
+        town=cast["town_obj"],
+        code="proxy_contact",
+        kinds=["meeting"],
+        period="days",
+        days=7,
+        name="代理家长联系",
+        categories=[],
+        active=True,
+        audience="proxy",
+    )
+    at = dt.datetime(2026, 11, 10, 2, 0, tzinfo=dt.UTC)
+    Contact.objects.bulk_create(
+        [
+            Contact(child=kid, by=second, kind="meeting", at=at),
+            Contact(child=kid, by=first, kind="meeting", at=at - dt.timedelta(days=3)),
+            Contact(child=kid, by=first, kind="phone", at=at + dt.timedelta(days=5)),  # other kind
+            Contact(child=kid, by=former, kind="meeting", at=at + dt.timedelta(days=10)),
+            Contact(child=kid, by=users["zx_teacher31"], kind="meeting", at=at),
+        ]
+    )
+    children = Child.objects.filter(pk=kid.pk)
+    if from_summary:
+        due = DueList(children, as_of=as_of, rule_codes=["proxy_contact"])
+    else:
+        with mock.patch.object(type(Contact.objects.all()), "exists", return_value=True):
+            due = DueList(children, as_of=as_of, rule_codes=["proxy_contact"])
+    assert due.from_summary is from_summary
+    (item,) = due.items()
+    assert item.proxy_user_id == first.pk  # started 15 September, before the other
+    assert item.last_at.date() == D(2026, 11, 10)  # the second one's meeting
+    assert item.due_since == D(2026, 11, 17) and item.days_overdue == 12
+    expected = reference_due_items(children, as_of=as_of, rule_codes=["proxy_contact"])
+    assert as_tuples([item]) == as_tuples(expected)
+    assert due.count() == 1 and due.children_count() == 1

@@ -4,9 +4,7 @@
    beneath it, so a phone without JavaScript still has every number. */
 (function () {
   "use strict";
-  var source = document.getElementById("stats-charts");
-  if (!source || !window.echarts) return;
-  var charts = JSON.parse(source.textContent);
+  if (!window.echarts) return;
   var COLORS = ["#fd7e14", "#dc3545", "#0d6efd", "#198754", "#6c757d", "#6f42c1", "#20c997"];
   var drawn = [];
 
@@ -51,15 +49,34 @@
     return base;
   }
 
-  charts.forEach(function (spec) {
-    var el = document.getElementById(spec.id);
-    if (!el) return;
-    var rows = spec.labels.length;
-    var height = spec.kind === "pie" || spec.kind === "line" ? 280 : Math.max(160, rows * 28 + (spec.kind === "stack" ? 60 : 30));
-    el.style.height = height + "px";
-    var chart = window.echarts.init(el, null, { renderer: "canvas" });
-    chart.setOption(option(spec));
-    drawn.push({ chart: chart, spec: spec });
+  /* The charts whose data is in <script id="…"> (once: the script is marked as drawn). */
+  function draw(id) {
+    var source = document.getElementById(id);
+    if (!source || source.dataset.drawn) return;
+    source.dataset.drawn = "1";
+    JSON.parse(source.textContent).forEach(function (spec) {
+      var el = document.getElementById(spec.id);
+      if (!el) return;
+      var rows = spec.labels.length;
+      var height = spec.kind === "pie" || spec.kind === "line" ? 280 : Math.max(160, rows * 28 + (spec.kind === "stack" ? 60 : 30));
+      el.style.height = height + "px";
+      var chart = window.echarts.init(el, null, { renderer: "canvas" });
+      chart.setOption(option(spec));
+      drawn.push({ chart: chart, spec: spec });
+    });
+  }
+  draw("stats-charts");
+  /* A large scope's coverage panels and trends come after the page (?part=coverage, htmx):
+     their charts are drawn when they arrive. */
+  document.body.addEventListener("htmx:afterSettle", function () { draw("stats-charts-part"); });
+  /* If they do not come (no signal, a server error) the card says so; its button tries again. */
+  ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach(function (name) {
+    document.body.addEventListener(name, function (event) {
+      var card = document.getElementById("coverage");
+      if (!card || !card.contains(event.target)) return;
+      var status = card.querySelector("[role=status]");
+      if (status) status.textContent = "没有算出来（网络或服务器出了问题）。请点下面的按钮再试一次。";
+    });
   });
 
   var timer = null;

@@ -193,6 +193,10 @@ def test_a_large_scope_computes_the_panels_when_asked(client, users, work, monke
     assert response.context["panels"] == [] and response.context["trend"] == []
     html = response.content.decode()
     assert 'href="?&amp;coverage=1#coverage"' in html and "计算本学期工作覆盖和学期趋势" in html
+    # the page fetches them itself right after it is shown (htmx), the button stays for a
+    # phone without JavaScript
+    assert 'hx-get="?&amp;coverage=1&amp;part=coverage" hx-trigger="load"' in html
+    assert "{#" not in html
     response = client.get(URL + "?coverage=1")
     assert total_row({t.key: t for t in response.context["panels"]}["cov_screening"])[1:3] == [
         4,
@@ -202,3 +206,45 @@ def test_a_large_scope_computes_the_panels_when_asked(client, users, work, monke
     assert client.get(URL + "?export=cov_screening").status_code == 200  # exports always count
     small = client.get(URL + "?school=HS-ZX").context  # 4 children: drawn with the page
     assert small["panels"] and not small["deferred"]
+
+
+def test_the_panels_alone_for_the_page_that_came_without_them(client, users, work, monkeypatch):
+    """?part=coverage: the panels and trends with their charts' data and nothing of the page
+    around them, in the user's scope (a class teacher's are her class's), exports included."""
+    monkeypatch.setattr("guanai.stats.views.INLINE_LIMIT", 0)
+    client.force_login(users["town"])
+    response = client.get(URL + "?coverage=1&part=coverage")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and "<nav" not in html and 'id="as-of"' not in html
+    assert "{#" not in html and "comment" not in html
+    assert "本学期工作覆盖" in html and "学期趋势" in html
+    for key in PANELS:
+        assert f'data-table="{key}"' in html and f'id="chart-{key}"' in html
+    assert 'id="stats-charts-part"' in html and '"id": "chart-trend_rates"' in html
+    assert '<a href="?school=HS-ZX">虎山镇中心小学</a>' in html  # a row per school, a link down
+    assert total_row({t.key: t for t in response.context["panels"]}["cov_screening"])[1:3] == [4, 5]
+    assert 'href="?&amp;export=cov_due"' in html
+    # a class teacher's: her class only, a row per class
+    client.force_login(users["zx_teacher31"])
+    mine = client.get(URL + "?coverage=1&part=coverage")
+    assert mine.status_code == 200 and "板桥小学" not in mine.content.decode()
+    assert [r[0] for r in total_rows(mine, "cov_screening")] == ["三年级(1)班", "合计"]
+    # another school's part is not hers
+    assert_scoped(
+        client,
+        users,
+        lambda name: URL + "?school=HS-BQ&coverage=1&part=coverage",
+        allowed={"town", "inspector"},
+        denied={"zx_leader", "zx_teacher31"},
+    )
+    client.force_login(users["proxy_wang"])  # no statistics at all
+    assert client.get(URL + "?coverage=1&part=coverage").status_code == 403
+    client.force_login(users["zx_teacher31"])
+    # a past date: no panels (they are today's work), the trends as of that day
+    past = client.get(URL + "?as_of=2026-10-01&coverage=1&part=coverage")
+    assert past.context["panels"] == [] and len(past.context["trend"]) == 2
+
+
+def total_rows(response, key):
+    return {t.key: t for t in response.context["panels"]}[key].plain_rows()

@@ -1,0 +1,494 @@
+"""Today's coverage panels per class (`stats.CoverageLine`): a town's panels without a pass
+over every card on every request.
+
+The six coverage panels of the dashboard (coverage.py) count, at a town of 100,000 children,
+a second and more (bench/stats.py): the due list over every card, a probe of the contacts per
+left-behind child, the term's records and verifications. Their numbers per unit are sums of
+their numbers per class (a child is in one class), so each class's numbers are stored for the
+day, and a request sums the lines of the classes in its scope; only the classes written since
+they were counted are counted again. The children of no class are counted live (few).
+
+Who tells a line it is out of date: database triggers (TRIGGERS, installed by stats migration
+0005) add a row to `stats_coveragechange`, in the writer's transaction, whatever wrote it:
+
+- the class of the child of a written contact, screening record, card verification, pair or
+  child assignment (proxy parents), the old and the new;
+- the old and the new class of a card inserted, deleted, or whose school, class, category,
+  enrolment or 民政 flag changed;
+- the school of a written screening campaign, verification round or school's contact rule
+  (every class of the school);
+- everything, for a town's contact rule, or a school moved to another town or a class to
+  another school.
+
+Why a log and not a number per class bumped by the writer (as `LiveCount` does): a long
+import or a batch of letters writes contacts of hundreds of classes in one transaction; a row
+per class updated by it would stay locked until it commits, and a reader, or another writer
+touching the same classes in another order, would wait for it or deadlock. Rows only added
+take no lock anyone waits for.
+
+When a stored line is valid: it was counted today, under the same due rules (a proxy parent's
+due list counts fewer rules than a leader's), and its class's changes — the count and largest
+id of the rows of the class, of its school, and of everything — are those read before it was
+counted. A reader reads them first and counts after: a write committed before is counted; one
+committed after (or still open, whatever its id) adds a row the next reader sees, so that
+reader counts the class again. Nothing is ever locked or compared-and-swapped; two readers
+storing the same class store numbers each as fresh as its marks say.
+
+The day: "today" numbers (due today, a proxy parent valid today, this term) move at midnight,
+so a line counted on another day is counted again. The worker (`refresh`, hourly) counts the
+classes out of date under a leader's rules, so after midnight the whole county is counted
+before the first leader of the morning asks; its first round of a day first removes the log's
+rows, which no line of the new day has seen. A reader that read the marks before that removal
+and stores after it stores marks that count the removed rows: its lines are counted again
+once (their class's count of rows went down).
+
+Read and counted on the primary, also within a report request that reads the replica: a
+lagging replica's contacts must never be stored under the primary's marks.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from guanai.children.models import Child, Enrolment
+from guanai.contacts.due import DueList
+from guanai.db_router import reading_replica
+from guanai.lib import triggers
+from guanai.lib.dates import current_term
+from guanai.org.models import SchoolClass
+
+from .models import CoverageChange, CoverageLine
+from .services import CATEGORIES
+
+LOG = "stats_coveragechange"
+LINES = "stats_coverageline"
+CHILD = "children_child"
+# tables whose rows name a child: a write changes the child's class's panels
+BY_CHILD = (
+    "contacts_contact",
+    "screening_screeningrecord",
+    "screening_cardverification",
+    "pairing_pair",
+    "children_childassignment",
+)
+CHILD_COLUMNS = ("school_id", "school_class_id", "category", "enrolment", "civil_affairs")
+# tables whose rows name a school (a town's contact rule: none, i.e. every school)
+BY_SCHOOL = (
+    "screening_screeningcampaign",
+    "screening_verificationround",
+    "contacts_contactrule",
+)
+ORG = {"org_school": ("town_id",), "org_schoolclass": ("school_id",)}  # every line
+LAYOUT = 2  # what a line holds: a change to it (a new number) makes a new layout
+LISTS_FROM = 200  # classes: from this many, the running term's records are looked up in lists
+
+
+def _of_child(ref: str) -> str:
+    return (
+        f"INSERT INTO {LOG} (school_class_id) SELECT school_class_id FROM {CHILD}"
+        f" WHERE id = {ref}.child_id AND school_class_id IS NOT NULL;"
+    )
+
+
+def _class(ref: str, also: str = "") -> str:
+    return (
+        f"INSERT INTO {LOG} (school_class_id) SELECT {ref}.school_class_id"
+        f" WHERE {ref}.school_class_id IS NOT NULL{also};"
+    )
+
+
+def _school(ref: str) -> str:
+    return f"INSERT INTO {LOG} (school_id) VALUES ({ref}.school_id);"
+
+
+EVERY = f"INSERT INTO {LOG} (school_class_id, school_id) VALUES (NULL, NULL);"
+
+
+def _bodies(vendor: str) -> dict[str, tuple[list[str], list[str], list[str], tuple[str, ...]]]:
+    """{table: (insert, delete, update statements, columns an update is watched on: () any)}."""
+    distinct = "IS NOT" if vendor == "sqlite" else "IS DISTINCT FROM"
+    out: dict[str, tuple[list[str], list[str], list[str], tuple[str, ...]]] = {}
+    for table in BY_CHILD:
+        moved = f" AND OLD.child_id {distinct} NEW.child_id"
+        update = [
+            _of_child("NEW"),
+            _of_child("OLD").replace("IS NOT NULL;", f"IS NOT NULL{moved};"),
+        ]
+        out[table] = ([_of_child("NEW")], [_of_child("OLD")], update, ())
+    moved = f" AND OLD.school_class_id {distinct} NEW.school_class_id"
+    out[CHILD] = (
+        [_class("NEW")],
+        [_class("OLD")],
+        [_class("NEW"), _class("OLD", moved)],
+        CHILD_COLUMNS,
+    )
+    for table in BY_SCHOOL:
+        out[table] = ([_school("NEW")], [_school("OLD")], [_school("OLD"), _school("NEW")], ())
+    for table, columns in ORG.items():
+        out[table] = ([], [], [EVERY], columns)
+    return out
+
+
+def _sqlite() -> tuple[list[str], list[str]]:
+    create, drop = [], []
+    for table, bodies in _bodies("sqlite").items():
+        *statements, columns = bodies
+        for op, body in zip(("insert", "delete", "update"), statements, strict=True):
+            if not body:
+                continue
+            name = f"coverage_{table}_{op}"
+            event = op.upper()
+            if op == "update" and columns:
+                event = f"UPDATE OF {', '.join(columns)}"
+            create.append(
+                f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table}"
+                f" BEGIN {' '.join(body)} END"
+            )
+            drop.append(f"DROP TRIGGER IF EXISTS {name}")
+    return create, drop
+
+
+def _postgresql() -> tuple[list[str], list[str]]:
+    create, drop = [], []
+    for table, (insert, delete, update, columns) in _bodies("postgresql").items():
+        function = f"coverage_{table}"
+        create.append(
+            f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    {" ".join(insert) or "NULL;"}
+                ELSIF TG_OP = 'DELETE' THEN
+                    {" ".join(delete) or "NULL;"}
+                ELSE
+                    {" ".join(update) or "NULL;"}
+                END IF;
+                RETURN NULL;
+            END $$"""
+        )
+        events = [e for e, body in (("INSERT", insert), ("DELETE", delete)) if body]
+        events.append(f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE")
+        create.append(f"DROP TRIGGER IF EXISTS coverage_line ON {table}")
+        create.append(
+            f"""CREATE TRIGGER coverage_line AFTER {" OR ".join(events)} ON {table}
+            FOR EACH ROW EXECUTE FUNCTION {function}()"""
+        )
+        drop.append(f"DROP TRIGGER IF EXISTS coverage_line ON {table}")
+        drop.append(f"DROP FUNCTION IF EXISTS {function}()")
+    return create, drop
+
+
+TRIGGERS = {"sqlite": _sqlite(), "postgresql": _postgresql()}
+TABLES = (*BY_CHILD, CHILD, *BY_SCHOOL, *ORG)
+
+
+def install_triggers(schema_editor) -> None:
+    """Create the triggers for this engine (a migration's RunPython; safe to run again) and
+    forget every stored line."""
+    triggers.install(schema_editor, TRIGGERS, f"DELETE FROM {LINES}")
+
+
+def drop_triggers(schema_editor) -> None:
+    triggers.drop(schema_editor, TRIGGERS)
+
+
+def trigger_names(conn) -> dict[str, set[str]]:
+    return {table: triggers.names(conn, table) for table in TABLES}
+
+
+def rules_key(codes: list[str] | None) -> str:
+    """The due rules a line's 待联系 number counts ('*' every rule, else their codes), and the
+    layout of its numbers (LAYOUT: a line stored by an older version is counted again)."""
+    return f"{LAYOUT}:" + ("*" if codes is None else ",".join(sorted(codes)))
+
+
+def _marks(db: str, school_of: dict[int, int]) -> dict[int, str]:
+    """{class id: its changes so far} — count and largest id of the log's rows of the class,
+    of its school, and of everything — in one grouped read of the log."""
+    per_class: dict[int, str] = {}
+    per_school: dict[int, str] = {}
+    every = "0.0"
+    rows = (
+        CoverageChange.objects.using(db)
+        .values_list("school_class_id", "school_id")
+        .annotate(n=Count("id"), top=Max("id"))
+        .order_by()
+    )
+    for class_id, school_id, n, top in rows:
+        mark = f"{n}.{top}"
+        if class_id is not None:
+            per_class[class_id] = mark
+        elif school_id is not None:
+            per_school[school_id] = mark
+        else:
+            every = mark
+    return {
+        pk: f"{per_class.get(pk, '0.0')}/{per_school.get(school, '0.0')}/{every}"
+        for pk, school in school_of.items()
+    }
+
+
+def lines(
+    class_ids: list[int] | None,
+    codes: list[str] | None,
+    *,
+    at_least: int = 0,
+    stale_share: float = 1.0,
+) -> tuple[dict[int, dict[str, list[int]]], dict[int, int]] | None:
+    """({class id: {"n": enrolled children, panel key: [done, total]}}, {class id: school
+    id}) of the classes `class_ids` (None: every class) today under the due rules `codes`:
+    the stored lines still valid, the others counted now and stored. None, without counting,
+    when there are fewer than `at_least` classes or more than `stale_share` of them to count
+    (a caller with a cheaper way for those: the due list)."""
+    today = timezone.localdate()
+    db = router.db_for_write(CoverageLine)
+    rules = rules_key(codes)
+    with reading_replica(False):
+        classes = SchoolClass.objects.using(db)
+        if class_ids is not None:
+            classes = classes.filter(pk__in=class_ids)
+        school_of = dict(classes.order_by().values_list("pk", "school_id"))
+        if len(school_of) < at_least:
+            return None
+        marks = _marks(db, school_of)  # before counting: see the module's docstring
+        stored = CoverageLine.objects.using(db).filter(day=today, rules=rules)
+        if class_ids is not None:
+            stored = stored.filter(pk__in=list(school_of))
+        found = {
+            pk: data
+            for pk, stamp, data in stored.values_list("pk", "stamp", "data")
+            if marks.get(pk) == stamp
+        }
+        stale = [pk for pk in school_of if pk not in found]
+        if len(stale) > stale_share * len(school_of):
+            return None
+        if stale:
+            every = class_ids is None and len(stale) == len(school_of)
+            counted = count(stale, codes, today, school_of, every=every, db=db)
+            _store(counted, marks, today, rules, db)
+            found |= counted
+    return found, school_of
+
+
+def count(
+    class_ids: list[int],
+    codes: list[str] | None,
+    today: dt.date,
+    school_of: dict[int, int],
+    *,
+    every: bool = False,
+    db: str = "default",
+) -> dict[int, dict[str, list[int]]]:
+    """The lines of `class_ids` counted now, as `coverage.panels` counts a class's enrolled
+    children (`every`: the classes are all there are, so no list of them in the SQL)."""
+    from . import coverage, trends
+
+    children = Child.objects.using(db).filter(enrolment=Enrolment.ENROLLED)
+    if not every:
+        children = children.filter(school_class_id__in=class_ids)
+    units = coverage.Units(False, {}, [], school_ids={school_of[pk] for pk in class_ids})
+    due = None if codes == [] else DueList(children, as_of=today, rule_codes=codes)
+    per_class_due: dict[int, list] = {}
+    for _school, klass, n, counts in due.counts_per_class() if due else []:
+        got = per_class_due.setdefault(klass, [0, {}])  # one class, whatever the cards' school
+        got[0] += n
+        for code, items in counts.items():
+            got[1][code] = got[1].get(code, 0) + items
+    panels = coverage.count_panels(codes, children, units, today, current_term(today), due)
+    lists = every or len(class_ids) > LISTS_FROM
+    points = trends.point_per_class(children, current_term(today), today, lists=lists)
+    out: dict[int, dict[str, list[int]]] = {}
+    for pk in class_ids:
+        line: dict[str, list[int]] = {}
+        for panel in panels:
+            got = panel.lines.get(pk)
+            line[panel.key] = [got.done, got.total] if got else [0, 0]
+        point = points.get(pk) or dict.fromkeys(POINT_KEYS, 0)
+        out[pk] = {
+            "n": point["n"],
+            **line,
+            "point": point,  # type: ignore[dict-item]
+            "due": per_class_due.get(pk, [0, {}]),  # type: ignore[dict-item]
+        }
+    return out
+
+
+def _store(
+    counted: dict[int, dict], marks: dict[int, str], today: dt.date, rules: str, db: str
+) -> None:
+    """Write the counted lines (in class order: two readers storing the same classes take
+    their rows in the same order). A class deleted meanwhile, or any other failure, only
+    leaves the lines for the next reader to count."""
+    rows = [
+        CoverageLine(school_class_id=pk, day=today, rules=rules, stamp=marks[pk], data=data)
+        for pk, data in sorted(counted.items())
+    ]
+    try:
+        with transaction.atomic(using=db):
+            CoverageLine.objects.using(db).bulk_create(
+                rows,
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["school_class"],
+                update_fields=["day", "rules", "stamp", "data"],
+            )
+    except DatabaseError:
+        pass
+
+
+def refresh() -> tuple[int, int]:
+    """The worker, hourly: count every class whose line is out of date under a leader's rules
+    (every rule), so that a leader reads stored lines — after midnight the whole county.
+    The first time in a day it first removes the log's rows: no line of the day has seen
+    them. How many classes are stored and log rows were removed."""
+    today = timezone.localdate()
+    db = router.db_for_write(CoverageLine)
+    removed = 0
+    if not CoverageLine.objects.using(db).filter(day=today).exists():
+        removed, _ = CoverageChange.objects.using(db).all().delete()
+    got = lines(None, None)
+    return len(got[0]) if got else 0, removed
+
+
+def per_unit(
+    found: dict[int, dict[str, list[int]]], school_of: dict[int, int], per_school: bool
+) -> dict[str, dict[int, list[int]]]:
+    """{panel key: {unit id: [done, total]}} summed from the class lines (a unit: the class,
+    or its school); units with nothing to count left out. "n" is the enrolled children."""
+    out: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for pk, line in found.items():
+        unit = school_of[pk] if per_school else pk
+        for key, value in line.items():
+            if key in ("point", "due"):
+                continue
+            if key == "n":
+                value = [value, 0]  # type: ignore[list-item]
+            if not any(value):
+                continue
+            got = out[key].setdefault(unit, [0, 0])
+            got[0] += value[0]
+            got[1] += value[1]
+    return out
+
+
+POINT_KEYS = (
+    "n",
+    "civil",
+    "lb",
+    "screening_of",
+    "screening",
+    "verification_of",
+    "verification",
+    "visits",
+    "pairing",
+    "proxy",
+    *(f"c_{c}" for c in CATEGORIES),
+)
+
+
+_read: ContextVar[dict | None] = ContextVar("guanai_coverage_lines", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within this block (one dashboard request: its panels, then its running term's point),
+    a user's class lines are read once."""
+    token = _read.set({})
+    try:
+        yield
+    finally:
+        _read.reset(token)
+
+
+def for_user(
+    user, *, school: str | None = None, grade: int | None = None, class_no: int | None = None
+) -> tuple[dict[int, dict], dict[int, int], list[str] | None] | None:
+    """The class lines of the user's children today with the dashboard's filters, the school
+    of each class and the user's due rules; None when the user's scope is not whole classes
+    (children followed one by one outside their classes, a village's director by 村)."""
+    memo = _read.get()
+    key = (user.pk, school, grade, class_no)
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _for_user(user, school=school, grade=grade, class_no=class_no)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _for_user(
+    user, *, school: str | None, grade: int | None, class_no: int | None
+) -> tuple[dict[int, dict], dict[int, int], list[str] | None] | None:
+    from guanai.contacts.access import due_rule_codes
+
+    from . import daycounts
+
+    today = timezone.localdate()
+    where = daycounts.class_where(school=school, grade=grade, class_no=class_no)
+    found = daycounts.scope_classes(user, today, where, live=True)
+    if found is None or found[1]:
+        return None
+    codes = due_rule_codes(user)
+    got = lines(found[0], codes)
+    assert got is not None  # no limits asked
+    return (*got, codes)
+
+
+def point(user, **where) -> dict[str, int] | None:
+    """Today's counts of the running term's trend point (trends._counts) for the user and the
+    dashboard's filters, summed from the class lines; None when only counting can say."""
+    mine = for_user(user, **where)
+    if mine is None:
+        return None
+    total = dict.fromkeys(POINT_KEYS, 0)
+    for line in mine[0].values():
+        for key, n in line["point"].items():
+            total[key] += n
+    return total
+
+
+# The due list of a user who holds whole towns, not filtered to a school (a school's list is as
+# quick without), takes its counts from the lines for at least this many classes, when at most
+# this share of them must be counted again first (after a busy morning of contacts, the list's
+# own pass is quicker).
+DUE_FROM_CLASSES = 200
+DUE_STALE_SHARE = 0.1
+# Only where it is quicker (bench/stats.py's town, quiet, p50): SQLite's API 335 → 275 ms and
+# page 425 → 337 ms; PostgreSQL's ordered cut is no quicker than its counted one and reading
+# the lines adds to it (API 381 → 408, page 422 → 460), so it keeps the list's own pass.
+DUE_ENGINES = {"sqlite"}
+
+
+def use_due_counts(due: DueList, user, codes: list[str] | None, **where) -> bool:
+    """Give the due list of the user's children today (the due page, the due API) its counts
+    per class from the lines — children due and items per rule, counted by the same
+    `DueList` for each class — so that it only orders and cuts its page (issue #19). Only for
+    the user's own rules and a scope of whole classes filtered by school, grade or class;
+    whether it did."""
+    from guanai.accounts import scope
+    from guanai.contacts.access import due_rule_codes
+
+    from . import daycounts
+
+    if connections[due.db].vendor not in DUE_ENGINES:
+        return False
+    if due.as_of != timezone.localdate() or codes != due_rule_codes(user):
+        return False
+    whole_towns = user.is_superuser or any(lv == scope.TOWN for lv, _ra in scope.units(user))
+    if where.get("school") or not whole_towns:  # a school's list: its own pass is as quick
+        return False
+    today = timezone.localdate()
+    scope = daycounts.scope_classes(user, today, daycounts.class_where(**where), live=True)
+    if scope is None or scope[1]:
+        return False
+    got = lines(scope[0], codes, at_least=DUE_FROM_CLASSES, stale_share=DUE_STALE_SHARE)
+    if got is None:
+        return False
+    found, school_of = got
+    due.use_counts([(school_of[pk], pk, *line["due"]) for pk, line in found.items()])
+    return True
