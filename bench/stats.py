@@ -299,10 +299,26 @@ def main() -> None:
         # the due list with this town's 13,000 proxy parents (bench/due_list.py's town has none)
         ("due API, whole town        /api/v1/contacts/due", "/api/v1/contacts/due", {}),
         ("due page, whole town       /contacts/due/", "/contacts/due/", {}),
+        # past the first children each class keeps (covstore.FIRST_CHILDREN): the list is cut
+        ("due API, town, page 3      &page=3", "/api/v1/contacts/due", {"page": 3}),
+        ("due page, town, page 3     ?page=3", "/contacts/due/", {"page": 3}),
         ("due page, one school       /contacts/due/?school=", "/contacts/due/", {"school": school}),
     ]
     if not panels:  # BENCH_PANELS=0: the counts only (the panels take minutes at a town)
         cases = [c for c in cases if "coverage" not in c[0] and "report" not in c[0]]
+    # What the worker does after midnight, before the first leader asks: its first round of
+    # the day empties the log of writes (the build's 1,000,000 contacts wrote as many rows)
+    # and counts every class's line (stats/covstore.py).
+    from guanai.stats import covstore
+    from guanai.stats.models import CoverageLine
+
+    CoverageLine.objects.all().delete()  # after midnight: no line of the new day yet
+    began = time.perf_counter()
+    counted, removed = covstore.refresh()
+    print(
+        f"the worker's first round of the day: {counted:,} classes counted, {removed:,} log"
+        f" rows removed, {(time.perf_counter() - began) * 1000:,.0f} ms"
+    )
     width = max(len(label) for label, _url, _params in cases)
     print(f"{N_REQUESTS} requests each (first one warms caches):")
     for label, url, params in cases:

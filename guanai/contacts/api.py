@@ -299,6 +299,15 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]):
     )
 
 
+def _page_end(request: HttpRequest) -> int | None:
+    """The number of items up to the end of the page `Pages` will cut (page, page_size; 50 a
+    page); None when they are not numbers (the paginator answers those)."""
+    page, size = request.GET.get("page", "1"), request.GET.get("page_size", "50")
+    if not (page.isdigit() and size.isdigit()):
+        return None
+    return int(page) * int(size)
+
+
 @router.get("/due", response=list[DueOut])
 @paginate(Pages, page_size=50)
 def list_due(request: HttpRequest, filters: Query[DueFilter]):
@@ -333,7 +342,13 @@ def list_due(request: HttpRequest, filters: Query[DueFilter]):
 
         # the counts per class kept for the statistics: the list is only ordered and cut
         use_due_counts(
-            due, user, codes, school=filters.school, grade=filters.grade, class_no=filters.class_no
+            due,
+            user,
+            codes,
+            page_end=_page_end(request),
+            school=filters.school,
+            grade=filters.grade,
+            class_no=filters.class_no,
         )
     return LazyOut(due, convert=vars)
 

@@ -15,7 +15,9 @@ children, Python reads a few hundred rows); the API's page orders and cuts the i
 joining the cards. A town's list (stats/covstore.py `use_due_counts`) takes its counts per class
 from the statistics' lines instead (`use_counts`): its count and summary are sums, the API's
 page is the ordered cut alone, and the page's children are read off the first items in the
-API's order (`_first_children`) — no grouping or counting of every due child.
+API's order (`_first_children`) — no grouping or counting of every due child. Its first pages
+need not even the cut: the lines keep each class's first children (`prepare_page(firsts=)`),
+merged into the town's first children (`use_first_children`), whose items alone are read.
 
 Dates become day numbers (days since 1970-01-01, local dates in Asia/Shanghai) so the same
 arithmetic runs on SQLite and PostgreSQL; only three small expressions differ per engine.
@@ -28,7 +30,8 @@ arithmetic runs on SQLite and PostgreSQL; only three small expressions differ pe
 import datetime as dt
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cached_property
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -94,7 +97,11 @@ class DueList:
         self._known: list[tuple] | None = None
         self._pages: dict[tuple[int, int], list[int]] = {}
         self._ids: set[int] | None = None
-        self.proxy_children = 0  # children with a proxy parent in the largest proxy combo
+        # the first children per class (`prepare_page(firsts=)`), and the first children of
+        # the whole list known beforehand (`use_first_children`)
+        self._firsts: dict[int | None, list[tuple[int, int]]] | None = None
+        self._first_of: Callable[[int], list[int] | None] | None = None
+        self._proxy_count = 0  # children with a proxy parent in the largest proxy combo
         self.rule_codes = list(rule_codes) if rule_codes is not None else None
         wanted = set(self.rule_codes) if self.rule_codes else None
         children = children.filter(enrolment=Enrolment.ENROLLED)
@@ -123,7 +130,35 @@ class DueList:
             all(k in KINDS for r in self.rules for k in r.kinds)
             and not Contact.objects.using(self.db).filter(at__gte=self.end).exists()
         )
-        self.sql, self.params, self.child_sql, self._child_parts = self._statement(children)
+        self._children = children  # the statement is built when first asked (`_built`)
+
+    @cached_property
+    def _built(self) -> tuple[str, list, str, list[tuple]]:
+        """The statement over these children (`_statement`): not built for a page read off
+        the first children (`use_first_children`), which reads only theirs — building it
+        lists the children with a proxy parent (27 ms at a town on PostgreSQL)."""
+        return self._statement(self._children)
+
+    @property
+    def sql(self) -> str:
+        return self._built[0]
+
+    @property
+    def params(self) -> list:
+        return self._built[1]
+
+    @property
+    def child_sql(self) -> str:
+        return self._built[2]
+
+    @property
+    def _child_parts(self) -> list[tuple]:
+        return self._built[3]
+
+    @property
+    def proxy_children(self) -> int:
+        """Children with a proxy parent in the statement's largest proxy combo."""
+        return self._built and self._proxy_count
 
     def _statement(self, children: QuerySet[Child]) -> tuple[str, list, str, list[tuple]]:
         """The items' statement, its parameters, the same list one row per child and combo
@@ -244,7 +279,7 @@ class DueList:
                 : PROXY_IDS_INLINE + 1
             ]
         )
-        self.proxy_children = max(self.proxy_children, len(ids))
+        self._proxy_count = max(self._proxy_count, len(ids))
         if len(ids) > PROXY_IDS_INLINE:
             chosen = base.filter(pk__in=proxies.values("child_id"))
         else:
@@ -397,6 +432,23 @@ class DueList:
         self._known = per_class
         self._total = sum(n for *_unit, counts in per_class for n in counts.values())
 
+    def use_first_children(self, first: Callable[[int], list[int] | None]) -> None:
+        """Take the first children of the list from elsewhere: `first(n)` gives the ids of the
+        first `n` children due in the page's order (most overdue item first, then rule order,
+        then child id), or None when it cannot say. stats/covstore.py keeps each class's first
+        children (`firsts_per_class`) and merges them. A page of children, or of the API's
+        items, within them is then read off those children alone: no pass over the list."""
+        self._first_of = first
+
+    def _first(self, n: int) -> list[int] | None:
+        return self._first_of(n) if self._first_of is not None and n > 0 else None
+
+    def firsts_per_class(self) -> dict[int | None, list[tuple[int, int]]] | None:
+        """{class id: [(sort key, child id), …]}: each class's first children due in the
+        page's order, as many as `prepare_page(firsts=)` asked (None: not asked, or too many
+        rules for the children's pass)."""
+        return self._firsts
+
     def counts_per_class(self) -> list[tuple]:
         """(school id, class id, children due, {rule code: items due}) per class."""
         self.prepare_page(0, 0)
@@ -462,12 +514,13 @@ class DueList:
         """FULL JOIN and `AS MATERIALIZED` (SQLite 3.39 and 3.35; PostgreSQL has both)."""
         return self._vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 39)
 
-    def prepare_page(self, offset: int, limit: int, *, ids_up_to: int = 0) -> None:
+    def prepare_page(self, offset: int, limit: int, *, ids_up_to: int = 0, firsts: int = 0) -> None:
         """What the due page asks, from one pass over the list: the counts per class
         (`summary`, `children_count`, `children_per`), the children of one page
-        (`child_page(offset, limit)`) and, when at most `ids_up_to` children are due, their ids
-        (`child_ids`). The pass's rows (one per due child) stay in the database: it groups and
-        orders them (nothing when the rules are too many for a bitmask: each method asks SQL)."""
+        (`child_page(offset, limit)`), when at most `ids_up_to` children are due their ids
+        (`child_ids`), and the first `firsts` children of each class (`firsts_per_class`). The
+        pass's rows (one per due child) stay in the database: it groups and orders them
+        (nothing when the rules are too many for a bitmask: each method asks SQL)."""
         if self._groups is not None or self._known is not None:
             return
         if len(self.rules) > self.MASK_RULES:
@@ -475,6 +528,7 @@ class DueList:
         if not self.rules:
             self._groups, self._ids = [], set()
             self._pages[(offset, limit)] = []
+            self._firsts = {} if firsts > 0 else None
             return
         keys = range(len(self.rules))
         sums = ", ".join(
@@ -488,6 +542,15 @@ class DueList:
             if ids_up_to > 0
             else ""
         )
+        # each class's first children: ranked within the class, in the page's order
+        first = (
+            f" UNION ALL SELECT 3, f.id, f.school_class_id, f.sort_key, {zeros} FROM ("
+            "SELECT d.id, d.school_class_id, d.sort_key, ROW_NUMBER() OVER ("
+            "PARTITION BY d.school_class_id ORDER BY d.sort_key DESC, d.id) AS n FROM d) f"
+            f" WHERE f.n <= {int(firsts)}"
+            if firsts > 0
+            else ""
+        )
         merged, params = self._merged()
         # computed once, read three times (older SQLite: a hint it does not know)
         hint = "MATERIALIZED " if self._full_join else ""
@@ -497,7 +560,7 @@ class DueList:
             " GROUP BY d.school_id, d.school_class_id"
             f" UNION ALL SELECT * FROM (SELECT 1, d.id, 0, d.sort_key, {zeros} FROM d"
             " ORDER BY d.sort_key DESC, d.id LIMIT %s OFFSET %s) p"
-            f"{few}",
+            f"{few}{first}",
             [limit, offset],
             base=params,
         )
@@ -511,6 +574,11 @@ class DueList:
         self._pages[(offset, limit)] = [r[1] for r in page]
         if sum(g[2] for g in self._groups) <= ids_up_to:
             self._ids = {r[1] for r in rows if r[0] == 2}
+        if firsts > 0:
+            per: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
+            for r in sorted((r for r in rows if r[0] == 3), key=lambda r: (-r[3], r[1])):
+                per[r[2]].append((r[3], r[1]))
+            self._firsts = dict(per)
 
     def children_count(self) -> int:
         if self._known is not None:
@@ -613,6 +681,9 @@ class DueList:
                 return ids[:limit]
         if not self.rules:
             return []
+        first = self._first(offset + limit)
+        if first is not None:
+            return first[offset : offset + limit]
         if self._known is not None and offset + limit <= self.FIRST_ITEMS:
             return self._first_children(offset, limit)
         if len(self.rules) <= self.MASK_RULES:
@@ -645,7 +716,13 @@ class DueList:
 
     def page(self, offset: int, limit: int) -> list[DueItem]:
         """One page of items, most overdue first (then by rule and child id). The same
-        statement counts the whole list (`count()` then asks nothing more)."""
+        statement counts the whole list (`count()` then asks nothing more). With the list's
+        first children known (`use_first_children`), the items of the first `offset + limit`
+        children: a child first appears at its most overdue item, so the first n items are
+        all items of the first n children."""
+        first = self._first(offset + limit) if self._total is not None else None
+        if first is not None:
+            return self.items(first)[offset : offset + limit]
         return self._items(" LIMIT %s OFFSET %s", [limit, offset], total=self._total is None)
 
     # A list the API's paginator slices and counts (`Pages`, through `LazyOut`).

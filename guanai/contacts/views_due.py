@@ -124,6 +124,8 @@ def due(request: HttpRequest) -> HttpResponse:
     if request.GET.get("export") == "xlsx" and request.user.can_export:
         return _export_due(request, due_list.items() if due_list else [], as_of)
     g = request.GET
+    number = g.get("page", "")
+    start = (int(number) - 1) * PAGE_SIZE if number.isdigit() and int(number) > 0 else 0
     if due_list is not None and not rule and g.get("mine") != "1":
         from guanai.stats.covstore import use_due_counts
 
@@ -132,14 +134,13 @@ def due(request: HttpRequest) -> HttpResponse:
             due_list,
             request.user,
             codes,
+            page_end=start + PAGE_SIZE,
             school=g.get("school") or None,
             grade=int(g["grade"]) if g.get("grade", "").isdigit() else None,
             class_no=int(g["class_no"]) if g.get("class_no", "").isdigit() else None,
         )
     if due_list is not None:
         # the counts, the page asked for and a short list's ids from one pass over the list
-        number = request.GET.get("page", "")
-        start = (int(number) - 1) * PAGE_SIZE if number.isdigit() and int(number) > 0 else 0
         due_list.prepare_page(start, PAGE_SIZE, ids_up_to=SHORT_LIST)
     summary, per_school, count, children_count = _summary(due_list)
     page = Paginator(DueChildren(due_list, children_count), PAGE_SIZE).get_page(

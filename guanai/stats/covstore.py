@@ -44,9 +44,15 @@ once (their class's count of rows went down).
 
 Read and counted on the primary, also within a report request that reads the replica: a
 lagging replica's contacts must never be stored under the primary's marks.
+
+The due list of a whole town reads the lines too (`use_due_counts`): its counts per class, and
+each class's first children due (`CoverageLine.first`, FIRST_CHILDREN of them, the class's
+first in `data["top"]`), from which `first_children` merges the town's first pages while
+opening only the classes that can hold them.
 """
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +71,8 @@ from guanai.org.models import SchoolClass
 
 from .models import CoverageChange, CoverageLine
 from .services import CATEGORIES
+
+logger = logging.getLogger(__name__)
 
 LOG = "stats_coveragechange"
 LINES = "stats_coverageline"
@@ -85,7 +93,7 @@ BY_SCHOOL = (
     "contacts_contactrule",
 )
 ORG = {"org_school": ("town_id",), "org_schoolclass": ("school_id",)}  # every line
-LAYOUT = 2  # what a line holds: a change to it (a new number) makes a new layout
+LAYOUT = 3  # what a line holds: a change to it (a new number) makes a new layout
 LISTS_FROM = 200  # classes: from this many, the running term's records are looked up in lists
 
 
@@ -293,6 +301,9 @@ def count(
         children = children.filter(school_class_id__in=class_ids)
     units = coverage.Units(False, {}, [], school_ids={school_of[pk] for pk in class_ids})
     due = None if codes == [] else DueList(children, as_of=today, rule_codes=codes)
+    if due is not None:  # with each class's first children, in the same pass
+        due.prepare_page(0, 0, firsts=FIRST_CHILDREN)
+    firsts = due.firsts_per_class() if due is not None else {}
     per_class_due: dict[int, list] = {}
     for _school, klass, n, counts in due.counts_per_class() if due else []:
         got = per_class_due.setdefault(klass, [0, {}])  # one class, whatever the cards' school
@@ -315,6 +326,10 @@ def count(
             "point": point,  # type: ignore[dict-item]
             "due": per_class_due.get(pk, [0, {}]),  # type: ignore[dict-item]
         }
+        if firsts is not None:  # else unknown (too many rules): no "top", no "first"
+            first = [list(f) for f in firsts.get(pk, [])]
+            out[pk]["top"] = first[0] if first else None  # type: ignore[assignment]
+            out[pk]["first"] = first
     return out
 
 
@@ -325,7 +340,14 @@ def _store(
     their rows in the same order). A class deleted meanwhile, or any other failure, only
     leaves the lines for the next reader to count."""
     rows = [
-        CoverageLine(school_class_id=pk, day=today, rules=rules, stamp=marks[pk], data=data)
+        CoverageLine(
+            school_class_id=pk,
+            day=today,
+            rules=rules,
+            stamp=marks[pk],
+            data={k: v for k, v in data.items() if k != "first"},
+            first=data.get("first"),
+        )
         for pk, data in sorted(counted.items())
     ]
     try:
@@ -335,7 +357,7 @@ def _store(
                 batch_size=500,
                 update_conflicts=True,
                 unique_fields=["school_class"],
-                update_fields=["day", "rules", "stamp", "data"],
+                update_fields=["day", "rules", "stamp", "data", "first"],
             )
     except DatabaseError:
         pass
@@ -351,8 +373,29 @@ def refresh() -> tuple[int, int]:
     removed = 0
     if not CoverageLine.objects.using(db).filter(day=today).exists():
         removed, _ = CoverageChange.objects.using(db).all().delete()
+        if removed:
+            _vacuum_log(db)
     got = lines(None, None)
     return len(got[0]) if got else 0, removed
+
+
+def _vacuum_log(db: str) -> None:
+    """On PostgreSQL the removed rows stay in the table as dead rows until autovacuum comes
+    by, and every reader's marks (a grouped read of the log) scan them: after the bench
+    town's 1.7 million writes, 71 MB and 17–200 ms a request (with statistics that still
+    counted 700,000 rows). So the round vacuums the log at once (not within a transaction:
+    VACUUM cannot run in one). SQLite empties a table without a WHERE in one step."""
+    conn = connections[db]
+    if conn.vendor != "postgresql" or conn.in_atomic_block:
+        return
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {LOG}")
+    except DatabaseError:
+        logger.warning("could not vacuum %s", LOG, exc_info=True)
+
+
+NOT_PANELS = ("point", "due", "top", "first")  # a line's keys that are not a panel
 
 
 def per_unit(
@@ -364,7 +407,7 @@ def per_unit(
     for pk, line in found.items():
         unit = school_of[pk] if per_school else pk
         for key, value in line.items():
-            if key in ("point", "due"):
+            if key in NOT_PANELS:
                 continue
             if key == "n":
                 value = [value, 0]  # type: ignore[list-item]
@@ -458,24 +501,31 @@ def point(user, **where) -> dict[str, int] | None:
 # own pass is quicker).
 DUE_FROM_CLASSES = 200
 DUE_STALE_SHARE = 0.1
-# Only where it is quicker (bench/stats.py's town, quiet, p50): SQLite's API 335 → 275 ms and
+# Past the first children the lines keep, the list is ordered and cut: only where that is
+# quicker than its own pass (bench/stats.py's town, quiet, p50): SQLite's API 335 → 275 ms and
 # page 425 → 337 ms; PostgreSQL's ordered cut is no quicker than its counted one and reading
-# the lines adds to it (API 381 → 408, page 422 → 460), so it keeps the list's own pass.
+# the lines adds to it (API 381 → 408, page 422 → 460), so there a later page keeps the list's
+# own pass. Its first pages (FIRST_CHILDREN) use the lines on every engine.
 DUE_ENGINES = {"sqlite"}
 
 
-def use_due_counts(due: DueList, user, codes: list[str] | None, **where) -> bool:
+def use_due_counts(
+    due: DueList, user, codes: list[str] | None, *, page_end: int | None = None, **where
+) -> bool:
     """Give the due list of the user's children today (the due page, the due API) its counts
     per class from the lines — children due and items per rule, counted by the same
-    `DueList` for each class — so that it only orders and cuts its page (issue #19). Only for
-    the user's own rules and a scope of whole classes filtered by school, grade or class;
-    whether it did."""
+    `DueList` for each class — so that it only orders and cuts its page, and its first
+    children, so that a first page is read off them (issue #19). Only for the user's own
+    rules and a scope of whole classes filtered by grade or class; `page_end`: the children
+    (the due page) or items (the API) up to the end of the page asked for, None when unknown.
+    Whether it did."""
     from guanai.accounts import scope
     from guanai.contacts.access import due_rule_codes
 
     from . import daycounts
 
-    if connections[due.db].vendor not in DUE_ENGINES:
+    first_page = page_end is not None and page_end <= FIRST_CHILDREN
+    if connections[due.db].vendor not in DUE_ENGINES and not first_page:
         return False
     if due.as_of != timezone.localdate() or codes != due_rule_codes(user):
         return False
@@ -491,4 +541,58 @@ def use_due_counts(due: DueList, user, codes: list[str] | None, **where) -> bool
         return False
     found, school_of = got
     due.use_counts([(school_of[pk], pk, *line["due"]) for pk, line in found.items()])
+    db = router.db_for_write(CoverageLine)
+    due.use_first_children(
+        lambda n: first_children(found, n, rules=rules_key(codes), day=today, db=db)
+    )
     return True
+
+
+# Per class, its first children due are kept (`CoverageLine.first`): two pages of 50. A town's
+# first two pages are read off them; a later page orders the list itself.
+FIRST_CHILDREN = 100
+
+
+def first_children(
+    found: dict[int, dict], n: int, *, rules: str, day: dt.date, db: str
+) -> list[int] | None:
+    """The ids of the first `n` children due among the classes `found` (their lines), in the
+    due page's order (sort key descending, then id), merged from each class's first children:
+    the classes are read in the order of their own first child, and no more once `n`
+    children are known that come before the next class's first. None when a class's first
+    children are not known (counted with too many rules, or its line gone) or `n` is more
+    than a class keeps."""
+    if n > FIRST_CHILDREN:
+        return None
+    order = []
+    for pk, line in found.items():
+        if "top" not in line:
+            return None
+        if line["top"] is not None:
+            key, child = line["top"]
+            order.append((-key, child, pk))
+    order.sort()
+    best: list[tuple[int, int]] = []  # (-sort key, child id), the first n so far
+    start, batch = 0, 4
+    while start < len(order):
+        if len(best) >= n and best[n - 1] < order[start][:2]:
+            break
+        chunk = [pk for _k, _c, pk in order[start : start + batch]]
+        start, batch = start + batch, batch * 2
+        # a line counted in this request has its list with it; a stored one is read
+        lists = {pk: found[pk]["first"] for pk in chunk if "first" in found[pk]}
+        wanted = [pk for pk in chunk if pk not in lists]
+        if wanted:
+            lists.update(
+                CoverageLine.objects.using(db)
+                .filter(pk__in=wanted, day=day, rules=rules)
+                .values_list("pk", "first")
+            )
+        for pk in chunk:
+            first = lists.get(pk)
+            if first is None:
+                return None
+            best.extend((-key, child) for key, child in first)
+        best.sort()
+        del best[n:]
+    return [child for _k, child in best]

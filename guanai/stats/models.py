@@ -212,6 +212,9 @@ class CoverageLine(models.Model):
     rules = models.CharField("联系规则", max_length=255)
     stamp = models.CharField("变更标记", max_length=100)
     data = models.JSONField("覆盖统计")
+    # the class's first children due in the due page's order, [[sort key, child id], …] (at
+    # most covstore.FIRST_CHILDREN), read only for the few classes a town's first page needs
+    first = models.JSONField("最该联系的儿童", null=True, blank=True, default=None)
 
     class Meta:
         verbose_name = "班级当日覆盖统计"

@@ -66,13 +66,18 @@ def assert_same_lists(client, users, monkeypatch) -> None:
 
 
 @pytest.mark.clock("2026-11-29 10:00")
+@pytest.mark.parametrize("first", [covstore.FIRST_CHILDREN, 13, 0])
 def test_the_lists_equal_the_pass_page_by_page_and_after_writes(
     client,
     users,
     town,  # noqa: F811
     lines_for_every_scope,
     monkeypatch,
+    first,
 ):
+    """With each class's first children kept (pages of 6 and 7: every page asked for read off
+    them), with 13 (pages 1–2 read off them, the later ones cut), and with none."""
+    monkeypatch.setattr(covstore, "FIRST_CHILDREN", first)
     assert_same_lists(client, users, monkeypatch)
     children = list(Child.objects.order_by("pk"))
     for child in children[::7]:  # visits today: due children drop off, their classes change
@@ -205,10 +210,150 @@ def test_equally_overdue_children_follow_the_rule_order_then_the_card(users, cas
     assert [cut.child_page(i, 1)[0] for i in range(5)] == expected
 
 
-def test_postgresql_keeps_the_lists_own_pass(users, cast, monkeypatch):
-    """Only the engines where the cut is quicker use the lines (covstore.DUE_ENGINES)."""
+def test_postgresql_keeps_the_lists_own_pass_past_the_first_children(users, cast, monkeypatch):
+    """Where the cut is not quicker than the list's own pass (PostgreSQL,
+    covstore.DUE_ENGINES), the lines serve only pages within the first children they keep."""
     monkeypatch.setattr(covstore, "DUE_FROM_CLASSES", 1)
     monkeypatch.setattr(covstore, "DUE_ENGINES", {"postgresql"} - {connection.vendor})
     covstore.lines(None, None)
-    due = DueList(Child.objects.visible_to(users["town"]), as_of=timezone.localdate())
-    assert not covstore.use_due_counts(due, users["town"], None)
+    user = users["town"]
+
+    def used(**asked) -> bool:
+        due = DueList(Child.objects.visible_to(user), as_of=timezone.localdate())
+        return covstore.use_due_counts(due, user, None, **asked)
+
+    assert not used(page_end=covstore.FIRST_CHILDREN + 1)
+    assert not used()  # the page asked for unknown
+    assert used(page_end=covstore.FIRST_CHILDREN)
+    monkeypatch.setattr(covstore, "DUE_ENGINES", {connection.vendor})
+    assert used(page_end=covstore.FIRST_CHILDREN + 1)
+
+
+@pytest.mark.clock("2026-11-29 10:00")
+def test_where_the_cut_is_not_quicker_every_page_still_equals_the_pass(
+    client,
+    users,
+    town,  # noqa: F811
+    lines_for_every_scope,
+    monkeypatch,
+):
+    """Pages 1–2 read off the first children (13 kept), the later ones by the list's own
+    pass: the same lists as without the lines."""
+    monkeypatch.setattr(covstore, "DUE_ENGINES", set())
+    monkeypatch.setattr(covstore, "FIRST_CHILDREN", 13)
+    assert_same_lists(client, users, monkeypatch)
+
+
+def whole_list_statements(monkeypatch) -> list[bool]:
+    """Records, for each statement a DueList runs, whether it reads the whole list."""
+    seen: list[bool] = []
+    real = DueList._fetch
+
+    def spy(self, sql, params=(), base=None):
+        seen.append(self.sql in sql)
+        return real(self, sql, params, base)
+
+    monkeypatch.setattr(DueList, "_fetch", spy)
+    return seen
+
+
+@pytest.mark.clock("2026-11-29 10:00")
+def test_the_first_pages_read_only_their_own_childrens_items(
+    client,
+    users,
+    town,  # noqa: F811
+    lines_for_every_scope,
+    monkeypatch,
+):
+    """The town's first pages, of the page and of the API, read the first children off the
+    lines and then the items of those children only: no statement over the whole list. A page
+    past what the lines keep orders the list itself."""
+    monkeypatch.setattr(covstore, "FIRST_CHILDREN", 12)
+    monkeypatch.setattr(views_due, "SHORT_LIST", 0)  # a town's list is not short (40 here)
+    client.force_login(users["town"])
+    client.get(reverse("contacts:due"))  # the lines counted and stored
+    seen = whole_list_statements(monkeypatch)
+    for url, query in (
+        (reverse("contacts:due"), {"page": "2"}),  # children 7–12
+        ("/api/v1/contacts/due", {"page_size": 6, "page": 2}),  # the first 12 children's items
+    ):
+        seen.clear()
+        assert client.get(url, query).status_code == 200
+        assert seen and not any(seen), url
+    seen.clear()
+    assert client.get(reverse("contacts:due"), {"page": "3"}).status_code == 200
+    assert any(seen)
+
+
+@pytest.mark.parametrize("day", ["2026-09-01", "2026-11-29", "2027-01-31"])
+def test_each_classs_first_children_are_the_class_lists_order(
+    users,
+    town,  # noqa: F811
+    day,
+):
+    """prepare_page(firsts=) gives, for each class, its first children as the class's own
+    list orders them (sort key, then card), on days where many are equally overdue."""
+    as_of = dt.date.fromisoformat(day)
+    children = Child.objects.visible_to(users["town"])
+    due = DueList(children, as_of=as_of)
+    due.prepare_page(0, 0, firsts=5)
+    firsts = due.firsts_per_class()
+    classes = set(children.values_list("school_class_id", flat=True))
+    assert len(classes) > 3
+    for klass in classes:
+        own = DueList(children.filter(school_class_id=klass), as_of=as_of).child_page(0, 5)
+        assert [child for _key, child in firsts.get(klass, [])] == own, klass
+    assert sum(len(f) for f in firsts.values()) > 10
+
+
+@pytest.mark.clock("2026-11-29 10:00")
+def test_the_merged_first_children_are_the_towns_first_children(
+    users,
+    town,  # noqa: F811
+    monkeypatch,
+):
+    """Merged from the stored lines (read from the database) and from lines just counted
+    (in memory): the first n children of the whole list, for every n the lines keep."""
+    monkeypatch.setattr(covstore, "FIRST_CHILDREN", 30)
+    today = timezone.localdate()
+    children = Child.objects.visible_to(users["town"])
+    counted, _school_of = covstore.lines(None, None)
+    stored, _school_of = covstore.lines(None, None)
+    assert all("first" in line for line in counted.values())
+    assert not any("first" in line for line in stored.values())  # read when needed
+    rules = covstore.rules_key(None)
+    for n in range(1, 31):
+        expected = DueList(children, as_of=today).child_page(0, n)
+        for found in (counted, stored):
+            got = covstore.first_children(found, n, rules=rules, day=today, db="default")
+            assert got == expected, n
+    assert covstore.first_children(stored, 31, rules=rules, day=today, db="default") is None
+
+
+def test_merging_stops_at_the_classes_that_cannot_hold_the_first_children():
+    """Fifty-four classes; the first children are in the classes whose own first child comes
+    first: only the lists of the first batch (four classes) are opened."""
+
+    class Unread(list):
+        def __iter__(self):
+            raise AssertionError("this class's list was read")
+
+    found = {
+        1: {"top": [5000, 11], "first": [[5000, 11], [4000, 12]]},
+        2: {"top": [5000, 21], "first": [[5000, 21], [3000, 22]]},
+        3: {"top": [10, 31], "first": [[10, 31]]},
+        4: {"top": None, "first": []},  # nothing due
+    }
+    for pk in range(5, 55):  # the first (5) is read with the first batch of four classes
+        first = [[9 - pk // 10, 100 + pk]]
+        found[pk] = {"top": first[0], "first": first if pk == 5 else Unread(first)}
+    got = covstore.first_children(found, 3, rules="", day=dt.date(2026, 11, 29), db="default")
+    assert got == [11, 21, 12]
+    assert covstore.first_children(found, 4, rules="", day=dt.date(2026, 11, 29), db="x") == [
+        11,
+        21,
+        12,
+        22,
+    ]
+    found[3] = {"due": [1, {"home_visit": 1}]}  # counted with too many rules: nothing kept
+    assert covstore.first_children(found, 1, rules="", day=dt.date(2026, 11, 29), db="x") is None

@@ -407,3 +407,17 @@ def test_each_kind_of_write_changes_the_stored_numbers_as_it_changes_the_counted
         running_term(town)[1],
     )
     assert after != before  # the write changed what is counted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_leaves_no_dead_rows_of_the_log_behind():
+    """On PostgreSQL the rows the first round of a day removes would stay as dead rows, which
+    every reader's marks scan until autovacuum comes by: the round vacuums the log (its file
+    is then empty). On SQLite the rows are simply gone."""
+    CoverageChange.objects.bulk_create(CoverageChange() for _ in range(500))
+    assert covstore.refresh() == (0, 500)  # no class: nothing to count
+    assert not CoverageChange.objects.exists()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_relation_size(%s)", [covstore.LOG])
+            assert cursor.fetchone()[0] == 0
