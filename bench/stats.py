@@ -299,9 +299,14 @@ def main() -> None:
         # the due list with this town's 13,000 proxy parents (bench/due_list.py's town has none)
         ("due API, whole town        /api/v1/contacts/due", "/api/v1/contacts/due", {}),
         ("due page, whole town       /contacts/due/", "/contacts/due/", {}),
-        # past the first children each class keeps (covstore.FIRST_CHILDREN): the list is cut
+        # later pages: merged from the classes' first children up to the 500th child
+        # (covstore.FIRST_UP_TO: page 10), past it cut (SQLite) or the list's own pass
         ("due API, town, page 3      &page=3", "/api/v1/contacts/due", {"page": 3}),
         ("due page, town, page 3     ?page=3", "/contacts/due/", {"page": 3}),
+        ("due API, town, page 10     &page=10", "/api/v1/contacts/due", {"page": 10}),
+        ("due page, town, page 10    ?page=10", "/contacts/due/", {"page": 10}),
+        ("due API, town, page 11     &page=11", "/api/v1/contacts/due", {"page": 11}),
+        ("due page, town, page 11    ?page=11", "/contacts/due/", {"page": 11}),
         ("due page, one school       /contacts/due/?school=", "/contacts/due/", {"school": school}),
     ]
     if not panels:  # BENCH_PANELS=0: the counts only (the panels take minutes at a town)

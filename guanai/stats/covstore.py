@@ -47,8 +47,8 @@ lagging replica's contacts must never be stored under the primary's marks.
 
 The due list of a whole town reads the lines too (`use_due_counts`): its counts per class, and
 each class's first children due (`CoverageLine.first`, FIRST_CHILDREN of them, the class's
-first in `data["top"]`), from which `first_children` merges the town's first pages while
-opening only the classes that can hold them.
+first in `data["top"]`), from which `first_children` merges the town's pages up to the
+FIRST_UP_TO-th child while opening only the classes that can hold them.
 """
 
 import datetime as dt
@@ -505,7 +505,7 @@ DUE_STALE_SHARE = 0.1
 # quicker than its own pass (bench/stats.py's town, quiet, p50): SQLite's API 335 → 275 ms and
 # page 425 → 337 ms; PostgreSQL's ordered cut is no quicker than its counted one and reading
 # the lines adds to it (API 381 → 408, page 422 → 460), so there a later page keeps the list's
-# own pass. Its first pages (FIRST_CHILDREN) use the lines on every engine.
+# own pass. Its pages up to FIRST_UP_TO use the lines on every engine.
 DUE_ENGINES = {"sqlite"}
 
 
@@ -524,7 +524,7 @@ def use_due_counts(
 
     from . import daycounts
 
-    first_page = page_end is not None and page_end <= FIRST_CHILDREN
+    first_page = page_end is not None and page_end <= FIRST_UP_TO
     if connections[due.db].vendor not in DUE_ENGINES and not first_page:
         return False
     if due.as_of != timezone.localdate() or codes != due_rule_codes(user):
@@ -548,9 +548,11 @@ def use_due_counts(
     return True
 
 
-# Per class, its first children due are kept (`CoverageLine.first`): two pages of 50. A town's
-# first two pages are read off them; a later page orders the list itself.
+# Per class, its first children due are kept (`CoverageLine.first`): two pages of 50, and
+# every child due of a class of up to 100. A town's pages up to its FIRST_UP_TO-th child (the
+# API's: item) are read off them; a later page orders the list itself.
 FIRST_CHILDREN = 100
+FIRST_UP_TO = 500
 
 
 def first_children(
@@ -559,10 +561,12 @@ def first_children(
     """The ids of the first `n` children due among the classes `found` (their lines), in the
     due page's order (sort key descending, then id), merged from each class's first children:
     the classes are read in the order of their own first child, and no more once `n`
-    children are known that come before the next class's first. None when a class's first
-    children are not known (counted with too many rules, or its line gone) or `n` is more
-    than a class keeps."""
-    if n > FIRST_CHILDREN:
+    children are known that come before the next class's first. A class's list serves if it
+    holds `n` children or all the class's children due (a class of 46 has fewer than the 100
+    kept), so a later page of a town of such classes is merged too. None when a class read
+    cannot say (counted with too many rules, its line gone, more children due than it keeps
+    and fewer than `n` kept) or `n` is past FIRST_UP_TO."""
+    if n > FIRST_UP_TO:
         return None
     order = []
     for pk, line in found.items():
@@ -590,7 +594,7 @@ def first_children(
             )
         for pk in chunk:
             first = lists.get(pk)
-            if first is None:
+            if first is None or len(first) < min(n, found[pk]["due"][0]):
                 return None
             best.extend((-key, child) for key, child in first)
         best.sort()

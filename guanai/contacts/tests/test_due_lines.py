@@ -66,7 +66,7 @@ def assert_same_lists(client, users, monkeypatch) -> None:
 
 
 @pytest.mark.clock("2026-11-29 10:00")
-@pytest.mark.parametrize("first", [covstore.FIRST_CHILDREN, 13, 0])
+@pytest.mark.parametrize("first", [covstore.FIRST_CHILDREN, 13, 2, 0])
 def test_the_lists_equal_the_pass_page_by_page_and_after_writes(
     client,
     users,
@@ -75,8 +75,9 @@ def test_the_lists_equal_the_pass_page_by_page_and_after_writes(
     monkeypatch,
     first,
 ):
-    """With each class's first children kept (pages of 6 and 7: every page asked for read off
-    them), with 13 (pages 1–2 read off them, the later ones cut), and with none."""
+    """With each class's first children kept (every class's whole list: every page read off
+    them), with 13 and 2 (a class with more due keeps too few for a later page: cut), and
+    with none."""
     monkeypatch.setattr(covstore, "FIRST_CHILDREN", first)
     assert_same_lists(client, users, monkeypatch)
     children = list(Child.objects.order_by("pk"))
@@ -222,11 +223,11 @@ def test_postgresql_keeps_the_lists_own_pass_past_the_first_children(users, cast
         due = DueList(Child.objects.visible_to(user), as_of=timezone.localdate())
         return covstore.use_due_counts(due, user, None, **asked)
 
-    assert not used(page_end=covstore.FIRST_CHILDREN + 1)
+    assert not used(page_end=covstore.FIRST_UP_TO + 1)
     assert not used()  # the page asked for unknown
-    assert used(page_end=covstore.FIRST_CHILDREN)
+    assert used(page_end=covstore.FIRST_UP_TO)
     monkeypatch.setattr(covstore, "DUE_ENGINES", {connection.vendor})
-    assert used(page_end=covstore.FIRST_CHILDREN + 1)
+    assert used(page_end=covstore.FIRST_UP_TO + 1)
 
 
 @pytest.mark.clock("2026-11-29 10:00")
@@ -267,8 +268,8 @@ def test_the_first_pages_read_only_their_own_childrens_items(
 ):
     """The town's first pages, of the page and of the API, read the first children off the
     lines and then the items of those children only: no statement over the whole list. A page
-    past what the lines keep orders the list itself."""
-    monkeypatch.setattr(covstore, "FIRST_CHILDREN", 12)
+    past FIRST_UP_TO orders the list itself."""
+    monkeypatch.setattr(covstore, "FIRST_UP_TO", 12)
     monkeypatch.setattr(views_due, "SHORT_LIST", 0)  # a town's list is not short (40 here)
     client.force_login(users["town"])
     client.get(reverse("contacts:due"))  # the lines counted and stored
@@ -283,6 +284,15 @@ def test_the_first_pages_read_only_their_own_childrens_items(
     seen.clear()
     assert client.get(reverse("contacts:due"), {"page": "3"}).status_code == 200
     assert any(seen)
+    # every class's whole list is kept (fewer than 100 due each): a later page is merged too
+    monkeypatch.setattr(covstore, "FIRST_UP_TO", 500)
+    for url, query in (
+        (reverse("contacts:due"), {"page": "5"}),
+        ("/api/v1/contacts/due", {"page_size": 6, "page": 5}),
+    ):
+        seen.clear()
+        assert client.get(url, query).status_code == 200
+        assert seen and not any(seen), url
 
 
 @pytest.mark.parametrize("day", ["2026-09-01", "2026-11-29", "2027-01-31"])
@@ -307,27 +317,41 @@ def test_each_classs_first_children_are_the_class_lists_order(
 
 
 @pytest.mark.clock("2026-11-29 10:00")
+@pytest.mark.parametrize("kept", [6, 100])
 def test_the_merged_first_children_are_the_towns_first_children(
     users,
     town,  # noqa: F811
     monkeypatch,
+    kept,
 ):
     """Merged from the stored lines (read from the database) and from lines just counted
-    (in memory): the first n children of the whole list, for every n the lines keep."""
-    monkeypatch.setattr(covstore, "FIRST_CHILDREN", 30)
+    (in memory): the first n children of the whole list, for every n a class keeps and, where
+    every class's list is whole (100 kept), for every n; None where a class with more
+    children due than it keeps would be needed, or past FIRST_UP_TO."""
+    monkeypatch.setattr(covstore, "FIRST_CHILDREN", kept)
     today = timezone.localdate()
     children = Child.objects.visible_to(users["town"])
     counted, _school_of = covstore.lines(None, None)
     stored, _school_of = covstore.lines(None, None)
     assert all("first" in line for line in counted.values())
     assert not any("first" in line for line in stored.values())  # read when needed
+    whole = all(len(line["first"]) == line["due"][0] for line in counted.values())
+    assert whole == (kept == 100)  # with 6 kept, some class has more due
     rules = covstore.rules_key(None)
-    for n in range(1, 31):
+    everyone = DueList(children, as_of=today).children_count()
+    for n in range(1, everyone + 3):
         expected = DueList(children, as_of=today).child_page(0, n)
         for found in (counted, stored):
             got = covstore.first_children(found, n, rules=rules, day=today, db="default")
-            assert got == expected, n
-    assert covstore.first_children(stored, 31, rules=rules, day=today, db="default") is None
+            if n <= kept or whole:
+                assert got == expected, n
+            else:
+                assert got in (expected, None), n
+    if not whole:
+        many = covstore.first_children(stored, everyone, rules=rules, day=today, db="default")
+        assert many is None  # a class with more than 6 due is needed
+    monkeypatch.setattr(covstore, "FIRST_UP_TO", 5)
+    assert covstore.first_children(stored, 6, rules=rules, day=today, db="default") is None
 
 
 def test_merging_stops_at_the_classes_that_cannot_hold_the_first_children():
@@ -338,15 +362,17 @@ def test_merging_stops_at_the_classes_that_cannot_hold_the_first_children():
         def __iter__(self):
             raise AssertionError("this class's list was read")
 
+    def line(first, *, kept=list):
+        return {"top": first[0] if first else None, "first": kept(first), "due": [len(first), {}]}
+
     found = {
-        1: {"top": [5000, 11], "first": [[5000, 11], [4000, 12]]},
-        2: {"top": [5000, 21], "first": [[5000, 21], [3000, 22]]},
-        3: {"top": [10, 31], "first": [[10, 31]]},
-        4: {"top": None, "first": []},  # nothing due
+        1: line([[5000, 11], [4000, 12]]),
+        2: line([[5000, 21], [3000, 22]]),
+        3: line([[10, 31]]),
+        4: line([]),  # nothing due
     }
     for pk in range(5, 55):  # the first (5) is read with the first batch of four classes
-        first = [[9 - pk // 10, 100 + pk]]
-        found[pk] = {"top": first[0], "first": first if pk == 5 else Unread(first)}
+        found[pk] = line([[9 - pk // 10, 100 + pk]], kept=list if pk == 5 else Unread)
     got = covstore.first_children(found, 3, rules="", day=dt.date(2026, 11, 29), db="default")
     assert got == [11, 21, 12]
     assert covstore.first_children(found, 4, rules="", day=dt.date(2026, 11, 29), db="x") == [
