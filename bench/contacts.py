@@ -179,6 +179,23 @@ def build(rng: random.Random):
     return admin, schools, visit_round, t_children, t_contacts
 
 
+def night_round() -> None:
+    """What the worker does after midnight, before the first leader asks: its first round of
+    the day empties the log of writes (a build of 1,000,000 contacts wrote as many rows) and
+    counts every class's line (stats/covstore.py), which the dashboards and a town's due list
+    read. Prints what it took."""
+    from guanai.stats import covstore
+    from guanai.stats.models import CoverageLine
+
+    CoverageLine.objects.all().delete()  # after midnight: no line of the new day yet
+    began = time.perf_counter()
+    counted, removed = covstore.refresh()
+    print(
+        f"the worker's first round of the day: {counted:,} classes counted, {removed:,} log"
+        f" rows removed, {(time.perf_counter() - began) * 1000:,.0f} ms"
+    )
+
+
 def timed(client, url: str, params: dict, n: int) -> tuple[list[float], object]:
     times, response = [], None
     for _ in range(n):

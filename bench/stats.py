@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.contacts import KINDS, insert_rows, p95, rss_mb, timed
+from bench.contacts import KINDS, insert_rows, night_round, p95, rss_mb, timed
 
 N_CHILDREN = int(os.environ.get("BENCH_CHILDREN", "100000"))
 N_CONTACTS = int(os.environ.get("BENCH_CONTACTS", "1000000"))
@@ -311,19 +311,7 @@ def main() -> None:
     ]
     if not panels:  # BENCH_PANELS=0: the counts only (the panels take minutes at a town)
         cases = [c for c in cases if "coverage" not in c[0] and "report" not in c[0]]
-    # What the worker does after midnight, before the first leader asks: its first round of
-    # the day empties the log of writes (the build's 1,000,000 contacts wrote as many rows)
-    # and counts every class's line (stats/covstore.py).
-    from guanai.stats import covstore
-    from guanai.stats.models import CoverageLine
-
-    CoverageLine.objects.all().delete()  # after midnight: no line of the new day yet
-    began = time.perf_counter()
-    counted, removed = covstore.refresh()
-    print(
-        f"the worker's first round of the day: {counted:,} classes counted, {removed:,} log"
-        f" rows removed, {(time.perf_counter() - began) * 1000:,.0f} ms"
-    )
+    night_round()
     width = max(len(label) for label, _url, _params in cases)
     print(f"{N_REQUESTS} requests each (first one warms caches):")
     for label, url, params in cases:
