@@ -157,8 +157,10 @@ class DueList:
 
     @property
     def proxy_children(self) -> int:
-        """Children with a proxy parent in the statement's largest proxy combo."""
-        return self._built and self._proxy_count
+        """Children with a proxy parent in the statement's largest proxy combo (counted
+        while the statement is built)."""
+        self._built  # noqa: B018 (builds it, once)
+        return self._proxy_count
 
     def _statement(self, children: QuerySet[Child]) -> tuple[str, list, str, list[tuple]]:
         """The items' statement, its parameters, the same list one row per child and combo
