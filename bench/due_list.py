@@ -108,6 +108,8 @@ def main() -> None:
     from guanai.stats import coverage
 
     night_round()  # the town's due list reads the lines the worker keeps
+    import guanai.wsgi  # noqa: F401  (as a web process starts: its objects frozen, wsgi.settle)
+
     admin = User.objects.get(username="bench_town")
     school = School.objects.order_by("pk").first().code
     client = Client()
@@ -143,8 +145,10 @@ def main() -> None:
             get("/api/v1/contacts/due", {"school": school}),
         ),
         ("GET /contacts/due/ (page), whole town", get("/contacts/due/")),
-        ("GET /contacts/due/?page=10, whole town", get("/contacts/due/", {"page": 10})),
         ("GET /contacts/due/?page=11, whole town", get("/contacts/due/", {"page": 11})),
+        ("GET /contacts/due/?page=100, whole town", get("/contacts/due/", {"page": 100})),
+        ("GET /api/v1/contacts/due?page=100, town", get("/api/v1/contacts/due", {"page": 100})),
+        ("GET /api/v1/contacts/due?page=101, town", get("/api/v1/contacts/due", {"page": 101})),
         (
             "GET /contacts/due/?school= (page), one school",
             get("/contacts/due/", {"school": school}),

@@ -101,6 +101,7 @@ class DueList:
         # the whole list known beforehand (`use_first_children`)
         self._firsts: dict[int | None, list[tuple[int, int]]] | None = None
         self._first_of: Callable[[int], list[int] | None] | None = None
+        self._first_items_up_to = 0
         self._proxy_count = 0  # children with a proxy parent in the largest proxy combo
         self.rule_codes = list(rule_codes) if rule_codes is not None else None
         wanted = set(self.rule_codes) if self.rule_codes else None
@@ -284,8 +285,11 @@ class DueList:
         self._proxy_count = max(self._proxy_count, len(ids))
         if len(ids) > PROXY_IDS_INLINE:
             chosen = base.filter(pk__in=proxies.values("child_id"))
+        elif ids:  # they are of `base` already: its conditions again only mislead the planner
+            # (a page's 2,000 children: PostgreSQL estimated 4 rows and scanned every card)
+            chosen = base.model._base_manager.using(base.db).filter(pk__in=ids)
         else:
-            chosen = base.filter(pk__in=ids) if ids else base.filter(pk=None)
+            chosen = base.filter(pk=None)
         base_sql, base_params = (
             chosen.order_by().values("id", "created_at", "school_id", "school_class_id")
         ).query.sql_with_params()
@@ -434,13 +438,17 @@ class DueList:
         self._known = per_class
         self._total = sum(n for *_unit, counts in per_class for n in counts.values())
 
-    def use_first_children(self, first: Callable[[int], list[int] | None]) -> None:
+    def use_first_children(
+        self, first: Callable[[int], list[int] | None], *, items_up_to: int
+    ) -> None:
         """Take the first children of the list from elsewhere: `first(n)` gives the ids of the
         first `n` children due in the page's order (most overdue item first, then rule order,
         then child id), or None when it cannot say. stats/covstore.py keeps each class's first
-        children (`firsts_per_class`) and merges them. A page of children, or of the API's
-        items, within them is then read off those children alone: no pass over the list."""
+        children (`firsts_per_class`) and merges them. A page of children is then read off
+        those children alone, and a page of the API's items up to the `items_up_to`-th item
+        off the items of as many children: no pass over the list."""
         self._first_of = first
+        self._first_items_up_to = items_up_to
 
     def _first(self, n: int) -> list[int] | None:
         return self._first_of(n) if self._first_of is not None and n > 0 else None
@@ -722,9 +730,12 @@ class DueList:
         first children known (`use_first_children`), the items of the first `offset + limit`
         children: a child first appears at its most overdue item, so the first n items are
         all items of the first n children."""
-        first = self._first(offset + limit) if self._total is not None else None
+        end = offset + limit
+        first = None
+        if self._total is not None and end <= self._first_items_up_to:
+            first = self._first(end)
         if first is not None:
-            return self.items(first)[offset : offset + limit]
+            return self.items(first, cut=(offset, limit))
         return self._items(" LIMIT %s OFFSET %s", [limit, offset], total=self._total is None)
 
     # A list the API's paginator slices and counts (`Pages`, through `LazyOut`).
@@ -738,8 +749,11 @@ class DueList:
         start = item.start or 0
         return self.page(start, item.stop - start)
 
-    def items(self, child_ids: Iterable[int] | None = None) -> list[DueItem]:
-        """Every item (of `child_ids` only, if given: a page's children), most overdue first."""
+    def items(
+        self, child_ids: Iterable[int] | None = None, *, cut: tuple[int, int] | None = None
+    ) -> list[DueItem]:
+        """Every item (of `child_ids` only, if given: a page's children), most overdue first;
+        with `cut` (offset, limit) only those of them."""
         if child_ids is None:
             return self._items()
         ids = [int(i) for i in child_ids]
@@ -749,6 +763,8 @@ class DueList:
         # same statement over these few cards, not a pass over the whole list.
         few = Child.objects.using(self.db).filter(pk__in=ids, enrolment=Enrolment.ENROLLED)
         sql, params, _children, _parts = self._statement(few)
+        if cut is not None:
+            return self._items(" LIMIT %s OFFSET %s", [cut[1], cut[0]], sql=sql, params=params)
         return self._items(sql=sql, params=params)
 
     def _items(

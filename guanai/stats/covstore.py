@@ -46,12 +46,13 @@ Read and counted on the primary, also within a report request that reads the rep
 lagging replica's contacts must never be stored under the primary's marks.
 
 The due list of a whole town reads the lines too (`use_due_counts`): its counts per class, and
-each class's first children due (`CoverageLine.first`, FIRST_CHILDREN of them, the class's
-first in `data["top"]`), from which `first_children` merges the town's pages up to the
-FIRST_UP_TO-th child while opening only the classes that can hold them.
+each class's first children due (`CoverageLine.first`, FIRST_CHILDREN of them as their
+places in the list, `place`; the class's first in `data["top"]`), from which `first_children`
+merges any page of the town's children while opening only the classes that can hold them.
 """
 
 import datetime as dt
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
@@ -93,7 +94,7 @@ BY_SCHOOL = (
     "contacts_contactrule",
 )
 ORG = {"org_school": ("town_id",), "org_schoolclass": ("school_id",)}  # every line
-LAYOUT = 3  # what a line holds: a change to it (a new number) makes a new layout
+LAYOUT = 4  # what a line holds: a change to it (a new number) makes a new layout
 LISTS_FROM = 200  # classes: from this many, the running term's records are looked up in lists
 
 
@@ -326,11 +327,31 @@ def count(
             "point": point,  # type: ignore[dict-item]
             "due": per_class_due.get(pk, [0, {}]),  # type: ignore[dict-item]
         }
-        if firsts is not None:  # else unknown (too many rules): no "top", no "first"
-            first = [list(f) for f in firsts.get(pk, [])]
+        first = places(firsts.get(pk, [])) if firsts is not None else None
+        if first is not None:  # else unknown (too many rules): no "top", no "first"
             out[pk]["top"] = first[0] if first else None  # type: ignore[assignment]
-            out[pk]["first"] = first
+            out[pk]["first"] = first  # type: ignore[assignment]
     return out
+
+
+# A child's place in the due list as one number, its sort key (descending) and then its id: a
+# class's first children are a list of numbers, read and merged quickly (for a town of 2,160
+# classes, the 63,000 children of every class are read, decoded and merged in about 30 ms; as
+# pairs, 200 ms).
+ID_BITS = 40
+
+
+def places(firsts: list[tuple[int, int]]) -> list[int] | None:
+    """The places of (sort key, child id) in the list's order (ascending places); None for a
+    card id too large to pack (then the class's children are unknown, as with too many
+    rules)."""
+    if any(not 0 <= child < 1 << ID_BITS for _key, child in firsts):
+        return None
+    return [(-key << ID_BITS) | child for key, child in firsts]
+
+
+def child_at(place: int) -> int:
+    return place & ((1 << ID_BITS) - 1)
 
 
 def _store(
@@ -505,26 +526,33 @@ DUE_STALE_SHARE = 0.1
 # quicker than its own pass (bench/stats.py's town, quiet, p50): SQLite's API 335 → 275 ms and
 # page 425 → 337 ms; PostgreSQL's ordered cut is no quicker than its counted one and reading
 # the lines adds to it (API 381 → 408, page 422 → 460), so there a later page keeps the list's
-# own pass. Its pages up to FIRST_UP_TO use the lines on every engine.
+# own pass. The due page's pages, and the API's up to `items_up_to`, are read off the first
+# children on every engine.
 DUE_ENGINES = {"sqlite"}
 
 
 def use_due_counts(
-    due: DueList, user, codes: list[str] | None, *, page_end: int | None = None, **where
+    due: DueList,
+    user,
+    codes: list[str] | None,
+    *,
+    page_end: int | None = None,
+    items: bool = False,
+    **where,
 ) -> bool:
     """Give the due list of the user's children today (the due page, the due API) its counts
     per class from the lines — children due and items per rule, counted by the same
     `DueList` for each class — so that it only orders and cuts its page, and its first
     children, so that a first page is read off them (issue #19). Only for the user's own
     rules and a scope of whole classes filtered by grade or class; `page_end`: the children
-    (the due page) or items (the API) up to the end of the page asked for, None when unknown.
-    Whether it did."""
+    (the due page) or, with `items`, the items (the API) up to the end of the page asked for,
+    None when unknown. Whether it did."""
     from guanai.accounts import scope
     from guanai.contacts.access import due_rule_codes
 
     from . import daycounts
 
-    first_page = page_end is not None and page_end <= FIRST_UP_TO
+    first_page = page_end is not None and (not items or page_end <= items_up_to(due.db))
     if connections[due.db].vendor not in DUE_ENGINES and not first_page:
         return False
     if due.as_of != timezone.localdate() or codes != due_rule_codes(user):
@@ -543,16 +571,27 @@ def use_due_counts(
     due.use_counts([(school_of[pk], pk, *line["due"]) for pk, line in found.items()])
     db = router.db_for_write(CoverageLine)
     due.use_first_children(
-        lambda n: first_children(found, n, rules=rules_key(codes), day=today, db=db)
+        lambda n: first_children(found, n, rules=rules_key(codes), day=today, db=db),
+        items_up_to=items_up_to(due.db),
     )
     return True
 
 
 # Per class, its first children due are kept (`CoverageLine.first`): two pages of 50, and
-# every child due of a class of up to 100. A town's pages up to its FIRST_UP_TO-th child (the
-# API's: item) are read off them; a later page orders the list itself.
+# every child due of a class of up to 100. The due page's children are read off them on any
+# page (a class with more children due serves while its kept ones reach past the page). The
+# API's items are, up to the FIRST_UP_TO-th item, the items of that many first children,
+# their page cut in SQL; those cost more as the children grow, and more on PostgreSQL
+# (bench/stats.py's town, SQLite / PostgreSQL: 1,000 children 34 / 41 ms, 2,000 49 / 101,
+# 5,000 103 / 173, 20,000 616 / 1,497; the merge itself 37 / 55 ms at 5,000): past it the API
+# orders the list.
 FIRST_CHILDREN = 100
-FIRST_UP_TO = 500
+FIRST_UP_TO = {"sqlite": 5_000, "postgresql": 2_000}
+
+
+def items_up_to(db: str) -> int:
+    """The API's items read off the first children on the database `db`: up to this many."""
+    return FIRST_UP_TO.get(connections[db].vendor, 1_000)
 
 
 def first_children(
@@ -561,42 +600,54 @@ def first_children(
     """The ids of the first `n` children due among the classes `found` (their lines), in the
     due page's order (sort key descending, then id), merged from each class's first children:
     the classes are read in the order of their own first child, and no more once `n`
-    children are known that come before the next class's first. A class's list serves if it
-    holds `n` children or all the class's children due (a class of 46 has fewer than the 100
-    kept), so a later page of a town of such classes is merged too. None when a class read
-    cannot say (counted with too many rules, its line gone, more children due than it keeps
-    and fewer than `n` kept) or `n` is past FIRST_UP_TO."""
-    if n > FIRST_UP_TO:
-        return None
+    children are known that come before the next class's first. A class whose list is cut
+    short (more children due than kept) serves if its last kept child is not before the n-th:
+    its others come after it. None when a class read cannot say (counted with too many rules,
+    its line gone, or its list cut short before the n-th child)."""
     order = []
     for pk, line in found.items():
         if "top" not in line:
             return None
         if line["top"] is not None:
-            key, child = line["top"]
-            order.append((-key, child, pk))
+            order.append((line["top"], pk))
     order.sort()
-    best: list[tuple[int, int]] = []  # (-sort key, child id), the first n so far
+    best: list[int] = []  # the places of the first n so far
+    cut = None  # the earliest last place of a list cut short: nothing of its class is known after
     start, batch = 0, 4
     while start < len(order):
-        if len(best) >= n and best[n - 1] < order[start][:2]:
+        if len(best) >= n and best[n - 1] < order[start][0]:
             break
-        chunk = [pk for _k, _c, pk in order[start : start + batch]]
+        chunk = [pk for _top, pk in order[start : start + batch]]
         start, batch = start + batch, batch * 2
         # a line counted in this request has its list with it; a stored one is read
         lists = {pk: found[pk]["first"] for pk in chunk if "first" in found[pk]}
         wanted = [pk for pk in chunk if pk not in lists]
         if wanted:
-            lists.update(
-                CoverageLine.objects.using(db)
-                .filter(pk__in=wanted, day=day, rules=rules)
-                .values_list("pk", "first")
-            )
+            lists.update(_stored_firsts(db, wanted, day, rules))
         for pk in chunk:
             first = lists.get(pk)
-            if first is None or len(first) < min(n, found[pk]["due"][0]):
+            if not first:  # its line gone, or kept by another layout
                 return None
-            best.extend((-key, child) for key, child in first)
+            if len(first) < found[pk]["due"][0]:
+                cut = first[-1] if cut is None else min(cut, first[-1])
+            best.extend(first)
         best.sort()
         del best[n:]
-    return [child for _k, child in best]
+    if cut is not None and (len(best) < n or best[n - 1] > cut):
+        return None
+    return [child_at(place) for place in best]
+
+
+def _stored_firsts(db: str, pks: list[int], day: dt.date, rules: str) -> Iterator[tuple]:
+    """(class id, its first children's places) of the stored lines `pks`: read plainly, as
+    the ORM's conversion of 2,000 lists costs 30 ms."""
+    table = CoverageLine._meta.db_table
+    marks = ", ".join(["%s"] * len(pks))
+    with connections[db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT school_class_id, first FROM {table}"
+            f" WHERE day = %s AND rules = %s AND school_class_id IN ({marks})",
+            [day, rules, *pks],
+        )
+        for pk, first in cursor.fetchall():
+            yield pk, json.loads(first) if isinstance(first, str) else first

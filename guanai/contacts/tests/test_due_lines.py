@@ -211,23 +211,27 @@ def test_equally_overdue_children_follow_the_rule_order_then_the_card(users, cas
     assert [cut.child_page(i, 1)[0] for i in range(5)] == expected
 
 
-def test_postgresql_keeps_the_lists_own_pass_past_the_first_children(users, cast, monkeypatch):
+def test_postgresql_keeps_the_lists_own_pass_past_the_first_items(users, cast, monkeypatch):
     """Where the cut is not quicker than the list's own pass (PostgreSQL,
-    covstore.DUE_ENGINES), the lines serve only pages within the first children they keep."""
+    covstore.DUE_ENGINES), the lines serve every page of the due page (its children are
+    merged on any page) and the API's pages within its first items (`items_up_to`)."""
     monkeypatch.setattr(covstore, "DUE_FROM_CLASSES", 1)
     monkeypatch.setattr(covstore, "DUE_ENGINES", {"postgresql"} - {connection.vendor})
     covstore.lines(None, None)
     user = users["town"]
+    cap = covstore.items_up_to("default")
 
     def used(**asked) -> bool:
         due = DueList(Child.objects.visible_to(user), as_of=timezone.localdate())
         return covstore.use_due_counts(due, user, None, **asked)
 
-    assert not used(page_end=covstore.FIRST_UP_TO + 1)
+    assert used(page_end=1_000_000)  # the due page's 20,000th page
     assert not used()  # the page asked for unknown
-    assert used(page_end=covstore.FIRST_UP_TO)
+    assert used(page_end=cap, items=True)
+    assert not used(page_end=cap + 1, items=True)
+    assert not used(items=True)
     monkeypatch.setattr(covstore, "DUE_ENGINES", {connection.vendor})
-    assert used(page_end=covstore.FIRST_UP_TO + 1)
+    assert used(page_end=cap + 1, items=True)
 
 
 @pytest.mark.clock("2026-11-29 10:00")
@@ -266,33 +270,26 @@ def test_the_first_pages_read_only_their_own_childrens_items(
     lines_for_every_scope,
     monkeypatch,
 ):
-    """The town's first pages, of the page and of the API, read the first children off the
-    lines and then the items of those children only: no statement over the whole list. A page
-    past FIRST_UP_TO orders the list itself."""
-    monkeypatch.setattr(covstore, "FIRST_UP_TO", 12)
+    """The town's pages read the first children off the lines and then the items of those
+    children only: no statement over the whole list — every page of the due page, and the
+    API's pages up to its `items_up_to`-th item; a later API page orders the list itself."""
+    monkeypatch.setattr(covstore, "FIRST_UP_TO", {connection.vendor: 12})
     monkeypatch.setattr(views_due, "SHORT_LIST", 0)  # a town's list is not short (40 here)
     client.force_login(users["town"])
     client.get(reverse("contacts:due"))  # the lines counted and stored
     seen = whole_list_statements(monkeypatch)
     for url, query in (
         (reverse("contacts:due"), {"page": "2"}),  # children 7–12
+        (reverse("contacts:due"), {"page": "5"}),  # children 25–30
         ("/api/v1/contacts/due", {"page_size": 6, "page": 2}),  # the first 12 children's items
     ):
         seen.clear()
-        assert client.get(url, query).status_code == 200
-        assert seen and not any(seen), url
+        response = client.get(url, query)
+        assert response.status_code == 200
+        assert seen and not any(seen), (url, query)
     seen.clear()
-    assert client.get(reverse("contacts:due"), {"page": "3"}).status_code == 200
+    assert client.get("/api/v1/contacts/due", {"page_size": 6, "page": 3}).status_code == 200
     assert any(seen)
-    # every class's whole list is kept (fewer than 100 due each): a later page is merged too
-    monkeypatch.setattr(covstore, "FIRST_UP_TO", 500)
-    for url, query in (
-        (reverse("contacts:due"), {"page": "5"}),
-        ("/api/v1/contacts/due", {"page_size": 6, "page": 5}),
-    ):
-        seen.clear()
-        assert client.get(url, query).status_code == 200
-        assert seen and not any(seen), url
 
 
 @pytest.mark.parametrize("day", ["2026-09-01", "2026-11-29", "2027-01-31"])
@@ -325,9 +322,9 @@ def test_the_merged_first_children_are_the_towns_first_children(
     kept,
 ):
     """Merged from the stored lines (read from the database) and from lines just counted
-    (in memory): the first n children of the whole list, for every n a class keeps and, where
-    every class's list is whole (100 kept), for every n; None where a class with more
-    children due than it keeps would be needed, or past FIRST_UP_TO."""
+    (in memory): the first n children of the whole list, for every n. Where a class keeps
+    fewer children than it has due (6 kept), the merge says None exactly when such a class's
+    last kept child comes before the n-th: a child it did not keep could be among the first n."""
     monkeypatch.setattr(covstore, "FIRST_CHILDREN", kept)
     today = timezone.localdate()
     children = Child.objects.visible_to(users["town"])
@@ -335,23 +332,50 @@ def test_the_merged_first_children_are_the_towns_first_children(
     stored, _school_of = covstore.lines(None, None)
     assert all("first" in line for line in counted.values())
     assert not any("first" in line for line in stored.values())  # read when needed
-    whole = all(len(line["first"]) == line["due"][0] for line in counted.values())
-    assert whole == (kept == 100)  # with 6 kept, some class has more due
+    cut_lasts = [
+        line["first"][-1] for line in counted.values() if len(line["first"]) < line["due"][0]
+    ]
+    assert bool(cut_lasts) == (kept == 6)  # with 6 kept, some class has more due
+    place = {covstore.child_at(p): p for line in counted.values() for p in line["first"]}
     rules = covstore.rules_key(None)
     everyone = DueList(children, as_of=today).children_count()
+    answered = set()
     for n in range(1, everyone + 3):
         expected = DueList(children, as_of=today).child_page(0, n)
+        unknown = bool(cut_lasts) and (
+            len(expected) < n or place.get(expected[-1], min(cut_lasts) + 1) > min(cut_lasts)
+        )
         for found in (counted, stored):
             got = covstore.first_children(found, n, rules=rules, day=today, db="default")
-            if n <= kept or whole:
-                assert got == expected, n
-            else:
-                assert got in (expected, None), n
-    if not whole:
-        many = covstore.first_children(stored, everyone, rules=rules, day=today, db="default")
-        assert many is None  # a class with more than 6 due is needed
-    monkeypatch.setattr(covstore, "FIRST_UP_TO", 5)
-    assert covstore.first_children(stored, 6, rules=rules, day=today, db="default") is None
+            assert got == (None if unknown else expected), n
+        answered.add(unknown)
+    assert answered == ({False, True} if cut_lasts else {False})  # both cases were met
+
+
+def test_a_class_that_keeps_fewer_than_it_has_due_serves_while_they_reach_past_the_page():
+    """Class 1 keeps two of its three children due; class 2 keeps its whole list. The first
+    three children end at class 1's last kept: known. The fourth could be class 1's third."""
+    at = covstore.places
+    found = {
+        1: {"top": at([(50, 1)])[0], "first": at([(50, 1), (40, 2)]), "due": [3, {}]},
+        2: {"top": at([(45, 3)])[0], "first": at([(45, 3), (10, 4)]), "due": [2, {}]},
+    }
+    day = dt.date(2026, 11, 29)
+    assert covstore.first_children(found, 3, rules="", day=day, db="x") == [1, 3, 2]
+    assert covstore.first_children(found, 4, rules="", day=day, db="x") is None
+    found[1]["due"] = [2, {}]  # its list is whole after all
+    assert covstore.first_children(found, 4, rules="", day=day, db="x") == [1, 3, 2, 4]
+
+
+def test_a_childs_place_packs_its_sort_key_and_card():
+    """One number per child, ordered as the list (sort key descending, then card); a card id
+    too large to pack leaves the class unknown."""
+    pairs = [(9000, 7), (9000, 8), (5, 1), (-3, 2), (-3, 9)]  # the list's order
+    packed = covstore.places(pairs)
+    assert packed == sorted(packed)
+    assert [covstore.child_at(p) for p in packed] == [7, 8, 1, 2, 9]
+    assert covstore.places([(1, 1 << covstore.ID_BITS)]) is None
+    assert covstore.places([]) == []
 
 
 def test_merging_stops_at_the_classes_that_cannot_hold_the_first_children():
@@ -363,16 +387,17 @@ def test_merging_stops_at_the_classes_that_cannot_hold_the_first_children():
             raise AssertionError("this class's list was read")
 
     def line(first, *, kept=list):
+        first = covstore.places(first)
         return {"top": first[0] if first else None, "first": kept(first), "due": [len(first), {}]}
 
     found = {
-        1: line([[5000, 11], [4000, 12]]),
-        2: line([[5000, 21], [3000, 22]]),
-        3: line([[10, 31]]),
+        1: line([(5000, 11), (4000, 12)]),
+        2: line([(5000, 21), (3000, 22)]),
+        3: line([(10, 31)]),
         4: line([]),  # nothing due
     }
     for pk in range(5, 55):  # the first (5) is read with the first batch of four classes
-        found[pk] = line([[9 - pk // 10, 100 + pk]], kept=list if pk == 5 else Unread)
+        found[pk] = line([(9 - pk // 10, 100 + pk)], kept=list if pk == 5 else Unread)
     got = covstore.first_children(found, 3, rules="", day=dt.date(2026, 11, 29), db="default")
     assert got == [11, 21, 12]
     assert covstore.first_children(found, 4, rules="", day=dt.date(2026, 11, 29), db="x") == [

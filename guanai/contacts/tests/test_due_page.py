@@ -141,7 +141,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     statement for the page's items, names and filters — not one query per row."""
     client.force_login(users["town"])
     client.get(reverse("contacts:due"))  # the session's first writes
-    # its first page asks for the lines on every engine (covstore.FIRST_UP_TO)
+    # its pages ask for the lines on every engine (covstore.use_due_counts)
     with django_assert_num_queries(QUERIES + LINES_CHECK):
         response = client.get(reverse("contacts:due"))
     assert len(response.context["page"]) == 50 or response.context["children_count"] < 50
