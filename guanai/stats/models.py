@@ -212,9 +212,10 @@ class CoverageLine(models.Model):
     rules = models.CharField("联系规则", max_length=255)
     stamp = models.CharField("变更标记", max_length=100)
     data = models.JSONField("覆盖统计")
-    # the class's first children due in the due page's order, [[sort key, child id], …] (at
-    # most covstore.FIRST_CHILDREN), read only for the few classes a town's first page needs
-    first = models.JSONField("最该联系的儿童", null=True, blank=True, default=None)
+    # the class's first children due in the due page's order (at most covstore.FIRST_CHILDREN),
+    # their places in the list as 64-bit integers (covstore.places, covstore.pack): read only
+    # for the classes a page of the town's due list needs
+    first = models.BinaryField("最该联系的儿童", null=True, blank=True, default=None)
 
     class Meta:
         verbose_name = "班级当日覆盖统计"

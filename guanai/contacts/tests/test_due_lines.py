@@ -330,6 +330,9 @@ def test_the_merged_first_children_are_the_towns_first_children(
     children = Child.objects.visible_to(users["town"])
     counted, _school_of = covstore.lines(None, None)
     stored, _school_of = covstore.lines(None, None)
+    # as the due list reads them: of each stored line only its counts and its first place
+    read, _school_of = covstore.lines(None, None, keys=("due", "top"))
+    assert all(set(line) == {"due", "top"} for line in read.values())
     assert all("first" in line for line in counted.values())
     assert not any("first" in line for line in stored.values())  # read when needed
     cut_lasts = [
@@ -345,7 +348,7 @@ def test_the_merged_first_children_are_the_towns_first_children(
         unknown = bool(cut_lasts) and (
             len(expected) < n or place.get(expected[-1], min(cut_lasts) + 1) > min(cut_lasts)
         )
-        for found in (counted, stored):
+        for found in (counted, stored, read):
             got = covstore.first_children(found, n, rules=rules, day=today, db="default")
             assert got == (None if unknown else expected), n
         answered.add(unknown)
@@ -375,7 +378,14 @@ def test_a_childs_place_packs_its_sort_key_and_card():
     assert packed == sorted(packed)
     assert [covstore.child_at(p) for p in packed] == [7, 8, 1, 2, 9]
     assert covstore.places([(1, 1 << covstore.ID_BITS)]) is None
+    assert covstore.places([(1 << covstore.KEY_BITS, 1)]) is None
     assert covstore.places([]) == []
+    # stored as 64-bit integers and read back the same, the largest and smallest too
+    edge = covstore.places([((1 << covstore.KEY_BITS) - 1, 0), (1 - (1 << covstore.KEY_BITS), 7)])
+    for kept in (packed, edge, []):
+        assert covstore.unpack(covstore.pack(kept)) == kept
+        assert len(covstore.pack(kept)) == 8 * len(kept)
+    assert covstore.pack(None) is None and covstore.unpack(None) is None
 
 
 def test_merging_stops_at_the_classes_that_cannot_hold_the_first_children():
