@@ -300,12 +300,15 @@ def main() -> None:
         ("due API, whole town        /api/v1/contacts/due", "/api/v1/contacts/due", {}),
         ("due page, whole town       /contacts/due/", "/contacts/due/", {}),
         # later pages: the page's children merged from the classes' first children on any
-        # page; the API's items up to the 5,000th item (covstore.FIRST_UP_TO: page 100) read
-        # off as many children, past it cut (SQLite) or the list's own pass
+        # page; the API's items up to the 5,000th item on SQLite (covstore.FIRST_UP_TO: page
+        # 100), the 2,000th on PostgreSQL (page 40), read off as many children; past it cut
+        # (SQLite) or the list's own pass
         ("due API, town, page 3      &page=3", "/api/v1/contacts/due", {"page": 3}),
         ("due page, town, page 3     ?page=3", "/contacts/due/", {"page": 3}),
         ("due API, town, page 11     &page=11", "/api/v1/contacts/due", {"page": 11}),
         ("due page, town, page 11    ?page=11", "/contacts/due/", {"page": 11}),
+        ("due API, town, page 40     &page=40", "/api/v1/contacts/due", {"page": 40}),
+        ("due API, town, page 41     &page=41", "/api/v1/contacts/due", {"page": 41}),
         ("due API, town, page 100    &page=100", "/api/v1/contacts/due", {"page": 100}),
         ("due API, town, page 101    &page=101", "/api/v1/contacts/due", {"page": 101}),
         ("due page, town, page 100   ?page=100", "/contacts/due/", {"page": 100}),
