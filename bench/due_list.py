@@ -149,6 +149,7 @@ def main() -> None:
         ("GET /contacts/due/?page=100, whole town", get("/contacts/due/", {"page": 100})),
         ("GET /api/v1/contacts/due?page=100, town", get("/api/v1/contacts/due", {"page": 100})),
         ("GET /api/v1/contacts/due?page=101, town", get("/api/v1/contacts/due", {"page": 101})),
+        ("GET /api/v1/contacts/due?page=1000, town", get("/api/v1/contacts/due", {"page": 1000})),
         (
             "GET /contacts/due/?school= (page), one school",
             get("/contacts/due/", {"school": school}),

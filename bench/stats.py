@@ -299,10 +299,10 @@ def main() -> None:
         # the due list with this town's 13,000 proxy parents (bench/due_list.py's town has none)
         ("due API, whole town        /api/v1/contacts/due", "/api/v1/contacts/due", {}),
         ("due page, whole town       /contacts/due/", "/contacts/due/", {}),
-        # later pages: the page's children merged from the classes' first children on any
-        # page; the API's items up to the 5,000th item on SQLite (covstore.FIRST_UP_TO: page
-        # 100), the 2,000th on PostgreSQL (page 40), read off as many children; past it cut
-        # (SQLite) or the list's own pass
+        # later pages: the page's children merged from the classes' first children, the API's
+        # items from the classes' first items, on any page (before issue #19's ninth session,
+        # the API's items up to the 5,000th on SQLite, page 100, and the 2,000th on
+        # PostgreSQL, page 40, were read off as many children; past it cut or the own pass)
         ("due API, town, page 3      &page=3", "/api/v1/contacts/due", {"page": 3}),
         ("due page, town, page 3     ?page=3", "/contacts/due/", {"page": 3}),
         ("due API, town, page 11     &page=11", "/api/v1/contacts/due", {"page": 11}),
@@ -311,6 +311,8 @@ def main() -> None:
         ("due API, town, page 41     &page=41", "/api/v1/contacts/due", {"page": 41}),
         ("due API, town, page 100    &page=100", "/api/v1/contacts/due", {"page": 100}),
         ("due API, town, page 101    &page=101", "/api/v1/contacts/due", {"page": 101}),
+        ("due API, town, page 1000   &page=1000", "/api/v1/contacts/due", {"page": 1000}),
+        ("due API, town, last page   &page=last", "/api/v1/contacts/due", {"page": "last"}),
         ("due page, town, page 100   ?page=100", "/contacts/due/", {"page": 100}),
         ("due page, town, page 1000  ?page=1000", "/contacts/due/", {"page": 1000}),
         ("due page, one school       /contacts/due/?school=", "/contacts/due/", {"school": school}),
@@ -323,6 +325,10 @@ def main() -> None:
     width = max(len(label) for label, _url, _params in cases)
     print(f"{N_REQUESTS} requests each (first one warms caches):")
     for label, url, params in cases:
+        if params.get("page") == "last":
+            items = client.get(url).json()["count"]
+            params = {"page": max(1, -(-items // 50))}
+            label = f"{label} ({params['page']:,}: {items:,} items)"
         client.get(url, params)
         n = N_REQUESTS if "report" not in url else max(3, N_REQUESTS // 4)
         times, response = timed(client, url, params, n)

@@ -346,7 +346,6 @@ def list_due(request: HttpRequest, filters: Query[DueFilter]):
             user,
             codes,
             page_end=_page_end(request),
-            items=True,
             school=filters.school,
             grade=filters.grade,
             class_no=filters.class_no,

@@ -15,9 +15,10 @@ children, Python reads a few hundred rows); the API's page orders and cuts the i
 joining the cards. A town's list (stats/covstore.py `use_due_counts`) takes its counts per class
 from the statistics' lines instead (`use_counts`): its count and summary are sums, the API's
 page is the ordered cut alone, and the page's children are read off the first items in the
-API's order (`_first_children`) — no grouping or counting of every due child. Its first pages
-need not even the cut: the lines keep each class's first children (`prepare_page(firsts=)`),
-merged into the town's first children (`use_first_children`), whose items alone are read.
+API's order (`_first_children`) — no grouping or counting of every due child. Its pages
+need not even the cut: the lines keep each class's first children and items
+(`prepare_page(firsts=)`, `item_keys`), merged into the town's first children and items
+(`use_first_children`): the items of a page's children alone are read, on any page.
 
 Dates become day numbers (days since 1970-01-01, local dates in Asia/Shanghai) so the same
 arithmetic runs on SQLite and PostgreSQL; only three small expressions differ per engine.
@@ -76,6 +77,37 @@ FULL_JOIN_PROXIES = 50  # up to this many children with a proxy parent: merged b
 PROXY_IDS_INLINE = 5_000  # children with a proxy parent named in the statement (_proxy_combo)
 
 
+def _per_class(rows: list[tuple], kind: int) -> dict[int | None, list[tuple[int, int]]]:
+    """{class id: [(sort key, child id), …]} of `prepare_page`'s rows of `kind`, in the list's
+    order (sort key descending, then child)."""
+    per: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
+    for r in sorted((r for r in rows if r[0] == kind), key=lambda r: (-r[3], r[1])):
+        per[r[2]].append((r[3], r[1]))
+    return dict(per)
+
+
+def _items_per_class(
+    rows: Iterable[tuple], firsts: dict[int | None, list[tuple[int, int]]], due: Counter
+) -> dict[int | None, list[tuple[int, int]]]:
+    """{class id: [(item's sort key, child id), …]}: the items of each class's first children
+    (`prepare_page`'s rows of them, their item keys after the child's sort key), in the API's
+    order. Of a class with more children due than kept, only those up to its last kept
+    child's most overdue item: a child not kept can have an item after it, never before
+    (its items' keys are at most its own sort key, which comes after)."""
+    per: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
+    for r in rows:
+        per[r[2]].extend((key, r[1]) for key in r[4:] if key is not None)
+    out = {}
+    for klass, items in per.items():
+        items.sort(key=lambda item: (-item[0], item[1]))
+        kept = firsts[klass]
+        if len(kept) < due[klass]:
+            last = kept[-1]
+            items = [i for i in items if (-i[0], i[1]) <= (-last[0], last[1])]
+        out[klass] = items
+    return out
+
+
 def day_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
@@ -85,9 +117,19 @@ class DueList:
     one SQL statement the methods wrap: nothing is computed before a method asks."""
 
     def __init__(
-        self, children: QuerySet[Child], *, as_of: dt.date, rule_codes: Iterable[str] | None = None
+        self,
+        children: QuerySet[Child],
+        *,
+        as_of: dt.date,
+        rule_codes: Iterable[str] | None = None,
+        item_keys: bool = False,
     ) -> None:
+        """`item_keys`: each due child's row also carries, per rule, its item's sort key
+        (`k0`…: NULL when not due), so that `prepare_page(firsts=)` gives each class's first
+        items with its first children (ranking the items themselves per class cost as much
+        again as the pass: 0.6 → 1.3 s at bench/stats.py's town on SQLite)."""
         self.as_of = as_of
+        self.item_keys = item_keys
         self.db = children.db
         self._total: int | None = None
         # what `prepare_page` read: counts per class, pages of children, a short list's ids
@@ -102,6 +144,10 @@ class DueList:
         self._firsts: dict[int | None, list[tuple[int, int]]] | None = None
         self._first_of: Callable[[int], list[int] | None] | None = None
         self._first_items_up_to = 0
+        # the first items per class (`prepare_page(firsts=)` with `item_keys`), and the first
+        # items of the whole list known beforehand (`use_first_children(items=)`)
+        self._first_item_keys: dict[int | None, list[tuple[int, int]]] | None = None
+        self._items_of: Callable[[int], list[tuple[int, int]] | None] | None = None
         self._proxy_count = 0  # children with a proxy parent in the largest proxy combo
         self.rule_codes = list(rule_codes) if rule_codes is not None else None
         wanted = set(self.rule_codes) if self.rule_codes else None
@@ -389,9 +435,15 @@ class DueList:
             f"CASE WHEN o.o{i} IS NULL THEN 0 ELSE {1 << self.rules.index(r)} END"
             for i, r in enumerate(rules)
         )
+        item_keys = "".join(
+            f", {keys[rules.index(r)] if r in rules else 'CAST(NULL AS bigint)'} AS k{j}"
+            for j, r in enumerate(self.rules)
+            if self.item_keys
+        )
         children = (
             f"SELECT o.id, o.school_id, o.school_class_id,"
-            f" {self._greatest(keys, NO_KEY)} AS sort_key, {bits} AS rule_bits FROM ({per_child}) o"
+            f" {self._greatest(keys, NO_KEY)} AS sort_key, {bits} AS rule_bits{item_keys}"
+            f" FROM ({per_child}) o"
             f" WHERE {' OR '.join(f'o.o{i} IS NOT NULL' for i in range(len(rules)))}"
         )
         return items, children
@@ -439,16 +491,23 @@ class DueList:
         self._total = sum(n for *_unit, counts in per_class for n in counts.values())
 
     def use_first_children(
-        self, first: Callable[[int], list[int] | None], *, items_up_to: int
+        self,
+        first: Callable[[int], list[int] | None],
+        *,
+        items_up_to: int,
+        items: Callable[[int], list[tuple[int, int]] | None] | None = None,
     ) -> None:
         """Take the first children of the list from elsewhere: `first(n)` gives the ids of the
         first `n` children due in the page's order (most overdue item first, then rule order,
-        then child id), or None when it cannot say. stats/covstore.py keeps each class's first
-        children (`firsts_per_class`) and merges them. A page of children is then read off
-        those children alone, and a page of the API's items up to the `items_up_to`-th item
-        off the items of as many children: no pass over the list."""
+        then child id), or None when it cannot say; `items(n)` the first `n` items in the API's
+        order as (sort key, child id), or None. stats/covstore.py keeps each class's first
+        children and items (`firsts_per_class`, `first_items_per_class`) and merges them. A
+        page of children is then read off those children alone, and a page of the API's items
+        off the items of its own few children (else, up to the `items_up_to`-th item, off the
+        items of the first children): no pass over the list."""
         self._first_of = first
         self._first_items_up_to = items_up_to
+        self._items_of = items
 
     def _first(self, n: int) -> list[int] | None:
         return self._first_of(n) if self._first_of is not None and n > 0 else None
@@ -458,6 +517,26 @@ class DueList:
         page's order, as many as `prepare_page(firsts=)` asked (None: not asked, or too many
         rules for the children's pass)."""
         return self._firsts
+
+    def first_items_per_class(self) -> dict[int | None, list[tuple[int, int]]] | None:
+        """{class id: [(sort key, child id), …]}: each class's first items due in the API's
+        order (most overdue first, then rule order, then child): the items of its first
+        children (`prepare_page(firsts=)`), all of them when those are all its children due,
+        else up to the last one's most overdue item (None: not asked, no `item_keys`, or too
+        many rules). An item's sort key is its days overdue × 1,000 less its rule's rank, as
+        a child's is its most overdue item's: (key, child) names the item, and its rule
+        (`rule_of_key`)."""
+        return self._first_item_keys
+
+    def rule_of_key(self, key: int) -> tuple[str | None, int]:
+        """(rule code, days overdue) of an item's sort key (code None: no rule of the list has
+        that rank)."""
+        rank = -key % 1000
+        return self._code_of_rank.get(rank), (key + rank) // 1000
+
+    @cached_property
+    def _code_of_rank(self) -> dict[int, str]:
+        return {self.rank[r]: r.code for r in self.rules}
 
     def counts_per_class(self) -> list[tuple]:
         """(school id, class id, children due, {rule code: items due}) per class."""
@@ -482,10 +561,11 @@ class DueList:
     MASK_RULES = 62
 
     def _merged(self) -> tuple[str, list]:
-        """One row per due child (id, school_id, school_class_id, sort_key, rule_bits) and the
-        statement's parameters: a child in two combos (a category's rules and the proxy rule)
-        has one row, its larger sort key and the rules of both (each rule is in one combo: the
-        bits do not overlap, their sum is their union)."""
+        """One row per due child (id, school_id, school_class_id, sort_key, rule_bits, and with
+        `item_keys` k0…) and the statement's parameters: a child in two combos (a category's
+        rules and the proxy rule) has one row, its larger sort key and the rules of both (each
+        rule is in one combo: the bits do not overlap, their sum is their union; of a rule's
+        item key one combo has a value, the other NULL)."""
         if len(self._child_parts) == 1:
             return self.child_sql, self.params
         others = [(sql, p) for proxy, sql, p in self._child_parts if not proxy]
@@ -509,28 +589,44 @@ class DueList:
                 " CASE WHEN p.id IS NULL OR m.sort_key >= p.sort_key THEN m.sort_key"
                 " ELSE p.sort_key END AS sort_key,"
                 " COALESCE(m.rule_bits, 0) + COALESCE(p.rule_bits, 0) AS rule_bits"
+                f"{self._item_key_columns('COALESCE(m.k{0}, p.k{0})')}"
                 f" FROM ({main}) m FULL JOIN ({proxies[0][0]}) p ON p.id = m.id"
             )
             return sql, [x for _sql, p in others for x in p] + list(proxies[0][1])
         sql = (
             "SELECT u.id, u.school_id, u.school_class_id, MAX(u.sort_key) AS sort_key,"
-            f" SUM(u.rule_bits) AS rule_bits FROM ({self.child_sql}) u"
+            f" SUM(u.rule_bits) AS rule_bits{self._item_key_columns('MAX(u.k{0})')}"
+            f" FROM ({self.child_sql}) u"
             " GROUP BY u.id, u.school_id, u.school_class_id"
         )
         return sql, self.params
+
+    def _item_key_columns(self, pattern: str) -> str:
+        """`, <pattern> AS k0, …` for each rule's item key, when the rows carry them."""
+        if not self.item_keys:
+            return ""
+        return "".join(f", {pattern.format(j)} AS k{j}" for j in range(len(self.rules)))
 
     @property
     def _full_join(self) -> bool:
         """FULL JOIN and `AS MATERIALIZED` (SQLite 3.39 and 3.35; PostgreSQL has both)."""
         return self._vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 39)
 
-    def prepare_page(self, offset: int, limit: int, *, ids_up_to: int = 0, firsts: int = 0) -> None:
+    def prepare_page(
+        self,
+        offset: int,
+        limit: int,
+        *,
+        ids_up_to: int = 0,
+        firsts: int = 0,
+    ) -> None:
         """What the due page asks, from one pass over the list: the counts per class
         (`summary`, `children_count`, `children_per`), the children of one page
         (`child_page(offset, limit)`), when at most `ids_up_to` children are due their ids
-        (`child_ids`), and the first `firsts` children of each class (`firsts_per_class`). The
-        pass's rows (one per due child) stay in the database: it groups and orders them
-        (nothing when the rules are too many for a bitmask: each method asks SQL)."""
+        (`child_ids`), and the first `firsts` children of each class (`firsts_per_class`;
+        with `item_keys`, their items too: `first_items_per_class`). The pass's rows (one per
+        due child) stay in the database: it groups and orders them (nothing when the rules
+        are too many for a bitmask: each method asks SQL)."""
         if self._groups is not None or self._known is not None:
             return
         if len(self.rules) > self.MASK_RULES:
@@ -539,6 +635,7 @@ class DueList:
             self._groups, self._ids = [], set()
             self._pages[(offset, limit)] = []
             self._firsts = {} if firsts > 0 else None
+            self._first_item_keys = {} if firsts > 0 and self.item_keys else None
             return
         keys = range(len(self.rules))
         sums = ", ".join(
@@ -552,10 +649,13 @@ class DueList:
             if ids_up_to > 0
             else ""
         )
-        # each class's first children: ranked within the class, in the page's order
+        # each class's first children: ranked within the class, in the page's order; with
+        # `item_keys`, each with its rules' item keys (in the columns the counts use above)
+        carried = ", ".join(f"f.k{k}" for k in keys) if self.item_keys else zeros
+        item_keys = "".join(f", d.k{k}" for k in keys) if self.item_keys else ""
         first = (
-            f" UNION ALL SELECT 3, f.id, f.school_class_id, f.sort_key, {zeros} FROM ("
-            "SELECT d.id, d.school_class_id, d.sort_key, ROW_NUMBER() OVER ("
+            f" UNION ALL SELECT 3, f.id, f.school_class_id, f.sort_key, {carried} FROM ("
+            f"SELECT d.id, d.school_class_id, d.sort_key{item_keys}, ROW_NUMBER() OVER ("
             "PARTITION BY d.school_class_id ORDER BY d.sort_key DESC, d.id) AS n FROM d) f"
             f" WHERE f.n <= {int(firsts)}"
             if firsts > 0
@@ -585,10 +685,14 @@ class DueList:
         if sum(g[2] for g in self._groups) <= ids_up_to:
             self._ids = {r[1] for r in rows if r[0] == 2}
         if firsts > 0:
-            per: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
-            for r in sorted((r for r in rows if r[0] == 3), key=lambda r: (-r[3], r[1])):
-                per[r[2]].append((r[3], r[1]))
-            self._firsts = dict(per)
+            self._firsts = _per_class(rows, 3)
+        if firsts > 0 and self.item_keys:
+            due: Counter = Counter()
+            for _school, klass, n, _keys in self._groups:
+                due[klass] += n
+            self._first_item_keys = _items_per_class(
+                (r for r in rows if r[0] == 3), self._firsts, due
+            )
 
     def children_count(self) -> int:
         if self._known is not None:
@@ -727,16 +831,34 @@ class DueList:
     def page(self, offset: int, limit: int) -> list[DueItem]:
         """One page of items, most overdue first (then by rule and child id). The same
         statement counts the whole list (`count()` then asks nothing more). With the list's
-        first children known (`use_first_children`), the items of the first `offset + limit`
-        children: a child first appears at its most overdue item, so the first n items are
-        all items of the first n children."""
+        first items known (`use_first_children(items=)`), the page's own items, read among the
+        items of their few children; else, with its first children known, up to the
+        `items_up_to`-th item the items of the first `offset + limit` children: a child first
+        appears at its most overdue item, so the first n items are all items of the first n
+        children."""
         end = offset + limit
+        if self._total is not None and self._items_of is not None and end > 0:
+            keys = self._items_of(end)
+            if keys is not None:
+                got = self._items_at(keys[offset:end])
+                if got is not None:
+                    return got
         first = None
         if self._total is not None and end <= self._first_items_up_to:
             first = self._first(end)
         if first is not None:
             return self.items(first, cut=(offset, limit))
         return self._items(" LIMIT %s OFFSET %s", [limit, offset], total=self._total is None)
+
+    def _items_at(self, keys: list[tuple[int, int]]) -> list[DueItem] | None:
+        """The items (sort key, child id) in that order, read among their children's items;
+        None when one of them is not due now (a write since the lines were read: the list's
+        own cut then says what is)."""
+        wanted = [(child, *self.rule_of_key(key)) for key, child in keys]
+        mine = {(i.child, i.rule, i.days_overdue): i for i in self.items({c for c, *_ in wanted})}
+        if not all(w in mine for w in wanted):
+            return None
+        return [mine[w] for w in wanted]
 
     # A list the API's paginator slices and counts (`Pages`, through `LazyOut`).
     def all(self) -> "DueList":

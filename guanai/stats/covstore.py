@@ -47,8 +47,9 @@ lagging replica's contacts must never be stored under the primary's marks.
 
 The due list of a whole town reads the lines too (`use_due_counts`): its counts per class, and
 each class's first children due (`CoverageLine.first`, FIRST_CHILDREN of them as their
-places in the list, `places`; the class's first in `data["top"]`), from which `first_children`
-merges any page of the town's children while opening only the classes that can hold them.
+places in the list, `places`; the class's first in `data["top"]`) and those children's items
+due (`CoverageLine.items`), from which `first_children` and `first_items` merge any page of
+the town's children or items while opening only the classes that can hold them.
 """
 
 import datetime as dt
@@ -95,7 +96,7 @@ BY_SCHOOL = (
     "contacts_contactrule",
 )
 ORG = {"org_school": ("town_id",), "org_schoolclass": ("school_id",)}  # every line
-LAYOUT = 5  # what a line holds: a change to it (a new number) makes a new layout
+LAYOUT = 6  # what a line holds: a change to it (a new number) makes a new layout
 LISTS_FROM = 200  # classes: from this many, the running term's records are looked up in lists
 
 
@@ -314,10 +315,11 @@ def count(
     if not every:
         children = children.filter(school_class_id__in=class_ids)
     units = coverage.Units(False, {}, [], school_ids={school_of[pk] for pk in class_ids})
-    due = None if codes == [] else DueList(children, as_of=today, rule_codes=codes)
-    if due is not None:  # with each class's first children, in the same pass
+    due = None if codes == [] else DueList(children, as_of=today, rule_codes=codes, item_keys=True)
+    if due is not None:  # with each class's first children and items, in the same statement
         due.prepare_page(0, 0, firsts=FIRST_CHILDREN)
     firsts = due.firsts_per_class() if due is not None else {}
+    kept_items = due.first_items_per_class() if due is not None else {}
     per_class_due: dict[int, list] = {}
     for _school, klass, n, counts in due.counts_per_class() if due else []:
         got = per_class_due.setdefault(klass, [0, {}])  # one class, whatever the cards' school
@@ -341,9 +343,12 @@ def count(
             "due": per_class_due.get(pk, [0, {}]),  # type: ignore[dict-item]
         }
         first = places(firsts.get(pk, [])) if firsts is not None else None
-        if first is not None:  # else unknown (too many rules): no "top", no "first"
+        items = places(kept_items.get(pk, [])) if kept_items is not None else None
+        if first is not None and items is not None:  # else unknown (too many rules): no
+            # "top", no "first" (the class's first item is its first child's most overdue)
             out[pk]["top"] = first[0] if first else None  # type: ignore[assignment]
             out[pk]["first"] = first  # type: ignore[assignment]
+            out[pk]["items"] = items  # type: ignore[assignment]
     return out
 
 
@@ -391,6 +396,10 @@ def child_at(place: int) -> int:
     return place & ((1 << ID_BITS) - 1)
 
 
+def key_at(place: int) -> int:
+    return -(place >> ID_BITS)
+
+
 def _store(
     counted: dict[int, dict], marks: dict[int, str], today: dt.date, rules: str, db: str
 ) -> None:
@@ -403,8 +412,9 @@ def _store(
             day=today,
             rules=rules,
             stamp=marks[pk],
-            data={k: v for k, v in data.items() if k != "first"},
+            data={k: v for k, v in data.items() if k not in KEPT},
             first=pack(data.get("first")),
+            items=pack(data.get("items")),
         )
         for pk, data in sorted(counted.items())
     ]
@@ -415,7 +425,7 @@ def _store(
                 batch_size=500,
                 update_conflicts=True,
                 unique_fields=["school_class"],
-                update_fields=["day", "rules", "stamp", "data", "first"],
+                update_fields=["day", "rules", "stamp", "data", *KEPT],
             )
     except DatabaseError:
         pass
@@ -453,7 +463,7 @@ def _vacuum_log(db: str) -> None:
         logger.warning("could not vacuum %s", LOG, exc_info=True)
 
 
-NOT_PANELS = ("point", "due", "top", "first")  # a line's keys that are not a panel
+NOT_PANELS = ("point", "due", "top", "first", "items")  # a line's keys that are not a panel
 
 
 def per_unit(
@@ -559,12 +569,12 @@ def point(user, **where) -> dict[str, int] | None:
 # own pass is quicker).
 DUE_FROM_CLASSES = 200
 DUE_STALE_SHARE = 0.1
-# Past the first children the lines keep, the list is ordered and cut: only where that is
-# quicker than its own pass (bench/stats.py's town, quiet, p50): SQLite's API 335 → 275 ms and
-# page 425 → 337 ms; PostgreSQL's ordered cut is no quicker than its counted one and reading
-# the lines adds to it (API 381 → 408, page 422 → 460), so there a later page keeps the list's
-# own pass. The due page's pages, and the API's up to `items_up_to`, are read off the first
-# children on every engine.
+# Every page of the due page and of the API is read off the first children and items the
+# lines keep, on every engine. Where those cannot say (a class's list cut short before the
+# page), or when the page asked for is unknown, the list is ordered and cut: the latter only
+# where that is quicker than its own pass (bench/stats.py's town, quiet, p50): SQLite's API
+# 335 → 275 ms and page 425 → 337 ms; PostgreSQL's ordered cut is no quicker than its counted
+# one and reading the lines adds to it (API 381 → 408, page 422 → 460).
 DUE_ENGINES = {"sqlite"}
 
 
@@ -574,23 +584,21 @@ def use_due_counts(
     codes: list[str] | None,
     *,
     page_end: int | None = None,
-    items: bool = False,
     **where,
 ) -> bool:
     """Give the due list of the user's children today (the due page, the due API) its counts
     per class from the lines — children due and items per rule, counted by the same
     `DueList` for each class — so that it only orders and cuts its page, and its first
-    children, so that a first page is read off them (issue #19). Only for the user's own
-    rules and a scope of whole classes filtered by grade or class; `page_end`: the children
-    (the due page) or, with `items`, the items (the API) up to the end of the page asked for,
-    None when unknown. Whether it did."""
+    children and items, so that any page is read off them (issue #19). Only for the user's
+    own rules and a scope of whole classes filtered by grade or class; `page_end`: the
+    children (the due page) or the items (the API) up to the end of the page asked for, None
+    when unknown. Whether it did."""
     from guanai.accounts import scope
     from guanai.contacts.access import due_rule_codes
 
     from . import daycounts
 
-    first_page = page_end is not None and (not items or page_end <= items_up_to(due.db))
-    if connections[due.db].vendor not in DUE_ENGINES and not first_page:
+    if connections[due.db].vendor not in DUE_ENGINES and page_end is None:
         return False
     if due.as_of != timezone.localdate() or codes != due_rule_codes(user):
         return False
@@ -613,9 +621,11 @@ def use_due_counts(
     found, school_of = got
     due.use_counts([(school_of[pk], pk, *line["due"]) for pk, line in found.items()])
     db = router.db_for_write(CoverageLine)
+    rules = rules_key(codes)
     due.use_first_children(
-        lambda n: first_children(found, n, rules=rules_key(codes), day=today, db=db),
+        lambda n: first_children(found, n, rules=rules, day=today, db=db),
         items_up_to=items_up_to(due.db),
+        items=lambda n: first_items(found, n, rules=rules, day=today, db=db),
     )
     return True
 
@@ -630,6 +640,13 @@ def use_due_counts(
 # API orders the list.
 FIRST_CHILDREN = 100
 FIRST_UP_TO = {"sqlite": 5_000, "postgresql": 2_000}
+# Per class, the items of those first children are kept too (`CoverageLine.items`; of a class
+# with more children due, up to the last kept child's most overdue item): the API's page is
+# merged from them on any page, and then only its own few children's items are read.
+# bench/stats.py's town keeps every item of every class (at most 127 in a class, 144,000 in
+# all): its 2,160 lines keep 1.7 MB of places, children and items.
+# a line's lists of places, stored in their own columns (not in `data`)
+KEPT = ("first", "items")
 
 
 def items_up_to(db: str) -> int:
@@ -641,12 +658,33 @@ def first_children(
     found: dict[int, dict], n: int, *, rules: str, day: dt.date, db: str
 ) -> list[int] | None:
     """The ids of the first `n` children due among the classes `found` (their lines), in the
-    due page's order (sort key descending, then id), merged from each class's first children:
-    the classes are read in the order of their own first child, and no more once `n`
-    children are known that come before the next class's first. A class whose list is cut
-    short (more children due than kept) serves if its last kept child is not before the n-th:
-    its others come after it. None when a class read cannot say (counted with too many rules,
-    its line gone, or its list cut short before the n-th child)."""
+    due page's order (sort key descending, then id), merged from each class's first children
+    (`first_places`); None when the lines cannot say."""
+    got = first_places(found, n, "first", rules=rules, day=day, db=db)
+    return None if got is None else [child_at(place) for place in got]
+
+
+def first_items(
+    found: dict[int, dict], n: int, *, rules: str, day: dt.date, db: str
+) -> list[tuple[int, int]] | None:
+    """The first `n` items due among the classes `found`, in the API's order, as (sort key,
+    child id) (`DueList.rule_of_key` names the rule), merged from each class's first items
+    (`first_places`); None when the lines cannot say."""
+    got = first_places(found, n, "items", rules=rules, day=day, db=db)
+    return None if got is None else [(key_at(place), child_at(place)) for place in got]
+
+
+def first_places(
+    found: dict[int, dict], n: int, kept: str, *, rules: str, day: dt.date, db: str
+) -> list[int] | None:
+    """The places of the first `n` children (`kept` "first") or items ("items") due among the
+    classes `found`, merged from each class's own first ones: the classes are read in the
+    order of their own first place (a class's first item is its first child's most overdue,
+    `data["top"]` for both), and no more once `n` are known that come before the next
+    class's first. A class whose list is cut short (more due than kept) serves if its last
+    kept place is not before the n-th: its others come after it. None when a class read
+    cannot say (counted with too many rules, its line gone, or its list cut short before the
+    n-th place)."""
     order = []
     for pk, line in found.items():
         if line.get("top") is not None:
@@ -662,28 +700,35 @@ def first_children(
             break
         chunk = [pk for _top, pk in order[start : start + batch]]
         start, batch = start + batch, batch * 2
-        # a line counted in this request has its list with it; a stored one is read
-        lists = {pk: found[pk]["first"] for pk in chunk if "first" in found[pk]}
+        # a line counted in this request has its lists with it; a stored one's are read
+        lists = {pk: found[pk][kept] for pk in chunk if kept in found[pk]}
         wanted = [pk for pk in chunk if pk not in lists]
         if wanted:
-            lists.update(_stored_firsts(db, wanted, day, rules))
+            lists.update(_stored_places(db, kept, wanted, day, rules))
         for pk in chunk:
             first = lists.get(pk)
             if not first:  # its line gone, or kept by another layout
                 return None
-            if len(first) < found[pk]["due"][0]:
+            if len(first) < _due_of(found[pk], kept):
                 cut = first[-1] if cut is None else min(cut, first[-1])
             best.extend(first)
         best.sort()
         del best[n:]
     if cut is not None and (len(best) < n or best[n - 1] > cut):
         return None
-    return [child_at(place) for place in best]
+    return best
 
 
-def _stored_firsts(db: str, pks: list[int], day: dt.date, rules: str) -> Iterator[tuple]:
-    """(class id, its first children's places) of the stored lines `pks`: read plainly, not
-    through the ORM."""
+def _due_of(line: dict, kept: str) -> int:
+    """A line's children due ("first") or items due ("items")."""
+    children, per_rule = line["due"]
+    return children if kept == "first" else sum(per_rule.values())
+
+
+def _stored_places(db: str, kept: str, pks: list[int], day: dt.date, rules: str) -> Iterator[tuple]:
+    """(class id, its first children's or items' places: the column `kept`) of the stored
+    lines `pks`: read plainly, not through the ORM."""
+    assert kept in KEPT
     table = CoverageLine._meta.db_table
     if connections[db].vendor == "postgresql":  # one array: psycopg's formatting of 2,000
         among, ids = "= ANY(%s)", [list(pks)]  # parameters took 20 of a read's 32 ms
@@ -691,7 +736,7 @@ def _stored_firsts(db: str, pks: list[int], day: dt.date, rules: str) -> Iterato
         among, ids = f"IN ({', '.join(['%s'] * len(pks))})", list(pks)
     with connections[db].cursor() as cursor:
         cursor.execute(
-            f"SELECT school_class_id, first FROM {table}"
+            f"SELECT school_class_id, {kept} FROM {table}"
             f" WHERE day = %s AND rules = %s AND school_class_id {among}",
             [day, rules, *ids],
         )

@@ -216,6 +216,8 @@ class CoverageLine(models.Model):
     # their places in the list as 64-bit integers (covstore.places, covstore.pack): read only
     # for the classes a page of the town's due list needs
     first = models.BinaryField("最该联系的儿童", null=True, blank=True, default=None)
+    # and those children's items due (child and rule) in the API's order (covstore.places)
+    items = models.BinaryField("最该联系的事项", null=True, blank=True, default=None)
 
     class Meta:
         verbose_name = "班级当日覆盖统计"

@@ -15,6 +15,7 @@ from guanai.contacts import views_due
 from guanai.contacts.due import DueList
 from guanai.contacts.models import Contact
 from guanai.stats import covstore
+from guanai.stats.models import CoverageLine
 
 from .test_due_sql import town  # noqa: F401 (the random town fixture)
 
@@ -75,9 +76,9 @@ def test_the_lists_equal_the_pass_page_by_page_and_after_writes(
     monkeypatch,
     first,
 ):
-    """With each class's first children kept (every class's whole list: every page read off
-    them), with 13 and 2 (a class with more due keeps too few for a later page: cut), and
-    with none."""
+    """With each class's first children and their items kept (every class's whole list:
+    every page read off them), with 13 and 2 (a class with more due keeps too few for a later
+    page: cut), and with none."""
     monkeypatch.setattr(covstore, "FIRST_CHILDREN", first)
     assert_same_lists(client, users, monkeypatch)
     children = list(Child.objects.order_by("pk"))
@@ -211,27 +212,24 @@ def test_equally_overdue_children_follow_the_rule_order_then_the_card(users, cas
     assert [cut.child_page(i, 1)[0] for i in range(5)] == expected
 
 
-def test_postgresql_keeps_the_lists_own_pass_past_the_first_items(users, cast, monkeypatch):
+def test_where_the_cut_is_not_quicker_the_lines_serve_only_a_known_page(users, cast, monkeypatch):
     """Where the cut is not quicker than the list's own pass (PostgreSQL,
-    covstore.DUE_ENGINES), the lines serve every page of the due page (its children are
-    merged on any page) and the API's pages within its first items (`items_up_to`)."""
+    covstore.DUE_ENGINES), the lines serve every page asked for (its children or items are
+    merged on any page), not a list whose page is unknown."""
     monkeypatch.setattr(covstore, "DUE_FROM_CLASSES", 1)
     monkeypatch.setattr(covstore, "DUE_ENGINES", {"postgresql"} - {connection.vendor})
     covstore.lines(None, None)
     user = users["town"]
-    cap = covstore.items_up_to("default")
 
     def used(**asked) -> bool:
         due = DueList(Child.objects.visible_to(user), as_of=timezone.localdate())
         return covstore.use_due_counts(due, user, None, **asked)
 
-    assert used(page_end=1_000_000)  # the due page's 20,000th page
+    assert used(page_end=1_000_000)  # the 20,000th page
+    assert used(page_end=1)
     assert not used()  # the page asked for unknown
-    assert used(page_end=cap, items=True)
-    assert not used(page_end=cap + 1, items=True)
-    assert not used(items=True)
     monkeypatch.setattr(covstore, "DUE_ENGINES", {connection.vendor})
-    assert used(page_end=cap + 1, items=True)
+    assert used()
 
 
 @pytest.mark.clock("2026-11-29 10:00")
@@ -242,8 +240,8 @@ def test_where_the_cut_is_not_quicker_every_page_still_equals_the_pass(
     lines_for_every_scope,
     monkeypatch,
 ):
-    """Pages 1–2 read off the first children (13 kept), the later ones by the list's own
-    pass: the same lists as without the lines."""
+    """Pages read off the first children and their items (13 kept), where a class keeps too
+    few the ordered cut: the same lists as without the lines."""
     monkeypatch.setattr(covstore, "DUE_ENGINES", set())
     monkeypatch.setattr(covstore, "FIRST_CHILDREN", 13)
     assert_same_lists(client, users, monkeypatch)
@@ -270,25 +268,35 @@ def test_the_first_pages_read_only_their_own_childrens_items(
     lines_for_every_scope,
     monkeypatch,
 ):
-    """The town's pages read the first children off the lines and then the items of those
-    children only: no statement over the whole list — every page of the due page, and the
-    API's pages up to its `items_up_to`-th item; a later API page orders the list itself."""
+    """The town's pages read the first children or items off the lines and then the items of
+    their children only: no statement over the whole list, on every page of the due page and
+    of the API. Without the items kept (a line of an older layout, say), the API's pages up
+    to its `items_up_to`-th item are the items of the first children, a later page orders the
+    list itself."""
     monkeypatch.setattr(covstore, "FIRST_UP_TO", {connection.vendor: 12})
     monkeypatch.setattr(views_due, "SHORT_LIST", 0)  # a town's list is not short (40 here)
     client.force_login(users["town"])
     client.get(reverse("contacts:due"))  # the lines counted and stored
     seen = whole_list_statements(monkeypatch)
+    api = "/api/v1/contacts/due"
     for url, query in (
         (reverse("contacts:due"), {"page": "2"}),  # children 7–12
         (reverse("contacts:due"), {"page": "5"}),  # children 25–30
-        ("/api/v1/contacts/due", {"page_size": 6, "page": 2}),  # the first 12 children's items
+        (api, {"page_size": 6, "page": 2}),  # items 7–12
+        (api, {"page_size": 6, "page": 3}),  # past the first 12 children's items too
+        (api, {"page_size": 6, "page": 9}),  # items 49–54
     ):
         seen.clear()
         response = client.get(url, query)
         assert response.status_code == 200
+        assert response.json()["items"] if url == api else response.context["page"]
         assert seen and not any(seen), (url, query)
+    CoverageLine.objects.update(items=None)
     seen.clear()
-    assert client.get("/api/v1/contacts/due", {"page_size": 6, "page": 3}).status_code == 200
+    assert client.get(api, {"page_size": 6, "page": 2}).status_code == 200
+    assert seen and not any(seen)
+    seen.clear()
+    assert client.get(api, {"page_size": 6, "page": 3}).status_code == 200
     assert any(seen)
 
 
@@ -313,18 +321,58 @@ def test_each_classs_first_children_are_the_class_lists_order(
     assert sum(len(f) for f in firsts.values()) > 10
 
 
+@pytest.mark.parametrize("day", ["2026-09-01", "2026-11-29", "2027-01-31"])
+def test_each_classs_first_items_are_the_class_lists_items_in_order(
+    users,
+    town,  # noqa: F811
+    day,
+):
+    """With `item_keys`, prepare_page(firsts=) also gives each class's first items as the
+    class's own list orders them (most overdue, rule order, card), each named by its sort key
+    and child: the key gives back the item's rule and days overdue. They are the items of
+    its first children: all of the class's when those are all its children due, else up to
+    the last kept child's most overdue item."""
+    as_of = dt.date.fromisoformat(day)
+    children = Child.objects.visible_to(users["town"])
+    assert DueList(children, as_of=as_of).first_items_per_class() is None  # no item keys
+    due = DueList(children, as_of=as_of, item_keys=True)
+    due.prepare_page(0, 0, firsts=3)
+    items, firsts = due.first_items_per_class(), due.firsts_per_class()
+    classes = set(children.values_list("school_class_id", flat=True))
+    cut = whole = 0
+    for klass in classes:
+        own = DueList(children.filter(school_class_id=klass), as_of=as_of)
+        kept = [(child, *due.rule_of_key(key)) for key, child in items.get(klass, [])]
+        every = [(i.child, i.rule, i.days_overdue) for i in own.page(0, 1000)]
+        assert kept == every[: len(kept)], klass
+        if own.children_count() <= 3:
+            assert len(kept) == len(every), klass
+            whole += 1
+        else:  # ends at the third child's most overdue item
+            key, child = firsts[klass][-1]
+            assert kept[-1] == (child, *due.rule_of_key(key)), klass
+            cut += 1
+    assert cut and whole  # both cases were met
+    rules = {due.rule_of_key(key)[0] for kept in items.values() for key, _child in kept}
+    assert len(rules) > 1  # several rules, told apart by their keys
+    assert due.rule_of_key(3 * 1000 - 999) == (None, 3)  # no rule has that rank: no item
+
+
 @pytest.mark.clock("2026-11-29 10:00")
-@pytest.mark.parametrize("kept", [6, 100])
-def test_the_merged_first_children_are_the_towns_first_children(
+@pytest.mark.parametrize("kept", [3, 100])
+@pytest.mark.parametrize("merged", ["first", "items"])
+def test_the_merged_first_children_and_items_are_the_towns_first_ones(
     users,
     town,  # noqa: F811
     monkeypatch,
     kept,
+    merged,
 ):
-    """Merged from the stored lines (read from the database) and from lines just counted
-    (in memory): the first n children of the whole list, for every n. Where a class keeps
-    fewer children than it has due (6 kept), the merge says None exactly when such a class's
-    last kept child comes before the n-th: a child it did not keep could be among the first n."""
+    """Merged from the stored lines (read from the database), from lines just counted (in
+    memory) and from the due list's partial reads: the first n children ("first") or items
+    ("items") of the whole list, for every n. Where a class keeps fewer than it has due (3
+    children kept, and their items), the merge says None exactly when such a class's last
+    kept place comes before the n-th: one it did not keep could be among the first n."""
     monkeypatch.setattr(covstore, "FIRST_CHILDREN", kept)
     today = timezone.localdate()
     children = Child.objects.visible_to(users["town"])
@@ -333,26 +381,75 @@ def test_the_merged_first_children_are_the_towns_first_children(
     # as the due list reads them: of each stored line only its counts and its first place
     read, _school_of = covstore.lines(None, None, keys=("due", "top"))
     assert all(set(line) == {"due", "top"} for line in read.values())
-    assert all("first" in line for line in counted.values())
-    assert not any("first" in line for line in stored.values())  # read when needed
+    assert all(merged in line for line in counted.values())
+    assert not any(merged in line for line in stored.values())  # read when needed
+    due = DueList(children, as_of=today)
+    if merged == "first":
+        everything = due.child_page(0, 10_000)
+        name = covstore.child_at
+        merge = covstore.first_children
+    else:
+        everything = [(i.child, i.rule, i.days_overdue) for i in due.items()]
+
+        def name(place):
+            return (covstore.child_at(place), *due.rule_of_key(covstore.key_at(place)))
+
+        def merge(*args, **kwargs):
+            got = covstore.first_items(*args, **kwargs)
+            return None if got is None else [(c, *due.rule_of_key(k)) for k, c in got]
+
+    due_of = {
+        "first": lambda line: line["due"][0],
+        "items": lambda line: sum(line["due"][1].values()),
+    }
     cut_lasts = [
-        line["first"][-1] for line in counted.values() if len(line["first"]) < line["due"][0]
+        line[merged][-1] for line in counted.values() if len(line[merged]) < due_of[merged](line)
     ]
-    assert bool(cut_lasts) == (kept == 6)  # with 6 kept, some class has more due
-    place = {covstore.child_at(p): p for line in counted.values() for p in line["first"]}
+    assert bool(cut_lasts) == (kept == 3)  # with 3 kept, some class has more due
+    place = {name(p): p for line in counted.values() for p in line[merged]}
     rules = covstore.rules_key(None)
-    everyone = DueList(children, as_of=today).children_count()
     answered = set()
-    for n in range(1, everyone + 3):
-        expected = DueList(children, as_of=today).child_page(0, n)
+    for n in range(1, len(everything) + 3):
+        expected = everything[:n]
         unknown = bool(cut_lasts) and (
             len(expected) < n or place.get(expected[-1], min(cut_lasts) + 1) > min(cut_lasts)
         )
         for found in (counted, stored, read):
-            got = covstore.first_children(found, n, rules=rules, day=today, db="default")
+            got = merge(found, n, rules=rules, day=today, db="default")
             assert got == (None if unknown else expected), n
         answered.add(unknown)
     assert answered == ({False, True} if cut_lasts else {False})  # both cases were met
+
+
+@pytest.mark.clock("2026-11-29 10:00")
+def test_an_item_page_read_off_stale_places_is_the_lists_own_cut(
+    users,
+    town,  # noqa: F811
+    monkeypatch,
+):
+    """The merged items name an item that is not due (a contact logged since the lines were
+    read): the page is then the list's own ordered cut, not a page missing an item."""
+    today = timezone.localdate()
+    children = Child.objects.visible_to(users["town"])
+    plain = DueList(children, as_of=today)
+    rank = {r.code: plain.rank[r] for r in plain.rules}
+    keys = [(i.days_overdue * 1000 - rank[i.rule], i.child) for i in plain.page(0, 10)]
+    expected = [(i.child, i.rule, i.days_overdue) for i in plain.page(5, 5)]
+
+    def read_off(places):
+        due = DueList(children, as_of=today)
+        due.use_counts(plain.counts_per_class())
+        due.use_first_children(lambda n: None, items_up_to=0, items=lambda n: places[:n])
+        return [(i.child, i.rule, i.days_overdue) for i in due.page(5, 5)]
+
+    seen = whole_list_statements(monkeypatch)
+    assert read_off(keys) == expected
+    assert seen and not any(seen)  # the page's own children's items only
+    key, child = keys[6]
+    stale = [*keys[:6], (key + 1000, child), *keys[7:]]  # a day more overdue: not due so
+    seen.clear()
+    assert read_off(stale) == expected
+    assert any(seen)
 
 
 def test_a_class_that_keeps_fewer_than_it_has_due_serves_while_they_reach_past_the_page():
@@ -377,6 +474,7 @@ def test_a_childs_place_packs_its_sort_key_and_card():
     packed = covstore.places(pairs)
     assert packed == sorted(packed)
     assert [covstore.child_at(p) for p in packed] == [7, 8, 1, 2, 9]
+    assert [covstore.key_at(p) for p in packed] == [9000, 9000, 5, -3, -3]
     assert covstore.places([(1, 1 << covstore.ID_BITS)]) is None
     assert covstore.places([(1 << covstore.KEY_BITS, 1)]) is None
     assert covstore.places([]) == []
